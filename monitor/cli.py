@@ -1,0 +1,77 @@
+"""The ``cascade-monitor`` command line: one subcommand per module, loaded on demand."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Protocol
+
+from monitor import __version__
+from monitor.errors import MonitorError
+
+
+class Command(Protocol):
+    """What a subcommand module provides."""
+
+    HELP: str
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+# name -> module implementing it. Modules are imported only when their command runs, so a slow import
+# (web3, numpy) never delays `--help` of another command.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "devnet": ("monitor.devnet.cli", "run and drive the built-in devnet (anvil + Aave v3 + Uniswap v3)"),
+    "check-config": ("monitor.commands.check_config", "validate a config file and print it redacted"),
+}
+
+
+def _load(module: str) -> Command:
+    mod = importlib.import_module(module)
+    return mod  # type: ignore[return-value]
+
+
+def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; only the ``selected`` subcommand's module is imported."""
+    parser = argparse.ArgumentParser(
+        prog="cascade-monitor",
+        description="Risk monitor for on-chain lending: exact health factors and liquidation-cascade projections.",
+    )
+    parser.add_argument("--version", action="version", version=f"cascade-monitor {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (module, short_help) in COMMANDS.items():
+        if name == selected:
+            cmd = _load(module)
+            p = sub.add_parser(name, help=cmd.HELP, description=cmd.HELP)
+            cmd.add_arguments(p)
+            p.set_defaults(_run=cmd.run)
+        else:
+            sub.add_parser(name, help=short_help, add_help=False)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the process exit code."""
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    selected = next((a for a in args_list if a in COMMANDS), None)
+    parser = build_parser(selected)
+    args = parser.parse_args(args_list)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        rc: int = args._run(args)
+    except MonitorError as exc:
+        print(f"cascade-monitor {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return rc

@@ -1,0 +1,1 @@
+"""Subcommand modules of the ``cascade-monitor`` CLI (each: HELP, add_arguments, run)."""

@@ -1,0 +1,280 @@
+"""Configuration: frozen pydantic models loaded from YAML, with environment overrides.
+
+A config file is YAML of this shape (more keys are accepted where the models below declare them)::
+
+    chain: {rpc_urls: ["http://127.0.0.1:8545"], chain_id: 31337}
+    markets:
+      - {name: devnet-aave, protocol: aave-v3, pool_addresses_provider: "0x...", start_block: 0}
+    dex: {pools: ["0x...", "0x..."]}
+    metrics: {listen: "127.0.0.1:9464"}
+    mqtt: {url: "mqtt://127.0.0.1:1883", topic_prefix: cascade-monitor}
+
+Environment overrides: ``CASCADE_MONITOR__<SECTION>__<KEY>=<yaml value>`` replaces one key, for example
+``CASCADE_MONITOR__CHAIN__RPC_URLS='["https://..."]'`` or ``CASCADE_MONITOR__MQTT__PASSWORD=...``.
+Unknown keys, malformed addresses and missing fields raise :class:`~monitor.errors.ConfigError` naming the key.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+
+from monitor.errors import ConfigError
+
+ENV_PREFIX = "CASCADE_MONITOR__"
+_ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
+
+
+def _check_address(value: str) -> str:
+    if not _ADDRESS_RE.match(value):
+        raise ValueError(f"not a 20-byte hex address (0x + 40 hex digits): {value!r}")
+    return value.lower()
+
+
+Address = Annotated[str, AfterValidator(_check_address)]
+"""A 0x-prefixed 20-byte address, stored lower-case."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class ChainConfig(_Frozen):
+    """How to reach the chain: one or more RPC URLs (failover in order) and the expected chain id."""
+
+    rpc_urls: list[str] = Field(min_length=1)
+    chain_id: int = Field(ge=1)
+    confirmations: int = Field(default=2, ge=0, description="blocks behind the head treated as final")
+    request_timeout_s: float = Field(default=20.0, gt=0)
+    max_concurrency: int = Field(default=8, ge=1)
+    requests_per_second: float = Field(default=0.0, ge=0, description="0 means unlimited")
+    batch_size: int = Field(default=500, ge=1, le=10_000)
+    max_retries: int = Field(default=5, ge=0)
+    poll_interval_s: float = Field(default=1.0, gt=0)
+
+    @field_validator("rpc_urls")
+    @classmethod
+    def _urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            parts = urlsplit(url)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError(f"not an http(s) URL: {redact_url(url)!r}")
+        return urls
+
+
+class MarketConfig(_Frozen):
+    """One lending market to monitor."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    protocol: Literal["aave-v3"]
+    pool_addresses_provider: Address
+    start_block: int = Field(default=0, ge=0)
+    liquidation_rules: Literal["v3.0", "v3.3"] = Field(
+        default="v3.0", description="v3.0: 50%/100% close factor per reserve; v3.3: position-level, dust, deficit"
+    )
+
+
+class DexConfig(_Frozen):
+    """Uniswap v3 pools the projection may sell seized collateral into."""
+
+    pools: list[Address] = Field(default_factory=list)
+
+
+class MetricsConfig(_Frozen):
+    """Where the Prometheus endpoint listens (loopback unless said otherwise)."""
+
+    listen: str = "127.0.0.1:9464"
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        host, sep, port = value.rpartition(":")
+        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f"expected host:port, got {value!r}")
+        return value
+
+    @property
+    def host(self) -> str:
+        """Host part of ``listen``."""
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        """Port part of ``listen``."""
+        return int(self.listen.rpartition(":")[2])
+
+
+class MqttConfig(_Frozen):
+    """MQTT broker for alerts; optional."""
+
+    url: str = "mqtt://127.0.0.1:1883"
+    topic_prefix: str = Field(default="cascade-monitor", min_length=1)
+    username: str | None = None
+    password: SecretStr | None = None
+    ca_file: str | None = None
+    client_id: str | None = None
+    outbox_size: int = Field(default=10_000, ge=1)
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError(f"expected mqtt://host[:port] or mqtts://host[:port], got {redact_url(value)!r}")
+        return value
+
+
+class CheckpointConfig(_Frozen):
+    """Where indexer state persists between runs."""
+
+    path: str = "var/checkpoint.sqlite"
+
+
+class BookConfig(_Frozen):
+    """Options of the health-factor book."""
+
+    hf_buckets: list[float] = Field(
+        default_factory=lambda: [1.0, 1.01, 1.02, 1.05, 1.1, 1.15, 1.2, 1.25, 1.5, 2.0, 3.0, 5.0]
+    )
+    top_n: int = Field(default=20, ge=0, le=1000)
+
+    @field_validator("hf_buckets")
+    @classmethod
+    def _sorted(cls, edges: list[float]) -> list[float]:
+        if not edges or any(b <= a for a, b in zip(edges, edges[1:], strict=False)) or edges[0] <= 0:
+            raise ValueError("bucket edges must be positive and strictly increasing")
+        return edges
+
+
+class MonitorConfig(_Frozen):
+    """The whole configuration file."""
+
+    chain: ChainConfig
+    markets: list[MarketConfig] = Field(min_length=1)
+    dex: DexConfig = Field(default_factory=DexConfig)
+    metrics: MetricsConfig = Field(default_factory=MetricsConfig)
+    mqtt: MqttConfig | None = None
+    checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
+    book: BookConfig = Field(default_factory=BookConfig)
+
+    @field_validator("markets")
+    @classmethod
+    def _unique_names(cls, markets: list[MarketConfig]) -> list[MarketConfig]:
+        names = [m.name for m in markets]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"market names must be unique; repeated: {', '.join(dupes)}")
+        return markets
+
+    def redacted(self) -> dict[str, Any]:
+        """The config as a plain dict safe to log: secrets masked, credentials and paths stripped from URLs."""
+        data = self.model_dump(mode="json")
+        data["chain"]["rpc_urls"] = [redact_url(u) for u in self.chain.rpc_urls]
+        if self.mqtt is not None:
+            data["mqtt"]["url"] = redact_url(self.mqtt.url)
+            if self.mqtt.password is not None:
+                data["mqtt"]["password"] = "**********"
+        return data
+
+
+def redact_url(url: str) -> str:
+    """Drop credentials, path and query from a URL: RPC providers put API keys in all three."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable url>"
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    hidden = "/***" if (parts.path not in ("", "/") or parts.query) else ""
+    return urlunsplit((parts.scheme, netloc, hidden, "", ""))
+
+
+def _format_loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "<root>"
+
+
+def _format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = [f"invalid config {source}:"]
+    for err in exc.errors():
+        loc = _format_loc(tuple(err["loc"]))
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            msg = "unknown key"
+        elif kind == "missing":
+            msg = "missing required key"
+        else:
+            msg = str(err["msg"]).removeprefix("Value error, ")
+        lines.append(f"  {loc}: {msg}")
+    return "\n".join(lines)
+
+
+def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
+    for name, raw in sorted(environ.items()):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        path = [p.lower() for p in name[len(ENV_PREFIX) :].split("__") if p]
+        if not path:
+            continue
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"environment override {name}: not valid YAML ({exc})") from None
+        node: Any = data
+        for key in path[:-1]:
+            if not isinstance(node, dict):
+                raise ConfigError(f"environment override {name}: {key!r} is not a section")
+            node = node.setdefault(key, {})
+        if not isinstance(node, dict):
+            raise ConfigError(f"environment override {name}: parent is not a section")
+        node[path[-1]] = value
+    return data
+
+
+def parse_config(
+    data: object, *, source: str = "<memory>", environ: Mapping[str, str] | None = None
+) -> MonitorConfig:
+    """Validate already-parsed YAML data (plus environment overrides) into a :class:`MonitorConfig`."""
+    if not isinstance(data, dict):
+        raise ConfigError(f"invalid config {source}: the top level must be a mapping, got {type(data).__name__}")
+    merged = _apply_env(dict(data), os.environ if environ is None else environ)
+    try:
+        return MonitorConfig.model_validate(merged)
+    except ValidationError as exc:
+        raise ConfigError(_format_validation_error(exc, source)) from None
+
+
+def load_config(path: str | Path, *, environ: Mapping[str, str] | None = None) -> MonitorConfig:
+    """Read, parse and validate a YAML config file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {p}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {p}: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or "syntax error"
+        raise ConfigError(f"invalid config {p}: not valid YAML{where}: {problem}") from None
+    return parse_config(data, source=str(p), environ=environ)
