@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.20;
+
+interface ILensPool {
+    function getUserAccountData(address user)
+        external
+        view
+        returns (uint256, uint256, uint256, uint256, uint256, uint256);
+    function getUserConfiguration(address user) external view returns (uint256);
+    function getUserEMode(address user) external view returns (uint256);
+}
+
+interface ILensToken {
+    function balanceOf(address user) external view returns (uint256);
+    function scaledBalanceOf(address user) external view returns (uint256);
+}
+
+/// @title AaveLens
+/// @notice Read-only batch reader for many accounts in one eth_call. It holds no state and needs no deployment:
+///         callers may inject its runtime code with an eth_call state override.
+contract AaveLens {
+    /// @notice getUserAccountData for every user, six words each, flattened.
+    function accountData(ILensPool pool, address[] calldata users) external view returns (uint256[] memory out) {
+        out = new uint256[](users.length * 6);
+        for (uint256 i = 0; i < users.length; i++) {
+            (uint256 c, uint256 d, uint256 a, uint256 lt, uint256 ltv, uint256 hf) = pool.getUserAccountData(users[i]);
+            uint256 o = i * 6;
+            out[o] = c;
+            out[o + 1] = d;
+            out[o + 2] = a;
+            out[o + 3] = lt;
+            out[o + 4] = ltv;
+            out[o + 5] = hf;
+        }
+    }
+
+    /// @notice The user configuration bitmap and e-mode category of every user.
+    function userStates(ILensPool pool, address[] calldata users)
+        external
+        view
+        returns (uint256[] memory configs, uint256[] memory emodes)
+    {
+        configs = new uint256[](users.length);
+        emodes = new uint256[](users.length);
+        for (uint256 i = 0; i < users.length; i++) {
+            configs[i] = pool.getUserConfiguration(users[i]);
+            emodes[i] = pool.getUserEMode(users[i]);
+        }
+    }
+
+    /// @notice balanceOf(user) of every token for every user; out[u * tokens.length + t].
+    function balances(ILensToken[] calldata tokens, address[] calldata users)
+        external
+        view
+        returns (uint256[] memory out)
+    {
+        out = new uint256[](users.length * tokens.length);
+        for (uint256 u = 0; u < users.length; u++) {
+            for (uint256 t = 0; t < tokens.length; t++) {
+                out[u * tokens.length + t] = tokens[t].balanceOf(users[u]);
+            }
+        }
+    }
+
+    /// @notice scaledBalanceOf(user) of every (a/variable-debt) token for every user; out[u * tokens.length + t].
+    function scaledBalances(ILensToken[] calldata tokens, address[] calldata users)
+        external
+        view
+        returns (uint256[] memory out)
+    {
+        out = new uint256[](users.length * tokens.length);
+        for (uint256 u = 0; u < users.length; u++) {
+            for (uint256 t = 0; t < tokens.length; t++) {
+                out[u * tokens.length + t] = tokens[t].scaledBalanceOf(users[u]);
+            }
+        }
+    }
+}

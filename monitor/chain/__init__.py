@@ -1,0 +1,1 @@
+"""Talking to the chain: ABI encoding (pure) and the one RPC owner every reader asks."""

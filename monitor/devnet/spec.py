@@ -1,0 +1,103 @@
+"""What the devnet market looks like: assets, risk parameters, e-mode, Uniswap pools and their liquidity shape.
+
+Parameters are close to Aave v3 Ethereum's (2024-2025): LTV, liquidation threshold and bonus in basis points,
+reserve factor and liquidation protocol fee in basis points, prices in USD.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class AssetSpec:
+    """One token listed on the devnet Aave market."""
+
+    symbol: str
+    decimals: int
+    price_usd: float
+    ltv_bps: int
+    liquidation_threshold_bps: int
+    liquidation_bonus_bps: int  # 10500 = 5% bonus
+    reserve_factor_bps: int
+    liquidation_protocol_fee_bps: int
+    emode_category: int = 0
+    borrowable: bool = True
+    # interest rate strategy: optimal usage, base, slope1, slope2 (fractions)
+    rates: tuple[float, float, float, float] = (0.8, 0.0, 0.04, 0.75)
+
+
+@dataclass(frozen=True)
+class EModeSpec:
+    """An e-mode category."""
+
+    category_id: int
+    label: str
+    ltv_bps: int
+    liquidation_threshold_bps: int
+    liquidation_bonus_bps: int
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """A Uniswap v3 pool of an asset against USDC, with its total liquidity value in USD."""
+
+    symbol: str
+    quote: str
+    fee: int  # hundredths of a bip: 500 = 0.05%
+    tvl_usd: float
+    main: bool = True  # the pool the crash and the liquidator sell into
+
+
+@dataclass(frozen=True)
+class MarketSpec:
+    """The whole devnet market."""
+
+    assets: tuple[AssetSpec, ...]
+    emodes: tuple[EModeSpec, ...]
+    pools: tuple[PoolSpec, ...]
+    # Liquidity shape: (half-width in ticks, share of the pool's value) — dense near the price, thinning out.
+    liquidity_ladder: tuple[tuple[int, float], ...] = field(
+        default=(
+            (100, 0.14),
+            (200, 0.14),
+            (400, 0.14),
+            (700, 0.13),
+            (1_100, 0.12),
+            (1_700, 0.10),
+            (2_500, 0.08),
+            (3_600, 0.06),
+            (5_000, 0.05),
+            (8_000, 0.04),
+        )
+    )
+
+    def asset(self, symbol: str) -> AssetSpec:
+        """Look an asset up by symbol."""
+        for a in self.assets:
+            if a.symbol == symbol:
+                return a
+        raise KeyError(symbol)
+
+
+STABLE_RATES = (0.9, 0.0, 0.04, 0.60)
+
+DEFAULT_MARKET = MarketSpec(
+    assets=(
+        AssetSpec("WETH", 18, 3_000.0, 8_050, 8_300, 10_500, 1_500, 1_000),
+        AssetSpec("WBTC", 8, 60_000.0, 7_300, 7_800, 10_500, 2_000, 1_000),
+        AssetSpec("USDC", 6, 1.0, 7_700, 8_000, 10_450, 1_000, 1_000, emode_category=1, rates=STABLE_RATES),
+        AssetSpec("DAI", 18, 1.0, 7_500, 8_000, 10_500, 1_000, 1_000, emode_category=1, rates=STABLE_RATES),
+        AssetSpec("LINK", 18, 15.0, 5_300, 6_800, 10_700, 2_000, 1_000, rates=(0.45, 0.0, 0.07, 3.0)),
+    ),
+    emodes=(EModeSpec(1, "Stablecoins", 9_300, 9_500, 10_100),),
+    pools=(
+        PoolSpec("WETH", "USDC", 500, 40_000_000.0),
+        PoolSpec("WETH", "USDC", 3_000, 12_000_000.0, main=False),
+        PoolSpec("WBTC", "USDC", 3_000, 25_000_000.0),
+        PoolSpec("LINK", "USDC", 3_000, 4_000_000.0),
+        PoolSpec("DAI", "USDC", 100, 20_000_000.0),
+    ),
+)
+
+TICK_SPACING = {100: 1, 500: 10, 3_000: 60, 10_000: 200}
