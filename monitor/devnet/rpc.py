@@ -149,22 +149,37 @@ class DevRpc:
             tx["value"] = hex_int(value)
         return tx
 
-    def send_many(self, txs: Iterable[tuple[str, str | None, str]], *, gas: int = 30_000_000) -> list[dict[str, Any]]:
+    def send_many(
+        self, txs: Iterable[tuple[str, str | None, str]], *, gas: int = 30_000_000, check: bool = True
+    ) -> list[str]:
         """Send many transactions fast: automine off, JSON-RPC batches, one mined block, all receipts checked.
 
         Transactions in one call must not depend on each other's effects across senders in ways that the
         order inside one block would break; nonces of one sender are kept in order (anvil runs FIFO here).
+        With ``check=False`` receipts are not fetched (anvil builds receipts slowly for large blocks): the
+        caller must verify the effects itself, e.g. :meth:`wait` on the returned hashes when they look wrong.
         """
         txs = list(txs)
         if not txs:
             return []
+        senders = sorted({s for s, _, _ in txs})
+        counts = self.batch([("eth_getTransactionCount", [s, "pending"]) for s in senders])
+        nonces = {s: int(c, 16) for s, c in zip(senders, counts, strict=True)}
+        requests: list[tuple[str, list[Any]]] = []
+        for s, t, d in txs:
+            tx = self._tx(s, t, d, gas, 0)
+            tx["nonce"] = hex_int(nonces[s])  # anvil would reuse the mined nonce for a sender's second tx
+            nonces[s] += 1
+            requests.append(("eth_sendTransaction", [tx]))
         self.set_automine(False)
         try:
-            hashes = self.batch([("eth_sendTransaction", [self._tx(s, t, d, gas, 0)]) for s, t, d in txs])
+            hashes = self.batch(requests)
             self.mine(1)
         finally:
             self.set_automine(True)
-        return self.wait(hashes)
+        if check:
+            self.wait(hashes)
+        return [str(h) for h in hashes]
 
     def wait(self, hashes: Sequence[str]) -> list[dict[str, Any]]:
         """Receipts of mined transactions; a failed one raises DevnetError with its revert reason if known."""
