@@ -47,7 +47,7 @@ class PopulationSpec:
     multi_collateral_share: float = 0.3
     multi_debt_share: float = 0.25
     emode_share: float = 0.1
-    size_median_usd: float = 25_000.0  # collateral value, lognormal
+    size_median_usd: float = 10_000.0  # collateral value, lognormal
     size_sigma: float = 1.3
     size_max_usd: float = 5_000_000.0
 

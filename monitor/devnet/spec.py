@@ -59,18 +59,20 @@ class MarketSpec:
     # Liquidity shape: (half-width in ticks, share of the pool's value) — dense near the price, thinning out.
     liquidity_ladder: tuple[tuple[int, float], ...] = field(
         default=(
-            (100, 0.14),
-            (200, 0.14),
-            (400, 0.14),
-            (700, 0.13),
-            (1_100, 0.12),
-            (1_700, 0.10),
+            (30, 0.12),
+            (60, 0.12),
+            (120, 0.12),
+            (250, 0.12),
+            (500, 0.11),
+            (900, 0.10),
+            (1_500, 0.09),
             (2_500, 0.08),
-            (3_600, 0.06),
-            (5_000, 0.05),
-            (8_000, 0.04),
+            (4_000, 0.06),
+            (7_000, 0.04),
         )
     )
+
+    full_range_share: float = 0.04  # a thin full-range position, so a price never falls off the liquidity
 
     def asset(self, symbol: str) -> AssetSpec:
         """Look an asset up by symbol."""
@@ -92,11 +94,11 @@ DEFAULT_MARKET = MarketSpec(
     ),
     emodes=(EModeSpec(1, "Stablecoins", 9_300, 9_500, 10_100),),
     pools=(
-        PoolSpec("WETH", "USDC", 500, 40_000_000.0),
-        PoolSpec("WETH", "USDC", 3_000, 12_000_000.0, main=False),
-        PoolSpec("WBTC", "USDC", 3_000, 25_000_000.0),
-        PoolSpec("LINK", "USDC", 3_000, 4_000_000.0),
-        PoolSpec("DAI", "USDC", 100, 20_000_000.0),
+        PoolSpec("WETH", "USDC", 500, 150_000_000.0),
+        PoolSpec("WETH", "USDC", 3_000, 40_000_000.0, main=False),
+        PoolSpec("WBTC", "USDC", 3_000, 80_000_000.0),
+        PoolSpec("LINK", "USDC", 3_000, 12_000_000.0),
+        PoolSpec("DAI", "USDC", 100, 50_000_000.0),
     ),
 )
 

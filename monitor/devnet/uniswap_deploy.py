@@ -20,6 +20,7 @@ QUOTER = "lens/QuoterV2.sol/QuoterV2"
 TICK_LENS = "lens/TickLens.sol/TickLens"
 DEADLINE = 2**63
 Q96 = 2**96
+MAX_TICK = 887272
 
 
 def core(rel: str) -> Artifact:
@@ -96,6 +97,12 @@ def deploy_uniswap(rpc: DevRpc, dep: Deployment, spec: MarketSpec, seed: int = 7
                 )
                 params = (token0, token1, ps.fee, lower, upper, amt0, amt1, 0, 0, lp, DEADLINE)
                 mints.append((lp, dep.position_manager, npm.fn("mint").encode(params)))
+        full_lo, full_hi = -(MAX_TICK // spacing) * spacing, (MAX_TICK // spacing) * spacing
+        amt0, amt1 = _amounts_for_value(
+            dep, token0, token1, usd, price, full_lo, full_hi, ps.tvl_usd * spec.full_range_share
+        )
+        params = (token0, token1, ps.fee, full_lo, full_hi, amt0, amt1, 0, 0, lp, DEADLINE)
+        mints.append((lp, dep.position_manager, npm.fn("mint").encode(params)))
         rpc.send_many(mints)
         dep.pools.append(
             PoolInfo(

@@ -1,0 +1,231 @@
+"""The scripted crash and liquidator: the on-chain cascade the projection engine is proven against.
+
+A crash is an outside sale into the asset's main Uniswap pool until its price is down by the asked share;
+the oracle is then set to the pool price. The liquidator then works in rounds: every account with HF < 1 is
+liquidated once through the real ``Pool.liquidationCall`` (largest debt reserve against largest collateral
+reserve, as much as the close factor allows), all seized collateral is sold into its main pool for USDC,
+each sold asset's oracle is set to its pool's new price, and the next round starts, until none is left.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from monitor.chain.abi import AbiEvent
+from monitor.devnet.aave_deploy import POOL, aave
+from monitor.devnet.artifacts import own_artifact
+from monitor.devnet.deployment import Deployment
+from monitor.devnet.market import (
+    balance_of,
+    fund,
+    oracle_price,
+    pool_price_8dec,
+    set_oracle_to_pool,
+    slot0,
+    swap_exact_in,
+    target_sqrt_price,
+)
+from monitor.devnet.population import account_data
+from monitor.devnet.rpc import MAX_UINT, DevRpc
+from monitor.errors import DevnetError
+
+log = logging.getLogger(__name__)
+WAD = 10**18
+QUOTE = "USDC"
+
+
+@dataclass
+class RoundReport:
+    """One liquidation round on chain."""
+
+    round: int
+    accounts_liquidated: int
+    debt_repaid_usd: float
+    reverted: int
+    collateral_seized: dict[str, int] = field(default_factory=dict)  # symbol -> token units
+    oracle_prices_usd: dict[str, float] = field(default_factory=dict)  # after the round's sales
+
+
+@dataclass
+class CrashReport:
+    """An on-chain crash and, with the liquidator, its cascade."""
+
+    symbol: str
+    drop: float
+    pool_price_before: int  # USD, 8 decimals
+    pool_price_after_shock: int
+    oracle_price_before: int
+    oracle_price_after_shock: int
+    rounds: list[RoundReport] = field(default_factory=list)
+    final_prices_usd: dict[str, float] = field(default_factory=dict)
+    debt_repaid_usd: float = 0.0
+    bad_debt_usd: float = 0.0
+    bad_debt_accounts: int = 0
+
+
+def crash(
+    rpc: DevRpc,
+    dep: Deployment,
+    symbol: str,
+    drop: float,
+    *,
+    liquidate: bool = False,
+    max_rounds: int = 50,
+    progress: Callable[[RoundReport], None] | None = None,
+) -> CrashReport:
+    """Sell ``symbol`` into its main pool until its price is down by ``drop``; set the oracle; optionally cascade."""
+    if not 0.0 < drop < 1.0:
+        raise DevnetError(f"--drop must be between 0 and 1 (a share of the price), got {drop}")
+    token = dep.token(symbol)
+    if token.symbol == QUOTE:
+        raise DevnetError(f"{QUOTE} is the quote asset of every pool; crash another asset")
+    pool = dep.main_pool(token.symbol)
+    sqrt_before, _ = slot0(rpc, pool)
+    report = CrashReport(
+        symbol=token.symbol,
+        drop=drop,
+        pool_price_before=pool_price_8dec(dep, pool, sqrt_before),
+        pool_price_after_shock=0,
+        oracle_price_before=oracle_price(rpc, dep, token.symbol),
+        oracle_price_after_shock=0,
+    )
+    fund(rpc, dep, dep.seller, token.symbol, 10 ** (token.decimals + 15), dep.swap_router)
+    limit = target_sqrt_price(dep, pool, sqrt_before, drop)
+    swap_exact_in(rpc, dep, dep.seller, pool, token.symbol, 10 ** (token.decimals + 15), limit)
+    report.oracle_price_after_shock = set_oracle_to_pool(rpc, dep, token.symbol)
+    report.pool_price_after_shock = report.oracle_price_after_shock
+    if liquidate:
+        report.rounds = run_liquidator(rpc, dep, max_rounds=max_rounds, progress=progress)
+        report.debt_repaid_usd = sum(r.debt_repaid_usd for r in report.rounds)
+    report.final_prices_usd = {t.symbol: oracle_price(rpc, dep, t.symbol) / 1e8 for t in dep.tokens.values()}
+    report.bad_debt_usd, report.bad_debt_accounts = bad_debt(rpc, dep)
+    return report
+
+
+def bad_debt(rpc: DevRpc, dep: Deployment) -> tuple[float, int]:
+    """Debt (USD) of accounts with no collateral left, and how many there are."""
+    rows = account_data(rpc, dep, dep.borrowers)
+    stuck = [r for r in rows if r[0] == 0 and r[1] > 0]
+    return sum(r[1] for r in stuck) / 1e8, len(stuck)
+
+
+def run_liquidator(
+    rpc: DevRpc, dep: Deployment, *, max_rounds: int = 50, progress: Callable[[RoundReport], None] | None = None
+) -> list[RoundReport]:
+    """Liquidation rounds until no account with collateral has HF < 1 (or ``max_rounds``)."""
+    _prepare_liquidator(rpc, dep)
+    rounds: list[RoundReport] = []
+    for n in range(1, max_rounds + 1):
+        report = liquidate_round(rpc, dep, n)
+        if report is None:
+            break
+        rounds.append(report)
+        if progress:
+            progress(report)
+    return rounds
+
+
+def _prepare_liquidator(rpc: DevRpc, dep: Deployment) -> None:
+    erc20 = own_artifact("TestERC20").abi
+    txs = []
+    for t in dep.tokens.values():
+        txs.append((dep.liquidator, t.address, erc20.fn("mint").encode(dep.liquidator, 10 ** (t.decimals + 15))))
+        txs.append((dep.liquidator, t.address, erc20.fn("approve").encode(dep.pool, MAX_UINT)))
+        txs.append((dep.liquidator, t.address, erc20.fn("approve").encode(dep.swap_router, MAX_UINT)))
+    rpc.send_many(txs)
+
+
+def liquidate_round(rpc: DevRpc, dep: Deployment, number: int) -> RoundReport | None:
+    """Liquidate every liquidatable account once; sell what was seized; move oracles. None when nothing to do."""
+    users = dep.borrowers
+    rows = account_data(rpc, dep, users)
+    targets = [u for u, r in zip(users, rows, strict=True) if r[1] > 0 and r[0] > 0 and r[5] < WAD]
+    if not targets:
+        return None
+    symbols = list(dep.tokens)
+    prices = {s: oracle_price(rpc, dep, s) for s in symbols}
+    lens = own_artifact("AaveLens").abi
+    tokens = [dep.tokens[s].a_token for s in symbols] + [dep.tokens[s].variable_debt_token for s in symbols]
+    flat = lens.fn("balances").decode(rpc.eth_call(dep.lens, lens.fn("balances").encode(tokens, targets)))[0]
+    configs = lens.fn("userStates").decode(rpc.eth_call(dep.lens, lens.fn("userStates").encode(dep.pool, targets)))[0]
+    reserve_ids = _reserve_ids(rpc, dep)
+    pool_abi = aave(POOL).abi
+    before = {s: balance_of(rpc, dep, s, dep.liquidator) for s in symbols}
+    txs = []
+    width = len(tokens)
+    for i, user in enumerate(targets):
+        row = flat[i * width : (i + 1) * width]
+        cfg = configs[i]
+
+        def usd(s: str, amount: int) -> int:
+            return amount * prices[s] // 10 ** dep.tokens[s].decimals
+
+        coll = [(usd(s, row[k]), s) for k, s in enumerate(symbols) if row[k] > 0 and cfg >> (2 * reserve_ids[s] + 1) & 1]
+        debt = [(usd(s, row[len(symbols) + k]), s) for k, s in enumerate(symbols) if row[len(symbols) + k] > 0]
+        if not coll or not debt:
+            continue
+        c_sym, d_sym = max(coll)[1], max(debt)[1]
+        data = pool_abi.fn("liquidationCall").encode(
+            dep.tokens[c_sym].address, dep.tokens[d_sym].address, user, MAX_UINT, False
+        )
+        txs.append((dep.liquidator, dep.pool, data))
+    hashes = rpc.send_many(txs, gas=2_000_000, check=False)
+    receipts = rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+    event = pool_abi.event("LiquidationCall")
+    repaid_usd = 0.0
+    ok = 0
+    by_address = {t.address: s for s, t in dep.tokens.items()}
+    for rc in receipts:
+        if rc is None or rc["status"] != "0x1":
+            continue
+        ok += 1
+        repaid_usd += _repaid_usd(rc, event, dep.pool, by_address, prices, dep)
+    seized = {s: balance_of(rpc, dep, s, dep.liquidator) - before[s] for s in symbols}
+    report = RoundReport(
+        round=number,
+        accounts_liquidated=ok,
+        debt_repaid_usd=repaid_usd,
+        reverted=len(hashes) - ok,
+        collateral_seized={s: v for s, v in seized.items() if v > 0},
+    )
+    for s, amount in report.collateral_seized.items():
+        if s == QUOTE:
+            continue
+        pool = dep.main_pool(s)
+        swap_exact_in(rpc, dep, dep.liquidator, pool, s, amount)
+        set_oracle_to_pool(rpc, dep, s)
+    report.oracle_prices_usd = {s: oracle_price(rpc, dep, s) / 1e8 for s in symbols}
+    log.info(
+        "round %d: %d liquidated (%d reverted), $%.0f repaid", number, ok, report.reverted, report.debt_repaid_usd
+    )
+    if ok == 0:
+        raise DevnetError(f"round {number}: every liquidation reverted; first tx {hashes[0] if hashes else '-'}")
+    return report
+
+
+def _repaid_usd(
+    receipt: dict[str, object],
+    event: AbiEvent,
+    pool: str,
+    by_address: dict[str, str],
+    prices: dict[str, int],
+    dep: Deployment,
+) -> float:
+    total = 0.0
+    logs = receipt.get("logs")
+    assert isinstance(logs, list)
+    for lg in logs:
+        if lg["address"].lower() != pool or lg["topics"][0] != event.topic0:
+            continue
+        ev = event.decode(lg["topics"], lg["data"])
+        sym = by_address[ev["debtAsset"].lower()]
+        total += ev["debtToCover"] * prices[sym] / 10 ** dep.tokens[sym].decimals / 1e8
+    return total
+
+
+def _reserve_ids(rpc: DevRpc, dep: Deployment) -> dict[str, int]:
+    reserves = rpc.read(dep.pool, aave(POOL).abi.fn("getReservesList"))[0]
+    by_address = {t.address: s for s, t in dep.tokens.items()}
+    return {by_address[a.lower()]: i for i, a in enumerate(reserves)}
