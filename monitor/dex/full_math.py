@@ -41,7 +41,7 @@ def mul_div_rounding_up(a: int, b: int, denominator: int) -> int:
 
 
 def div_rounding_up(x: int, y: int) -> int:
-    """``ceil(x/y)`` as UnsafeMath computes it: like the EVM, a division by zero yields 0 instead of reverting."""
+    """``ceil(x/y)`` as UnsafeMath computes it: like the EVM, dividing by zero yields 0 (no revert)."""
     if y == 0:
         # EVM DIV and MOD by zero both return 0
         return 0

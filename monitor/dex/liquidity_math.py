@@ -1,4 +1,4 @@
-"""LiquidityMath of Uniswap v3: add a signed int128 delta to a uint128 liquidity, reverting on over/underflow."""
+"""LiquidityMath of Uniswap v3: add a signed int128 delta to a uint128 liquidity (revert on overflow)."""
 
 from __future__ import annotations
 

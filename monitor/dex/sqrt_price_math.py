@@ -8,7 +8,15 @@ formula is used when an intermediate product would overflow 256 bits, and the ca
 
 from __future__ import annotations
 
-from monitor.dex.constants import INT128_MAX, INT128_MIN, INT256_MAX, Q96, RESOLUTION, UINT160_MAX, UINT256_MAX
+from monitor.dex.constants import (
+    INT128_MAX,
+    INT128_MIN,
+    INT256_MAX,
+    Q96,
+    RESOLUTION,
+    UINT160_MAX,
+    UINT256_MAX,
+)
 from monitor.dex.full_math import div_rounding_up, mul_div, mul_div_rounding_up
 from monitor.dex.revert import RevertError
 
@@ -28,7 +36,7 @@ def _to_uint160(value: int) -> int:
 def get_next_sqrt_price_from_amount0_rounding_up(
     sqrt_price_x96: int, liquidity: int, amount: int, add: bool
 ) -> int:
-    """Sqrt price after adding (``add``) or removing ``amount`` of token0 from the virtual reserves; rounds up."""
+    """Sqrt price after adding (``add``) or removing ``amount`` of token0 to/from the reserves; rounds up."""
     _check("sqrt_price_x96", sqrt_price_x96, 160)
     _check("liquidity", liquidity, 128)
     _check("amount", amount, 256)
@@ -58,7 +66,7 @@ def get_next_sqrt_price_from_amount0_rounding_up(
 def get_next_sqrt_price_from_amount1_rounding_down(
     sqrt_price_x96: int, liquidity: int, amount: int, add: bool
 ) -> int:
-    """Sqrt price after adding (``add``) or removing ``amount`` of token1 from the virtual reserves; rounds down."""
+    """Sqrt price after adding (``add``) or removing ``amount`` of token1 to/from reserves; rounds down."""
     _check("sqrt_price_x96", sqrt_price_x96, 160)
     _check("liquidity", liquidity, 128)
     _check("amount", amount, 256)
@@ -66,7 +74,9 @@ def get_next_sqrt_price_from_amount1_rounding_down(
         # quotient rounded down: the price moves up by at most amount/L
         if liquidity == 0:
             raise RevertError("div0", "division by zero liquidity")
-        quotient = (amount << RESOLUTION) // liquidity if amount <= UINT160_MAX else mul_div(amount, Q96, liquidity)
+        quotient = (
+            (amount << RESOLUTION) // liquidity if amount <= UINT160_MAX else mul_div(amount, Q96, liquidity)
+        )
         new_price = sqrt_price_x96 + quotient
         if new_price > UINT256_MAX:
             raise RevertError("add", "sqrt price + quotient overflows uint256")
@@ -81,8 +91,10 @@ def get_next_sqrt_price_from_amount1_rounding_down(
     return sqrt_price_x96 - quotient
 
 
-def get_next_sqrt_price_from_input(sqrt_price_x96: int, liquidity: int, amount_in: int, zero_for_one: bool) -> int:
-    """Sqrt price after swapping ``amount_in`` (fee already deducted) in; rounds so as not to pass the target."""
+def get_next_sqrt_price_from_input(
+    sqrt_price_x96: int, liquidity: int, amount_in: int, zero_for_one: bool
+) -> int:
+    """Sqrt price after ``amount_in`` (fee already deducted) comes in; rounds so as not to overshoot."""
     if sqrt_price_x96 == 0 or liquidity == 0:
         raise RevertError("input", "sqrt price and liquidity must be positive")
     if zero_for_one:
@@ -145,7 +157,7 @@ def _check_int128(liquidity: int) -> None:
 
 
 def get_amount0_delta_signed(sqrt_ratio_a_x96: int, sqrt_ratio_b_x96: int, liquidity: int) -> int:
-    """Signed token0 delta for a liquidity change: rounded up when adding, down (and negated) when removing."""
+    """Signed token0 delta of a liquidity change: rounded up when adding, down (negated) when removing."""
     _check_int128(liquidity)
     if liquidity < 0:
         return -_to_int256(get_amount0_delta(sqrt_ratio_a_x96, sqrt_ratio_b_x96, -liquidity, False))
@@ -153,7 +165,7 @@ def get_amount0_delta_signed(sqrt_ratio_a_x96: int, sqrt_ratio_b_x96: int, liqui
 
 
 def get_amount1_delta_signed(sqrt_ratio_a_x96: int, sqrt_ratio_b_x96: int, liquidity: int) -> int:
-    """Signed token1 delta for a liquidity change: rounded up when adding, down (and negated) when removing."""
+    """Signed token1 delta of a liquidity change: rounded up when adding, down (negated) when removing."""
     _check_int128(liquidity)
     if liquidity < 0:
         return -_to_int256(get_amount1_delta(sqrt_ratio_a_x96, sqrt_ratio_b_x96, -liquidity, False))

@@ -68,11 +68,9 @@ def get_sqrt_ratio_at_tick(tick: int) -> int:
 
 
 def get_tick_at_sqrt_ratio(sqrt_price_x96: int) -> int:
-    """Greatest tick with ``get_sqrt_ratio_at_tick(tick) <= sqrt_price_x96``; reverts 'R' outside [MIN, MAX)."""
+    """Greatest tick with ``get_sqrt_ratio_at_tick(tick) <= sqrt_price_x96``; reverts 'R' out of range."""
     if not MIN_SQRT_RATIO <= sqrt_price_x96 < MAX_SQRT_RATIO:
-        raise RevertError(
-            "R", f"sqrt price {sqrt_price_x96} is outside [MIN_SQRT_RATIO, MAX_SQRT_RATIO)"
-        )
+        raise RevertError("R", f"sqrt price {sqrt_price_x96} is outside [MIN_SQRT_RATIO, MAX_SQRT_RATIO)")
     # float estimate (off by far less than one tick), then exact correction in both directions
     estimate = math.floor((math.log(sqrt_price_x96) - _LOG_Q96) / _LOG_SQRT_1_0001)
     tick = min(max(estimate, MIN_TICK), MAX_TICK - 1)
