@@ -33,7 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 
 def _load(module: str) -> Command:
     mod = importlib.import_module(module)
-    return mod  # type: ignore[return-value]
+    cmd: Command = mod
+    return cmd
 
 
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
@@ -67,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         rc: int = args._run(args)
     except MonitorError as exc:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from itertools import pairwise
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
@@ -85,7 +86,8 @@ class MarketConfig(_Frozen):
     pool_addresses_provider: Address
     start_block: int = Field(default=0, ge=0)
     liquidation_rules: Literal["v3.0", "v3.3"] = Field(
-        default="v3.0", description="v3.0: 50%/100% close factor per reserve; v3.3: position-level, dust, deficit"
+        default="v3.0",
+        description="v3.0: 50%/100% close factor per reserve; v3.3: position-level, dust, deficit",
     )
 
 
@@ -156,7 +158,7 @@ class BookConfig(_Frozen):
     @field_validator("hf_buckets")
     @classmethod
     def _sorted(cls, edges: list[float]) -> list[float]:
-        if not edges or any(b <= a for a, b in zip(edges, edges[1:], strict=False)) or edges[0] <= 0:
+        if not edges or any(b <= a for a, b in pairwise(edges)) or edges[0] <= 0:
             raise ValueError("bucket edges must be positive and strictly increasing")
         return edges
 
@@ -248,9 +250,7 @@ def _apply_env(data: dict[str, Any], environ: Mapping[str, str]) -> dict[str, An
     return data
 
 
-def parse_config(
-    data: object, *, source: str = "<memory>", environ: Mapping[str, str] | None = None
-) -> MonitorConfig:
+def parse_config(data: object, *, source: str = "<memory>", environ: Mapping[str, str] | None = None) -> MonitorConfig:
     """Validate already-parsed YAML data (plus environment overrides) into a :class:`MonitorConfig`."""
     if not isinstance(data, dict):
         raise ConfigError(f"invalid config {source}: the top level must be a mapping, got {type(data).__name__}")

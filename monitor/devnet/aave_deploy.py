@@ -34,7 +34,9 @@ def deploy_tokens(rpc: DevRpc, dep: Deployment, spec: MarketSpec) -> None:
     erc20 = own_artifact("TestERC20")
     feed = own_artifact("PriceFeed")
     for a in spec.assets:
-        token = rpc.deploy(dep.deployer, erc20.bytecode, ("string", "string", "uint8"), (a.symbol, a.symbol, a.decimals))
+        token = rpc.deploy(
+            dep.deployer, erc20.bytecode, ("string", "string", "uint8"), (a.symbol, a.symbol, a.decimals)
+        )
         price = round(a.price_usd * 10**8)
         f = rpc.deploy(dep.deployer, feed.bytecode, ("uint8", "string", "int256"), (8, f"{a.symbol} / USD", price))
         dep.tokens[a.symbol] = TokenInfo(symbol=a.symbol, address=token, decimals=a.decimals, feed=f)
@@ -93,7 +95,10 @@ def deploy_aave(rpc: DevRpc, dep: Deployment, spec: MarketSpec) -> None:
         me, aave("protocol/tokenization/StableDebtToken.sol/StableDebtToken").bytecode, ("address",), (pool,)
     )
     v_impl = rpc.deploy(
-        me, aave("protocol/tokenization/VariableDebtToken.sol/VariableDebtToken").bytecode, ("address",), (pool,)
+        me,
+        aave("protocol/tokenization/VariableDebtToken.sol/VariableDebtToken").bytecode,
+        ("address",),
+        (pool,),
     )
 
     inputs = []

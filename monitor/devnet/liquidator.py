@@ -112,7 +112,11 @@ def bad_debt(rpc: DevRpc, dep: Deployment) -> tuple[float, int]:
 
 
 def run_liquidator(
-    rpc: DevRpc, dep: Deployment, *, max_rounds: int = 50, progress: Callable[[RoundReport], None] | None = None
+    rpc: DevRpc,
+    dep: Deployment,
+    *,
+    max_rounds: int = 50,
+    progress: Callable[[RoundReport], None] | None = None,
 ) -> list[RoundReport]:
     """Liquidation rounds until no account with collateral has HF < 1 (or ``max_rounds``)."""
     _prepare_liquidator(rpc, dep)
@@ -160,9 +164,11 @@ def liquidate_round(rpc: DevRpc, dep: Deployment, number: int) -> RoundReport | 
         cfg = configs[i]
 
         def usd(s: str, amount: int) -> int:
-            return amount * prices[s] // 10 ** dep.tokens[s].decimals
+            return int(amount * prices[s] // 10 ** dep.tokens[s].decimals)
 
-        coll = [(usd(s, row[k]), s) for k, s in enumerate(symbols) if row[k] > 0 and cfg >> (2 * reserve_ids[s] + 1) & 1]
+        coll = [
+            (usd(s, row[k]), s) for k, s in enumerate(symbols) if row[k] > 0 and cfg >> (2 * reserve_ids[s] + 1) & 1
+        ]
         debt = [(usd(s, row[len(symbols) + k]), s) for k, s in enumerate(symbols) if row[len(symbols) + k] > 0]
         if not coll or not debt:
             continue
@@ -198,7 +204,11 @@ def liquidate_round(rpc: DevRpc, dep: Deployment, number: int) -> RoundReport | 
         set_oracle_to_pool(rpc, dep, s)
     report.oracle_prices_usd = {s: oracle_price(rpc, dep, s) / 1e8 for s in symbols}
     log.info(
-        "round %d: %d liquidated (%d reverted), $%.0f repaid", number, ok, report.reverted, report.debt_repaid_usd
+        "round %d: %d liquidated (%d reverted), $%.0f repaid",
+        number,
+        ok,
+        report.reverted,
+        report.debt_repaid_usd,
     )
     if ok == 0:
         raise DevnetError(f"round {number}: every liquidation reverted; first tx {hashes[0] if hashes else '-'}")

@@ -43,7 +43,7 @@ def pool_price_usd(dep: Deployment, pool: PoolInfo, sqrt_price_x96: int, quote_u
     d0, d1 = dep.token(pool.token0).decimals, dep.token(pool.token1).decimals
     asset_is_token0 = dep.token(pool.symbol).address == pool.token0
     human = raw * 10**d0 / 10**d1  # token1 per token0, whole tokens
-    return (human if asset_is_token0 else 1.0 / human) * quote_usd
+    return float((human if asset_is_token0 else 1.0 / human) * quote_usd)
 
 
 def target_sqrt_price(dep: Deployment, pool: PoolInfo, sqrt_now: int, drop: float) -> int:
@@ -123,9 +123,9 @@ def pool_price_8dec(dep: Deployment, pool: PoolInfo, sqrt_price_x96: int) -> int
     d0, d1 = dep.token(pool.token0).decimals, dep.token(pool.token1).decimals
     if dep.token(pool.symbol).address == pool.token0:
         # price = sqrt^2 / 2^192 * 10^d0 / 10^d1
-        return sqrt_price_x96 * sqrt_price_x96 * 10**d0 * 10**8 // (2**192 * 10**d1)
+        return int(sqrt_price_x96 * sqrt_price_x96 * 10**d0 * 10**8 // (2**192 * 10**d1))
     # asset is token1: price = 2^192 / sqrt^2 * 10^d1 / 10^d0
-    return 2**192 * 10**d1 * 10**8 // (sqrt_price_x96 * sqrt_price_x96 * 10**d0)
+    return int(2**192 * 10**d1 * 10**8 // (sqrt_price_x96 * sqrt_price_x96 * 10**d0))
 
 
 def set_oracle_to_pool(rpc: DevRpc, dep: Deployment, symbol: str) -> int:

@@ -12,10 +12,10 @@ import logging
 import math
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from eth_utils import keccak
+from eth_utils.crypto import keccak
 
 from monitor.devnet.aave_deploy import POOL, aave, set_ltv
 from monitor.devnet.artifacts import own_artifact
@@ -172,7 +172,11 @@ def populate(
             own.append((p.address, dep.pool, pool.fn("setUserEMode").encode(p.emode)))
         for sym, amt in p.debt.items():
             own.append(
-                (p.address, dep.pool, pool.fn("borrow").encode(dep.tokens[sym].address, amt, VARIABLE_RATE, 0, p.address))
+                (
+                    p.address,
+                    dep.pool,
+                    pool.fn("borrow").encode(dep.tokens[sym].address, amt, VARIABLE_RATE, 0, p.address),
+                )
             )
     hashes = _send_chunked(rpc, own, per_block=TXS_PER_BLOCK, gas=1_000_000, progress=lambda d, n: say("borrow", d, n))
     set_ltv(rpc, dep, market, equal_to_lt=False)
@@ -188,7 +192,7 @@ def populate(
 
 def _send_chunked(
     rpc: DevRpc,
-    txs: list[tuple[str, str | None, str]],
+    txs: Sequence[tuple[str, str | None, str]],
     *,
     per_block: int,
     gas: int,
@@ -225,5 +229,7 @@ def account_data(
     out: list[tuple[int, int, int, int, int, int]] = []
     for raw in rpc.batch(calls, chunk=8):
         flat = fn.decode(raw)[0]
-        out += [tuple(flat[j : j + 6]) for j in range(0, len(flat), 6)]  # type: ignore[misc]
+        out += [
+            (flat[j], flat[j + 1], flat[j + 2], flat[j + 3], flat[j + 4], flat[j + 5]) for j in range(0, len(flat), 6)
+        ]
     return out

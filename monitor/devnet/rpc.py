@@ -73,8 +73,7 @@ class DevRpc:
             part = requests[start : start + chunk]
             ids = [next(self._ids) for _ in part]
             payload = [
-                {"jsonrpc": "2.0", "id": i, "method": m, "params": list(p)}
-                for i, (m, p) in zip(ids, part, strict=True)
+                {"jsonrpc": "2.0", "id": i, "method": m, "params": list(p)} for i, (m, p) in zip(ids, part, strict=True)
             ]
             answers = self._post(payload)
             if not isinstance(answers, list):
@@ -211,7 +210,7 @@ class DevRpc:
 
     def deploy(self, sender: str, bytecode: str, ctor_types: Sequence[str] = (), ctor_args: Sequence[Any] = ()) -> str:
         """Deploy a contract and return its address."""
-        from eth_abi import encode as abi_encode
+        from eth_abi.abi import encode as abi_encode
 
         data = bytecode if bytecode.startswith("0x") else "0x" + bytecode
         if ctor_types:

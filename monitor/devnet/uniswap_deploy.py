@@ -36,7 +36,7 @@ def periphery(rel: str) -> Artifact:
 def raw_price(dep: Deployment, token0: str, token1: str, usd: dict[str, float]) -> float:
     """Pool price in raw token1 units per raw token0 unit, from USD prices by token address."""
     t0, t1 = dep.token(token0), dep.token(token1)
-    return usd[t0.address] / usd[t1.address] * 10**t1.decimals / 10**t0.decimals
+    return float(usd[t0.address] / usd[t1.address] * 10.0**t1.decimals / 10.0**t0.decimals)
 
 
 def sqrt_price_x96(price_raw: float) -> int:
@@ -92,9 +92,7 @@ def deploy_uniswap(rpc: DevRpc, dep: Deployment, spec: MarketSpec, seed: int = 7
                 hi_w = half_width * rng.uniform(0.7, 1.3)
                 lower = math.floor((current - lo_w) / spacing) * spacing
                 upper = math.ceil((current + hi_w) / spacing) * spacing
-                amt0, amt1 = _amounts_for_value(
-                    dep, token0, token1, usd, price, lower, upper, ps.tvl_usd * share / 3
-                )
+                amt0, amt1 = _amounts_for_value(dep, token0, token1, usd, price, lower, upper, ps.tvl_usd * share / 3)
                 params = (token0, token1, ps.fee, lower, upper, amt0, amt1, 0, 0, lp, DEADLINE)
                 mints.append((lp, dep.position_manager, npm.fn("mint").encode(params)))
         full_lo, full_hi = -(MAX_TICK // spacing) * spacing, (MAX_TICK // spacing) * spacing

@@ -97,8 +97,7 @@ class PoolState:
         on_boundary = get_sqrt_ratio_at_tick(price_tick) == self.sqrt_price_x96
         if self.tick != price_tick and not (on_boundary and self.tick == price_tick - 1):
             raise DataError(
-                f"tick {self.tick} does not match sqrt_price_x96 {self.sqrt_price_x96}"
-                f" (its tick is {price_tick})"
+                f"tick {self.tick} does not match sqrt_price_x96 {self.sqrt_price_x96} (its tick is {price_tick})"
             )
 
     def _normalized_ticks(self, ticks: Iterable[object]) -> tuple[tuple[int, int], ...]:
@@ -137,9 +136,7 @@ class PoolState:
             raise DataError(f"tick_window must be a (lower, upper) pair, got {self.tick_window!r}") from None
         object.__setattr__(self, "tick_window", (lo, hi))
         if not MIN_TICK <= lo <= self.tick <= hi <= MAX_TICK:
-            raise DataError(
-                f"tick_window ({lo}, {hi}) must lie in the tick range and contain tick {self.tick}"
-            )
+            raise DataError(f"tick_window ({lo}, {hi}) must lie in the tick range and contain tick {self.tick}")
         if self.ticks and not lo <= self.ticks[0][0] <= self.ticks[-1][0] <= hi:
             raise DataError(f"initialized ticks lie outside tick_window ({lo}, {hi})")
 

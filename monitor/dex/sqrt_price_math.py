@@ -33,9 +33,7 @@ def _to_uint160(value: int) -> int:
     return value
 
 
-def get_next_sqrt_price_from_amount0_rounding_up(
-    sqrt_price_x96: int, liquidity: int, amount: int, add: bool
-) -> int:
+def get_next_sqrt_price_from_amount0_rounding_up(sqrt_price_x96: int, liquidity: int, amount: int, add: bool) -> int:
     """Sqrt price after adding (``add``) or removing ``amount`` of token0 to/from the reserves; rounds up."""
     _check("sqrt_price_x96", sqrt_price_x96, 160)
     _check("liquidity", liquidity, 128)
@@ -63,9 +61,7 @@ def get_next_sqrt_price_from_amount0_rounding_up(
     return _to_uint160(mul_div_rounding_up(numerator1, sqrt_price_x96, numerator1 - product))
 
 
-def get_next_sqrt_price_from_amount1_rounding_down(
-    sqrt_price_x96: int, liquidity: int, amount: int, add: bool
-) -> int:
+def get_next_sqrt_price_from_amount1_rounding_down(sqrt_price_x96: int, liquidity: int, amount: int, add: bool) -> int:
     """Sqrt price after adding (``add``) or removing ``amount`` of token1 to/from reserves; rounds down."""
     _check("sqrt_price_x96", sqrt_price_x96, 160)
     _check("liquidity", liquidity, 128)
@@ -74,9 +70,7 @@ def get_next_sqrt_price_from_amount1_rounding_down(
         # quotient rounded down: the price moves up by at most amount/L
         if liquidity == 0:
             raise RevertError("div0", "division by zero liquidity")
-        quotient = (
-            (amount << RESOLUTION) // liquidity if amount <= UINT160_MAX else mul_div(amount, Q96, liquidity)
-        )
+        quotient = (amount << RESOLUTION) // liquidity if amount <= UINT160_MAX else mul_div(amount, Q96, liquidity)
         new_price = sqrt_price_x96 + quotient
         if new_price > UINT256_MAX:
             raise RevertError("add", "sqrt price + quotient overflows uint256")
@@ -91,9 +85,7 @@ def get_next_sqrt_price_from_amount1_rounding_down(
     return sqrt_price_x96 - quotient
 
 
-def get_next_sqrt_price_from_input(
-    sqrt_price_x96: int, liquidity: int, amount_in: int, zero_for_one: bool
-) -> int:
+def get_next_sqrt_price_from_input(sqrt_price_x96: int, liquidity: int, amount_in: int, zero_for_one: bool) -> int:
     """Sqrt price after ``amount_in`` (fee already deducted) comes in; rounds so as not to overshoot."""
     if sqrt_price_x96 == 0 or liquidity == 0:
         raise RevertError("input", "sqrt price and liquidity must be positive")
@@ -104,9 +96,7 @@ def get_next_sqrt_price_from_input(
     return get_next_sqrt_price_from_amount1_rounding_down(sqrt_price_x96, liquidity, amount_in, True)
 
 
-def get_next_sqrt_price_from_output(
-    sqrt_price_x96: int, liquidity: int, amount_out: int, zero_for_one: bool
-) -> int:
+def get_next_sqrt_price_from_output(sqrt_price_x96: int, liquidity: int, amount_out: int, zero_for_one: bool) -> int:
     """Sqrt price after taking ``amount_out`` out; rounds so as to reach at least the amount."""
     if sqrt_price_x96 == 0 or liquidity == 0:
         raise RevertError("output", "sqrt price and liquidity must be positive")

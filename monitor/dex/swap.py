@@ -261,17 +261,13 @@ def _simulate(
                 continue
         steps += 1
         start_price = sqrt_price
-        tick_next, initialized = next_initialized_tick_within_one_word(
-            ticks, tick, state.tick_spacing, zero_for_one
-        )
+        tick_next, initialized = next_initialized_tick_within_one_word(ticks, tick, state.tick_spacing, zero_for_one)
         # the bitmap knows nothing of the tick range: clamp to it
         tick_next = min(max(tick_next, MIN_TICK), MAX_TICK)
         next_price = get_sqrt_ratio_at_tick(tick_next)
         # step towards the next tick, or the limit if that comes first
         beyond_limit = next_price < limit if zero_for_one else next_price > limit
-        step = compute_swap_step(
-            sqrt_price, limit if beyond_limit else next_price, liquidity, remaining, state.fee
-        )
+        step = compute_swap_step(sqrt_price, limit if beyond_limit else next_price, liquidity, remaining, state.fee)
         sqrt_price = step.sqrt_ratio_next_x96
         spent = step.amount_in + step.fee_amount
         if spent > INT256_MAX:

@@ -53,9 +53,7 @@ def _truncating_div(a: int, b: int) -> int:
     return q if (a >= 0) == (b > 0) else -q
 
 
-def count_initialized_ticks_crossed(
-    ticks: Sequence[int], tick_spacing: int, tick_before: int, tick_after: int
-) -> int:
+def count_initialized_ticks_crossed(ticks: Sequence[int], tick_spacing: int, tick_before: int, tick_after: int) -> int:
     """QuoterV2's ``initializedTicksCrossed`` (PoolTicksCounter) for a swap from tick_before to tick_after.
 
     Counts initialized ticks whose compressed index lies between ``tick_before / tick_spacing`` and
