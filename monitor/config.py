@@ -58,7 +58,7 @@ class _Frozen(BaseModel):
 class ChainConfig(_Frozen):
     """How to reach the chain: one or more RPC URLs (failover in order) and the expected chain id."""
 
-    rpc_urls: list[str] = Field(min_length=1)
+    rpc_urls: list[str] = Field(min_length=1, repr=False)  # may hold API keys: never in repr or logs
     chain_id: int = Field(ge=1)
     confirmations: int = Field(default=2, ge=0, description="blocks behind the head treated as final")
     request_timeout_s: float = Field(default=20.0, gt=0)

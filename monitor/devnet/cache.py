@@ -83,6 +83,23 @@ def slim_state(state: dict[str, Any]) -> dict[str, Any]:
     return {**state, "blocks": blocks, "transactions": [], "historical_states": None}
 
 
+def dump_state(rpc: DevRpc) -> dict[str, Any]:
+    """anvil_dumpState, unpacked (anvil answers gzip-compressed JSON as hex)."""
+    data: dict[str, Any] = json.loads(gzip.decompress(bytes.fromhex(rpc.call("anvil_dumpState").removeprefix("0x"))))
+    return data
+
+
+def write_state_files(target: CachedDevnet, state: dict[str, Any]) -> None:
+    """Write the full and slim forms of a dumped state, each atomically."""
+    target.directory.mkdir(parents=True, exist_ok=True)
+    forms: tuple[tuple[Form, dict[str, Any]], ...] = (("full", state), ("slim", slim_state(state)))
+    for form, data in forms:
+        path = target.state_file(form)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(data))
+        tmp.replace(path)
+
+
 def build_and_dump(
     target: CachedDevnet,
     population: PopulationSpec,
@@ -92,20 +109,15 @@ def build_and_dump(
     """Build a devnet from scratch, populate it, and write the cache files atomically."""
     compile_contracts()
     target.directory.mkdir(parents=True, exist_ok=True)
-    with Anvil() as node:
-        rpc = DevRpc(node.url)
+    with Anvil() as node, DevRpc(node.url) as rpc:
         t0 = time.monotonic()
         dep = build_devnet(rpc, market)
         deploy_s = time.monotonic() - t0
         populate(rpc, dep, population, market, progress=progress)
         populate_s = time.monotonic() - t0 - deploy_s
         head = rpc.call("eth_getBlockByNumber", "latest", False)
-        state = json.loads(gzip.decompress(bytes.fromhex(rpc.call("anvil_dumpState").removeprefix("0x"))))
-        rpc.close()
-    for form, data in (("full", state), ("slim", slim_state(state))):
-        tmp = target.state_file(form).with_suffix(".tmp")  # type: ignore[arg-type]
-        tmp.write_text(json.dumps(data))
-        tmp.replace(target.state_file(form))  # type: ignore[arg-type]
+        state = dump_state(rpc)
+    write_state_files(target, state)
     dep.save(target.deployment_file)
     meta = {
         "head_number": int(head["number"], 16),
@@ -139,15 +151,15 @@ def start_cached(
     node = Anvil(port=port, load_state=entry.state_file(form), log_path=log_path).start()
     try:
         meta = json.loads(entry.meta_file.read_text())
-        rpc = DevRpc(node.url)
-        head = rpc.call("eth_getBlockByNumber", "latest", False)
-        if int(head["number"], 16) != meta["head_number"]:
-            raise DevnetError(f"reloaded devnet is at block {int(head['number'], 16)}, expected {meta['head_number']}")
-        # New blocks take the wall clock; never let it run behind the dumped head (interest maths would revert).
-        now = int(time.time())
-        if meta["head_timestamp"] >= now:
-            rpc.call("evm_setNextBlockTimestamp", hex_int(meta["head_timestamp"] + 1))
-        rpc.close()
+        with DevRpc(node.url) as rpc:
+            head = rpc.call("eth_getBlockByNumber", "latest", False)
+            if int(head["number"], 16) != meta["head_number"]:
+                raise DevnetError(
+                    f"reloaded devnet is at block {int(head['number'], 16)}, expected {meta['head_number']}"
+                )
+            # New blocks take the wall clock; never let it run behind the dumped head (interest maths reverts).
+            if meta["head_timestamp"] >= int(time.time()):
+                rpc.call("evm_setNextBlockTimestamp", hex_int(meta["head_timestamp"] + 1))
     except BaseException:
         node.stop()
         raise

@@ -142,7 +142,8 @@ def _up(args: argparse.Namespace) -> int:
         print(f"devnet up in {time.monotonic() - t0:.1f} s: {node.url} (chain id {dep.chain_id}, anvil pid {node.pid})")
         _print_addresses(dep)
         print(f"monitor config: {args.config_out}\ndevnet file:    {args.state_out}")
-        print(summary_text(DevRpc(node.url), dep))
+        with DevRpc(node.url) as rpc:
+            print(summary_text(rpc, dep))
         print("running until Ctrl-C ...", flush=True)
         stop = False
 

@@ -35,6 +35,12 @@ class DevRpc:
         """Close the HTTP connection pool."""
         self._client.close()
 
+    def __enter__(self) -> DevRpc:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     # -- raw -------------------------------------------------------------------------------------------
     def _post(self, payload: object) -> Any:
         try:
