@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 IDEMPOTENT_METHODS = frozenset(
     {
+        "eth_accounts",
         "eth_call",
         "eth_chainId",
         "eth_blockNumber",

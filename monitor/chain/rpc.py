@@ -119,6 +119,7 @@ class RpcClient:
             if isinstance(out, ChainIdMismatchError):
                 raise out
             if isinstance(out, _AttemptFailed):
+                self._pool.failed(ep)
                 problems.append(f"{ep.label}: {out.error}")
             elif isinstance(out, BaseException):
                 raise out
