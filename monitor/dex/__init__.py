@@ -6,6 +6,8 @@ Pool state (:mod:`monitor.dex.pool`), read at one block::
               sqrt_price_x96: int, tick: int, liquidity: int,
               ticks: Sequence[tuple[int, int]],            # every initialized tick: (tick, liquidityNet)
               tick_window: tuple[int, int] | None = None)   # set if only ticks in [lo, hi] were read
+    pool_from_positions(token0, token1, decimals0, decimals1, fee, tick_spacing, sqrt_price_x96,
+                        positions: Iterable[tuple[int, int, int]]) -> PoolState   # scenarios, tests
     # addresses lower-case; fee in hundredths of a bip (3000 = 0.3 %); sqrt_price_x96/tick from slot0();
     # liquidity from liquidity(); raises monitor.errors.DataError on inconsistent input.
 
@@ -49,7 +51,7 @@ from __future__ import annotations
 from monitor.dex.combine import aggregate, compose_route, split
 from monitor.dex.curve import CurveQuote, DepthCurve
 from monitor.dex.depth import DEFAULT_PCTS, DepthLevels, PairDepth, curve_depth, pair_depth
-from monitor.dex.pool import PoolState
+from monitor.dex.pool import PoolState, pool_from_positions
 from monitor.dex.pool_curve import PoolCurve, PoolQuote, pool_curve
 from monitor.dex.quoter import Quote, quote_exact_input_single, quote_exact_output_single
 from monitor.dex.revert import RevertError
@@ -88,6 +90,7 @@ __all__ = [
     "default_sqrt_price_limit",
     "pair_depth",
     "pool_curve",
+    "pool_from_positions",
     "quote_exact_input_single",
     "quote_exact_output_single",
     "split",

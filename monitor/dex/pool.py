@@ -171,3 +171,44 @@ class PoolState:
     def liquidity_net(self, tick: int) -> int:
         """``ticks(tick).liquidityNet``: 0 for a tick that is not initialized."""
         return self.liquidity_nets.get(tick, 0)
+
+
+def pool_from_positions(
+    token0: str,
+    token1: str,
+    decimals0: int,
+    decimals1: int,
+    fee: int,
+    tick_spacing: int,
+    sqrt_price_x96: int,
+    positions: Iterable[tuple[int, int, int]],
+) -> PoolState:
+    """A pool initialized at ``sqrt_price_x96`` holding ``positions`` ``(tick_lower, tick_upper, liquidity)``.
+
+    Mirrors ``initialize`` (tick from the price) and ``mint`` (liquidityNet +L at the lower tick, -L at the
+    upper one; in-range liquidity when ``lower <= tick < upper``). For scenarios and tests.
+    """
+    tick = get_tick_at_sqrt_ratio(_as_int("sqrt_price_x96", sqrt_price_x96))
+    nets: dict[int, int] = {}
+    liquidity = 0
+    for lower, upper, amount in positions:
+        if not (MIN_TICK <= lower < upper <= MAX_TICK) or lower % tick_spacing or upper % tick_spacing:
+            raise DataError(f"position ({lower}, {upper}) needs spaced ticks with lower < upper in range")
+        if not 0 < amount <= UINT128_MAX:
+            raise DataError(f"position liquidity must be in (0, 2**128), got {amount}")
+        nets[lower] = nets.get(lower, 0) + amount
+        nets[upper] = nets.get(upper, 0) - amount
+        if lower <= tick < upper:
+            liquidity += amount
+    return PoolState(
+        token0=token0,
+        token1=token1,
+        decimals0=decimals0,
+        decimals1=decimals1,
+        fee=fee,
+        tick_spacing=tick_spacing,
+        sqrt_price_x96=sqrt_price_x96,
+        tick=tick,
+        liquidity=liquidity,
+        ticks=tuple(sorted(nets.items())),
+    )
