@@ -1,0 +1,192 @@
+"""Columnar storage of the accounts: raw integers (object arrays) and their float64 balances.
+
+Arrays are reserve-major, ``(R, capacity)``; the first ``n`` columns are live. Rows are appended at the end and
+removed by moving the last row into the hole, so a row index is stable only until the next removal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from monitor.book import exact
+from monitor.book.tables import MarketTables
+from monitor.book.wadray import HALF_RAY, RAY
+from monitor.errors import DataError
+
+Obj = NDArray[np.object_]
+Bool = NDArray[np.bool_]
+F64 = NDArray[np.float64]
+Idx = NDArray[np.intp]
+_WORD = (1 << 64) - 1
+
+
+def config_flags(configs: Sequence[int], reserve_ids: NDArray[np.int64]) -> tuple[Bool, Bool]:
+    """``(collateral, borrowing)`` flags, shape ``(R, k)``, of ``k`` user-configuration bitmaps."""
+    cfg: Obj = np.empty(len(configs), dtype=object)
+    cfg[:] = list(configs)
+    words = [((cfg >> (64 * i)) & _WORD).astype(np.uint64) for i in range(4)]
+    coll = np.zeros((reserve_ids.size, len(configs)), dtype=bool)
+    borr = np.zeros_like(coll)
+    for j, rid in enumerate(reserve_ids.tolist()):
+        for flags, bit in ((borr, 2 * rid), (coll, 2 * rid + 1)):
+            flags[j] = (words[bit // 64] >> np.uint64(bit % 64)) & np.uint64(1) != 0
+    return coll, borr
+
+
+class AccountStore:
+    """Addresses, configuration, e-mode, raw balances and derived float balances of every account."""
+
+    def __init__(self, n_reserves: int) -> None:
+        self.n = 0
+        self.addresses: list[str] = []
+        self.row: dict[str, int] = {}
+        self.configs: list[int] = []
+        r = n_reserves
+        self.emode: NDArray[np.int64] = np.zeros(0, dtype=np.int64)
+        self.scaled_atoken: Obj = np.zeros((r, 0), dtype=object)
+        self.scaled_debt: Obj = np.zeros((r, 0), dtype=object)
+        self.stable_debt: Obj = np.zeros((r, 0), dtype=object)
+        self.collateral_flag: Bool = np.zeros((r, 0), dtype=bool)
+        self.borrowing_flag: Bool = np.zeros((r, 0), dtype=bool)
+        #: Exact collateral balance as float where it counts (flag set and reserve LT > 0), else 0.
+        self.fc: F64 = np.zeros((r, 0))
+        #: Exact total debt as float where the borrowing flag is set, else 0.
+        self.fd: F64 = np.zeros((r, 0))
+
+    @property
+    def capacity(self) -> int:
+        """Allocated columns."""
+        return int(self.emode.size)
+
+    def reserve(self, n: int) -> None:
+        """Make room for ``n`` live rows (amortised doubling)."""
+        if n <= self.capacity:
+            return
+        cap = max(n, 2 * self.capacity, 16)
+        live = self.n
+
+        def grow2(a: NDArray[np.generic], fill: object) -> NDArray[np.generic]:
+            out = np.full((a.shape[0], cap), fill, dtype=a.dtype)
+            out[:, :live] = a[:, :live]
+            return out
+
+        emode = np.zeros(cap, dtype=np.int64)
+        emode[:live] = self.emode[:live]
+        self.emode = emode
+        self.scaled_atoken = grow2(self.scaled_atoken, 0)  # type: ignore[assignment]
+        self.scaled_debt = grow2(self.scaled_debt, 0)  # type: ignore[assignment]
+        self.stable_debt = grow2(self.stable_debt, 0)  # type: ignore[assignment]
+        self.collateral_flag = grow2(self.collateral_flag, False)  # type: ignore[assignment]
+        self.borrowing_flag = grow2(self.borrowing_flag, False)  # type: ignore[assignment]
+        self.fc = grow2(self.fc, 0.0)  # type: ignore[assignment]
+        self.fd = grow2(self.fd, 0.0)  # type: ignore[assignment]
+
+    def add_addresses(self, addresses: Sequence[str]) -> Idx:
+        """Append rows for new addresses (raw data left zero); their row indexes."""
+        start = self.n
+        self.reserve(start + len(addresses))
+        for i, a in enumerate(addresses):
+            if a in self.row:
+                raise DataError(f"account {a} appears twice")
+            self.row[a] = start + i
+        self.addresses.extend(addresses)
+        self.configs.extend([0] * len(addresses))
+        self.n = start + len(addresses)
+        return np.arange(start, self.n, dtype=np.intp)
+
+    def write(
+        self,
+        tables: MarketTables,
+        rows: Idx,
+        configs: Sequence[int],
+        emode: Sequence[int] | NDArray[np.int64],
+        scaled_atoken: Obj,
+        scaled_debt: Obj,
+        stable_debt: Obj,
+    ) -> None:
+        """Store raw data for ``rows`` (``(R, k)`` object arrays) and refresh their float balances."""
+        for i, cfg in zip(rows.tolist(), configs, strict=True):
+            self.configs[i] = cfg
+        self.emode[rows] = np.asarray(emode, dtype=np.int64)
+        self.scaled_atoken[:, rows] = scaled_atoken
+        self.scaled_debt[:, rows] = scaled_debt
+        self.stable_debt[:, rows] = stable_debt
+        coll, borr = config_flags(configs, tables.ids)
+        self.collateral_flag[:, rows] = coll
+        self.borrowing_flag[:, rows] = borr
+        self.refresh_floats(tables, rows)
+
+    def refresh_floats(self, tables: MarketTables, rows: Idx | None = None, columns: Sequence[int] = ()) -> None:
+        """Recompute ``fc``/``fd`` from the raw data: for ``rows`` (all columns), or for whole ``columns``."""
+        if rows is not None:
+            supplied, owed = exact.balances(
+                tables, self.scaled_atoken[:, rows], self.scaled_debt[:, rows], self.stable_debt[:, rows]
+            )
+            counted = self.collateral_flag[:, rows] & (tables.lt != 0)[:, None]
+            self.fc[:, rows] = np.where(counted, supplied.astype(np.float64), 0.0)
+            self.fd[:, rows] = np.where(self.borrowing_flag[:, rows], owed.astype(np.float64), 0.0)
+            return
+        n = self.n
+        for j in columns:
+            self.fc[j, :n] = 0.0
+            self.fd[j, :n] = 0.0
+            if tables.lt[j] != 0:
+                live = np.flatnonzero(self.collateral_flag[j, :n] & (self.scaled_atoken[j, :n] != 0))
+                bal = (self.scaled_atoken[j, live] * tables.income[j] + HALF_RAY) // RAY
+                self.fc[j, live] = bal.astype(np.float64)
+            live = np.flatnonzero(
+                self.borrowing_flag[j, :n] & ((self.scaled_debt[j, :n] != 0) | (self.stable_debt[j, :n] != 0))
+            )
+            owed = (self.scaled_debt[j, live] * tables.debt_index[j] + HALF_RAY) // RAY
+            self.fd[j, live] = (owed + self.stable_debt[j, live]).astype(np.float64)
+
+    def remove(self, address: str) -> tuple[int, int]:
+        """Drop ``address``; returns ``(hole, moved_from)``: the last row moved into the hole (equal if none)."""
+        hole = self.row.pop(address)
+        last = self.n - 1
+        if hole != last:
+            moved = self.addresses[last]
+            self.addresses[hole] = moved
+            self.row[moved] = hole
+            self.configs[hole] = self.configs[last]
+            self.emode[hole] = self.emode[last]
+            for a in self._matrices():
+                a[:, hole] = a[:, last]
+        self.addresses.pop()
+        self.configs.pop()
+        for a in self._matrices():
+            a[:, last] = 0
+        self.emode[last] = 0
+        self.n = last
+        return hole, last
+
+    def _matrices(self) -> list[NDArray[np.generic]]:
+        return [
+            self.scaled_atoken,
+            self.scaled_debt,
+            self.stable_debt,
+            self.collateral_flag,
+            self.borrowing_flag,
+            self.fc,
+            self.fd,
+        ]
+
+    def copy(self) -> AccountStore:
+        """A deep copy (object arrays share the immutable ints)."""
+        out = AccountStore(self.fc.shape[0])
+        out.n = self.n
+        out.addresses = list(self.addresses)
+        out.row = dict(self.row)
+        out.configs = list(self.configs)
+        out.emode = self.emode.copy()
+        out.scaled_atoken = self.scaled_atoken.copy()
+        out.scaled_debt = self.scaled_debt.copy()
+        out.stable_debt = self.stable_debt.copy()
+        out.collateral_flag = self.collateral_flag.copy()
+        out.borrowing_flag = self.borrowing_flag.copy()
+        out.fc = self.fc.copy()
+        out.fd = self.fd.copy()
+        return out
