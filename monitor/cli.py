@@ -28,6 +28,7 @@ class Command(Protocol):
 COMMANDS: dict[str, tuple[str, str]] = {
     "devnet": ("monitor.devnet.cli", "run and drive the built-in devnet (anvil + Aave v3 + Uniswap v3)"),
     "check-config": ("monitor.commands.check_config", "validate a config file and print it redacted"),
+    "demo": ("monitor.commands.demo", "the main job on the built-in devnet, end to end"),
 }
 
 

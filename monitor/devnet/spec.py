@@ -59,20 +59,21 @@ class MarketSpec:
     # Liquidity shape: (half-width in ticks, share of the pool's value) — dense near the price, thinning out.
     liquidity_ladder: tuple[tuple[int, float], ...] = field(
         default=(
-            (30, 0.12),
-            (60, 0.12),
-            (120, 0.12),
-            (250, 0.12),
-            (500, 0.11),
-            (900, 0.10),
+            (30, 0.08),
+            (60, 0.08),
+            (120, 0.08),
+            (250, 0.08),
+            (500, 0.08),
+            (900, 0.08),
             (1_500, 0.09),
-            (2_500, 0.08),
-            (4_000, 0.06),
-            (7_000, 0.04),
+            (2_500, 0.10),
+            (4_000, 0.10),
+            (7_000, 0.10),
+            (12_000, 0.08),
         )
     )
 
-    full_range_share: float = 0.04  # a thin full-range position, so a price never falls off the liquidity
+    full_range_share: float = 0.05  # a thin full-range position, so a price never falls off the liquidity
 
     def asset(self, symbol: str) -> AssetSpec:
         """Look an asset up by symbol."""
@@ -94,11 +95,11 @@ DEFAULT_MARKET = MarketSpec(
     ),
     emodes=(EModeSpec(1, "Stablecoins", 9_300, 9_500, 10_100),),
     pools=(
-        PoolSpec("WETH", "USDC", 500, 150_000_000.0),
-        PoolSpec("WETH", "USDC", 3_000, 40_000_000.0, main=False),
-        PoolSpec("WBTC", "USDC", 3_000, 80_000_000.0),
-        PoolSpec("LINK", "USDC", 3_000, 12_000_000.0),
-        PoolSpec("DAI", "USDC", 100, 50_000_000.0),
+        PoolSpec("WETH", "USDC", 500, 600_000_000.0),
+        PoolSpec("WETH", "USDC", 3_000, 150_000_000.0, main=False),
+        PoolSpec("WBTC", "USDC", 3_000, 300_000_000.0),
+        PoolSpec("LINK", "USDC", 3_000, 40_000_000.0),
+        PoolSpec("DAI", "USDC", 100, 150_000_000.0),
     ),
 )
 
