@@ -127,23 +127,29 @@ def swap(
 def swap_exact_input(
     state: PoolState, zero_for_one: bool, amount_in: int, sqrt_price_limit_x96: int | None = None
 ) -> SwapResult:
-    """Sell exactly ``amount_in`` (fee included); 0 returns an empty result instead of reverting."""
+    """Sell exactly ``amount_in`` (fee included).
+
+    Unlike :func:`swap` this does not revert where nothing can trade: an amount of 0, or a price already at
+    (or past) the limit, e.g. a pool drained by earlier sales, give an empty result.
+    """
     if amount_in < 0:
         raise DataError(f"amount_in must be >= 0, got {amount_in}")
     if amount_in == 0:
         return _no_op(state, zero_for_one, 0, StopReason.FILLED)
-    return swap(state, zero_for_one, amount_in, sqrt_price_limit_x96)
+    done = _already_at_limit(state, zero_for_one, amount_in, sqrt_price_limit_x96)
+    return done or swap(state, zero_for_one, amount_in, sqrt_price_limit_x96)
 
 
 def swap_exact_output(
     state: PoolState, zero_for_one: bool, amount_out: int, sqrt_price_limit_x96: int | None = None
 ) -> SwapResult:
-    """Buy exactly ``amount_out``; 0 returns an empty result instead of reverting."""
+    """Buy exactly ``amount_out``; like :func:`swap_exact_input`, empty results instead of 'AS'/'SPL' reverts."""
     if amount_out < 0:
         raise DataError(f"amount_out must be >= 0, got {amount_out}")
     if amount_out == 0:
         return _no_op(state, zero_for_one, 0, StopReason.FILLED)
-    return swap(state, zero_for_one, -amount_out, sqrt_price_limit_x96)
+    done = _already_at_limit(state, zero_for_one, -amount_out, sqrt_price_limit_x96)
+    return done or swap(state, zero_for_one, -amount_out, sqrt_price_limit_x96)
 
 
 def apply_swap(state: PoolState, result: SwapResult) -> PoolState:
@@ -160,6 +166,19 @@ def apply_swap(state: PoolState, result: SwapResult) -> PoolState:
         tick=result.tick_after,
         liquidity=result.liquidity_after,
     )
+
+
+def _already_at_limit(
+    state: PoolState, zero_for_one: bool, amount_specified: int, sqrt_price_limit_x96: int | None
+) -> SwapResult | None:
+    """An empty result if the price cannot move towards the limit (the pool would revert 'SPL')."""
+    limit = sqrt_price_limit_x96 if sqrt_price_limit_x96 else default_sqrt_price_limit(zero_for_one)
+    if not MIN_SQRT_RATIO < limit < MAX_SQRT_RATIO:
+        return None  # out of range: let swap() raise
+    if (limit < state.sqrt_price_x96) if zero_for_one else (limit > state.sqrt_price_x96):
+        return None
+    stop = StopReason.PRICE_LIMIT if sqrt_price_limit_x96 else StopReason.NO_LIQUIDITY
+    return _no_op(state, zero_for_one, amount_specified, stop)
 
 
 def _no_op(state: PoolState, zero_for_one: bool, amount_specified: int, stop: StopReason) -> SwapResult:
