@@ -9,10 +9,11 @@ from functools import cache
 from typing import Any
 
 from monitor.chain.abi import Abi
-from monitor.devnet.paths import BUILD_DIR, artifact_path
-from monitor.errors import DevnetError
+from monitor.contracts import OWN_CONTRACTS_FILE, own_contract
+from monitor.devnet.paths import artifact_path
+from monitor.errors import DevnetError, MonitorError
 
-OWN_CONTRACTS_FILE = BUILD_DIR / "contracts.json"
+__all__ = ["OWN_CONTRACTS_FILE", "Artifact", "npm_artifact", "own_artifact"]
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: artifacts are cached singletons
@@ -64,23 +65,10 @@ def npm_artifact(package: str, relative: str) -> Artifact:
     )
 
 
-@cache
-def _own_contracts() -> dict[str, Any]:
-    if not OWN_CONTRACTS_FILE.exists():
-        raise DevnetError("our contracts are not compiled: run `cascade-monitor devnet build` (or `make setup`)")
-    data: dict[str, Any] = json.loads(OWN_CONTRACTS_FILE.read_text())
-    return data
-
-
 def own_artifact(name: str) -> Artifact:
     """One of the project's own contracts (contracts/*.sol), compiled by solcjs into build/contracts.json."""
-    contracts = _own_contracts()["contracts"]
-    if name not in contracts:
-        raise DevnetError(f"contract {name} is not in build/contracts.json: run `cascade-monitor devnet build`")
-    c = contracts[name]
-    return Artifact(
-        name=name,
-        abi_entries=tuple(c["abi"]),
-        bytecode="0x" + c["bytecode"],
-        deployed_bytecode="0x" + c["deployedBytecode"],
-    )
+    try:
+        c = own_contract(name)
+    except MonitorError as exc:
+        raise DevnetError(str(exc)) from None
+    return Artifact(name=name, abi_entries=c.abi_entries, bytecode=c.bytecode, deployed_bytecode=c.deployed_bytecode)

@@ -1,0 +1,57 @@
+"""The project's own compiled contracts (contracts/*.sol -> build/contracts.json by solcjs at setup).
+
+The monitor uses one of them at runtime: the read-only ``AaveLens``, injected into ``eth_call`` with a state
+override so it needs no deployment on any chain.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from monitor.chain.abi import Abi
+from monitor.errors import MonitorError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+OWN_CONTRACTS_FILE = PROJECT_ROOT / "build" / "contracts.json"
+LENS_ADDRESS = "0x00000000000000000000000000000000c0de1e45"  # where the lens code is injected
+
+
+@dataclass(frozen=True, eq=False)
+class OwnContract:
+    """ABI and bytecode of one of our contracts."""
+
+    name: str
+    abi_entries: tuple[dict[str, Any], ...]
+    bytecode: str  # creation code, 0x-hex
+    deployed_bytecode: str  # runtime code, 0x-hex
+
+    @property
+    def abi(self) -> Abi:
+        """The parsed ABI."""
+        return Abi(self.abi_entries)
+
+
+@cache
+def _compiled() -> dict[str, Any]:
+    if not OWN_CONTRACTS_FILE.exists():
+        raise MonitorError("contracts are not compiled: run `make setup` (or `cascade-monitor devnet build`)")
+    data: dict[str, Any] = json.loads(OWN_CONTRACTS_FILE.read_text())
+    return data
+
+
+def own_contract(name: str) -> OwnContract:
+    """One of contracts/*.sol, compiled."""
+    contracts = _compiled()["contracts"]
+    if name not in contracts:
+        raise MonitorError(f"contract {name} is not in build/contracts.json: run `cascade-monitor devnet build`")
+    c = contracts[name]
+    return OwnContract(name, tuple(c["abi"]), "0x" + c["bytecode"], "0x" + c["deployedBytecode"])
+
+
+def lens_override() -> dict[str, Any]:
+    """eth_call state override that places the AaveLens runtime code at :data:`LENS_ADDRESS`."""
+    return {LENS_ADDRESS: {"code": own_contract("AaveLens").deployed_bytecode}}
