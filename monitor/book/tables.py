@@ -20,7 +20,7 @@ I64 = NDArray[np.int64]
 
 #: Unit prices are nudged up by this factor so that ``floor(balance * price / unit)`` in float64 lands on the
 #: exact integer when the product is an integer (the float product may fall a few ulps short of it).
-FLOOR_NUDGE = 1.0 + 2.0**-49
+FLOOR_NUDGE = 1.0 + 2.0**-50
 
 
 class MarketTables:
