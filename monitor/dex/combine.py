@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from monitor.dex.curve import DepthCurve, FloatArray
+from monitor.dex.curve import DepthCurve, FloatArray, kept_breakpoints
 from monitor.errors import DataError
 
 
@@ -32,6 +32,46 @@ def _same_pair(curves: Sequence[DepthCurve]) -> None:
             )
 
 
+def _aggregate(curves: Sequence[DepthCurve]) -> tuple[DepthCurve, FloatArray, FloatArray]:
+    """The aggregate curve, and each curve's cumulative input and liquidity on its breakpoints/segments."""
+    _same_pair(curves)
+    start = max(float(c.sqrt_rate[0]) for c in curves)
+    end = max(float(c.sqrt_rate[-1]) for c in curves)
+    # every breakpoint of every curve inside [end, start], highest rate first
+    grid = np.unique(np.concatenate([c.sqrt_rate for c in curves] + [np.array([start, end])]))[::-1]
+    grid = grid[(grid <= start) & (grid >= end)]
+    parts_in = np.zeros((len(curves), len(grid)))
+    parts_out = np.zeros((len(curves), len(grid)))
+    parts_k = np.zeros((len(curves), max(len(grid) - 1, 0)))
+    for i, c in enumerate(curves):
+        at = c.quote_to_sqrt_rate(grid)
+        parts_in[i] = at.amount_in
+        parts_out[i] = at.amount_out
+        if parts_k.shape[1] == 0 or c.segments == 0:
+            continue
+        # segment of c covering each grid segment: last breakpoint of c at or above its upper end
+        seg = np.searchsorted(-c.sqrt_rate, -grid[:-1], side="right") - 1
+        active = (seg >= 0) & (seg < c.segments)
+        parts_k[i] = np.where(active, c.k_liquidity[np.clip(seg, 0, c.segments - 1)], 0.0)
+    # sums of per-curve closed forms: guard against a last-ulp step backwards
+    cum_in = np.maximum.accumulate(parts_in.sum(axis=0))
+    cum_out = np.maximum.accumulate(parts_out.sum(axis=0))
+    kept = kept_breakpoints(grid)
+    first = curves[0]
+    combined = DepthCurve(
+        token_in=first.token_in,
+        token_out=first.token_out,
+        decimals_in=first.decimals_in,
+        decimals_out=first.decimals_out,
+        sqrt_rate=grid[kept],
+        cum_in=cum_in[kept],
+        cum_out=cum_out[kept],
+        k_liquidity=parts_k.sum(axis=0)[kept[1:] - 1],
+        complete=all(c.complete for c in curves),
+    )
+    return combined, parts_in[:, kept], parts_k[:, kept[1:] - 1]
+
+
 def aggregate(curves: Sequence[DepthCurve]) -> DepthCurve:
     """One curve for selling into all ``curves`` at once, each increment routed to the best marginal rate.
 
@@ -40,43 +80,25 @@ def aggregate(curves: Sequence[DepthCurve]) -> DepthCurve:
     _same_pair(curves)
     if len(curves) == 1:
         return curves[0]
-    start = max(float(c.sqrt_rate[0]) for c in curves)
-    end = max(float(c.sqrt_rate[-1]) for c in curves)
-    # every breakpoint of every curve inside [end, start], highest rate first
-    grid = np.unique(np.concatenate([c.sqrt_rate for c in curves] + [np.array([start, end])]))[::-1]
-    grid = grid[(grid <= start) & (grid >= end)]
-    cum_in = np.zeros(len(grid))
-    cum_out = np.zeros(len(grid))
-    k = np.zeros(max(len(grid) - 1, 0))
-    for c in curves:
-        at = c.quote_to_sqrt_rate(grid)
-        cum_in += at.amount_in
-        cum_out += at.amount_out
-        if len(k) == 0 or c.segments == 0:
-            continue
-        # segment of c covering each grid segment: last breakpoint of c at or above its upper end
-        seg = np.searchsorted(-c.sqrt_rate, -grid[:-1], side="right") - 1
-        active = (seg >= 0) & (seg < c.segments)
-        k += np.where(active, c.k_liquidity[np.clip(seg, 0, c.segments - 1)], 0.0)
-    first = curves[0]
-    return DepthCurve.from_breakpoints(
-        token_in=first.token_in,
-        token_out=first.token_out,
-        decimals_in=first.decimals_in,
-        decimals_out=first.decimals_out,
-        sqrt_rate=grid,
-        cum_in=cum_in,
-        cum_out=cum_out,
-        k_liquidity=k,
-        complete=all(c.complete for c in curves),
-    )
+    return _aggregate(curves)[0]
 
 
 def split(curves: Sequence[DepthCurve], amount_in: npt.ArrayLike) -> FloatArray:
-    """How :func:`aggregate` divides ``amount_in`` among ``curves``: shape ``(len(curves),) + amount.shape``."""
-    combined = aggregate(curves)
-    rate = combined.quote(amount_in).sqrt_rate
-    return np.stack([c.quote_to_sqrt_rate(rate).amount_in for c in curves])
+    """How :func:`aggregate` divides ``amount_in`` among ``curves``: shape ``(len(curves),) + amount.shape``.
+
+    Within an aggregate segment each curve takes the share ``K_i / K`` of the input beyond the segment's
+    start, which avoids going through the (ill-conditioned) marginal rate.
+    """
+    combined, parts_in, parts_k = _aggregate(curves)
+    x = np.minimum(combined.quote(amount_in).amount_in, combined.capacity_in)
+    if combined.segments == 0:
+        return np.zeros((len(curves), *x.shape))
+    seg = np.clip(np.searchsorted(combined.cum_in, x, side="left") - 1, 0, combined.segments - 1)
+    k_total = combined.k_liquidity[seg]
+    dx = x - combined.cum_in[seg]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(k_total > 0, parts_k[:, seg] / k_total, 0.0)
+    return np.asarray(parts_in[:, seg] + share * dx, dtype=np.float64)
 
 
 def compose_route(first: DepthCurve, second: DepthCurve) -> DepthCurve:

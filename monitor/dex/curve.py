@@ -59,6 +59,23 @@ def _query(name: str, values: npt.ArrayLike) -> FloatArray:
     return array
 
 
+def kept_breakpoints(sqrt_rate: FloatArray) -> npt.NDArray[np.intp]:
+    """Indices of the breakpoints to keep so that the float sqrt rates strictly decrease.
+
+    A breakpoint whose rate does not fall below the previous kept one bounds a segment of zero float width;
+    it is dropped, except that the curve's end is kept in place of the breakpoint it collapsed onto. The
+    segment ending at kept breakpoint ``j`` is the original segment ``j - 1``.
+    """
+    keep = np.ones(len(sqrt_rate), dtype=bool)
+    if len(sqrt_rate) > 1:
+        running_min = np.minimum.accumulate(sqrt_rate)
+        keep[1:] = sqrt_rate[1:] < running_min[:-1]
+    kept = np.flatnonzero(keep)
+    if len(kept) > 1 and not keep[-1]:
+        kept[-1] = len(sqrt_rate) - 1
+    return kept
+
+
 @dataclass(frozen=True, eq=False)
 class DepthCurve:
     """Breakpoints ``k = 0..n`` (``sqrt_rate`` strictly decreasing, cumulative ``cum_in``/``cum_out``) and the
@@ -95,14 +112,7 @@ class DepthCurve:
         """Build a curve, merging breakpoints whose float sqrt rates do not decrease (zero-width segments)."""
         r = np.asarray(sqrt_rate, dtype=np.float64)
         k = np.asarray(k_liquidity, dtype=np.float64)
-        keep = np.ones(len(r), dtype=bool)
-        if len(r) > 1:
-            running_min = np.minimum.accumulate(r)
-            keep[1:] = r[1:] < running_min[:-1]
-        kept = np.flatnonzero(keep)
-        if len(kept) > 1 and not keep[-1]:
-            # keep the true end rather than the breakpoint it collapsed onto
-            kept[-1] = len(r) - 1
+        kept = kept_breakpoints(r)
         return cls(
             token_in=token_in,
             token_out=token_out,
@@ -170,6 +180,9 @@ class DepthCurve:
             # r = K r0 / (K + r0 dx); out = K r0^2 dx / (K + r0 dx): no cancellation for small dx
             rate = np.where(denom > 0, k * r0 / denom, r0)
             out = self.cum_out[seg] + np.where(denom > 0, k * r0 * r0 * dx / denom, 0.0)
+        # float noise must not leave the segment
+        rate = np.clip(rate, self.sqrt_rate[seg + 1], r0)
+        out = np.minimum(out, self.cum_out[seg + 1])
         rate = np.where(beyond, self.sqrt_rate[-1], rate)
         out = np.where(beyond, self.cum_out[-1], out)
         used = np.where(beyond, self.cum_in[-1], x)
@@ -187,11 +200,11 @@ class DepthCurve:
         r0 = self.sqrt_rate[seg]
         dy = np.where(beyond, 0.0, y - self.cum_out[seg])
         with np.errstate(divide="ignore", invalid="ignore"):
-            # r = r0 - dy/K; dx = K (1/r - 1/r0) = dy / (r0 r)
-            rate = np.where(k > 0, r0 - dy / k, r0)
+            # r = r0 - dy/K (kept inside the segment against float noise); dx = K (1/r - 1/r0) = dy / (r0 r)
+            rate = np.clip(np.where(k > 0, r0 - dy / k, r0), self.sqrt_rate[seg + 1], r0)
             dx = np.where(k > 0, dy / (r0 * rate), 0.0)
         rate = np.where(beyond, self.sqrt_rate[-1], rate)
-        used = np.where(beyond, self.cum_in[-1], self.cum_in[seg] + dx)
+        used = np.where(beyond, self.cum_in[-1], np.minimum(self.cum_in[seg] + dx, self.cum_in[seg + 1]))
         out = np.where(beyond, self.cum_out[-1], y)
         return CurveQuote(used, out, rate, ~beyond)
 
@@ -216,6 +229,11 @@ class DepthCurve:
         dy = k * (r0 - rate)
         amount_in = np.where(before, 0.0, self.cum_in[seg] + dx)
         amount_out = np.where(before, 0.0, self.cum_out[seg] + dy)
+        # exactly on a breakpoint: its stored cumulative amounts (keeps sums over curves monotone)
+        hit = np.minimum(idx, self.segments)
+        on_point = self.sqrt_rate[hit] == target
+        amount_in = np.where(on_point, self.cum_in[hit], amount_in)
+        amount_out = np.where(on_point, self.cum_out[hit], amount_out)
         amount_in = np.where(beyond, self.cum_in[-1], amount_in)
         amount_out = np.where(beyond, self.cum_out[-1], amount_out)
         return CurveQuote(amount_in, amount_out, np.where(before, self.sqrt_rate[0], rate), ~beyond)
