@@ -13,7 +13,8 @@ from monitor.book import Book, MarketInputs, user_account_data
 from monitor.book.wadray import UINT256_MAX, WAD
 from tests.book.builders import accounts, markets
 
-FAST = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+UPDATES = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @st.composite
@@ -69,7 +70,7 @@ def test_float_agrees_with_exact(case: tuple[MarketInputs, list]) -> None:  # ty
             assert bool(liq[i]) == (data.health_factor < WAD)
 
 
-@FAST
+@UPDATES
 @given(books(), st.data())
 def test_price_update_equals_rebuild(case: tuple[MarketInputs, list], data: st.DataObject) -> None:  # type: ignore[type-arg]
     market, accs = case
@@ -95,7 +96,7 @@ def test_price_update_equals_rebuild(case: tuple[MarketInputs, list], data: st.D
     assert book.account_data_all() == [user_account_data(market, a, new_prices) for a in accs]
 
 
-@FAST
+@UPDATES
 @given(books(), st.data())
 def test_index_update_equals_rebuild(case: tuple[MarketInputs, list], data: st.DataObject) -> None:  # type: ignore[type-arg]
     market, accs = case
