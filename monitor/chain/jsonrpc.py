@@ -14,9 +14,7 @@ from typing import Any
 from monitor.chain.model import Block, Log
 from monitor.errors import MalformedResponseError, RpcResponseError
 
-_HEX_DATA = re.compile(r"^0x(?:[0-9a-fA-F]{2})*$")
-_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
-_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+_HEX = re.compile(r"[0-9a-fA-F]*")  # matched from position 2, after "0x"
 
 
 def request(rid: int, method: str, params: Sequence[Any]) -> dict[str, Any]:
@@ -101,25 +99,34 @@ def quantity(value: Any, what: str) -> int:
         raise MalformedResponseError(f"{what}: expected a hex quantity, got {value[:40]!r}") from None
 
 
+def _is_hex(value: Any, length: int | None) -> bool:
+    return (
+        isinstance(value, str)
+        and value.startswith("0x")
+        and (len(value) == length if length is not None else len(value) % 2 == 0)
+        and _HEX.fullmatch(value, 2) is not None
+    )
+
+
 def data(value: Any, what: str) -> str:
     """0x-hex byte data, lower-cased."""
-    if not isinstance(value, str) or not _HEX_DATA.match(value):
+    if not _is_hex(value, None):
         raise MalformedResponseError(f"{what}: expected 0x-hex data, got {str(value)[:40]!r}")
-    return value.lower()
+    return str(value).lower()
 
 
 def hash32(value: Any, what: str) -> str:
     """A 32-byte hash, lower-cased."""
-    if not isinstance(value, str) or not _HASH.match(value):
+    if not _is_hex(value, 66):
         raise MalformedResponseError(f"{what}: expected a 32-byte hash, got {str(value)[:70]!r}")
-    return value.lower()
+    return str(value).lower()
 
 
 def address(value: Any, what: str) -> str:
     """A 20-byte address, lower-cased."""
-    if not isinstance(value, str) or not _ADDRESS.match(value):
+    if not _is_hex(value, 42):
         raise MalformedResponseError(f"{what}: expected an address, got {str(value)[:50]!r}")
-    return value.lower()
+    return str(value).lower()
 
 
 def block(value: Any) -> Block | None:
@@ -136,23 +143,40 @@ def block(value: Any) -> Block | None:
     )
 
 
-def log(value: Any) -> Log:
+class _HexCache:
+    """Validated hex strings of one answer: block hashes, transaction hashes, topics and addresses repeat."""
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def hex(self, value: Any, length: int, what: str) -> str:
+        if value in self.seen:
+            return str(value)
+        if not _is_hex(value, length):
+            raise MalformedResponseError(f"{what}: expected {(length - 2) // 2}-byte hex, got {str(value)[:70]!r}")
+        low = str(value).lower()
+        if low == value:
+            self.seen.add(low)
+        return low
+
+
+def log(value: Any, cache: _HexCache | None = None) -> Log:
     """One log object of eth_getLogs."""
     if not isinstance(value, dict):
         raise MalformedResponseError("eth_getLogs: log is not an object")
     topics = value.get("topics")
     if not isinstance(topics, list):
         raise MalformedResponseError("eth_getLogs: log topics are not a list")
-    removed = value.get("removed", False)
+    c = cache or _HexCache()
     return Log(
-        address=address(value.get("address"), "log.address"),
-        topics=tuple(hash32(t, "log.topic") for t in topics),
+        address=c.hex(value.get("address"), 42, "log.address"),
+        topics=tuple([c.hex(t, 66, "log.topic") for t in topics]),
         data=data(value.get("data"), "log.data"),
         block_number=quantity(value.get("blockNumber"), "log.blockNumber"),
-        block_hash=hash32(value.get("blockHash"), "log.blockHash"),
-        transaction_hash=hash32(value.get("transactionHash"), "log.transactionHash"),
+        block_hash=c.hex(value.get("blockHash"), 66, "log.blockHash"),
+        transaction_hash=c.hex(value.get("transactionHash"), 66, "log.transactionHash"),
         log_index=quantity(value.get("logIndex"), "log.logIndex"),
-        removed=removed is True,
+        removed=value.get("removed", False) is True,
     )
 
 
@@ -160,4 +184,5 @@ def logs(value: Any) -> list[Log]:
     """An eth_getLogs result."""
     if not isinstance(value, list):
         raise MalformedResponseError("eth_getLogs: result is not a list")
-    return [log(v) for v in value]
+    cache = _HexCache()
+    return [log(v, cache) for v in value]

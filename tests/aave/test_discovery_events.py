@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from monitor.aave import events
@@ -119,3 +122,12 @@ def test_adaptive_span() -> None:
     assert suggested_range("range [0x10, 0x5]") is None and suggested_range("nothing") is None
     with pytest.raises(ValueError):
         SpanPolicy(initial=5, minimum=10)
+
+
+def test_pure_modules_import_no_io_libraries() -> None:
+    code = (
+        "import sys, monitor.aave.events, monitor.aave.logrange, monitor.aave.market, monitor.chain.jsonrpc;"
+        "bad = {'asyncio', 'aiohttp', 'httpx', 'web3'} & set(sys.modules); print(sorted(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
