@@ -214,12 +214,18 @@ class RpcClient:
         return out
 
     async def eth_calls(
-        self, calls: Sequence[tuple[str, str]], block: int, *, return_errors: bool = False
+        self,
+        calls: Sequence[tuple[str, str]],
+        block: int,
+        *,
+        state_override: dict[str, Any] | None = None,
+        return_errors: bool = False,
     ) -> list[Any]:
         """Many ``(to, data)`` eth_calls at one block, batched; results are 0x-hex strings."""
         tag = block_param(block)
+        extra = [state_override] if state_override else []
         reqs = [
-            _Req("eth_call", [{"to": to, "data": data}, tag], lambda v: jsonrpc.data(v, "eth_call"))
+            _Req("eth_call", [{"to": to, "data": data}, tag, *extra], lambda v: jsonrpc.data(v, "eth_call"))
             for to, data in calls
         ]
         return await self._batch(reqs, return_errors=return_errors)
@@ -327,7 +333,7 @@ class RpcClient:
             t0 = time.perf_counter()
             try:
                 async with asyncio.timeout(self.config.request_timeout_s):
-                    async with self._client.post(ep.url, data=body) as resp:
+                    async with self._client.post(ep.url, data=body, allow_redirects=False) as resp:
                         status, content = resp.status, await resp.read()
                         retry_after = _retry_after(resp.headers.get("retry-after", ""))
             except TimeoutError:
@@ -339,7 +345,7 @@ class RpcClient:
                 raise _AttemptFailed(err, "timeout", sent=True) from None
             except (aiohttp.ClientError, OSError) as exc:
                 sent = not isinstance(exc, aiohttp.ClientConnectorError)
-                err = RpcTransportError(f"{what}: {ep.label}: {_describe(exc)}", method=methods[0], url=ep.label)
+                err = RpcTransportError(f"{what}: {ep.label}: {_describe(exc, ep)}", method=methods[0], url=ep.label)
                 raise _AttemptFailed(err, "transport", sent=sent) from None
             finally:
                 self._stats.sent(methods, ep.label, time.perf_counter() - t0)
@@ -364,8 +370,8 @@ def _with_url(exc: RpcError, ep: Endpoint, prefix: str = "") -> RpcError:
     return type(exc)(msg, method=exc.method, url=ep.label)
 
 
-def _describe(exc: BaseException) -> str:
-    text = str(exc)
+def _describe(exc: BaseException, ep: Endpoint) -> str:
+    text = str(exc).replace(ep.url, ep.label)  # never echo a URL that may carry an API key
     if isinstance(exc, aiohttp.ClientConnectorError):
         text = f"cannot connect ({exc.os_error.strerror or exc.os_error})"
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

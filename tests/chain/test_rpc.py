@@ -78,6 +78,8 @@ async def test_revert_is_an_error_object_not_retried(anvil_url: str) -> None:
         assert out[0] == out[2] == FORTY_TWO and isinstance(out[1], RpcResponseError)
         with pytest.raises(RpcResponseError):
             await rpc.eth_calls(calls, head)
+        override = {REVERTS: {"code": ANSWER_CODE}}
+        assert await rpc.eth_calls(calls, head, state_override=override) == [FORTY_TWO] * 3
         stats = rpc.stats()
         assert stats.total("retries") == 0
         assert stats.total("errors", method="eth_call", kind="rpc_error") == 3
