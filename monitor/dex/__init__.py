@@ -17,7 +17,8 @@ Exact swaps (:mod:`monitor.dex.swap`), bit for bit equal to ``UniswapV3Pool.swap
         # amount_specified > 0: exact input, < 0: exact output; limit None/0 -> MIN_SQRT_RATIO+1 / MAX-1
     swap_exact_input(state, zero_for_one, amount_in, sqrt_price_limit_x96=None) -> SwapResult
     swap_exact_output(state, zero_for_one, amount_out, sqrt_price_limit_x96=None) -> SwapResult
-    apply_swap(state, result) -> PoolState
+        # same maths; an amount of 0 or a price already at the limit give an empty result, not a revert
+    apply_swap(state, result) -> PoolState          # the state after the swap (sell again and again)
     SwapResult: amount_in, amount_out, fee_amount, sqrt_price_x96_after, tick_after, liquidity_after,
                 ticks_crossed (QuoterV2 initializedTicksCrossed), crossings, steps,
                 stop: StopReason (FILLED | PRICE_LIMIT | NO_LIQUIDITY | TICK_WINDOW), filled, amount0, amount1
@@ -33,9 +34,10 @@ Depth curves (float64, numpy, vectorized; :mod:`monitor.dex.curve`, ``pool_curve
     pool_curve(state, zero_for_one, sqrt_price_limit_x96=None) -> PoolCurve
         PoolCurve.quote(amount_in) / .quote_output(amount_out) / .quote_to_sqrt_price(sqrt_price_x96)
             -> PoolQuote(amount_in, amount_out, sqrt_price_x96_after, filled)
-        PoolCurve.curve -> DepthCurve
+        PoolCurve.curve -> DepthCurve; PoolCurve.sqrt_price_x96_at(r) / .sqrt_rate_at(sqrt_price_x96)
     DepthCurve.quote(amount_in) / .quote_output(amount_out) / .quote_to_sqrt_rate(r)
               / .quote_to_rate_factor(f) / .depth(pcts) -> CurveQuote(amount_in, amount_out, sqrt_rate, filled)
+        # raw units; r = sqrt(marginal rate out/in, fee included); .spot_rate, .capacity_in, .capacity_out
     aggregate(curves) -> DepthCurve; split(curves, amount_in) -> ndarray   # fee tiers of one pair
     compose_route(first, second) -> DepthCurve                              # e.g. WBTC->WETH->USDC
     curve_depth(curve, pcts=DEFAULT_PCTS, usd_price_in=None) -> DepthLevels
