@@ -437,7 +437,7 @@ def _uint_matrix(values: NDArray[np.generic], shape: tuple[int, int], what: str)
     if arr.dtype != object:
         raise DataError(f"{what}: expected integers, got dtype {arr.dtype}")
     flat = arr.ravel().tolist()
-    if not all(type(v) is int for v in flat):
+    if not set(map(type, flat)) <= {int}:
         raise DataError(f"{what}: every entry must be an int")
     if flat and (min(flat) < 0 or max(flat) >= 1 << 256):
         raise DataError(f"{what}: entries must be uint256")

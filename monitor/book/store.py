@@ -11,7 +11,6 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.book import exact
 from monitor.book.tables import MarketTables
 from monitor.book.wadray import HALF_RAY, RAY
 from monitor.errors import DataError
@@ -119,29 +118,26 @@ class AccountStore:
         self.borrowing_flag[:, rows] = borr
         self.refresh_floats(tables, rows)
 
-    def refresh_floats(self, tables: MarketTables, rows: Idx | None = None, columns: Sequence[int] = ()) -> None:
-        """Recompute ``fc``/``fd`` from the raw data: for ``rows`` (all columns), or for whole ``columns``."""
-        if rows is not None:
-            supplied, owed = exact.balances(
-                tables, self.scaled_atoken[:, rows], self.scaled_debt[:, rows], self.stable_debt[:, rows]
-            )
-            counted = self.collateral_flag[:, rows] & (tables.lt != 0)[:, None]
-            self.fc[:, rows] = np.where(counted, supplied.astype(np.float64), 0.0)
-            self.fd[:, rows] = np.where(self.borrowing_flag[:, rows], owed.astype(np.float64), 0.0)
-            return
-        n = self.n
-        for j in columns:
-            self.fc[j, :n] = 0.0
-            self.fd[j, :n] = 0.0
+    def refresh_floats(
+        self, tables: MarketTables, rows: Idx | None = None, columns: Sequence[int] | None = None
+    ) -> None:
+        """Recompute ``fc``/``fd`` from the raw data for ``rows`` (default all) and ``columns`` (default all).
+
+        Only non-zero balances are multiplied (big-int work is the cost here).
+        """
+        sel = np.arange(self.n, dtype=np.intp) if rows is None else rows
+        for j in range(tables.size) if columns is None else columns:
+            sc, sv, st = self.scaled_atoken[j, sel], self.scaled_debt[j, sel], self.stable_debt[j, sel]
+            self.fc[j, sel] = 0.0
+            self.fd[j, sel] = 0.0
+            # Branch: collateral counts when flagged and the reserve's LT is non-zero.
             if tables.lt[j] != 0:
-                live = np.flatnonzero(self.collateral_flag[j, :n] & (self.scaled_atoken[j, :n] != 0))
-                bal = (self.scaled_atoken[j, live] * tables.income[j] + HALF_RAY) // RAY
-                self.fc[j, live] = bal.astype(np.float64)
-            live = np.flatnonzero(
-                self.borrowing_flag[j, :n] & ((self.scaled_debt[j, :n] != 0) | (self.stable_debt[j, :n] != 0))
-            )
-            owed = (self.scaled_debt[j, live] * tables.debt_index[j] + HALF_RAY) // RAY
-            self.fd[j, live] = (owed + self.stable_debt[j, live]).astype(np.float64)
+                live = np.flatnonzero(self.collateral_flag[j, sel] & (sc != 0))
+                supplied = (sc[live] * tables.income[j] + HALF_RAY) // RAY
+                self.fc[j, sel[live]] = supplied.astype(np.float64)
+            live = np.flatnonzero(self.borrowing_flag[j, sel] & ((sv != 0) | (st != 0)))
+            owed = (sv[live] * tables.debt_index[j] + HALF_RAY) // RAY + st[live]
+            self.fd[j, sel[live]] = owed.astype(np.float64)
 
     def remove(self, address: str) -> tuple[int, int]:
         """Drop ``address``; returns ``(hole, moved_from)``: the last row moved into the hole (equal if none)."""
