@@ -61,6 +61,7 @@ def market_document(snap: MarketSnapshot, edges: list[float]) -> dict[str, Any]:
             "drops": list(car.drops),
             "accounts": list(car.accounts),
             "collateral_usd": list(car.collateral_usd),
+            "collateral_now_usd": list(car.collateral_now_usd),
             "debt_usd": list(car.debt_usd),
         }
     return {
