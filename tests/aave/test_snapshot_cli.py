@@ -12,8 +12,8 @@ from pathlib import Path
 import yaml
 
 from monitor.devnet.anvil import free_port
-from monitor.devnet.monitor_config import devnet_config
 from monitor.devnet.market import oracle_price, set_oracle_price
+from monitor.devnet.monitor_config import devnet_config
 from monitor.devnet.population import account_data
 from tests.conftest import Devnet
 
