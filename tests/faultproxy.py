@@ -40,6 +40,7 @@ class FaultProxy:
         self._server: asyncio.Server | None = None
         self._session: aiohttp.ClientSession | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
         self.port = 0
 
     @property
@@ -58,6 +59,9 @@ class FaultProxy:
         self._server.close()
         for w in list(self._writers):
             w.close()
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self._server.wait_closed()
         await self._session.close()
 
@@ -69,6 +73,9 @@ class FaultProxy:
         return out
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._tasks.add(task)
         self._writers.add(writer)
         try:
             while True:
@@ -88,6 +95,7 @@ class FaultProxy:
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
         finally:
+            self._tasks.discard(task)
             self._writers.discard(writer)
             with contextlib.suppress(Exception):
                 writer.close()

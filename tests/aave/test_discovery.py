@@ -176,18 +176,30 @@ async def test_stopped_mid_backfill_resumes_without_loss(chain: Chain, tmp_path:
             first = await disc.sync(max_ranges=3)
             assert [u.to_block for u in first] == [9, 19, 29]
             partial = disc.accounts()
-    # A harder stop: cancel a slowed-down run in the middle of an RPC round trip.
+    # A harder stop: cancel a run while it waits for the node, after it committed three more ranges.
     async with FaultProxy(chain.url) as proxy, RpcClient(chain_cfg(proxy.url)) as rpc:
-        proxy.default = "delay:0.01"
+        three_more = asyncio.Event()
+        seen = [0]
+
+        def rewrite(payload: Any, answer: Any) -> Any:
+            if isinstance(payload, dict) and payload["method"] == "eth_getLogs":
+                seen[0] += 1
+                if seen[0] == 3:
+                    proxy.default = "delay:30"  # whatever comes next hangs until cancelled
+                    three_more.set()
+            return answer
+
+        proxy.rewrite = rewrite
         with Checkpoint(path) as cp:
             disc = Discovery(rpc, cp, market_cfg(provider), confirmations=0, span=fixed)
             task = asyncio.create_task(disc.sync())
-            await asyncio.sleep(0.25)
+            await asyncio.wait_for(three_more.wait(), 10)
+            await asyncio.sleep(0.1)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
             stopped_at = disc.last_block
-    assert 29 < stopped_at < chain.head()
+    assert stopped_at == 59 < chain.head()
     _, rest = await backfill(chain, path, span=fixed)
     with Checkpoint(path) as cp:
         resumed = cp.accounts("devnet")
