@@ -33,6 +33,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from monitor.errors import ConfigError
@@ -163,6 +164,85 @@ class BookConfig(_Frozen):
         return edges
 
 
+class ScenarioConfig(_Frozen):
+    """A named price-shock scenario projected every block: asset (symbol or address) -> signed price change."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    shocks: dict[str, float] = Field(min_length=1)
+
+    @field_validator("shocks")
+    @classmethod
+    def _shocks(cls, shocks: dict[str, float]) -> dict[str, float]:
+        for asset, change in shocks.items():
+            if not -1.0 < change < 0.0:
+                raise ValueError(f"shock of {asset} must be a price drop between -1 and 0 (e.g. -0.2), got {change}")
+        return shocks
+
+
+class SweepConfig(_Frozen):
+    """The shock sweep and critical-shock search run every block (or every ``every_blocks``)."""
+
+    enabled: bool = True
+    every_blocks: int = Field(default=1, ge=1)
+    assets: list[str] = Field(default_factory=list, description="symbols or addresses; empty = every collateral")
+    max_shock: float = Field(default=0.9, gt=0, lt=1)
+    step: float = Field(default=0.01, gt=0, lt=1)
+    amplification_limit: float = Field(default=1.5, gt=1.0, description="final drop / initial shock")
+    bad_debt_limit_usd: float = Field(default=1_000_000.0, ge=0)
+
+
+AlertKind = Literal[
+    "critical_shock",  # smallest shock crossing the sweep's limits (share, e.g. 0.15); asset optional
+    "projected_bad_debt_usd",  # bad debt of a scenario (scenario required) or the worst scenario
+    "liquidatable_debt_usd",  # debt of accounts with HF < 1 now
+    "hf_mass_below_usd",  # debt of accounts with HF below `level`
+    "oracle_deviation",  # |oracle / DEX price - 1|, worst asset or `asset`
+    "data_age_s",  # seconds since the newest processed block was mined
+]
+
+
+class AlertRuleConfig(_Frozen):
+    """One alert rule with hysteresis: fires when the value crosses ``threshold`` in direction ``op``; resolves
+    only after it has stayed past ``reset`` for ``reset_blocks`` consecutive evaluations."""
+
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9_-]+$")
+    kind: AlertKind
+    op: Literal["above", "below"]
+    threshold: float
+    reset: float
+    reset_blocks: int = Field(default=3, ge=1)
+    severity: Literal["page", "ticket"] = "ticket"
+    asset: str | None = None
+    scenario: str | None = None
+    level: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AlertRuleConfig:
+        if self.op == "above" and self.reset > self.threshold:
+            raise ValueError(f"rule {self.name}: with op 'above' the reset level must be <= threshold")
+        if self.op == "below" and self.reset < self.threshold:
+            raise ValueError(f"rule {self.name}: with op 'below' the reset level must be >= threshold")
+        if self.kind == "hf_mass_below_usd" and self.level is None:
+            raise ValueError(f"rule {self.name}: kind hf_mass_below_usd needs a level (a health factor, e.g. 1.05)")
+        return self
+
+
+class AlertsConfig(_Frozen):
+    """Alert rules and freshness limits."""
+
+    stale_after_s: float = Field(default=120.0, gt=0, description="/readyz and staleness: data older is stale")
+    rules: list[AlertRuleConfig] = Field(default_factory=list)
+
+    @field_validator("rules")
+    @classmethod
+    def _unique(cls, rules: list[AlertRuleConfig]) -> list[AlertRuleConfig]:
+        names = [r.name for r in rules]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"alert rule names must be unique; repeated: {', '.join(dupes)}")
+        return rules
+
+
 class MonitorConfig(_Frozen):
     """The whole configuration file."""
 
@@ -173,6 +253,9 @@ class MonitorConfig(_Frozen):
     mqtt: MqttConfig | None = None
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
     book: BookConfig = Field(default_factory=BookConfig)
+    scenarios: list[ScenarioConfig] = Field(default_factory=list)
+    sweep: SweepConfig = Field(default_factory=SweepConfig)
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
     @field_validator("markets")
     @classmethod
