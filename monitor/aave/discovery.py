@@ -143,6 +143,8 @@ class Discovery:
         reorg_window: int = 256,
         poll_interval_s: float = 1.0,
     ) -> None:
+        if reorg_window < 1 or confirmations < 0:
+            raise ValueError("reorg_window must be >= 1 and confirmations >= 0")
         self.rpc = rpc
         self.checkpoint = checkpoint
         self.market = market
