@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "devnet": ("monitor.devnet.cli", "run and drive the built-in devnet (anvil + Aave v3 + Uniswap v3)"),
     "check-config": ("monitor.commands.check_config", "validate a config file and print it redacted"),
     "demo": ("monitor.commands.demo", "the main job on the built-in devnet, end to end"),
+    "run": ("monitor.commands.run", "run the monitor: follow blocks, export metrics, raise alerts"),
     "snapshot": ("monitor.commands.snapshot", "every account's exact health factor at one block"),
 }
 

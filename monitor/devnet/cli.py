@@ -137,6 +137,8 @@ def _up(args: argparse.Namespace) -> int:
         node.extra_args = extra
         node.start()
     try:
+        with DevRpc(node.url) as rpc:
+            rpc.mine(1)  # a head stamped now: a monitor started on it sees fresh data
         _save_state(args.state_out, node.url, dep)
         write_devnet_config(args.config_out, node.url, dep)
         print(f"devnet up in {time.monotonic() - t0:.1f} s: {node.url} (chain id {dep.chain_id}, anvil pid {node.pid})")
