@@ -16,7 +16,8 @@ whole family at once and a command-line user sees a one-line message instead of 
     │   └── ReorgTooDeepError       a reorg went past what the checkpoint can roll back
     ├── ProtocolError           on-chain data does not look like the protocol we were told it is
     ├── DataError               inputs to the pure maths are inconsistent (shapes, units, values)
-    └── CheckpointError         the on-disk checkpoint cannot be read or written
+    ├── CheckpointError         the on-disk checkpoint cannot be read or written
+    └── AlertStateError         a saved alert-engine state cannot be restored
 """
 
 from __future__ import annotations
@@ -94,3 +95,7 @@ class DataError(MonitorError):
 
 class CheckpointError(MonitorError):
     """The on-disk checkpoint cannot be read or written."""
+
+
+class AlertStateError(MonitorError):
+    """A saved alert-engine state is malformed or of an unknown version."""

@@ -1,0 +1,1 @@
+"""Alerts: rule engine with hysteresis and the MQTT publisher (API documented below once complete)."""
