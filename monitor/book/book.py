@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from monitor.book import analytics, exact
 from monitor.book.analytics import BookArrays
-from monitor.book.floatpath import average_lt, category_groups, health_factors, sums_all, sums_rows, uniform_lt
+from monitor.book.floatpath import HF_BOUNDARY, Outputs, Pending, category_groups, compute, health, plan, uniform_lt
 from monitor.book.inputs import AccountInput, MarketInputs, PositionInput, check_uint, normalize_address
 from monitor.book.reference import AccountData
 from monitor.book.store import AccountStore
@@ -23,9 +23,6 @@ Bool = NDArray[np.bool_]
 Idx = NDArray[np.intp]
 Obj = NDArray[np.object_]
 
-#: Float HFs this close to 1 have their liquidatable flag decided by the exact path.
-HF_BOUNDARY = 1e-9
-
 
 class Book:
     """Accounts x reserves of one market. See the package docstring for the API and its guarantees."""
@@ -33,7 +30,7 @@ class Book:
     def __init__(self, market: MarketInputs) -> None:
         if not isinstance(market, MarketInputs):
             raise DataError("Book needs MarketInputs")
-        self._tables = MarketTables(market)
+        self._set_tables(MarketTables(market))
         self._store = AccountStore(self._tables.size)
         self._out: dict[str, F64] = {}
         self._liq: Bool = np.zeros(0, dtype=bool)
@@ -167,12 +164,12 @@ class Book:
 
     def set_prices(self, prices: Mapping[str, int]) -> None:
         """Replace oracle prices (by asset or e-mode price source) and recompute every HF, vectorised."""
-        self._tables = self._tables.with_prices(prices)
+        self._set_tables(self._tables.with_prices(prices))
         self._recompute_all(refresh_uniform=False)
 
     def set_indexes(self, indexes: Mapping[str, tuple[int, int]]) -> None:
         """Replace ``{asset: (normalized_income, normalized_variable_debt)}`` and recompute, vectorised."""
-        self._tables = self._tables.with_indexes(indexes)
+        self._set_tables(self._tables.with_indexes(indexes))
         cols = sorted({self._tables.column[normalize_address(a, "asset")] for a in indexes})
         self._store.refresh_floats(self._tables, columns=cols)
         self._recompute_all(refresh_uniform=True)
@@ -180,7 +177,7 @@ class Book:
     def copy(self) -> Book:
         """An independent copy."""
         out = Book.__new__(Book)
-        out._tables = self._tables
+        out._set_tables(self._tables)
         out._store = self._store.copy()
         out._out = {k: v.copy() for k, v in self._out.items()}
         out._liq = self._liq.copy()
@@ -230,11 +227,11 @@ class Book:
     def health_factors_at(self, prices: Mapping[str, int]) -> F64:
         """Float HFs if ``prices`` replaced the current ones; the book is not changed."""
         tables = self._tables.with_prices(prices)
-        n = len(self)
-        sums = sums_all(tables, self._store.fc[:, :n], self._store.fd[:, :n], self._category_groups())
-        rows = np.arange(n, dtype=np.intp)
-        _, hf, _ = self._derive(tables, rows, sums.t, sums.w, sums.d, self._view("lt_uni"))
-        return hf
+        n, s = len(self), self._store
+        out = Outputs.empty(n)
+        pending = compute(s.fc[:, :n], s.fd[:, :n], s.emode[:n], self._view("lt_uni"), plan(tables), out)
+        self._settle(tables, None, out, pending)
+        return out.hf
 
     # -- analytics --------------------------------------------------------------------------------------------
 
@@ -348,42 +345,48 @@ class Book:
             s.emode[rows],
         )
 
-    def _derive(self, tables: MarketTables, rows: Idx, t: F64, w: F64, d: F64, lt_uni: F64) -> tuple[F64, F64, Bool]:
-        """Average LT, HF and liquidatable flag of ``rows`` from their sums (all aligned with ``rows``)."""
-        avg, near = average_lt(t, w, lt_uni)
-        if near.size:
-            data = self._exact(tables, rows[near])
-            avg[near] = [x.current_liquidation_threshold for x in data]
-        hf = health_factors(t, d, avg)
-        liq: Bool = hf < 1.0
-        edge = np.flatnonzero(np.abs(hf - 1.0) <= HF_BOUNDARY)
-        if edge.size:
-            data = self._exact(tables, rows[edge])
-            liq[edge] = [x.health_factor < WAD for x in data]
-        return avg, hf, liq
+    def _set_tables(self, tables: MarketTables) -> None:
+        self._tables = tables
+        self._plan = plan(tables)
 
-    def _store_outputs(self, rows: Idx | slice, t: F64, w: F64, d: F64, avg: F64, hf: F64, liq: Bool) -> None:
-        for name, value in (("t", t), ("w", w), ("d", d), ("avg", avg), ("hf", hf)):
-            self._out[name][rows] = value
-        self._liq[rows] = liq
+    def _live_outputs(self) -> Outputs:
+        n = self._store.n
+        o = self._out
+        return Outputs(o["t"][:n], o["w"][:n], o["d"][:n], o["avg"][:n], o["hf"][:n], self._liq[:n])
+
+    def _settle(self, tables: MarketTables, rows: Idx | None, out: Outputs, pending: Pending) -> None:
+        """Resolve what the float pass left open with the exact path (``rows`` maps positions to book rows)."""
+        boundary = pending.boundary
+        if pending.average.size:
+            pos = pending.average
+            data = self._exact(tables, pos if rows is None else rows[pos])
+            out.avg[pos] = [x.current_liquidation_threshold for x in data]
+            out.hf[pos] = health(out.t[pos], out.d[pos], out.avg[pos])
+            out.liq[pos] = out.hf[pos] < 1.0
+            boundary = np.union1d(boundary, pos[np.abs(out.hf[pos] - 1.0) <= HF_BOUNDARY])
+        if boundary.size:
+            data = self._exact(tables, boundary if rows is None else rows[boundary])
+            out.liq[boundary] = [x.health_factor < WAD for x in data]
 
     def _recompute_rows(self, rows: Idx) -> None:
         s, tab = self._store, self._tables
         em = s.emode[rows]
         lt_uni = uniform_lt(tab, s.fc, em, rows)
         self._out["lt_uni"][rows] = lt_uni
-        sums = sums_rows(tab, s.fc, s.fd, em, rows)
-        avg, hf, liq = self._derive(tab, rows, sums.t, sums.w, sums.d, lt_uni)
-        self._store_outputs(rows, sums.t, sums.w, sums.d, avg, hf, liq)
+        out = Outputs.empty(rows.size)
+        pending = compute(s.fc[:, rows], s.fd[:, rows], em, lt_uni, self._plan, out)
+        self._settle(tab, rows, out, pending)
+        for name in ("t", "w", "d", "avg", "hf"):
+            self._out[name][rows] = getattr(out, name)
+        self._liq[rows] = out.liq
 
     def _recompute_all(self, *, refresh_uniform: bool) -> None:
         s, tab, n = self._store, self._tables, self._store.n
-        rows = np.arange(n, dtype=np.intp)
         if refresh_uniform:
-            self._out["lt_uni"][:n] = uniform_lt(tab, s.fc, s.emode[:n], rows)
-        sums = sums_all(tab, s.fc[:, :n], s.fd[:, :n], self._category_groups())
-        avg, hf, liq = self._derive(tab, rows, sums.t, sums.w, sums.d, self._view("lt_uni"))
-        self._store_outputs(slice(0, n), sums.t, sums.w, sums.d, avg, hf, liq)
+            self._out["lt_uni"][:n] = uniform_lt(tab, s.fc, s.emode[:n], np.arange(n, dtype=np.intp))
+        out = self._live_outputs()
+        pending = compute(s.fc[:, :n], s.fd[:, :n], s.emode[:n], self._view("lt_uni"), self._plan, out)
+        self._settle(tab, None, out, pending)
 
 
 def _resized(old: NDArray[np.generic] | None, cap: int, n: int, dtype: type[np.generic]) -> NDArray[np.generic]:

@@ -3,13 +3,19 @@
 ``fc`` / ``fd`` (shape ``(R, N)``) hold each account's exact underlying collateral balance (zero where it does
 not count) and total debt (zero where not borrowing), rounded to float64. A recompute mirrors the integer
 steps of ``GenericLogic``: per-position values are floored, the average LT is floored to whole basis points and
-``percentMul`` rounds half up. Sums run row by row in a fixed order, so a subset recompute gives the same bits
-as a full one. Work is chunked along accounts to stay in cache.
+``percentMul`` rounds half up.
+
+One fused pass runs over chunks of accounts (so the temporaries stay in cache) and, inside a chunk, over the
+reserves in a fixed order; e-mode members get their category's LT and price per element. Every step is
+element-wise, so recomputing a subset of accounts gives the same bits as a full recompute.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,102 +23,184 @@ from numpy.typing import NDArray
 from monitor.book.tables import MarketTables
 
 F64 = NDArray[np.float64]
+Bool = NDArray[np.bool_]
 Idx = NDArray[np.intp]
+I64 = NDArray[np.int64]
 
-#: Accounts per chunk of the full recompute.
+#: Accounts per chunk.
 CHUNK = 65_536
+#: Threads of the float pass (numpy ufuncs release the GIL); the machines this targets have 2 cores.
+WORKERS = max(1, min(4, os.cpu_count() or 1))
 #: A mixed-LT account whose ``sum(value * LT) / sum(value)`` lies this close (relative) to an integer gets its
 #: average LT from the exact path: float64 cannot tell on which side of the integer it falls.
 NEAR_INTEGER = 1e-12
+#: Float HFs this close to 1 have their liquidatable flag decided by the exact path.
+HF_BOUNDARY = 1e-9
 
 
-class Sums:
-    """Per-account float sums: counted collateral ``t``, LT-weighted collateral ``w`` and debt ``d`` (base units)."""
+@dataclass(frozen=True, slots=True)
+class ColumnPlan:
+    """How one reserve column is valued: nudged unit price and LT, and the e-mode overrides for members."""
 
-    __slots__ = ("d", "t", "w")
-
-    def __init__(self, n: int) -> None:
-        self.t: F64 = np.zeros(n)
-        self.w: F64 = np.zeros(n)
-        self.d: F64 = np.zeros(n)
-
-
-def _rowsum(x: F64, out: F64) -> None:
-    np.copyto(out, x[0])
-    for r in range(1, x.shape[0]):
-        np.add(out, x[r], out=out)
+    unit_price: float
+    lt: float
+    category: int
+    category_unit_price: float
+    category_lt: float
 
 
-def block_sums(fc: F64, fd: F64, unit_price: F64, lt: F64, t: F64, w: F64, d: F64, scratch: F64) -> None:
-    """Fill ``t, w, d`` for a ``(R, k)`` block; ``scratch`` is ``(2R, >= k)``."""
-    n_res, k = fc.shape
-    x = scratch[:n_res, :k]
-    y = scratch[n_res : 2 * n_res, :k]
-    up = unit_price[:, None]
-    np.multiply(fc, up, out=x)
-    np.floor(x, out=x)
-    _rowsum(x, t)
-    np.multiply(x, lt[:, None], out=y)
-    _rowsum(y, w)
-    np.multiply(fd, up, out=x)
-    np.floor(x, out=x)
-    _rowsum(x, d)
+def plan(tables: MarketTables, prices: Mapping[str, int] | None = None) -> list[ColumnPlan]:
+    """Per-column valuation plan at ``prices`` (default: the tables' current prices)."""
+    base = tables.unit_price_vector(0, prices)
+    out = []
+    for j in range(tables.size):
+        cid = int(tables.category[j])
+        up, lt = float(base[j]), float(tables.lt[j])
+        # Branch: a column whose category is not configured behaves as category 0 (no account can be in it).
+        if cid == 0 or cid not in tables.categories:
+            out.append(ColumnPlan(up, lt, 0, up, lt))
+            continue
+        cat_up = float(tables.unit_price_vector(cid, prices)[j])
+        out.append(ColumnPlan(up, lt, cid, cat_up, float(tables.categories[cid].liquidation_threshold)))
+    return out
 
 
-def category_groups(emode: NDArray[np.int64]) -> dict[int, Idx]:
+@dataclass
+class Outputs:
+    """Per-account results, length ``k``: collateral ``t``, LT-weighted collateral ``w``, debt ``d`` (base units),
+    floored average LT ``avg``, health factor ``hf`` (+inf without debt) and ``liq`` (hf < 1)."""
+
+    t: F64
+    w: F64
+    d: F64
+    avg: F64
+    hf: F64
+    liq: Bool
+
+    @classmethod
+    def empty(cls, k: int) -> Outputs:
+        """Fresh zeroed outputs for ``k`` accounts."""
+        return cls(np.zeros(k), np.zeros(k), np.zeros(k), np.zeros(k), np.zeros(k), np.zeros(k, dtype=bool))
+
+
+@dataclass
+class Pending:
+    """Rows the float pass cannot settle: ambiguous average-LT floors, HFs within 1e-9 of 1."""
+
+    average: Idx
+    boundary: Idx
+
+
+def compute(fc: F64, fd: F64, emode: I64, lt_uniform: F64, cols: list[ColumnPlan], out: Outputs) -> Pending:
+    """Fill ``out`` for the ``k`` accounts of ``fc``/``fd`` (``(R, k)``); returns the rows needing the exact path.
+
+    Chunks run on up to :data:`WORKERS` threads (numpy releases the GIL); each writes only its own slice.
+    """
+    k = fc.shape[1]
+    starts = list(range(0, k, CHUNK))
+
+    def run(s: int) -> tuple[Idx, Idx]:
+        return _chunk(fc, fd, emode, lt_uniform, cols, out, s, min(k, s + CHUNK))
+
+    threaded = WORKERS > 1 and len(starts) > 1
+    parts = list(_executor().map(run, starts)) if threaded else [run(s) for s in starts]
+    empty = np.zeros(0, dtype=np.intp)
+    average = [a for a, _ in parts if a.size]
+    boundary = [b for _, b in parts if b.size]
+    return Pending(
+        np.concatenate(average) if average else empty,
+        np.concatenate(boundary) if boundary else empty,
+    )
+
+
+_POOL: ThreadPoolExecutor | None = None
+
+
+def _executor() -> ThreadPoolExecutor:
+    global _POOL
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="book-float")
+    return _POOL
+
+
+def _chunk(
+    fc: F64, fd: F64, emode: I64, lt_uniform: F64, cols: list[ColumnPlan], out: Outputs, s: int, e: int
+) -> tuple[Idx, Idx]:
+    """One chunk ``[s, e)`` of :func:`compute`: sums, average LT, HF and liquidatable flag."""
+    m = e - s
+    xb, yb = np.empty(m), np.empty(m)
+    t, w, d = out.t[s:e], out.w[s:e], out.d[s:e]
+    t.fill(0.0)
+    w.fill(0.0)
+    d.fill(0.0)
+    members = {c.category: np.flatnonzero(emode[s:e] == c.category) for c in cols if c.category}
+    for j, c in enumerate(cols):
+        fcj, fdj = fc[j, s:e], fd[j, s:e]
+        idx = members.get(c.category)
+        # Branch: e-mode members of this column's category are valued at the category's price and LT.
+        reprice = idx is not None and idx.size > 0 and c.category_unit_price != c.unit_price
+        relt = idx is not None and idx.size > 0 and c.category_lt != c.lt
+        np.multiply(fcj, c.unit_price, out=xb)
+        if reprice:
+            xb[idx] = fcj[idx] * c.category_unit_price
+        np.floor(xb, out=xb)
+        np.add(t, xb, out=t)
+        np.multiply(xb, c.lt, out=yb)
+        if relt:
+            yb[idx] = xb[idx] * c.category_lt
+        np.add(w, yb, out=w)
+        np.multiply(fdj, c.unit_price, out=xb)
+        if reprice:
+            xb[idx] = fdj[idx] * c.category_unit_price
+        np.floor(xb, out=xb)
+        np.add(d, xb, out=d)
+    ambiguous = _average(t, w, lt_uniform[s:e], out.avg[s:e])
+    _health(t, d, out.avg[s:e], out.hf[s:e], xb)
+    np.less(out.hf[s:e], 1.0, out=out.liq[s:e])
+    np.subtract(out.hf[s:e], 1.0, out=xb)
+    near = np.flatnonzero(np.abs(xb, out=xb) <= HF_BOUNDARY)
+    return ambiguous + s, near + s
+
+
+def _average(t: F64, w: F64, lt_uniform: F64, avg: F64) -> Idx:
+    """``avg = lt_uniform`` where all collateral shares one LT, else ``floor(w / t)``; the ambiguous rows."""
+    mixed = np.isnan(lt_uniform)
+    np.copyto(avg, lt_uniform)
+    if not mixed.any():
+        return np.zeros(0, dtype=np.intp)
+    rows = np.flatnonzero(mixed & (t > 0))
+    avg[mixed] = 0.0
+    ratio = w[rows] / t[rows]
+    avg[rows] = np.floor(ratio)
+    # Branch: within float error of an integer the floor is ambiguous; the exact path decides.
+    near = np.abs(ratio - np.round(ratio)) <= NEAR_INTEGER * ratio
+    return rows[near]
+
+
+def _health(t: F64, d: F64, avg: F64, hf: F64, scratch: F64) -> None:
+    """``hf = floor((t * avg + 5000) / 1e4) / d`` (percentMul half up), +inf where ``d == 0``."""
+    np.multiply(t, avg, out=scratch)
+    np.add(scratch, 5000.0, out=scratch)
+    np.divide(scratch, 10_000.0, out=scratch)
+    np.floor(scratch, out=scratch)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(scratch, d, out=hf)
+    hf[d == 0] = np.inf
+
+
+def health(t: F64, d: F64, avg: F64) -> F64:
+    """:func:`_health` on fresh arrays (for the few rows the exact path corrected)."""
+    hf: F64 = np.empty(t.size)
+    _health(t, d, avg, hf, np.empty(t.size))
+    return hf
+
+
+def category_groups(emode: I64) -> dict[int, Idx]:
     """Row indexes per e-mode category present in ``emode``."""
     return {int(cid): np.flatnonzero(emode == cid) for cid in np.unique(emode).tolist()}
 
 
-def sums_all(
-    tables: MarketTables,
-    fc: F64,
-    fd: F64,
-    groups: Mapping[int, Idx],
-    prices: Mapping[str, int] | None = None,
-) -> Sums:
-    """Sums for every account: one chunked pass with category-0 vectors, then e-mode members redone."""
-    n_res, n = fc.shape
-    out = Sums(n)
-    up0 = tables.unit_price_vector(0, prices)
-    lt0 = tables.lt_vector(0)
-    scratch: F64 = np.empty((2 * n_res, min(CHUNK, max(n, 1))))
-    for s in range(0, n, CHUNK):
-        e = min(n, s + CHUNK)
-        block_sums(fc[:, s:e], fd[:, s:e], up0, lt0, out.t[s:e], out.w[s:e], out.d[s:e], scratch)
-    for cid, rows in groups.items():
-        if tables.differs_from_base(cid) and rows.size:
-            part = sums_rows(tables, fc, fd, np.full(rows.size, cid, dtype=np.int64), rows, prices)
-            out.t[rows], out.w[rows], out.d[rows] = part.t, part.w, part.d
-    return out
-
-
-def sums_rows(
-    tables: MarketTables,
-    fc: F64,
-    fd: F64,
-    emode_rows: NDArray[np.int64],
-    rows: Idx,
-    prices: Mapping[str, int] | None = None,
-) -> Sums:
-    """Sums for ``rows`` (whose categories are ``emode_rows``), aligned with ``rows``."""
-    out = Sums(rows.size)
-    n_res = fc.shape[0]
-    for cid, pos in category_groups(emode_rows).items():
-        up = tables.unit_price_vector(cid, prices)
-        lt = tables.lt_vector(cid)
-        for s in range(0, pos.size, CHUNK):
-            part = pos[s : s + CHUNK]
-            sel = rows[part]
-            k = sel.size
-            t, w, d = np.empty(k), np.empty(k), np.empty(k)
-            scratch: F64 = np.empty((2 * n_res, k))
-            block_sums(fc[:, sel], fd[:, sel], up, lt, t, w, d, scratch)
-            out.t[part], out.w[part], out.d[part] = t, w, d
-    return out
-
-
-def uniform_lt(tables: MarketTables, fc: F64, emode_rows: NDArray[np.int64], rows: Idx) -> F64:
+def uniform_lt(tables: MarketTables, fc: F64, emode_rows: I64, rows: Idx) -> F64:
     """Per row: the LT all its counted collateral positions share, 0 with none, NaN when they differ."""
     out: F64 = np.zeros(rows.size)
     for cid, pos in category_groups(emode_rows).items():
@@ -122,25 +210,3 @@ def uniform_lt(tables: MarketTables, fc: F64, emode_rows: NDArray[np.int64], row
         hi = np.where(held, lt, -np.inf).max(axis=0)
         out[pos] = np.where(lo == hi, lo, np.where(np.isinf(lo), 0.0, np.nan))
     return out
-
-
-def average_lt(t: F64, w: F64, lt_uniform: F64) -> tuple[F64, Idx]:
-    """Floored average LT per account, and the rows whose floor must come from the exact path."""
-    mixed = np.isnan(lt_uniform) & (t > 0)
-    avg = np.where(np.isnan(lt_uniform), 0.0, lt_uniform)
-    if not mixed.any():
-        return avg, np.zeros(0, dtype=np.intp)
-    rows = np.flatnonzero(mixed)
-    ratio = w[rows] / t[rows]
-    avg[rows] = np.floor(ratio)
-    # Branch: within float error of an integer the floor is ambiguous; defer to the exact path.
-    near = np.abs(ratio - np.round(ratio)) <= NEAR_INTEGER * ratio
-    return avg, rows[near]
-
-
-def health_factors(t: F64, d: F64, avg_lt: F64) -> F64:
-    """``percentMul(t, avgLT) / d`` with percentMul's half-up rounding; +inf without debt."""
-    adjusted = np.floor((t * avg_lt + 5000.0) / 10_000.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        hf: F64 = np.where(d > 0, adjusted / np.where(d > 0, d, 1.0), np.inf)
-    return hf

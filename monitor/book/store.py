@@ -20,10 +20,17 @@ Bool = NDArray[np.bool_]
 F64 = NDArray[np.float64]
 Idx = NDArray[np.intp]
 _WORD = (1 << 64) - 1
+#: Up to this many rows are refreshed in plain Python.
+_FEW = 8
 
 
 def config_flags(configs: Sequence[int], reserve_ids: NDArray[np.int64]) -> tuple[Bool, Bool]:
     """``(collateral, borrowing)`` flags, shape ``(R, k)``, of ``k`` user-configuration bitmaps."""
+    if len(configs) <= _FEW:
+        ids = reserve_ids.tolist()
+        few_coll = np.array([[(c >> (2 * i + 1)) & 1 for c in configs] for i in ids], dtype=bool)
+        few_borr = np.array([[(c >> (2 * i)) & 1 for c in configs] for i in ids], dtype=bool)
+        return few_coll.reshape(len(ids), len(configs)), few_borr.reshape(len(ids), len(configs))
     cfg: Obj = np.empty(len(configs), dtype=object)
     cfg[:] = list(configs)
     words = [((cfg >> (64 * i)) & _WORD).astype(np.uint64) for i in range(4)]
@@ -125,6 +132,9 @@ class AccountStore:
 
         Only non-zero balances are multiplied (big-int work is the cost here).
         """
+        if rows is not None and rows.size <= _FEW and columns is None:
+            self._refresh_few(tables, rows.tolist())
+            return
         sel = np.arange(self.n, dtype=np.intp) if rows is None else rows
         for j in range(tables.size) if columns is None else columns:
             sc, sv, st = self.scaled_atoken[j, sel], self.scaled_debt[j, sel], self.stable_debt[j, sel]
@@ -138,6 +148,19 @@ class AccountStore:
             live = np.flatnonzero(self.borrowing_flag[j, sel] & ((sv != 0) | (st != 0)))
             owed = (sv[live] * tables.debt_index[j] + HALF_RAY) // RAY + st[live]
             self.fd[j, sel[live]] = owed.astype(np.float64)
+
+    def _refresh_few(self, tables: MarketTables, rows: list[int]) -> None:
+        """:meth:`refresh_floats` for a handful of rows, in plain Python (numpy call overhead dominates)."""
+        for j in range(tables.size):
+            counts = tables.lt[j] != 0
+            income, debt_index = tables.income[j], tables.debt_index[j]
+            for i in rows:
+                sc = self.scaled_atoken[j, i]
+                coll = counts and self.collateral_flag[j, i] and sc != 0
+                self.fc[j, i] = float((sc * income + HALF_RAY) // RAY) if coll else 0.0
+                sv, st = self.scaled_debt[j, i], self.stable_debt[j, i]
+                owes = self.borrowing_flag[j, i] and (sv != 0 or st != 0)
+                self.fd[j, i] = float((sv * debt_index + HALF_RAY) // RAY + st) if owes else 0.0
 
     def remove(self, address: str) -> tuple[int, int]:
         """Drop ``address``; returns ``(hole, moved_from)``: the last row moved into the hole (equal if none)."""

@@ -6,6 +6,7 @@ import dataclasses
 import math
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -157,3 +158,23 @@ def test_average_lt_floor_near_integers_uses_exact_path() -> None:
     np.testing.assert_array_equal(book.arrays().avg_lt, [d.current_liquidation_threshold for d in exact])
     for hf, d in zip(book.health_factors(), exact, strict=True):
         assert abs(hf - d.health_factor / WAD) <= 1e-15
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+)
+@given(case=books())
+def test_chunked_threaded_pass_equals_single_chunk(
+    case: tuple[MarketInputs, list],  # type: ignore[type-arg]
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from monitor.book import floatpath
+
+    market, accs = case
+    single = Book.build(market, accs)
+    with monkeypatch.context() as mp:
+        mp.setattr(floatpath, "CHUNK", 2)
+        mp.setattr(floatpath, "WORKERS", 2)
+        chunked = Book.build(market, accs)
+        chunked.set_prices(market.prices())
+    assert chunked.diff(single) == []
