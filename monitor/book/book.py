@@ -15,7 +15,7 @@ from monitor.book.inputs import AccountInput, MarketInputs, PositionInput, check
 from monitor.book.reference import AccountData
 from monitor.book.store import AccountStore
 from monitor.book.tables import MarketTables
-from monitor.book.wadray import BASE_CURRENCY_UNIT, WAD
+from monitor.book.wadray import BASE_CURRENCY_UNIT, HALF_RAY, WAD
 from monitor.errors import DataError
 
 F64 = NDArray[np.float64]
@@ -169,10 +169,14 @@ class Book:
 
     def set_indexes(self, indexes: Mapping[str, tuple[int, int]]) -> None:
         """Replace ``{asset: (normalized_income, normalized_variable_debt)}`` and recompute, vectorised."""
-        self._set_tables(self._tables.with_indexes(indexes))
+        old = self._tables
+        self._set_tables(old.with_indexes(indexes))
         cols = sorted({self._tables.column[normalize_address(a, "asset")] for a in indexes})
         self._store.refresh_floats(self._tables, columns=cols)
-        self._recompute_all(refresh_uniform=True)
+        # Branch: with income indexes >= 0.5 ray a non-zero scaled balance stays non-zero, so which positions
+        # hold collateral (and the per-account shared LT) cannot change.
+        low = any(min(t.income[j] for t in (old, self._tables)) < HALF_RAY for j in cols)
+        self._recompute_all(refresh_uniform=low)
 
     def copy(self) -> Book:
         """An independent copy."""
@@ -236,7 +240,10 @@ class Book:
     # -- analytics --------------------------------------------------------------------------------------------
 
     def arrays(self) -> BookArrays:
-        """Read-only views of the float state, for :mod:`monitor.book.analytics`."""
+        """Read-only views of the float state, for :mod:`monitor.book.analytics`.
+
+        The views are invalid after the next update of the book.
+        """
         n = len(self)
 
         def ro(a: Any) -> Any:
@@ -247,7 +254,7 @@ class Book:
         s = self._store
         return BookArrays(
             tables=self._tables,
-            addresses=tuple(s.addresses),
+            addresses=s.addresses,
             fc=ro(s.fc[:, :n]),
             fd=ro(s.fd[:, :n]),
             emode=ro(s.emode[:n]),
@@ -257,7 +264,7 @@ class Book:
             debt_base=ro(self._view("d")),
             avg_lt=ro(self._view("avg")),
             health_factor=ro(self._view("hf")),
-            liquidatable=self.liquidatable(),
+            liquidatable=ro(self._liq[:n]),
         )
 
     def distribution(self, edges: Sequence[float]) -> analytics.HfDistribution:

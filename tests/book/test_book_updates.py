@@ -163,3 +163,16 @@ def test_price_and_index_update_validation() -> None:
     book.set_prices({WETH.upper().replace("0X", "0x"): 1000 * 10**8})
     assert book.prices[WETH] == 1000 * 10**8
     assert book.market.reserves[0].price == 1000 * 10**8
+
+
+def test_index_below_half_ray_can_zero_a_balance() -> None:
+    # rayMul(1, 0.4 ray) = 0: the dust collateral disappears, so the account's shared LT must be recomputed.
+    m = simple_market()
+    acc = account(1, collateral={WETH: 10**18, USDC: 1}, debt={m.reserves[2].asset: 10**20})
+    book = Book.build(m, [acc])
+    usdc = m.reserves[1]
+    book.set_indexes({USDC: (4 * 10**26, usdc.normalized_variable_debt)})
+    rebuilt = Book.build(book.market, [acc])
+    assert book.diff(rebuilt) == []
+    assert book.account_data(acc.address) == rebuilt.account_data(acc.address)
+    assert book.account_data(acc.address).current_liquidation_threshold == 8250
