@@ -37,18 +37,23 @@ The book (:class:`Book`)
     Float64 (bulk): ``health_factors()`` (1.0 = 1e18 wad, +inf without debt), ``collateral_base()``,
     ``debt_base()``, ``collateral_usd()``, ``debt_usd()``, ``liquidatable()`` (HF < 1, settled exactly within
     1e-9 of 1), ``health_factors_at(prices)`` (what-if, book unchanged). The float path repeats the integer
-    steps (floored values, whole-bps average LT, half-up percentMul); it agrees with the exact HF to ~1e-15
-    relative, worst case one base unit (1e-8 USD) per position off.
+    steps (floored position values, whole-bps average LT with ambiguous floors settled by the exact path,
+    half-up percentMul). Each position value is within one base unit (1e-8 USD) of the exact one, so the HF is
+    within 1e-12 relative (plus half a wei) once collateral and debt exceed ~$100k, and within
+    ``(2R + 1) / total`` relative on dust. One fused pass, chunked over accounts, runs on up to
+    ``floatpath.WORKERS`` threads (numpy releases the GIL).
 
     Updates: ``set_prices({address: price})`` (vectorised recompute of every HF, no per-account Python loop),
-    ``set_indexes({asset: (income, debt_index)})``, ``upsert_account(s)`` (only touched rows recomputed),
-    ``remove_account``. ``copy()``, ``diff(other)`` / ``equals(other)``: an incrementally updated book equals a
-    rebuilt one exactly, float results included.
+    ``set_indexes({asset: (income, debt_index)})`` (exact rayMul of every non-zero balance of those reserves:
+    the costly one, ~0.5 s per reserve per million accounts), ``upsert_account(s)`` (only touched rows
+    recomputed; batch them), ``remove_account``. ``copy()``; ``diff(other)`` / ``equals(other)``: an
+    incrementally updated book equals a rebuilt one exactly, float results included.
 
-    Analytics (:mod:`monitor.book.analytics`, float path, USD = base / 1e8): ``distribution(edges)``
-    (counts, debt and collateral per HF bucket), ``liquidatable_debt()``, ``liquidation_prices(asset)`` (price
-    at which HF reaches 1, others fixed), ``collateral_at_risk(asset, drops)`` (1..90% by default),
-    ``riskiest(n)``, ``toxic_accounts()`` (HF < 1 and LT x bonus > HF for some held collateral).
+    Analytics (:mod:`monitor.book.analytics` on ``book.arrays()``, float path, USD = base / 1e8; price shocks
+    use a linear model, see there): ``distribution(edges)`` (counts, debt and collateral per HF bucket),
+    ``liquidatable_debt()``, ``liquidation_prices(asset)`` (price at which HF reaches 1, others fixed),
+    ``collateral_at_risk(asset, drops)`` (1..90% by default), ``riskiest(n)``, ``toxic_accounts()`` (HF < 1
+    and LT x bonus > HF for some held collateral).
 """
 
 from __future__ import annotations
