@@ -4,6 +4,7 @@ with evm_snapshot / evm_revert."""
 from __future__ import annotations
 
 import copy
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -62,3 +63,5 @@ def devnet(session_devnet: Devnet) -> Iterator[Devnet]:
         yield view
     finally:
         session_devnet.rpc.revert(snap)
+        # evm_revert keeps anvil's clock offset (a test may have advanced time): back to the wall clock
+        session_devnet.rpc.call("evm_setTime", int(time.time()))
