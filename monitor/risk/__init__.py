@@ -1,0 +1,1 @@
+"""Cascade projection engine (pure numpy, no I/O)."""

@@ -1,0 +1,82 @@
+"""What a projection returns: a rounds table, final prices, drops, amplification, totals and bad debt.
+
+Prices are USD floats keyed by asset address (reserves; e-mode price sources when shocked). Token amounts are
+in whole tokens (decimals applied). ``bad_debt_*`` is the debt of accounts left with no collateral (plus, under
+v3.3 rules, the deficits burned when collateral ran out); ``new_bad_debt_usd`` excludes what was bad before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class RoundResult:
+    """One round: every eligible liquidatable account liquidated once, then the seized collateral sold."""
+
+    round: int
+    accounts_liquidated: int
+    debt_repaid_usd: float
+    collateral_seized: Mapping[str, float]  # asset -> tokens the liquidators received
+    collateral_seized_usd: float  # at the round's oracle prices
+    protocol_fee_usd: float
+    collateral_sold: Mapping[str, float]  # asset -> tokens sold into its pool
+    oracle_prices_usd: Mapping[str, float]  # after the round's sales
+    bad_debt_usd: float  # so far, at these prices
+    bad_debt_accounts: int
+    skipped: int  # liquidatable but not liquidated: latency, capital, profit, or a reverting call
+
+
+@dataclass(frozen=True)
+class Toxic:
+    """Liquidatable accounts where ``LT x bonus > HF`` for some held collateral: a partial liquidation makes
+    them worse (Warmuz et al.); their debt and collateral in USD."""
+
+    accounts: int
+    debt_usd: float
+    collateral_usd: float
+
+
+@dataclass(frozen=True)
+class CascadeResult:
+    """A projected cascade. ``amplification`` is per shocked asset: final drop / initial drop (1.0 when the
+    cascade added nothing); ``extra_drop`` is final drop - initial drop, in shares of the pre-shock price."""
+
+    shocks: Mapping[str, float]
+    rules: str
+    initial_prices_usd: Mapping[str, float]
+    shocked_prices_usd: Mapping[str, float]
+    final_prices_usd: Mapping[str, float]
+    rounds: tuple[RoundResult, ...]
+    debt_repaid_usd: float
+    collateral_seized_usd: float
+    protocol_fee_usd: float
+    accounts_liquidated: int  # distinct accounts
+    liquidations: int  # calls
+    bad_debt_usd: float
+    bad_debt_accounts: int
+    bad_debt_before_usd: float
+    deficit_usd: float  # v3.3: debt burned into reserve deficits
+    unliquidated_accounts: int  # still liquidatable at the end (limits of the model options or round limit)
+    unliquidated_debt_usd: float
+    shortfall_usd: float  # sum over accounts of max(0, debt - collateral) at final prices
+    toxic_before_shock: Toxic
+    toxic_after_shock: Toxic
+    converged: bool  # ended because no account was left to liquidate
+    extra_drop: Mapping[str, float] = field(default_factory=dict)
+    amplification: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def new_bad_debt_usd(self) -> float:
+        """Bad debt the scenario created (total minus what was bad before the shock)."""
+        return max(self.bad_debt_usd - self.bad_debt_before_usd, 0.0)
+
+    @property
+    def max_amplification(self) -> float:
+        """The largest amplification over the shocked assets that have one (1.0 without)."""
+        return max(self.amplification.values(), default=1.0)
+
+    def drop(self, asset: str) -> float:
+        """Final drop of ``asset``'s price, as a share of its pre-shock price (negative for a rise)."""
+        return 1.0 - self.final_prices_usd[asset] / self.initial_prices_usd[asset]
