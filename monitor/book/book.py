@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from monitor.book import analytics, exact
 from monitor.book.analytics import BookArrays
+from monitor.book.columns import check_config, position_matrices, resized, uint_matrix
 from monitor.book.floatpath import HF_BOUNDARY, Outputs, Pending, category_groups, compute, health, plan, uniform_lt
 from monitor.book.inputs import AccountInput, MarketInputs, PositionInput, check_uint, normalize_address
 from monitor.book.reference import AccountData
@@ -72,14 +73,14 @@ class Book:
         for cid in np.unique(emode).tolist():
             tab.check_category(int(cid), "from_columns")
         for a, c in zip(addrs, configs, strict=True):
-            _check_config(tab, a, c)
+            check_config(tab, a, c)
         shape = (n, tab.size)
-        sc = _uint_matrix(scaled_atoken, shape, "scaled_atoken")
-        sv = _uint_matrix(scaled_variable_debt, shape, "scaled_variable_debt")
+        sc = uint_matrix(scaled_atoken, shape, "scaled_atoken")
+        sv = uint_matrix(scaled_variable_debt, shape, "scaled_variable_debt")
         st = (
             np.zeros((tab.size, n), dtype=object)
             if stable_debt is None
-            else _uint_matrix(stable_debt, shape, "stable_debt")
+            else uint_matrix(stable_debt, shape, "stable_debt")
         )
         rows = book._store.add_addresses(addrs)
         book._resize_outputs()
@@ -138,8 +139,8 @@ class Book:
         accs = list(latest.values())
         for acc in accs:
             tab.check_category(acc.emode_category, f"account {acc.address}")
-            _check_config(tab, acc.address, acc.user_configuration)
-        sc, sv, st = _position_matrices(tab, accs)
+            check_config(tab, acc.address, acc.user_configuration)
+        sc, sv, st = position_matrices(tab, accs)
         new = [a.address for a in accs if a.address not in store.row]
         if new:
             store.add_addresses(new)
@@ -329,8 +330,8 @@ class Book:
         cap = self._store.capacity
         n = self._store.n
         for name in self._OUTPUTS:
-            self._out[name] = _resized(self._out.get(name), cap, n, np.float64)  # type: ignore[assignment]
-        self._liq = _resized(self._liq, cap, n, np.bool_)  # type: ignore[assignment]
+            self._out[name] = resized(self._out.get(name), cap, n, np.float64)  # type: ignore[assignment]
+        self._liq = resized(self._liq, cap, n, np.bool_)  # type: ignore[assignment]
 
     def _view(self, name: str) -> F64:
         return self._out[name][: self._store.n]
@@ -394,61 +395,3 @@ class Book:
         out = self._live_outputs()
         pending = compute(s.fc[:, :n], s.fd[:, :n], s.emode[:n], self._view("lt_uni"), self._plan, out)
         self._settle(tab, None, out, pending)
-
-
-def _resized(old: NDArray[np.generic] | None, cap: int, n: int, dtype: type[np.generic]) -> NDArray[np.generic]:
-    if old is not None and old.size == cap:
-        return old
-    new = np.zeros(cap, dtype=dtype)
-    if old is not None:
-        keep = min(n, old.size)
-        new[:keep] = old[:keep]
-    return new
-
-
-def _check_config(tables: MarketTables, address: str, config: int) -> None:
-    stray = config & ~tables.known_bits
-    if stray:
-        ids = sorted({(b.bit_length() - 1) // 2 for b in _bits(stray)})
-        raise DataError(f"account {address}: configuration flags reserve ids {ids} unknown to the market")
-
-
-def _bits(value: int) -> Iterable[int]:
-    while value:
-        low = value & -value
-        yield low
-        value ^= low
-
-
-def _position_matrices(tables: MarketTables, accounts: Sequence[AccountInput]) -> tuple[Obj, Obj, Obj]:
-    shape = (tables.size, len(accounts))
-    sc: Obj = np.zeros(shape, dtype=object)
-    sv: Obj = np.zeros(shape, dtype=object)
-    st: Obj = np.zeros(shape, dtype=object)
-    for i, acc in enumerate(accounts):
-        for asset, pos in acc.positions.items():
-            j = tables.column.get(asset)
-            if j is None:
-                raise DataError(f"account {acc.address}: position in {asset}, not a reserve of the market")
-            sc[j, i], sv[j, i], st[j, i] = pos.scaled_atoken, pos.scaled_variable_debt, pos.stable_debt
-    return sc, sv, st
-
-
-def _uint_matrix(values: NDArray[np.generic], shape: tuple[int, int], what: str) -> Obj:
-    """``(accounts, reserves)`` ints -> reserve-major object array of Python ints, validated."""
-    arr = np.asarray(values)
-    if arr.shape != shape:
-        raise DataError(f"{what}: shape {arr.shape}, expected {shape} (accounts, reserves)")
-    if arr.dtype.kind in "iu":
-        if arr.size and arr.min() < 0:
-            raise DataError(f"{what}: negative balance")
-        out: Obj = arr.T.astype(object)
-        return out
-    if arr.dtype != object:
-        raise DataError(f"{what}: expected integers, got dtype {arr.dtype}")
-    flat = arr.ravel().tolist()
-    if not set(map(type, flat)) <= {int}:
-        raise DataError(f"{what}: every entry must be an int")
-    if flat and (min(flat) < 0 or max(flat) >= 1 << 256):
-        raise DataError(f"{what}: entries must be uint256")
-    return np.ascontiguousarray(arr.T)
