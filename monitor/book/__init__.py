@@ -38,10 +38,11 @@ The book (:class:`Book`)
     ``debt_base()``, ``collateral_usd()``, ``debt_usd()``, ``liquidatable()`` (HF < 1, settled exactly within
     1e-9 of 1), ``health_factors_at(prices)`` (what-if, book unchanged). The float path repeats the integer
     steps (floored position values, whole-bps average LT with ambiguous floors settled by the exact path,
-    half-up percentMul). Each position value is within one base unit (1e-8 USD) of the exact one, so the HF is
-    within 1e-12 relative (plus half a wei) once collateral and debt exceed ~$100k, and within
-    ``(2R + 1) / total`` relative on dust. One fused pass, chunked over accounts, runs on up to
-    ``floatpath.WORKERS`` threads (numpy releases the GIL).
+    half-up percentMul). Each position value is within one base unit (1e-8 USD) of the exact one (float64 cannot
+    always tell which side of an integer ``balance * price / unit`` falls), so the HF is within 1e-12 relative
+    (plus half a wei) once collateral and debt exceed ~$100k and within ``(2R + 1) / total`` relative below;
+    on synthetic books 99.99% of accounts agree to 2e-12 and most to ~1e-16. One fused pass, chunked over
+    accounts, runs on up to ``floatpath.WORKERS`` threads (numpy releases the GIL).
 
     Updates: ``set_prices({address: price})`` (vectorised recompute of every HF, no per-account Python loop),
     ``set_indexes({asset: (income, debt_index)})`` (exact rayMul of every non-zero balance of those reserves:
