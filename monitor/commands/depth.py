@@ -169,7 +169,7 @@ def _levels_doc(levels: DepthLevels, direction: str, decimals: dict[str, int], s
         "symbol_in": symbols[levels.token_in],
         "token_out": levels.token_out,
         "symbol_out": symbols[levels.token_out],
-        "price": direction,
+        "price_move": direction,
         "levels": rows,
     }
 
@@ -182,7 +182,7 @@ def depth_document(report: DepthReport) -> dict[str, Any]:
     """The JSON document: prices with their sources, per-pool and per-pair depth.
 
     Amounts are whole tokens (``*_raw``: integer strings in the token's smallest unit); ``move`` is the price
-    change as a fraction; side ``price`` says whether selling ``token_in`` moves the pool price (token1 per
+    change as a fraction; a side's ``price_move`` says whether selling ``token_in`` moves the pool price (token1 per
     token0) ``down`` or ``up``; ``reached`` is False when the liquidity ends first (the amounts are then all
     there is).
     """
@@ -270,7 +270,11 @@ def _table(depth: PairDepth, symbols: dict[str, str]) -> list[str]:
 def depth_text(report: DepthReport) -> str:
     """The human-readable depth table with units."""
     sym = report.symbols
-    lines = [f"Uniswap v3 depth at block {report.block}: amounts to sell (whole tokens, USD) to move the price by"]
+    moves = ", ".join(f"{p:.0%}" for p in DEFAULT_PCTS)
+    lines = [
+        f"Uniswap v3 depth at block {report.block}: the amount to sell into each pool to move its price by {moves}"
+        " (whole tokens and USD)"
+    ]
     lines.append("USD prices:")
     for token in sorted(report.symbols, key=lambda t: sym[t]):
         p = report.prices.get(token)

@@ -119,7 +119,8 @@ def quote_document(outcome: QuoteOutcome) -> dict[str, object]:
 
 
 def _whole(raw: int, decimals: int) -> str:
-    return f"{raw / 10**decimals:,.{min(decimals, 6)}f}"
+    x = raw / 10**decimals
+    return f"{x:,.{min(decimals, 6)}f}" if x < 1e12 else f"{x:.6e}"
 
 
 def _price(sqrt_price_x96: int, state: PoolState) -> float:
@@ -140,7 +141,7 @@ def quote_text(outcome: QuoteOutcome, configured: bool) -> str:
         f"  sell {_whole(r.amount_in, d_in)} {sym[t_in]} ({r.amount_in} raw, fee {_whole(r.fee_amount, d_in)})",
         f"  get  {_whole(r.amount_out, d_out)} {sym[t_out]} ({r.amount_out} raw)",
         f"  pool price {before:,.6g} -> {after:,.6g} {sym[s.token1]} per {sym[s.token0]} "
-        f"({(after / before - 1) * 100:+.4f}%), sqrtPriceX96 after {r.sqrt_price_x96_after}",
+        f"({(after / before - 1) * 100:+.4g}%), sqrtPriceX96 after {r.sqrt_price_x96_after}",
         f"  initialized ticks crossed: {r.ticks_crossed}",
     ]
     if r.stop is not StopReason.FILLED:

@@ -167,7 +167,7 @@ def test_depth_levels_move_the_price_by_their_level(
         sqrt_now = int(pool["sqrt_price_x96"])
         for side in pool["sides"]:
             zero_for_one = side["token_in"] == info.token0
-            assert side["price"] == ("down" if zero_for_one else "up")
+            assert side["price_move"] == ("down" if zero_for_one else "up")
             usd = doc["prices"][side["token_in"]]["usd"]
             amounts = [float(level["amount_in"]) for level in side["levels"]]
             assert amounts == sorted(amounts) and amounts[0] > 0
