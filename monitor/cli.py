@@ -32,7 +32,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("monitor.commands.run", "run the monitor: follow blocks, export metrics, raise alerts"),
     "snapshot": ("monitor.commands.snapshot", "every account's exact health factor at one block"),
     "quote": ("monitor.commands.quote", "exact swap output on a Uniswap v3 pool (equal to QuoterV2)"),
-    "depth": ("monitor.commands.depth", "Uniswap v3 depth: amounts that move each pool's price by 1-25%"),
+    "depth": ("monitor.commands.depth", "Uniswap v3 depth: amounts that move each pool's price by 1 to 25 percent"),
 }
 
 

@@ -28,7 +28,7 @@ from monitor.dex import DEFAULT_PCTS, DepthLevels, PairDepth, PoolState, pair_de
 from monitor.dex.reader import read_pool
 from monitor.errors import ConfigError, MalformedResponseError, ProtocolError, RpcResponseError
 
-HELP = "amounts that move each configured Uniswap v3 pool's price by 1-25%, per pool and per pair, tokens and USD"
+HELP = "amounts that move each configured Uniswap v3 pool's price by 1 to 25 percent, per pool and pair, tokens and USD"
 
 STABLECOINS = frozenset({"USDC", "USDT", "DAI"})
 BASE_CURRENCY = AbiFunction("BASE_CURRENCY", (), ("address",))

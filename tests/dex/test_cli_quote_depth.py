@@ -232,6 +232,15 @@ def test_depth_bad_config_is_a_one_line_error(
     assert "dex.pools" in err
 
 
+@pytest.mark.parametrize("argv", [["--help"], ["quote", "--help"], ["depth", "--help"]])
+def test_help_lists_and_explains_the_commands(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 0
+    text = capsys.readouterr().out
+    assert ("quote" in text and "depth" in text) if argv == ["--help"] else "--config" in text
+
+
 def _state(token0: str, token1: str, price_raw: float, decimals: tuple[int, int]) -> PoolState:
     sqrt = int(price_raw**0.5 * Q96)
     return pool_from_positions(token0, token1, *decimals, 3000, 60, sqrt, [(-887220, 887220, 10**20)])
