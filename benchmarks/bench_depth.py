@@ -41,7 +41,7 @@ from monitor.devnet.uniswap_deploy import (
     FACTORY,
     NPM,
     QUOTER,
-    _amounts_for_value,
+    amounts_for_value,
     core,
     periphery,
     raw_price,
@@ -77,7 +77,7 @@ def add_pool(rpc: DevRpc, dep: Deployment, fee: int, seed: int) -> PoolInfo:
     ticks = [t * spacing for t in rng.sample(range(current - span, current + span + 1), 2 * POSITIONS)]
     mints = []
     for lower, upper in (sorted(ticks[i : i + 2]) for i in range(0, len(ticks), 2)):
-        amount0, amount1 = _amounts_for_value(dep, token0, token1, usd, price, lower, upper, POSITION_USD)
+        amount0, amount1 = amounts_for_value(dep, token0, token1, usd, price, lower, upper, POSITION_USD)
         params = (token0, token1, fee, lower, upper, amount0, amount1, 0, 0, dep.whale, DEADLINE)
         mints.append((dep.whale, dep.position_manager, npm.fn("mint").encode(params)))
     rpc.send_many(mints, gas=2_000_000)  # the block holds ~1,000 txs of this gas limit

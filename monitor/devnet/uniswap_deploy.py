@@ -92,11 +92,11 @@ def deploy_uniswap(rpc: DevRpc, dep: Deployment, spec: MarketSpec, seed: int = 7
                 hi_w = half_width * rng.uniform(0.7, 1.3)
                 lower = math.floor((current - lo_w) / spacing) * spacing
                 upper = math.ceil((current + hi_w) / spacing) * spacing
-                amt0, amt1 = _amounts_for_value(dep, token0, token1, usd, price, lower, upper, ps.tvl_usd * share / 3)
+                amt0, amt1 = amounts_for_value(dep, token0, token1, usd, price, lower, upper, ps.tvl_usd * share / 3)
                 params = (token0, token1, ps.fee, lower, upper, amt0, amt1, 0, 0, lp, DEADLINE)
                 mints.append((lp, dep.position_manager, npm.fn("mint").encode(params)))
         full_lo, full_hi = -(MAX_TICK // spacing) * spacing, (MAX_TICK // spacing) * spacing
-        amt0, amt1 = _amounts_for_value(
+        amt0, amt1 = amounts_for_value(
             dep, token0, token1, usd, price, full_lo, full_hi, ps.tvl_usd * spec.full_range_share
         )
         params = (token0, token1, ps.fee, full_lo, full_hi, amt0, amt1, 0, 0, lp, DEADLINE)
@@ -116,7 +116,7 @@ def deploy_uniswap(rpc: DevRpc, dep: Deployment, spec: MarketSpec, seed: int = 7
         )
 
 
-def _amounts_for_value(
+def amounts_for_value(
     dep: Deployment,
     token0: str,
     token1: str,

@@ -114,6 +114,8 @@ async def read_pool_meta(rpc: RpcClient, address: str, block: int) -> PoolMeta:
             [(address, f.encode()) for f in (TOKEN0, TOKEN1, FEE, TICK_SPACING)], block
         )
         token0, token1 = str(TOKEN0.decode(t0)[0]).lower(), str(TOKEN1.decode(t1)[0]).lower()
+        if int(TICK_SPACING.decode(spacing)[0]) <= 0:
+            raise ProtocolError(f"{address} answers tickSpacing() <= 0 at block {block}: not a Uniswap v3 pool")
         d0, d1 = await rpc.eth_calls([(token0, DECIMALS.encode()), (token1, DECIMALS.encode())], block)
         return PoolMeta(address, token0, token1, int(DECIMALS.decode(d0)[0]), int(DECIMALS.decode(d1)[0]),
                         int(FEE.decode(fee)[0]), int(TICK_SPACING.decode(spacing)[0]))  # fmt: skip
