@@ -24,6 +24,7 @@ import logging
 import ssl
 from collections import deque
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
@@ -200,12 +201,12 @@ class MqttPublisher:
         client = self._client()
         connecting = asyncio.ensure_future(client.__aenter__())
         try:
-            await asyncio.shield(connecting)
+            await _connected(client, connecting)
         except asyncio.CancelledError:
-            # Let the attempt finish (bounded by the client timeout) so its socket is closed, not leaked.
-            with contextlib.suppress(aiomqtt.MqttError, asyncio.CancelledError):
-                await connecting
-                await _leave(client)
+            await self._abandon(client, connecting)
+            raise
+        except aiomqtt.MqttError:
+            _close_socket(client)  # a refused or timed-out login leaves its socket open
             raise
         try:
             self._connected = self._was_up = True
@@ -219,22 +220,57 @@ class MqttPublisher:
             raise
         finally:
             self._connected = False
-            with contextlib.suppress(aiomqtt.MqttError):
-                await _leave(client)
+            await self._leave(client)
+
+    async def _abandon(self, client: aiomqtt.Client, connecting: asyncio.Future[aiomqtt.Client]) -> None:
+        """Cancelled while connecting: give the attempt the grace period, then close what it opened.
+
+        aiomqtt cannot abort a connect: cancelling it while it waits for CONNACK leaves the socket open and
+        breaks its later callbacks. So the socket is closed first (through paho), and only then the wait.
+        """
+        await asyncio.wait({connecting}, timeout=self._grace)
+        while not connecting.done():
+            if client._client.socket() is not None:
+                _close_socket(client)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(1.0):
+                        while client._client.socket() is not None:
+                            await asyncio.sleep(0.01)
+                connecting.cancel()
+                break
+            await asyncio.sleep(0.05)  # TCP/TLS connect still in aiomqtt's thread (paho bounds it at 5 s)
+        [outcome] = await asyncio.gather(connecting, return_exceptions=True)
+        if isinstance(outcome, BaseException):
+            if not isinstance(outcome, asyncio.CancelledError):
+                _close_socket(client)
+            return
+        await self._shutdown(client)
+        await self._leave(client)
+
+    async def _leave(self, client: aiomqtt.Client) -> None:
+        """Disconnect cleanly (no last will), waiting at most the grace period; a no-op once disconnected."""
+        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+            async with asyncio.timeout(self._grace):
+                await client.__aexit__(None, None, None)
 
     async def _session(self, client: aiomqtt.Client) -> None:
+        """Send while watching the connection; raise the MqttError that ended it.
+
+        Plain tasks, not a TaskGroup: on Python 3.11 a TaskGroup whose child fails while the parent waits in
+        ``__aexit__`` leaves the parent's cancel request count raised, which would look like a cancellation.
+        """
+        watcher = asyncio.create_task(_watch(client))
+        sender = asyncio.create_task(self._send_forever(client))
         try:
-            async with asyncio.TaskGroup() as tg:
-                tg.create_task(_watch(client))
-                tg.create_task(self._send_forever(client))
-        except BaseExceptionGroup as group:
-            mqtt_errors = group.subgroup(aiomqtt.MqttError)
-            if mqtt_errors is not None and mqtt_errors.exceptions:
-                first = mqtt_errors.exceptions[0]
-                while isinstance(first, BaseExceptionGroup):
-                    first = first.exceptions[0]
-                raise first from None
-            raise
+            done, _ = await asyncio.wait({watcher, sender}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in (watcher, sender):
+                t.cancel()
+            await asyncio.gather(watcher, sender, return_exceptions=True)
+        for t in (watcher, sender):
+            if t in done and not t.cancelled() and (exc := t.exception()) is not None:
+                raise exc
+        raise aiomqtt.MqttError("MQTT session ended")
 
     async def _send_forever(self, client: aiomqtt.Client) -> None:
         while True:
@@ -301,8 +337,40 @@ async def _watch(client: aiomqtt.Client) -> None:
     raise aiomqtt.MqttError("message stream ended")
 
 
-async def _leave(client: aiomqtt.Client) -> None:
-    await client.__aexit__(None, None, None)
+async def _connected(client: aiomqtt.Client, connecting: asyncio.Future[aiomqtt.Client]) -> None:
+    """Wait for the connect attempt without cancelling it; fail at once if the broker closes the socket before
+    CONNACK (aiomqtt alone would wait for its whole timeout)."""
+    loop = asyncio.get_running_loop()
+    closed = asyncio.Event()
+    paho = client._client
+    aiomqtt_on_close = paho.on_socket_close
+
+    def on_socket_close(c: Any, userdata: Any, sock: Any) -> None:
+        if aiomqtt_on_close is not None:
+            aiomqtt_on_close(c, userdata, sock)
+        loop.call_soon_threadsafe(closed.set)  # paho may call this from aiomqtt's connect thread
+
+    paho.on_socket_close = on_socket_close
+    closer = asyncio.create_task(closed.wait())
+    try:
+        either: set[asyncio.Future[Any]] = {connecting, closer}
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+        if not connecting.done():  # closed: let a CONNACK read just before the close win (e.g. bad login)
+            await asyncio.wait({connecting}, timeout=0.1)
+    finally:
+        closer.cancel()
+        await asyncio.gather(closer, return_exceptions=True)
+    if not connecting.done():
+        connecting.cancel()
+        await asyncio.gather(connecting, return_exceptions=True)
+        raise aiomqtt.MqttError("the broker closed the connection before accepting the login")
+    connecting.result()
+
+
+def _close_socket(client: aiomqtt.Client) -> None:
+    """Close the socket of a connection attempt that never completed (paho sends DISCONNECT, then closes)."""
+    with contextlib.suppress(Exception):
+        client._client.disconnect()
 
 
 def _cancelling() -> bool:
