@@ -382,8 +382,21 @@ def _unquote(part: str | None) -> str | None:
     return None if part is None else unquote(part)
 
 
+class _ClosingSSLSocket(ssl.SSLSocket):
+    """Closes itself when the handshake fails: paho leaves a socket whose certificate check failed open."""
+
+    def do_handshake(self, block: bool = False) -> None:
+        try:
+            super().do_handshake(block)
+        except BaseException:
+            self.close()
+            raise
+
+
 def _tls_context(ca_file: str | None) -> ssl.SSLContext:
     try:
-        return ssl.create_default_context(cafile=ca_file)
+        context = ssl.create_default_context(cafile=ca_file)
     except (OSError, ssl.SSLError) as exc:
         raise ConfigError(f"mqtt.ca_file: cannot load CA certificates from {ca_file!r}: {exc}") from None
+    context.sslsocket_class = _ClosingSSLSocket
+    return context

@@ -9,10 +9,12 @@ threshold or inside the band between reset and threshold restarts that count. So
 ``None`` (or NaN) means no data: it never fires and never resolves a rule, it is counted (``no_data``) and it
 neither advances nor breaks a reset count (a sweep that runs every few blocks leaves gaps).
 
-Reorgs: :meth:`AlertEngine.rollback` drops the orphaned blocks from every reset count and marks alerts first
-fired after the fork block ``unconfirmed``. The next evaluation with data settles each: if the value is still
-past the threshold the alert is re-confirmed silently (same id, no new event: subscribers already have its
-firing event); otherwise it is resolved with an event whose reason is ``reorg``. An evaluation at a block not
+Reorgs: :meth:`AlertEngine.rollback` puts every reset count back as it stood at the fork block (each firing
+alert remembers its last ``history`` evaluations; a deeper reorg can only delay a resolution, never hasten it)
+and marks alerts first fired after the fork block ``unconfirmed``. The next evaluation with data settles each:
+if the value is still past the threshold the alert is re-confirmed silently (same id, no new event:
+subscribers already have its firing event); otherwise it is resolved with an event whose reason is ``reorg``.
+An evaluation at a block not
 above the market's last evaluated block is taken as an implicit ``rollback(market, block - 1)`` first (a
 same-height reorg, or a restart replaying a block). A resolution emitted on an orphaned block stands; if the
 new chain crosses the threshold again a new alert (new id) fires.
@@ -60,7 +62,16 @@ class _Open:
     kind: str
     threshold: float
     unconfirmed: bool = False
-    streak: list[int] = field(default_factory=list)  # blocks of the current run past the reset level
+    recent: list[tuple[int, bool]] = field(default_factory=list)  # (block, past reset) of recent evaluations
+
+    def streak(self) -> int:
+        """Consecutive evaluations past the reset level, newest last."""
+        n = 0
+        for _, past in reversed(self.recent):
+            if not past:
+                break
+            n += 1
+        return n
 
 
 @dataclass
@@ -85,7 +96,10 @@ class _Market:
 class AlertEngine:
     """Evaluates the configured rules per market and block; see the module docstring for the semantics."""
 
-    def __init__(self, rules: Iterable[AlertRuleConfig]) -> None:
+    def __init__(self, rules: Iterable[AlertRuleConfig], *, history: int = 128) -> None:
+        if history < 1:
+            raise DataError("history must be >= 1")
+        self._history = history
         self._rules: dict[str, AlertRuleConfig] = {}
         for rule in rules:
             if rule.name in self._rules:
@@ -156,15 +170,13 @@ class AlertEngine:
         if o.unconfirmed:
             if crosses(rule, value):
                 o.unconfirmed = False
-                o.streak = []
+                o.recent = []
                 return None
             t.open = None
             return self._event(market, rule.name, o, "resolved", "reorg", value, block, timestamp)
-        if not past_reset(rule, value):
-            o.streak = []
-            return None
-        o.streak.append(block)
-        if len(o.streak) < rule.reset_blocks:
+        o.recent.append((block, past_reset(rule, value)))
+        del o.recent[: -self._history]
+        if o.streak() < rule.reset_blocks:
             return None
         t.open = None
         return self._event(market, rule.name, o, "resolved", "reset", value, block, timestamp)
@@ -197,10 +209,10 @@ class AlertEngine:
             o = t.open
             if o is None:
                 continue
-            o.streak = [b for b in o.streak if b <= fork_block]
+            o.recent = [e for e in o.recent if e[0] <= fork_block]
             if o.fired_block > fork_block:
                 o.unconfirmed = True
-                o.streak = []
+                o.recent = []
         if m.last_block is not None and m.last_block > fork_block:
             m.last_block = fork_block
 
@@ -225,7 +237,7 @@ class AlertEngine:
                     reset=rule.reset,
                     fired_block=None if o is None else o.fired_block,
                     fired_timestamp=None if o is None else o.fired_timestamp,
-                    reset_progress=0 if o is None else len(o.streak),
+                    reset_progress=0 if o is None else o.streak(),
                     reset_blocks=rule.reset_blocks,
                     no_data=t.no_data,
                 )
@@ -268,13 +280,13 @@ class AlertEngine:
         }
 
     @classmethod
-    def from_dict(cls, rules: Iterable[AlertRuleConfig], data: object) -> AlertEngine:
+    def from_dict(cls, rules: Iterable[AlertRuleConfig], data: object, *, history: int = 128) -> AlertEngine:
         """Restore an engine saved by :meth:`to_dict` under (possibly changed) ``rules``.
 
         Firing alerts of rules no longer configured are resolved (reason ``rule_removed``) by the market's next
         evaluation; new rules start ``ok``. Malformed data raises :class:`~monitor.errors.AlertStateError`.
         """
-        engine = cls(rules)
+        engine = cls(rules, history=history)
         try:
             root = _mapping(data, "state")
             if root.get("version") != STATE_VERSION:
@@ -316,15 +328,17 @@ def _open_to_dict(o: _Open) -> dict[str, Any]:
         "kind": o.kind,
         "threshold": o.threshold,
         "unconfirmed": o.unconfirmed,
-        "streak": list(o.streak),
+        "recent": [[b, past] for b, past in o.recent],
     }
 
 
 def _open_from_dict(raw: object) -> _Open:
     d = _mapping(raw, "open alert")
-    streak = d["streak"]
-    if not isinstance(streak, list):
-        raise TypeError("streak must be a list")
+    recent = d["recent"]
+    if not isinstance(recent, list) or not all(
+        isinstance(e, list) and len(e) == 2 and isinstance(e[1], bool) for e in recent
+    ):
+        raise TypeError("recent must be a list of [block, bool] pairs")
     unconfirmed = d["unconfirmed"]
     if not isinstance(unconfirmed, bool):
         raise TypeError("unconfirmed must be a boolean")
@@ -336,7 +350,7 @@ def _open_from_dict(raw: object) -> _Open:
         kind=_str(d["kind"]),
         threshold=_float(d["threshold"]),
         unconfirmed=unconfirmed,
-        streak=[_int(b) for b in streak],
+        recent=[(_int(b), past) for b, past in recent],
     )
 
 

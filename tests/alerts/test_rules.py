@@ -184,8 +184,8 @@ def test_corrupt_open_alert_is_a_clear_error() -> None:
     engine = AlertEngine([UP])
     engine.evaluate(M, 1, 12, {"up": 9.0})
     data = engine.to_dict()
-    data["markets"][M]["rules"]["up"]["open"]["streak"] = "1,2"
-    with pytest.raises(AlertStateError, match="streak"):
+    data["markets"][M]["rules"]["up"]["open"]["recent"] = [[1, "yes"]]
+    with pytest.raises(AlertStateError, match="recent"):
         AlertEngine.from_dict([UP], data)
 
 
@@ -229,6 +229,19 @@ def test_rollback_trims_the_reset_count_and_same_height_is_an_implicit_rollback(
     run(engine2, [200, 10, 10])
     assert run(engine2, [90], start=3) == [] and engine2.state(M).rules[0].reset_progress == 0  # block 3 replaced
     assert [e.state for e in run(engine2, [10, 10, 10], start=4)] == ["resolved"]
+
+
+def test_rollback_restores_a_reset_count_broken_on_an_orphaned_block() -> None:
+    engine = AlertEngine([UP])  # reset 4, two blocks
+    _feed(engine, [{"up": 8.0}, {"up": 0.0}, {"up": 5.0}], 1)  # fired at 1, one step at 2, broken at 3
+    assert engine.state(M).rules[0].reset_progress == 0
+    engine.rollback(M, 2)
+    assert engine.state(M).rules[0].reset_progress == 1
+    assert [(e.state, e.block) for e in _feed(engine, [{"up": 0.0}], 3)] == [("resolved", 3)]
+    shallow = AlertEngine([UP], history=1)  # remembers one evaluation: a deeper rollback only delays
+    _feed(shallow, [{"up": 8.0}, {"up": 0.0}, {"up": 5.0}], 1)
+    shallow.rollback(M, 2)
+    assert shallow.state(M).rules[0].reset_progress == 0
 
 
 def test_refire_at_the_same_height_after_a_reorg_gets_a_new_id() -> None:
