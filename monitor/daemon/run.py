@@ -49,6 +49,7 @@ class Daemon:
         self.stop_event = asyncio.Event()
         self.started = asyncio.Event()
         self.listen_port: int | None = None
+        self.pipelines: dict[str, MarketPipeline] = {}
 
     def stop(self) -> None:
         """Ask the daemon to stop (safe from signal handlers)."""
@@ -80,6 +81,7 @@ class Daemon:
                                              else no_projections)  # fmt: skip
                                 pipe = MarketPipeline(self.cfg, m, rpc, checkpoint, self.store, self.metrics,
                                                       projector, self.on_result)  # fmt: skip
+                                self.pipelines[m.name] = pipe
                                 tg.create_task(pipe.run(), name=f"market:{m.name}")
                             tg.create_task(self._wait_stop(), name="shutdown")
                     except* _Stop:
