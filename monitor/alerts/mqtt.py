@@ -21,16 +21,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import ssl
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import aiomqtt
 from aiomqtt.exceptions import MqttConnectError
 
 from monitor.alerts.model import AlertEvent, MarketState
+from monitor.alerts.mqttclient import connect, describe, leave, tls_context, watch
 from monitor.config import MqttConfig, redact_url
 from monitor.errors import ConfigError
 
@@ -92,7 +91,7 @@ class MqttPublisher:
         self._prefix = prefix
         self.status_topic = f"{prefix}/status"
         self._client_id = config.client_id
-        self._ssl = _tls_context(config.ca_file) if self._tls else None
+        self._ssl = tls_context(config.ca_file) if self._tls else None
         self._outbox_size = config.outbox_size
         self._backoff = (backoff_initial_s, backoff_max_s)
         self._keepalive = keepalive_s
@@ -199,15 +198,7 @@ class MqttPublisher:
     async def _connection(self) -> None:
         """One connection: connect, announce online, send until it breaks (MqttError) or the task is cancelled."""
         client = self._client()
-        connecting = asyncio.ensure_future(client.__aenter__())
-        try:
-            await _connected(client, connecting)
-        except asyncio.CancelledError:
-            await self._abandon(client, connecting)
-            raise
-        except aiomqtt.MqttError:
-            _close_socket(client)  # a refused or timed-out login leaves its socket open
-            raise
+        await connect(client, grace_s=self._grace, on_late_connect=self._shutdown)
         try:
             self._connected = self._was_up = True
             self._connections += 1
@@ -220,38 +211,7 @@ class MqttPublisher:
             raise
         finally:
             self._connected = False
-            await self._leave(client)
-
-    async def _abandon(self, client: aiomqtt.Client, connecting: asyncio.Future[aiomqtt.Client]) -> None:
-        """Cancelled while connecting: give the attempt the grace period, then close what it opened.
-
-        aiomqtt cannot abort a connect: cancelling it while it waits for CONNACK leaves the socket open and
-        breaks its later callbacks. So the socket is closed first (through paho), and only then the wait.
-        """
-        await asyncio.wait({connecting}, timeout=self._grace)
-        while not connecting.done():
-            if client._client.socket() is not None:
-                _close_socket(client)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(1.0):
-                        while client._client.socket() is not None:
-                            await asyncio.sleep(0.01)
-                connecting.cancel()
-                break
-            await asyncio.sleep(0.05)  # TCP/TLS connect still in aiomqtt's thread (paho bounds it at 5 s)
-        [outcome] = await asyncio.gather(connecting, return_exceptions=True)
-        if isinstance(outcome, BaseException):
-            if not isinstance(outcome, asyncio.CancelledError):
-                _close_socket(client)
-            return
-        await self._shutdown(client)
-        await self._leave(client)
-
-    async def _leave(self, client: aiomqtt.Client) -> None:
-        """Disconnect cleanly (no last will), waiting at most the grace period; a no-op once disconnected."""
-        with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
-            async with asyncio.timeout(self._grace):
-                await client.__aexit__(None, None, None)
+            await leave(client, self._grace)
 
     async def _session(self, client: aiomqtt.Client) -> None:
         """Send while watching the connection; raise the MqttError that ended it.
@@ -259,7 +219,7 @@ class MqttPublisher:
         Plain tasks, not a TaskGroup: on Python 3.11 a TaskGroup whose child fails while the parent waits in
         ``__aexit__`` leaves the parent's cancel request count raised, which would look like a cancellation.
         """
-        watcher = asyncio.create_task(_watch(client))
+        watcher = asyncio.create_task(watch(client))
         sender = asyncio.create_task(self._send_forever(client))
         try:
             done, _ = await asyncio.wait({watcher, sender}, return_when=asyncio.FIRST_COMPLETED)
@@ -315,7 +275,7 @@ class MqttPublisher:
 
     def _failed(self, exc: aiomqtt.MqttError) -> None:
         was_connected = self._was_up
-        self._last_error = str(exc) or type(exc).__name__
+        self._last_error = describe(exc)
         if was_connected:
             log.warning("MQTT connection to %s lost: %s", self._label, self._last_error)
             return
@@ -330,49 +290,6 @@ class MqttPublisher:
             log.warning("MQTT connection to %s failed: %s", self._label, self._last_error)
 
 
-async def _watch(client: aiomqtt.Client) -> None:
-    """Ends only with the MqttError raised when the connection drops (nothing is subscribed)."""
-    async for _ in client.messages:
-        pass
-    raise aiomqtt.MqttError("message stream ended")
-
-
-async def _connected(client: aiomqtt.Client, connecting: asyncio.Future[aiomqtt.Client]) -> None:
-    """Wait for the connect attempt without cancelling it; fail at once if the broker closes the socket before
-    CONNACK (aiomqtt alone would wait for its whole timeout)."""
-    loop = asyncio.get_running_loop()
-    closed = asyncio.Event()
-    paho = client._client
-    aiomqtt_on_close = paho.on_socket_close
-
-    def on_socket_close(c: Any, userdata: Any, sock: Any) -> None:
-        if aiomqtt_on_close is not None:
-            aiomqtt_on_close(c, userdata, sock)
-        loop.call_soon_threadsafe(closed.set)  # paho may call this from aiomqtt's connect thread
-
-    paho.on_socket_close = on_socket_close
-    closer = asyncio.create_task(closed.wait())
-    try:
-        either: set[asyncio.Future[Any]] = {connecting, closer}
-        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
-        if not connecting.done():  # closed: let a CONNACK read just before the close win (e.g. bad login)
-            await asyncio.wait({connecting}, timeout=0.1)
-    finally:
-        closer.cancel()
-        await asyncio.gather(closer, return_exceptions=True)
-    if not connecting.done():
-        connecting.cancel()
-        await asyncio.gather(connecting, return_exceptions=True)
-        raise aiomqtt.MqttError("the broker closed the connection before accepting the login")
-    connecting.result()
-
-
-def _close_socket(client: aiomqtt.Client) -> None:
-    """Close the socket of a connection attempt that never completed (paho sends DISCONNECT, then closes)."""
-    with contextlib.suppress(Exception):
-        client._client.disconnect()
-
-
 def _cancelling() -> bool:
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
@@ -380,23 +297,3 @@ def _cancelling() -> bool:
 
 def _unquote(part: str | None) -> str | None:
     return None if part is None else unquote(part)
-
-
-class _ClosingSSLSocket(ssl.SSLSocket):
-    """Closes itself when the handshake fails: paho leaves a socket whose certificate check failed open."""
-
-    def do_handshake(self, block: bool = False) -> None:
-        try:
-            super().do_handshake(block)
-        except BaseException:
-            self.close()
-            raise
-
-
-def _tls_context(ca_file: str | None) -> ssl.SSLContext:
-    try:
-        context = ssl.create_default_context(cafile=ca_file)
-    except (OSError, ssl.SSLError) as exc:
-        raise ConfigError(f"mqtt.ca_file: cannot load CA certificates from {ca_file!r}: {exc}") from None
-    context.sslsocket_class = _ClosingSSLSocket
-    return context

@@ -150,6 +150,17 @@ async def test_shutdown_is_prompt_and_offline_is_retained(broker: Mosquitto) -> 
     assert not pub.stats().connected
 
 
+async def test_cancelled_while_connecting_still_says_offline(broker: Mosquitto) -> None:
+    async with Collector(broker.port, "cm/status") as sub:
+        pub = MqttPublisher(cfg(broker.url))
+        task = asyncio.create_task(pub.run())
+        await asyncio.sleep(0)  # the connect has started, not finished
+        task.cancel()
+        async with asyncio.timeout(5):
+            await asyncio.gather(task, return_exceptions=True)
+        await sub.wait_for(lambda c: status(c) == [b"offline"])  # connected within the grace period: goodbye
+
+
 async def test_cancel_while_unreachable_or_stalled_returns_promptly() -> None:
     # nothing listens: connection refused, backoff sleeping
     pub = MqttPublisher(cfg(f"mqtt://127.0.0.1:{free_port()}"), backoff_initial_s=0.05)
