@@ -5,35 +5,31 @@ docstring for the model). :class:`Projector` keeps what several projections on o
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import NDArray
 
 from monitor.dex import PoolState
 from monitor.errors import DataError
-from monitor.risk.health import Health, evaluate
+from monitor.risk.health import debt_values, evaluate, toxic
 from monitor.risk.market import CascadeBook, resolve_shocks
 from monitor.risk.params import ModelParams, Scenario
-from monitor.risk.prune import at_risk
 from monitor.risk.results import CascadeResult, Toxic
 from monitor.risk.rounds import Run, set_oracle
+from monitor.risk.screen import Exposure, may_liquidate
 from monitor.risk.venues import Venue
 
 F64 = NDArray[np.float64]
 Idx = NDArray[np.intp]
-Selector = Callable[[F64, F64], Idx]
-
-#: First guess of how far prices may fall below the shocked prices: shocked assets, other assets with a pool.
-MARGIN_SHOCKED = 0.10
-MARGIN_OTHER = 0.03
-#: Widening after a projection left its bounds, and how many tries before following every account with debt.
-WIDEN = 0.10
-ATTEMPTS = 3
 
 
 class Projector:
-    """Projections of scenarios on one book, with one venue per sold asset and one set of model parameters."""
+    """Projections of scenarios on one book, with one venue per sold asset and one set of model parameters.
+
+    The first projection pays for what every later one reuses: the accounts' linear sums at the market's
+    prices and, per shocked price, its share of them.
+    """
 
     def __init__(
         self, book: CascadeBook, venues: Mapping[str, Venue] | None = None, params: ModelParams | None = None
@@ -51,7 +47,37 @@ class Projector:
             if col in self.venues:
                 raise DataError(f"two venues for {v.asset}")
             self.venues[col] = v
-        self.owing: Idx = np.flatnonzero((book.debt > 0).any(axis=0))
+        self._exposure: Exposure | None = None
+        self._pos: NDArray[np.int64] | None = None
+        self._empty: Idx | None = None
+        self._before: tuple[Toxic, float] | None = None
+
+    @property
+    def exposure(self) -> Exposure:
+        """Linear sums of every account (computed on first use)."""
+        if self._exposure is None:
+            self._exposure = Exposure(self.book)
+        return self._exposure
+
+    @property
+    def empty(self) -> Idx:
+        """Accounts with debt and no collateral at all (bad debt before any shock)."""
+        if self._empty is None:
+            b = self.book
+            self._empty = np.flatnonzero(~(b.collateral > 0).any(axis=1) & (b.debt > 0).any(axis=1))
+        return self._empty
+
+    def before(self) -> tuple[Toxic, float]:
+        """Toxic positions and bad debt (USD) at the market's prices, before any shock."""
+        if self._before is None:
+            ex, m, b = self.exposure, self.market, self.book
+            rows = np.flatnonzero(may_liquidate(*ex.terms(ex.w0, ex.d0), ex.slack, 1.0, 1.0))
+            c, d, e = b.collateral[rows], b.debt[rows], b.emode[rows]
+            h = evaluate(m, c, d, e, m.prices)
+            empty = self.empty
+            bad = float(debt_values(m, b.debt[empty], b.emode[empty], m.prices).sum()) / 1e8
+            self._before = (toxic(m, c, e, h), bad)
+        return self._before
 
     # -- shock ------------------------------------------------------------------------------------------------
 
@@ -73,49 +99,26 @@ class Projector:
     # -- projection -------------------------------------------------------------------------------------------
 
     def project(self, scenario: Scenario | Mapping[str, float]) -> CascadeResult:
-        """Project one scenario (``{asset or symbol: change}``)."""
+        """Project one scenario (``{asset or symbol: change}``, ``-0.2`` = a 20% drop)."""
         sc = scenario if isinstance(scenario, Scenario) else Scenario(scenario)
         shocks = resolve_shocks(self.market, sc.shocks)
         prices, pools = self.shock(shocks)
-        lo, hi = self.bounds(prices, shocks)
-        run = self.run_bounded(prices, pools, lo, hi, lambda lo_, hi_: at_risk(self.book, lo_, hi_))
-        return self.result(run, shocks, prices)
-
-    def bounds(self, shocked: F64, shocks: Mapping[int, float]) -> tuple[F64, F64]:
-        """First guess of the price range a projection from ``shocked`` stays in."""
-        p0 = self.market.prices
-        margin = np.zeros(p0.size)
-        for j in self.venues:
-            margin[j] = MARGIN_SHOCKED if j in shocks else MARGIN_OTHER
-        lo = np.minimum(p0, shocked) * (1.0 - margin) * (1.0 - 1e-12)
-        hi = np.maximum(p0, shocked) * (1.0 + margin / 3.0) * (1.0 + 1e-12)
-        return lo, hi
-
-    def run_bounded(self, prices: F64, pools: dict[int, PoolState], lo: F64, hi: F64, select: Selector) -> Run:
-        """Run on the accounts ``select(lo, hi)`` finds at risk; widen until the run stays in its bounds."""
-        for _ in range(ATTEMPTS):
-            run = Run(self.book, self.venues, self.params, select(lo, hi), prices, pools)
-            run.run()
-            if np.all(run.seen_lo >= lo) and np.all(run.seen_hi <= hi):
-                return run
-            lo = np.minimum(lo, run.seen_lo * (1.0 - WIDEN))
-            hi = np.maximum(hi, run.seen_hi * (1.0 + WIDEN))
-        # Branch: still outside -> follow every account with debt (exact by construction).
-        run = Run(self.book, self.venues, self.params, self.owing, prices, pools)
+        ratios = {s: float(prices[s] / self.market.prices[s]) for s in shocks}
+        w, d = self.exposure.at(ratios)
+        if self._pos is None:
+            self._pos = np.full(len(self.book), -1, dtype=np.int64)
+        run = Run(self.exposure, self.venues, self.params, prices, pools, w, d, self._pos, self.empty)
         run.run()
-        return run
+        return self.result(run, shocks, prices)
 
     # -- outputs ----------------------------------------------------------------------------------------------
 
     def result(self, run: Run, shocks: Mapping[int, float], shocked_prices: F64) -> CascadeResult:
         """Assemble the outputs of a finished run (``shocked_prices``: the oracle right after the shock)."""
         m = self.market
-        c0, d0 = self.book.collateral[:, run.rows], self.book.debt[:, run.rows]
-        before = evaluate(m, c0, d0, run.groups, m.prices)
-        after = evaluate(m, c0, d0, run.groups, shocked_prices)
-        h = run.health
+        toxic_before, bad_before = self.before()
+        h = run.last_health
         bad_usd, bad_n = run.bad_debt()
-        empty0 = (before.t == 0) & (before.d > 0)
         liq_end = h.liquidatable
         extra: dict[str, float] = {}
         amp: dict[str, float] = {}
@@ -125,6 +128,7 @@ class Projector:
             final_drop = 1.0 - float(run.prices[slot] / m.prices[slot])
             extra[m.slots[slot]] = final_drop + change
             amp[m.slots[slot]] = final_drop / -change
+        short = float(np.maximum(h.d[h.t > 0] - h.t[h.t > 0], 0.0).sum()) / 1e8
         return CascadeResult(
             shocks={m.slots[s]: c for s, c in shocks.items()},
             rules=self.params.rules,
@@ -135,17 +139,17 @@ class Projector:
             debt_repaid_usd=sum(r.debt_repaid_usd for r in run.rounds),
             collateral_seized_usd=sum(r.collateral_seized_usd for r in run.rounds),
             protocol_fee_usd=sum(r.protocol_fee_usd for r in run.rounds),
-            accounts_liquidated=int(np.count_nonzero(run.touched)),
+            accounts_liquidated=run.overlay.n,
             liquidations=run.liquidations,
             bad_debt_usd=bad_usd,
             bad_debt_accounts=bad_n,
-            bad_debt_before_usd=float(before.d[empty0].sum()) / 1e8,
+            bad_debt_before_usd=bad_before,
             deficit_usd=run.deficit_usd,
             unliquidated_accounts=int(np.count_nonzero(liq_end)),
             unliquidated_debt_usd=float(h.d[liq_end].sum()) / 1e8,
-            shortfall_usd=float(np.maximum(h.d - h.t, 0.0).sum()) / 1e8,
-            toxic_before_shock=self.toxic(c0, run.rows, before),
-            toxic_after_shock=self.toxic(c0, run.rows, after),
+            shortfall_usd=short + bad_usd,
+            toxic_before_shock=toxic_before,
+            toxic_after_shock=run.toxic_after or Toxic(0, 0.0, 0.0),
             converged=run.converged,
             extra_drop=extra,
             amplification=amp,
@@ -156,16 +160,6 @@ class Projector:
         for slot in shocks:
             out[self.market.slots[slot]] = float(prices[slot]) / 1e8
         return out
-
-    def toxic(self, c: F64, rows: Idx, h: Health) -> Toxic:
-        """Liquidatable accounts with ``LT x bonus > HF`` on some held collateral."""
-        m = self.market
-        at = np.flatnonzero(h.liquidatable)
-        cat = self.book.emode[rows[at]]
-        edge = (m.lt_table[cat] * m.bonus_table[cat]).T / 1e8  # (R, k)
-        tox = ((c[:, at] > 0) & (edge > h.hf[at])).any(axis=0)
-        sel = at[tox]
-        return Toxic(int(sel.size), float(h.d[sel].sum()) / 1e8, float(h.t[sel].sum()) / 1e8)
 
 
 def project(

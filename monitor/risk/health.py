@@ -2,12 +2,11 @@
 
 Per position the base-currency value is floored (``balance * price / 10**decimals``), the average LT is
 floored to whole basis points, ``percentMul`` rounds half up, and HF < 1 is ``adjusted < debt`` in base
-units. Balances are ``(reserves, accounts)`` arrays; e-mode members are redone with their category's vectors.
+units. Balances are ``(accounts, reserves)`` arrays; e-mode members are redone with their category's vectors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,8 +14,10 @@ from numpy.typing import NDArray
 
 from monitor.book.tables import FLOOR_NUDGE
 from monitor.risk.market import RiskMarket
+from monitor.risk.results import Toxic
 
 F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
 Bool = NDArray[np.bool_]
 Idx = NDArray[np.intp]
 
@@ -26,10 +27,11 @@ AVERAGE_EPS = 1e-7
 
 @dataclass
 class Health:
-    """Per account: counted collateral ``t`` and debt ``d`` (base units), HF (+inf without debt), and the
-    liquidatable flag (debt and collateral both non-zero, HF < 1)."""
+    """Per account: counted collateral ``t``, LT-weighted collateral ``w`` and debt ``d`` (base units, floored
+    per position), HF (+inf without debt), and the liquidatable flag (debt and collateral non-zero, HF < 1)."""
 
     t: F64
+    w: F64
     d: F64
     hf: F64
     liquidatable: Bool
@@ -47,24 +49,28 @@ def own_unit_prices(market: RiskMarket, prices: F64) -> F64:
     return out
 
 
+def members(market: RiskMarket, emode: I64) -> dict[int, Idx]:
+    """Positions of the accounts of each category that differs from category 0."""
+    if not market.differing or not emode.any():
+        return {}
+    return {c: rows for c in market.differing if (rows := np.flatnonzero(emode == c)).size}
+
+
 def _sums(c: F64, d: F64, up: F64, lt: F64) -> tuple[F64, F64, F64]:
-    x = c * up[:, None]
+    x = np.multiply(c, up)
     np.floor(x, out=x)
-    t = x.sum(axis=0)
-    w: F64 = lt @ x
-    y = d * up[:, None]
-    np.floor(y, out=y)
-    return t, w, y.sum(axis=0)
+    t: F64 = x.sum(axis=1)
+    w: F64 = x @ lt
+    np.multiply(d, up, out=x)
+    np.floor(x, out=x)
+    return t, w, x.sum(axis=1)
 
 
-def evaluate(market: RiskMarket, c: F64, d: F64, groups: Mapping[int, Idx], prices: F64) -> Health:
-    """Health of every column of ``c`` / ``d`` at slot ``prices``; ``groups`` lists e-mode members by category."""
+def evaluate(market: RiskMarket, c: F64, d: F64, emode: I64, prices: F64) -> Health:
+    """Health of every row of ``c`` / ``d`` (accounts in categories ``emode``) at slot ``prices``."""
     t, w, debt = _sums(c, d, unit_prices(market, prices), market.lt)
-    for cid, rows in groups.items():
-        if rows.size and market.differs(cid):
-            t[rows], w[rows], debt[rows] = _sums(
-                c[:, rows], d[:, rows], unit_prices(market, prices, cid), market.lt_of[cid]
-            )
+    for cid, rows in members(market, emode).items():
+        t[rows], w[rows], debt[rows] = _sums(c[rows], d[rows], unit_prices(market, prices, cid), market.lt_of[cid])
     return health_from_sums(t, w, debt)
 
 
@@ -78,9 +84,26 @@ def health_from_sums(t: F64, w: F64, d: F64) -> Health:
     # Branch: HF = adjusted / debt, or +inf (uint max) without debt.
     hf: F64 = np.where(has_debt, adjusted / np.where(has_debt, d, 1.0), np.inf)
     liq: Bool = has_debt & has_coll & (adjusted < d)
-    return Health(t, d, hf, liq)
+    return Health(t, w, d, hf, liq)
 
 
-def category_groups(emode: NDArray[np.int64]) -> dict[int, Idx]:
-    """Positions per non-zero e-mode category in ``emode``."""
-    return {int(c): np.flatnonzero(emode == c) for c in np.unique(emode).tolist() if c != 0}
+def debt_values(market: RiskMarket, d: F64, emode: I64, prices: F64) -> F64:
+    """Per row, the floored debt value in base units (e-mode price sources applied)."""
+    out: F64 = np.floor(d * unit_prices(market, prices)).sum(axis=1)
+    for cid, rows in members(market, emode).items():
+        out[rows] = np.floor(d[rows] * unit_prices(market, prices, cid)).sum(axis=1)
+    return out
+
+
+def toxic(market: RiskMarket, c: F64, emode: I64, h: Health) -> Toxic:
+    """Liquidatable accounts with ``LT x bonus > HF`` on some held collateral (rows of ``c`` / ``h``)."""
+    at = np.flatnonzero(h.liquidatable)
+    held, hf, cat = c[at], h.hf[at], emode[at]
+    tox = np.zeros(at.size, dtype=bool)
+    for cid in {0, *market.differing}:
+        rows = np.flatnonzero(cat == cid) if market.differing else np.arange(at.size)
+        edge = market.lt_of[cid] * market.bonus_of[cid] / 1e8
+        for j in range(market.size):
+            tox[rows] |= (held[rows, j] > 0) & (edge[j] > hf[rows])
+    sel = at[tox]
+    return Toxic(int(sel.size), float(h.d[sel].sum()) / 1e8, float(h.t[sel].sum()) / 1e8)

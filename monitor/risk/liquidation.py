@@ -47,18 +47,14 @@ def percent_div(v: F64, p: F64) -> F64:
 
 
 def choose(market: RiskMarket, c: F64, d: F64, prices: F64) -> tuple[Idx, Idx]:
-    """Per column: the collateral and the debt reserve with the largest USD value at their own oracle prices
-    (a tie goes to the larger symbol, as ``max((value, symbol))``)."""
-    up = own_unit_prices(market, prices)[:, None]
-    rank = market.symbol_rank[:, None]
+    """Per row: the collateral and the debt reserve with the largest USD value at their own oracle prices.
 
-    def pick(balances: F64) -> Idx:
-        value = np.where(balances > 0, np.floor(balances * up), -1.0)
-        tie = value == value.max(axis=0)
-        out: Idx = np.argmax(np.where(tie, rank, -1), axis=0)
-        return out
-
-    return pick(c), pick(d)
+    The liquidator ranks ``(floor(value), symbol)``; ranking unfloored values differs only between positions
+    within 1e-8 USD of each other."""
+    up = own_unit_prices(market, prices)
+    jc: Idx = np.argmax(c * up, axis=1)
+    jd: Idx = np.argmax(d * up, axis=1)
+    return jc, jd
 
 
 @dataclass

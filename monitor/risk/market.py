@@ -76,6 +76,8 @@ class RiskMarket:
             self.slot_of[c.category_id] = slots
             self.lt_of[c.category_id] = np.where(members, float(c.liquidation_threshold), self.lt)
             self.bonus_of[c.category_id] = np.where(members, float(c.liquidation_bonus), self.bonus)
+        #: Categories whose members see other thresholds, bonuses or prices than category 0.
+        self.differing: tuple[int, ...] = tuple(c for c in self.categories if np.any(self.category == c))
         #: Lookups by (category id, reserve): price slot, threshold and bonus (rows of unknown ids = category 0).
         self.slot_table: NDArray[np.intp] = np.tile(np.arange(self.size, dtype=np.intp), (256, 1))
         self.lt_table: F64 = np.tile(self.lt, (256, 1))
@@ -92,7 +94,7 @@ class RiskMarket:
 
     def differs(self, category_id: int) -> bool:
         """True when accounts of ``category_id`` see other thresholds, bonuses or prices than category 0."""
-        return category_id != 0 and bool(np.any(self.category == category_id))
+        return category_id in self.differing
 
     def resolve(self, asset: str) -> str:
         """A reserve or price-source address from an address or a reserve symbol (case-insensitive)."""
@@ -112,7 +114,7 @@ class RiskMarket:
 
 @dataclass(frozen=True, eq=False)
 class CascadeBook:
-    """A market and its accounts' balances: ``collateral`` / ``debt`` are ``(reserves, accounts)`` float64 in
+    """A market and its accounts' balances: ``collateral`` / ``debt`` are ``(accounts, reserves)`` float64 in
     token units (collateral only where it counts: flag set and LT > 0; debt = variable + stable)."""
 
     market: RiskMarket
@@ -127,8 +129,8 @@ class CascadeBook:
         d = np.ascontiguousarray(self.debt, dtype=np.float64)
         e = np.ascontiguousarray(self.emode, dtype=np.int64).reshape(-1)
         n = e.size
-        if c.shape != (r, n) or d.shape != (r, n):
-            raise DataError(f"collateral {c.shape} and debt {d.shape} must be (reserves={r}, accounts={n})")
+        if c.shape != (n, r) or d.shape != (n, r):
+            raise DataError(f"collateral {c.shape} and debt {d.shape} must be (accounts={n}, reserves={r})")
         if not (np.all(np.isfinite(c)) and np.all(np.isfinite(d))) or (c.size and (c.min() < 0 or d.min() < 0)):
             raise DataError("balances must be finite and non-negative")
         unknown = set(np.unique(e).tolist()) - {0, *self.market.categories}
@@ -149,8 +151,8 @@ class CascadeBook:
         arr = book.arrays()
         return cls(
             market=RiskMarket(book.market),
-            collateral=np.array(arr.fc, dtype=np.float64),
-            debt=np.array(arr.fd, dtype=np.float64),
+            collateral=np.ascontiguousarray(np.asarray(arr.fc, dtype=np.float64).T),
+            debt=np.ascontiguousarray(np.asarray(arr.fd, dtype=np.float64).T),
             emode=np.array(arr.emode, dtype=np.int64),
             addresses=tuple(arr.addresses),
         )
@@ -164,12 +166,13 @@ class CascadeBook:
         emode: Sequence[int] | I64 | None = None,
         addresses: Sequence[str] = (),
     ) -> CascadeBook:
-        """A book from ``(reserves, accounts)`` balance arrays (synthetic markets, benchmarks)."""
+        """A book from ``(accounts, reserves)`` balance arrays in token units (synthetic markets, benchmarks)."""
         rm = market if isinstance(market, RiskMarket) else RiskMarket(market)
-        n = np.asarray(collateral).shape[-1] if np.asarray(collateral).ndim == 2 else 0
+        c = np.asarray(collateral, dtype=np.float64)
+        n = c.shape[0] if c.ndim == 2 else 0
         em = np.zeros(n, dtype=np.int64) if emode is None else np.asarray(emode, dtype=np.int64)
         addrs = tuple(normalize_address(a, "account address") for a in addresses)
-        return cls(rm, np.asarray(collateral, dtype=np.float64), np.asarray(debt, dtype=np.float64), em, addrs)
+        return cls(rm, c, np.asarray(debt, dtype=np.float64), em, addrs)
 
 
 def resolve_shocks(market: RiskMarket, shocks: Mapping[str, float]) -> dict[int, float]:

@@ -1,9 +1,13 @@
-"""The round loop of one projection over a set of followed accounts (see :mod:`monitor.risk.engine`).
+"""The round loop of one projection (see :mod:`monitor.risk.engine` for the model).
 
 Each round: the accounts liquidatable at the round's oracle prices (and eligible under the latency option)
 are liquidated once each, all at those prices; the collateral the liquidators received is then sold into each
 asset's pool in reserve order and each sold asset's oracle is set to its pool's new spot price. The loop ends
-when no account is liquidatable, when a round achieves nothing, or at the round limit.
+when no account is liquidatable, when a round can achieve nothing, or at the round limit.
+
+Only the *watch* set (:mod:`monitor.risk.screen`) gets exact health factors each round; the *followed* set is
+the accounts that can enter it while prices stay within a spread of the post-shock prices, rebuilt when they
+leave it.
 """
 
 from __future__ import annotations
@@ -15,16 +19,26 @@ import numpy as np
 from numpy.typing import NDArray
 
 from monitor.dex import PoolState
-from monitor.risk.health import Health, category_groups, evaluate
+from monitor.risk.health import Health, evaluate, toxic, unit_prices
 from monitor.risk.liquidation import Amounts, Terms, choose, liquidate
 from monitor.risk.market import CascadeBook
 from monitor.risk.params import ModelParams
-from monitor.risk.results import RoundResult
+from monitor.risk.results import RoundResult, Toxic
+from monitor.risk.screen import Exposure, linear_sums, may_liquidate, spread
+from monitor.risk.state import Overlay
 from monitor.risk.venues import Venue
 
 F64 = NDArray[np.float64]
 Bool = NDArray[np.bool_]
 Idx = NDArray[np.intp]
+
+#: The followed set covers price moves up to this spread (max/min of price ratios) from the post-shock prices,
+#: and price levels down to GUARD times them; beyond, it is rebuilt wider.
+FOLLOW_SPREAD = 1.15
+GUARD = 0.5
+#: Above this share of the book in the watch set, recompute every followed account's bound at current prices.
+RELINEAR = 0.125
+_NAMES = ("collateral", "debt", "fee", "received", "capped", "no_collateral_left")
 
 
 @dataclass
@@ -48,71 +62,141 @@ def set_oracle(prices: F64, slot: int, new: float, deviation: float) -> None:
 
 
 class Run:
-    """Mutable state of one projection: followed accounts' balances, prices, pools, rounds so far."""
+    """Mutable state of one projection. ``w`` / ``d`` are every account's linear sums at ``prices`` (the
+    post-shock oracle); ``empty`` lists accounts with debt and no collateral at the start."""
 
     def __init__(
         self,
-        book: CascadeBook,
+        exposure: Exposure,
         venues: dict[int, Venue],
         params: ModelParams,
-        rows: Idx,
         prices: F64,
         pools: dict[int, PoolState],
+        w: F64,
+        d: F64,
+        pos: NDArray[np.int64],
+        empty: Idx,
     ) -> None:
-        self.m = book.market
+        self.book: CascadeBook = exposure.book
+        self.m = self.book.market
+        self.ex = exposure
         self.venues = venues
         self.params = params
-        self.rows = rows
-        self.c: F64 = book.collateral[:, rows]
-        self.d: F64 = book.debt[:, rows]
-        self.emode = book.emode[rows]
-        self.groups = category_groups(self.emode)
         self.prices = prices.copy()
+        self.ref = prices.copy()
         self.pools = dict(pools)
-        self.first = np.full(rows.size, -1, dtype=np.int64)
-        self.touched = np.zeros(rows.size, dtype=bool)
-        self.deficit = np.zeros(rows.size, dtype=bool)
+        self.a0, self.d0 = exposure.terms(w, d)  # bound terms of every account at the post-shock prices
+        self.d0[empty] = 0.0  # no collateral: never liquidatable again, counted as bad debt
+        self.overlay = Overlay(self.book, pos)
+        self.dead_units: dict[int, F64] = {}  # per e-mode category: debt of accounts with no collateral
+        self.dead_count = 0
+        self._bury(self.book.debt[empty], self.book.emode[empty])
+        self.deficit_rows: list[Idx] = []
         self.deficit_usd = 0.0
         self.liquidations = 0
         self.rounds: list[RoundResult] = []
         self.converged = False
-        self.seen_lo = prices.copy()
-        self.seen_hi = prices.copy()
-        self.health = self.evaluate()
+        self.toxic_after: Toxic | None = None
+        self.first: NDArray[np.int64] | None = None
+        self.prev: Idx = np.zeros(0, dtype=np.intp)
+        self.checks: list[F64] = [self.ref]
+        self.follow_limit = 0.0
+        self._refollow(FOLLOW_SPREAD)
+        self.last_health: Health = evaluate(self.m, np.zeros((0, self.m.size)), np.zeros((0, self.m.size)),
+                                            np.zeros(0, dtype=np.int64), prices)  # fmt: skip
 
-    def evaluate(self) -> Health:
-        """Health of the followed accounts at the current prices (and remember the prices visited)."""
-        np.minimum(self.seen_lo, self.prices, out=self.seen_lo)
-        np.maximum(self.seen_hi, self.prices, out=self.seen_hi)
-        return evaluate(self.m, self.c, self.d, self.groups, self.prices)
+    # -- screening --------------------------------------------------------------------------------------------
+
+    def _refollow(self, limit: float) -> None:
+        """Follow every account that can be watched while the spread from the post-shock prices stays <=
+        ``limit`` (and rho_max >= GUARD); their bounds restart from the post-shock prices."""
+        self.follow_limit = limit
+        self.follow: Idx = np.flatnonzero((self.d0 > 0) & (self.a0 / limit - self.ex.slack / GUARD < self.d0))
+        self.fa: F64 = self.a0[self.follow]
+        self.fd: F64 = self.d0[self.follow]
+        self.fchk: NDArray[np.int64] = np.zeros(self.follow.size, dtype=np.int64)
+
+    def _relinear(self) -> None:
+        """Bound terms of every followed account at the current prices (a new check)."""
+        b, ov = self.book, self.overlay
+        w, d = linear_sums(b, b.collateral, b.debt, b.emode, self.prices, self.ex.members)
+        if ov.n:
+            t = ov.touched
+            w[t], d[t] = linear_sums(b, ov.c[: ov.n], ov.d[: ov.n], b.emode[t], self.prices)
+        a, dd = self.ex.terms(w[self.follow], d[self.follow])
+        self.checks.append(self.prices.copy())
+        self.fa, self.fd = a, np.where(self.d0[self.follow] > 0, dd, 0.0)
+        self.fchk[:] = len(self.checks) - 1
+
+    def screen(self) -> tuple[Idx, Idx, F64, F64, Health]:
+        """The watch set (positions in the followed set, book rows), balances and exact health at the current
+        prices; the watched accounts' bounds move to these prices."""
+        lo, hi = spread(self.prices, self.ref)
+        if hi / lo > self.follow_limit or hi < GUARD:
+            self._refollow(max(1.25 * hi / lo, 1.5 * self.follow_limit))
+        rho = self.prices / np.array(self.checks)  # (checks, slots)
+        lo_k, hi_k = rho.min(axis=1), rho.max(axis=1)
+        wpos = np.flatnonzero(may_liquidate(self.fa, self.fd, self.ex.slack, lo_k[self.fchk], hi_k[self.fchk]))
+        if wpos.size > RELINEAR * len(self.book):
+            # Branch: prices moved so much that the spread bound flags a large share: one linear pass over
+            # every followed account at the current prices is cheaper than that many exact health factors.
+            self._relinear()
+            wpos = np.flatnonzero(may_liquidate(self.fa, self.fd, self.ex.slack, 1.0, 1.0))
+        watch = self.follow[wpos]
+        c, d = self.overlay.get(watch)
+        h = evaluate(self.m, c, d, self.book.emode[watch], self.prices)
+        self.checks.append(self.prices.copy())
+        a, dd = self.ex.terms_exact(h)
+        live = (c.sum(axis=1) > 0) & (d.sum(axis=1) > 0)
+        self.fa[wpos], self.fd[wpos] = a, np.where(live, dd, 0.0)
+        self.fchk[wpos] = len(self.checks) - 1
+        return wpos, watch, c, d, h
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Rounds until nothing is liquidatable, nothing happens, or the round limit."""
+        """Rounds until nothing is liquidatable, nothing can happen, or the round limit."""
         p = self.params
-        while True:
-            liq = self.health.liquidatable
-            if not liq.any():
-                self.converged = True
-                return
-            if len(self.rounds) >= p.max_rounds:
-                return
-            number = len(self.rounds) + 1
-            self.first[liq & (self.first < 0)] = number
-            self.first[~liq] = -1
-            # Branch: latency -> only accounts liquidatable for `latency_rounds` rounds already are eligible.
-            eligible = liq & (number - self.first >= p.latency_rounds)
-            waiting = int(np.count_nonzero(liq & ~eligible))
-            outcome = self.liquidate(np.flatnonzero(eligible))
-            sold = self.sell(outcome.received)
-            self.health = self.evaluate()
-            self.rounds.append(self.record(number, outcome, sold, waiting))
-            if outcome.count == 0 and waiting == 0:
-                return  # nothing can happen any more: every remaining call reverts or is skipped
+        try:
+            while True:
+                wpos, watch, c, d, h = self.screen()
+                self.last_health = h
+                if self.toxic_after is None:
+                    self.toxic_after = toxic(self.m, c, self.book.emode[watch], h)
+                liq = np.flatnonzero(h.liquidatable)
+                if liq.size == 0:
+                    self.converged = True
+                    return
+                if len(self.rounds) >= p.max_rounds:
+                    return
+                number = len(self.rounds) + 1
+                eligible = self._eligible(watch[liq], number)
+                waiting = int(liq.size - np.count_nonzero(eligible))
+                outcome = self.liquidate(wpos, watch, c, d, h, liq[eligible])
+                if outcome.count == 0 and waiting == 0:
+                    return  # Branch: every remaining call reverts or is not worth sending: nothing will change
+                sold = self.sell(outcome.received)
+                self.rounds.append(self.record(number, outcome, sold, waiting))
+        finally:
+            self.overlay.release()
+
+    def _eligible(self, rows: Idx, number: int) -> Bool:
+        """Latency: accounts liquidatable for ``latency_rounds`` rounds already (all without latency)."""
+        lag = self.params.latency_rounds
+        if lag == 0:
+            return np.ones(rows.size, dtype=bool)
+        if self.first is None:
+            self.first = np.full(len(self.book), -1, dtype=np.int64)
+        first = self.first
+        first[np.setdiff1d(self.prev, rows, assume_unique=True)] = -1  # recovered: the clock restarts
+        fresh = rows[first[rows] < 0]
+        first[fresh] = number
+        self.prev = rows
+        out: Bool = number - first[rows] >= lag
+        return out
 
     def record(self, number: int, o: Outcome, sold: F64, waiting: int) -> RoundResult:
-        """The round's row of the rounds table."""
+        """The round's row of the rounds table (prices and bad debt after its sales)."""
         m = self.m
         bad_usd, bad_n = self.bad_debt()
         return RoundResult(
@@ -129,28 +213,37 @@ class Run:
             skipped=o.skipped + waiting,
         )
 
+    def _bury(self, d: F64, emode: NDArray[np.int64]) -> None:
+        """Accounts left with debt and no collateral: their debt never changes again."""
+        self.dead_count += emode.size
+        for cid in {0, *self.m.differing}:
+            part = d[emode == cid] if self.m.differing else d
+            if part.size:
+                self.dead_units[cid] = self.dead_units.get(cid, np.zeros(self.m.size)) + part.sum(axis=0)
+
     def bad_debt(self) -> tuple[float, int]:
-        """Debt of accounts with no collateral (at current prices) plus deficits, and how many accounts."""
-        h = self.health
-        empty = (h.t == 0) & (h.d > 0)
-        usd = float(h.d[empty].sum()) / 1e8 + self.deficit_usd
-        return usd, int(np.count_nonzero(empty | self.deficit))
+        """Debt of accounts with no collateral (at current prices, unfloored) plus deficits, and how many."""
+        value = sum(float(units @ unit_prices(self.m, self.prices, cid)) for cid, units in self.dead_units.items())
+        deficits = np.unique(np.concatenate(self.deficit_rows)).size if self.deficit_rows else 0
+        return value / 1e8 + self.deficit_usd, self.dead_count + deficits
 
     # -- one round's liquidations -----------------------------------------------------------------------------
 
-    def terms(self, at: Idx) -> tuple[Terms, Idx, Idx]:
-        """The liquidator's pick and the call's inputs for followed positions ``at``."""
-        m, prices = self.m, self.prices
-        c, d = self.c[:, at], self.d[:, at]
-        jc, jd = choose(m, c, d, prices)
+    def liquidate(self, wpos: Idx, watch: Idx, c: F64, d: F64, h: Health, at: Idx) -> Outcome:
+        """Liquidate watch positions ``at`` once each (those the options allow) and store the new balances."""
+        m, p = self.m, self.params
+        received = np.zeros(m.size)
+        if at.size == 0:
+            return Outcome(0, 0.0, 0.0, 0.0, received, 0)
+        ca, da = c[at], d[at]
+        jc, jd = choose(m, ca, da, self.prices)
         cols = np.arange(at.size)
-        cat = self.emode[at]
-        h = self.health
+        cat = self.book.emode[watch[at]]
         terms = Terms(
-            bal=c[jc, cols],
-            debt=d[jd, cols],
-            pc=prices[m.slot_table[cat, jc]],
-            pd=prices[m.slot_table[cat, jd]],
+            bal=ca[cols, jc],
+            debt=da[cols, jd],
+            pc=self.prices[m.slot_table[cat, jc]],
+            pd=self.prices[m.slot_table[cat, jd]],
             uc=m.units[jc],
             ud=m.units[jd],
             bonus=m.bonus_table[cat, jc],
@@ -159,17 +252,7 @@ class Run:
             total_collateral=h.t[at],
             total_debt=h.d[at],
         )
-        return terms, jc, jd
-
-    def liquidate(self, at: Idx) -> Outcome:
-        """Liquidate positions ``at`` once each (those the options allow) and update balances."""
-        m, p = self.m, self.params
-        received = np.zeros(m.size)
-        if at.size == 0:
-            return Outcome(0, 0.0, 0.0, 0.0, received, 0)
-        terms, jc, jd = self.terms(at)
-        cap = np.full(at.size, np.inf)
-        out = liquidate(terms, cap, p.rules)
+        out = liquidate(terms, np.full(at.size, np.inf), p.rules)
         own_c = self.prices[jc] / m.units[jc] / 1e8  # USD per token unit at the assets' own oracle prices
         own_d = self.prices[jd] / m.units[jd] / 1e8
         ok = out.ok.copy()
@@ -180,12 +263,17 @@ class Run:
         if math.isfinite(p.liquidator_capital_usd):
             ok = self._within_capital(terms, out, ok, own_c, own_d)
         sel = np.flatnonzero(ok)
-        self._apply(at[sel], jc[sel], jd[sel], out, sel)
-        debt_usd = float((out.debt[sel] * own_d[sel]).sum())
-        seized_usd = float((out.received[sel] * own_c[sel]).sum())
-        fee_usd = float((out.fee[sel] * own_c[sel]).sum())
+        if sel.size:
+            self._apply(wpos[at[sel]], watch[at[sel]], ca[sel], da[sel], jc[sel], jd[sel], out, sel)
         received = np.bincount(jc[sel], weights=out.received[sel], minlength=m.size).astype(np.float64)
-        return Outcome(int(sel.size), debt_usd, seized_usd, fee_usd, received, int(at.size - sel.size))
+        return Outcome(
+            count=int(sel.size),
+            debt_usd=float((out.debt[sel] * own_d[sel]).sum()),
+            seized_usd=float((out.received[sel] * own_c[sel]).sum()),
+            fee_usd=float((out.fee[sel] * own_c[sel]).sum()),
+            received=received,
+            skipped=int(at.size - sel.size),
+        )
 
     def _within_capital(self, terms: Terms, out: Amounts, ok: Bool, own_c: F64, own_d: F64) -> Bool:
         """Capital per round: the most profitable calls first; the marginal call repays what is left."""
@@ -204,26 +292,36 @@ class Run:
             if units[0] >= 1.0:
                 part = liquidate(terms.take(i), units, self.params.rules)
                 if part.ok[0]:
-                    for name in ("collateral", "debt", "fee", "received", "capped", "no_collateral_left"):
+                    for name in _NAMES:
                         getattr(out, name)[i] = getattr(part, name)
                     keep[i] = True
         return keep
 
-    def _apply(self, at: Idx, jc: Idx, jd: Idx, out: Amounts, sel: Idx) -> None:
-        """Move the balances of successful calls (``sel`` indexes ``out``)."""
-        coll = self.c[jc, at]
-        self.c[jc, at] = np.where(out.capped[sel], 0.0, np.maximum(coll - out.collateral[sel], 0.0))
-        self.d[jd, at] = np.maximum(self.d[jd, at] - out.debt[sel], 0.0)
-        self.touched[at] = True
-        self.liquidations += int(at.size)
+    def _apply(self, fpos: Idx, rows: Idx, c: F64, d: F64, jc: Idx, jd: Idx, out: Amounts, sel: Idx) -> None:
+        """New balances of the liquidated ``rows`` (followed positions ``fpos``; ``c`` / ``d`` their copies;
+        ``sel`` indexes ``out``), and their screening bounds."""
+        cols = np.arange(rows.size)
+        c[cols, jc] = np.where(out.capped[sel], 0.0, np.maximum(c[cols, jc] - out.collateral[sel], 0.0))
+        d[cols, jd] = np.maximum(d[cols, jd] - out.debt[sel], 0.0)
+        self.liquidations += int(rows.size)
         if self.params.rules == "v3.3":
             # Branch (v3.3): no collateral left -> the remaining debt is burned into reserve deficits.
-            gone = at[out.no_collateral_left[sel]]
+            gone = np.flatnonzero(out.no_collateral_left[sel])
             if gone.size:
-                left = self.d[:, gone]
-                self.deficit_usd += float((left * (self.prices[: self.m.size] / self.m.units)[:, None]).sum()) / 1e8
-                self.d[:, gone] = 0.0
-                self.deficit[gone] = True
+                own = self.prices[: self.m.size] / self.m.units
+                self.deficit_usd += float((d[gone] @ own).sum()) / 1e8
+                d[gone] = 0.0
+                self.deficit_rows.append(rows[gone])
+        self.overlay.put(rows, c, d)
+        emode = self.book.emode[rows]
+        live = c.sum(axis=1) > 0
+        dead = np.flatnonzero(~live & (d.sum(axis=1) > 0))
+        if dead.size:
+            self._bury(d[dead], emode[dead])
+        a0, d0 = self.ex.terms(*linear_sums(self.book, c, d, emode, self.ref))
+        self.a0[rows], self.d0[rows] = a0, np.where(live, d0, 0.0)
+        a, dd = self.ex.terms(*linear_sums(self.book, c, d, emode, self.prices))
+        self.fa[fpos], self.fd[fpos] = a, np.where(live, dd, 0.0)
 
     # -- sales ------------------------------------------------------------------------------------------------
 

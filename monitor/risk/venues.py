@@ -11,6 +11,7 @@ token0, ``int(sqrtP / sqrt(1 + change))`` when it is token1, clamped into the va
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -74,7 +75,7 @@ class Venue:
         if limit == state.sqrt_price_x96 or change == 0:
             return state
         res = swap_exact_input(state, zero_for_one, UNLIMITED, limit)
-        return apply_swap(state, res)
+        return moved(state, res)
 
     def sell(self, state: PoolState, amount: int) -> tuple[PoolState, SwapResult] | None:
         """Sell ``amount`` of the asset with no price limit (SwapRouter ``exactInputSingle``).
@@ -86,7 +87,23 @@ class Venue:
         res = swap_exact_input(state, self.asset_is_token0, amount)
         if res.amount_out == 0:
             return None
-        return apply_swap(state, res), res
+        return moved(state, res), res
+
+
+def moved(state: PoolState, res: SwapResult) -> PoolState:
+    """``apply_swap`` without re-validating the unchanged tick list (O(1) instead of O(ticks)): the swap was
+    simulated on ``state``, so its price, tick and liquidity are consistent."""
+    if (state.sqrt_price_x96, state.tick, state.liquidity) != (
+        res.sqrt_price_x96_before,
+        res.tick_before,
+        res.liquidity_before,
+    ):
+        return apply_swap(state, res)  # raises: not simulated on this state
+    out = copy.copy(state)
+    object.__setattr__(out, "sqrt_price_x96", res.sqrt_price_x96_after)
+    object.__setattr__(out, "tick", res.tick_after)
+    object.__setattr__(out, "liquidity", res.liquidity_after)
+    return out
 
 
 def depth_to(state: PoolState, asset_is_token0: bool, drop: float = 0.02) -> int:

@@ -1,0 +1,119 @@
+"""Screening: which accounts can be liquidatable at some prices, without computing every health factor.
+
+Without the integer floors an account's LT-weighted collateral ``w`` and debt ``d`` (base units) are linear in
+the prices. From ``a = w (1 - 1/LT_min) / 1e4`` and an upper bound ``d`` at reference prices, the exact HF at
+prices ``p`` is at least
+
+    (a * rho_min - slack) / (d * rho_max),     rho = p / p_ref per price slot,
+
+where ``slack = R (1 - 1/LT_min) + 0.5`` covers the floors (< 1 base unit per position, the whole-bps average
+LT < 1 bps out of at least ``LT_min``, ``percentMul``'s half unit). Accounts where that bound is >= 1 are
+certainly not liquidatable and are skipped; the others (the *watch* set) get exact health factors. ``w`` and
+``d`` at the market's prices and each price slot's share of them are computed once per book, so the sums at
+shocked prices cost a few vector operations.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from monitor.risk.health import Health
+from monitor.risk.market import CascadeBook
+
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+Bool = NDArray[np.bool_]
+Idx = NDArray[np.intp]
+
+#: Float rounding of the linear sums, relative.
+ROUNDING = 1e-12
+
+
+class Exposure:
+    """``w`` and ``d`` of every account at the market's prices, and per price slot (lazily) its share of them."""
+
+    def __init__(self, book: CascadeBook) -> None:
+        m = book.market
+        self.book = book
+        self.members = {c: rows for c in m.differing if (rows := np.flatnonzero(book.emode == c)).size}
+        lts = np.concatenate([v[v > 0] for v in m.lt_of.values()])
+        #: Largest relative loss of the whole-bps average LT floor.
+        self.rel = 1.0 / float(lts.min()) if lts.size else 0.0
+        self.scale = (1.0 - self.rel) * (1.0 - ROUNDING) / 1e4
+        #: Absolute loss of the floors, base units (see the module docstring).
+        self.slack = m.size * (1.0 - self.rel) + 0.5
+        self.w0, self.d0 = self._sums(np.ones(m.n_slots))
+        self._by_slot: dict[int, tuple[F64, F64]] = {}
+
+    def _sums(self, slot_weight: F64) -> tuple[F64, F64]:
+        """``w`` and ``d`` with each slot's price multiplied by ``slot_weight`` (1: the market prices)."""
+        m, b = self.book.market, self.book
+        price = m.prices * slot_weight
+        up = price[m.slot_of[0]] / m.units
+        w: F64 = b.collateral @ (m.lt * up)
+        d: F64 = b.debt @ up
+        for cid, rows in self.members.items():
+            upc = price[m.slot_of[cid]] / m.units
+            w[rows] = b.collateral[rows] @ (m.lt_of[cid] * upc)
+            d[rows] = b.debt[rows] @ upc
+        return w, d
+
+    def slot(self, s: int) -> tuple[F64, F64]:
+        """The part of ``w`` and ``d`` priced by slot ``s`` (at the market's prices)."""
+        if s not in self._by_slot:
+            one = np.zeros(self.book.market.n_slots)
+            one[s] = 1.0
+            self._by_slot[s] = self._sums(one)
+        return self._by_slot[s]
+
+    def at(self, ratios: dict[int, float]) -> tuple[F64, F64]:
+        """``w`` and ``d`` when slot ``s``'s price is ``ratios[s]`` times the market's (others unchanged)."""
+        w, d = self.w0.copy(), self.d0.copy()
+        for s, r in ratios.items():
+            if r != 1.0:
+                ws, ds = self.slot(s)
+                w += (r - 1.0) * ws
+                d += (r - 1.0) * ds
+        np.maximum(w, 0.0, out=w)
+        np.maximum(d, 0.0, out=d)
+        return w, d
+
+    def terms(self, w: F64, d: F64) -> tuple[F64, F64]:
+        """Bound terms ``(a, d)`` from linear sums."""
+        return w * self.scale, d * (1.0 + ROUNDING)
+
+    def terms_exact(self, h: Health) -> tuple[F64, F64]:
+        """Bound terms from exact (floored) sums: ``w`` floored is below the linear one, ``d`` less than
+        ``R`` units below."""
+        return h.w * self.scale, h.d + self.book.market.size
+
+
+def linear_sums(
+    book: CascadeBook, c: F64, d: F64, emode: I64, prices: F64, members: dict[int, Idx] | None = None
+) -> tuple[F64, F64]:
+    """``w`` and ``d`` of the rows of ``c`` / ``d`` (accounts in categories ``emode``, whose rows per category
+    ``members`` may give) at slot ``prices``."""
+    m = book.market
+    up = prices[m.slot_of[0]] / m.units
+    w: F64 = c @ (m.lt * up)
+    debt: F64 = d @ up
+    for cid in m.differing:
+        rows = members.get(cid, np.zeros(0, dtype=np.intp)) if members is not None else np.flatnonzero(emode == cid)
+        if rows.size:
+            upc = prices[m.slot_of[cid]] / m.units
+            w[rows] = c[rows] @ (m.lt_of[cid] * upc)
+            debt[rows] = d[rows] @ upc
+    return w, debt
+
+
+def may_liquidate(a: F64, d: F64, slack: float, rho_min: F64 | float, rho_max: F64 | float) -> Bool:
+    """True where the HF bound at prices ``rho`` times the reference ones is below 1 (debt required)."""
+    out: Bool = (d > 0) & (a * rho_min - slack < d * rho_max)
+    return out
+
+
+def spread(prices: F64, ref: F64) -> tuple[float, float]:
+    """``(rho_min, rho_max)`` of ``prices / ref`` over every slot."""
+    rho = prices / ref
+    return float(rho.min()), float(rho.max())

@@ -1,0 +1,74 @@
+"""Per-projection account state: the book's balances stay read-only; accounts a projection liquidates get a
+private copy (an overlay), so a projection costs in proportion to what it touches, not to the book."""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from monitor.risk.market import CascadeBook
+
+F64 = NDArray[np.float64]
+Idx = NDArray[np.intp]
+
+
+class Overlay:
+    """Balances of the accounts a projection changed; ``pos`` maps a book row to its overlay column (-1: none).
+
+    ``pos`` is borrowed from the caller (one array per book, all -1) and restored by :meth:`release`.
+    """
+
+    def __init__(self, book: CascadeBook, pos: NDArray[np.int64]) -> None:
+        self.book = book
+        self.pos = pos
+        r = book.market.size
+        self.rows: Idx = np.empty(1024, dtype=np.intp)
+        self.c: F64 = np.empty((1024, r))
+        self.d: F64 = np.empty((1024, r))
+        self.n = 0
+
+    def get(self, rows: Idx) -> tuple[F64, F64]:
+        """Current balances of book ``rows`` (copies, ``(len(rows), reserves)``)."""
+        c = self.book.collateral.take(rows, axis=0)
+        d = self.book.debt.take(rows, axis=0)
+        if self.n:
+            p = self.pos[rows]
+            mine = np.flatnonzero(p >= 0)
+            if mine.size:
+                c[mine] = self.c.take(p[mine], axis=0)
+                d[mine] = self.d.take(p[mine], axis=0)
+        return c, d
+
+    def put(self, rows: Idx, c: F64, d: F64) -> None:
+        """Store new balances of book ``rows``."""
+        p = self.pos[rows]
+        new = np.flatnonzero(p < 0)
+        if new.size:
+            self._grow(self.n + new.size)
+            slots = np.arange(self.n, self.n + new.size)
+            self.pos[rows[new]] = slots
+            self.rows[slots] = rows[new]
+            p[new] = slots
+            self.n += new.size
+        self.c[p] = c
+        self.d[p] = d
+
+    def _grow(self, need: int) -> None:
+        cap = self.rows.size
+        if need <= cap:
+            return
+        cap = max(need, 2 * cap)
+        rows = np.empty(cap, dtype=np.intp)
+        rows[: self.n] = self.rows[: self.n]
+        c, d = np.empty((cap, self.c.shape[1])), np.empty((cap, self.d.shape[1]))
+        c[: self.n], d[: self.n] = self.c[: self.n], self.d[: self.n]
+        self.rows, self.c, self.d = rows, c, d
+
+    @property
+    def touched(self) -> Idx:
+        """Book rows of every changed account."""
+        return self.rows[: self.n]
+
+    def release(self) -> None:
+        """Give ``pos`` back all -1."""
+        self.pos[self.rows[: self.n]] = -1
