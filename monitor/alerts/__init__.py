@@ -19,6 +19,9 @@ Public API:
     (same id, no event) when its value is still past the threshold, else resolves it with an event of reason
     ``reorg``. Evaluating a block not above the last evaluated one implies ``rollback(market, block - 1)``.
     A resolution sent on an orphaned block stands (a new crossing fires a new alert with a new id).
+    Between blocks (``data_age_s`` grows while no block arrives), evaluate the same block again on a timer
+    with every rule's value: it replaces that block's evaluation, nothing is counted twice, and alerts that
+    still hold stay silent under their ids.
   - ``engine.state(market)`` -> :class:`~monitor.alerts.model.MarketState` (per rule:
     :class:`~monitor.alerts.model.RuleStatus`: state ok|firing, unconfirmed, alert id, last value, levels,
     fired block, reset progress, no-data count); ``engine.active()`` -> firing alerts by rule name across

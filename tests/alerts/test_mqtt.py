@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -12,61 +10,18 @@ import pytest
 from monitor.alerts.model import AlertEvent
 from monitor.alerts.mqtt import MqttPublisher
 from monitor.alerts.rules import AlertEngine
-from monitor.config import AlertRuleConfig, MqttConfig
+from monitor.config import AlertRuleConfig
 from monitor.errors import ConfigError
 from tests.alerts.broker import Mosquitto, free_port
 from tests.alerts.collector import Collector
+from tests.alerts.helpers import M, cfg, running, status, until
 from tests.alerts.tcpproxy import TcpProxy
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
-M = "devnet-aave"
 RULE = AlertRuleConfig(
     name="bad-debt", kind="projected_bad_debt_usd", op="above", threshold=100.0, reset=80.0, reset_blocks=2
 )
-
-
-def cfg(url: str, **kw: Any) -> MqttConfig:
-    return MqttConfig.model_validate({"url": url, "topic_prefix": "cm", **kw})
-
-
-def event(i: int, *, market: str = M, rule: str = "bad-debt", state: str = "firing") -> AlertEvent:
-    return AlertEvent(
-        id=f"id-{i}",
-        rule=rule,
-        kind="projected_bad_debt_usd",
-        severity="page",
-        market=market,
-        state="firing" if state == "firing" else "resolved",
-        reason="threshold" if state == "firing" else "reset",
-        value=100.0 + i,
-        threshold=100.0,
-        block=i,
-        timestamp=1_700_000_000 + i,
-        fired_block=i,
-    )
-
-
-@contextlib.asynccontextmanager
-async def running(pub: MqttPublisher) -> AsyncIterator[asyncio.Task[None]]:
-    """Run the publisher as a task; cancel it (graceful shutdown) at the end, within a bound."""
-    task = asyncio.create_task(pub.run(), name="mqtt-publisher")
-    try:
-        yield task
-    finally:
-        task.cancel()
-        async with asyncio.timeout(15):
-            await asyncio.gather(task, return_exceptions=True)
-
-
-def status(c: Collector) -> list[bytes]:
-    return [m.payload for m in c.on("cm/status")]
-
-
-async def until(cond: Any, timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not cond():
-            await asyncio.sleep(0.01)
 
 
 async def test_events_state_and_status(broker: Mosquitto) -> None:

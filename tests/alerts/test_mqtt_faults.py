@@ -13,8 +13,8 @@ import pytest
 from monitor.alerts.mqtt import MqttPublisher
 from tests.alerts.broker import Mosquitto, TlsFiles, make_password_file, make_tls
 from tests.alerts.collector import Collector
+from tests.alerts.helpers import cfg, event, running, status, until
 from tests.alerts.tcpproxy import TcpProxy
-from tests.alerts.test_mqtt import cfg, event, running, status, until
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -148,6 +148,7 @@ async def test_wrong_password_is_counted_and_retried_not_a_crash_loop(
         assert pub.stats().queued == 1  # kept for when the credentials are fixed
     text = "\n".join(r.getMessage() for r in caplog.records)
     assert "refused the login" in text and "username 'monitor'" in text
+    assert "Sending CONNECT" in text  # paho's own debug log was captured too
     assert secret not in text and secret not in repr(pub.stats())
 
 

@@ -244,6 +244,20 @@ def test_rollback_restores_a_reset_count_broken_on_an_orphaned_block() -> None:
     assert shallow.state(M).rules[0].reset_progress == 0
 
 
+def test_staleness_between_blocks_by_re_evaluating_the_same_block() -> None:
+    stale = rule("stale", kind="data_age_s", threshold=60.0, reset=30.0, reset_blocks=2)
+    engine = AlertEngine([stale, UP])
+    [up] = engine.evaluate(M, 7, 84, {"stale": 3.0, "up": 9.0}).events
+    events: list[AlertEvent] = []
+    for age in (20.0, 45.0, 70.0, 95.0, 120.0):  # no new block: a timer re-evaluates block 7 with the data age
+        events += engine.evaluate(M, 7, 84, {"stale": age, "up": 9.0}).events
+    assert [(e.rule, e.state, e.value) for e in events] == [("stale", "firing", 70.0)]  # once; "up" silent
+    state = engine.state(M)
+    assert state.active == ("stale", "up") and state.rules[1].alert_id == up.id and not state.rules[1].unconfirmed
+    events = _feed(engine, [{"stale": 2.0, "up": 9.0}, {"stale": 2.0, "up": 9.0}], 8)
+    assert [(e.rule, e.state, e.block) for e in events] == [("stale", "resolved", 9)]
+
+
 def test_refire_at_the_same_height_after_a_reorg_gets_a_new_id() -> None:
     engine = AlertEngine([UP])
     [a] = engine.evaluate(M, 5, 60, {"up": 9.0}).events
