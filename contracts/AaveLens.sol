@@ -48,6 +48,41 @@ contract AaveLens {
         }
     }
 
+    /// @notice Every user's configuration bitmap, e-mode category and raw positions, reading only the reserves
+    ///         its bitmap flags: scaled aToken balance where used as collateral, scaled variable debt and stable
+    ///         debt where borrowing. values[u * 3n + i] = aToken, [u * 3n + n + i] = variable, [u * 3n + 2n + i] =
+    ///         stable debt of reserve i (n = number of reserves, i = reserve id); zero where not read.
+    function positions(
+        ILensPool pool,
+        address[] calldata users,
+        ILensToken[] calldata aTokens,
+        ILensToken[] calldata variableDebtTokens,
+        ILensToken[] calldata stableDebtTokens
+    ) external view returns (uint256[] memory configs, uint256[] memory emodes, uint256[] memory values) {
+        uint256 n = aTokens.length;
+        configs = new uint256[](users.length);
+        emodes = new uint256[](users.length);
+        values = new uint256[](users.length * 3 * n);
+        for (uint256 u = 0; u < users.length; u++) {
+            address user = users[u];
+            uint256 cfg = pool.getUserConfiguration(user);
+            configs[u] = cfg;
+            emodes[u] = pool.getUserEMode(user);
+            uint256 o = u * 3 * n;
+            for (uint256 i = 0; i < n && (cfg >> (2 * i)) != 0; i++) {
+                if ((cfg >> (2 * i + 1)) & 1 == 1) {
+                    values[o + i] = aTokens[i].scaledBalanceOf(user);
+                }
+                if ((cfg >> (2 * i)) & 1 == 1) {
+                    values[o + n + i] = variableDebtTokens[i].scaledBalanceOf(user);
+                    if (address(stableDebtTokens[i]) != address(0)) {
+                        values[o + 2 * n + i] = stableDebtTokens[i].balanceOf(user);
+                    }
+                }
+            }
+        }
+    }
+
     /// @notice balanceOf(user) of every token for every user; out[u * tokens.length + t].
     function balances(ILensToken[] calldata tokens, address[] calldata users)
         external

@@ -111,8 +111,15 @@ def _topics_of(ev: AbiEvent) -> int:
 
 
 def all_topics() -> tuple[str, ...]:
-    """Every topic0 discovery asks eth_getLogs for (one filter for pool, configurator and tokens)."""
-    out = set(_POOL_ACCOUNTS) | set(_POOL_RESERVES) | set(_CONFIG) | {BALANCE_TRANSFER.topic0, TRANSFER.topic0}
+    """Every topic0 discovery asks eth_getLogs for (one filter for pool, configurator and tokens).
+
+    Left out on purpose, as they say nothing an account event does not: ``ReserveDataUpdated`` and the other
+    reserve-state events (indices and prices are read at every refresh anyway) and token ``Transfer`` (each
+    mint or burn comes with its Supply/Borrow/Repay/Withdraw/LiquidationCall, and a move between accounts with
+    ``BalanceTransfer``). They were over half of a market's logs. The one account only a ``Transfer`` names is
+    the treasury after ``mintToTreasury``, which never borrows.
+    """
+    out = set(_POOL_ACCOUNTS) | set(_CONFIG) | {BALANCE_TRANSFER.topic0}
     return tuple(sorted(out))
 
 

@@ -9,7 +9,6 @@ and stable debts of hundreds of accounts.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,25 +60,30 @@ def decode_uint(fn: AbiFunction, raw: str) -> int:
     return int(fn.decode(raw)[0])
 
 
+def lens_token_lists(reserves: Sequence[ReserveTokens]) -> tuple[list[str], list[str], list[str]]:
+    """aToken, variable and stable debt token lists indexed by reserve id (zero address for unknown ids)."""
+    n = max((r.reserve_id for r in reserves), default=-1) + 1
+    a, v, s = [ZERO_ADDRESS] * n, [ZERO_ADDRESS] * n, [ZERO_ADDRESS] * n
+    for r in reserves:
+        a[r.reserve_id], v[r.reserve_id], s[r.reserve_id] = r.a_token, r.variable_debt_token, r.stable_debt_token
+    return a, v, s
+
+
 def decode_accounts(
-    users: Sequence[str],
-    reserves: Sequence[ReserveTokens],
-    states: tuple[Any, ...],
-    scaled: Sequence[int],
-    stable: Sequence[int],
+    users: Sequence[str], reserves: Sequence[ReserveTokens], answer: tuple[Any, ...]
 ) -> list[AccountInput]:
-    """Lens answers -> :class:`AccountInput` rows (positions keyed by reserve asset)."""
-    configs, emodes = states
-    n = len(reserves)
-    if len(configs) != len(users) or len(scaled) != 2 * n * len(users) or len(stable) != n * len(users):
+    """The lens ``positions`` answer -> :class:`AccountInput` rows (positions keyed by reserve asset)."""
+    configs, emodes, values = answer
+    n = max((r.reserve_id for r in reserves), default=-1) + 1
+    if len(configs) != len(users) or len(emodes) != len(users) or len(values) != 3 * n * len(users):
         raise MalformedResponseError("lens answer has the wrong number of values for the accounts asked")
     out = []
     for u, user in enumerate(users):
+        o = 3 * n * u
         positions = {}
-        for k, r in enumerate(reserves):
-            a = int(scaled[u * 2 * n + k])
-            v = int(scaled[u * 2 * n + n + k])
-            s = int(stable[u * n + k])
+        for r in reserves:
+            i = r.reserve_id
+            a, v, s = int(values[o + i]), int(values[o + n + i]), int(values[o + 2 * n + i])
             if a or v or s:
                 positions[r.asset] = PositionInput(scaled_atoken=a, scaled_variable_debt=v, stable_debt=s)
         out.append(
@@ -158,27 +162,22 @@ async def read_accounts(
     *,
     per_call: int = ACCOUNTS_PER_CALL,
 ) -> list[AccountInput]:
-    """Positions of ``users`` at ``block`` through the injected lens, ``per_call`` accounts per eth_call."""
-    lens = own_contract("AaveLens").abi
-    reserves = market.reserves
-    scaled_tokens = [r.a_token for r in reserves] + [r.variable_debt_token for r in reserves]
-    stable_tokens = [r.stable_debt_token for r in reserves]
+    """Positions of ``users`` at ``block`` through the injected lens, ``per_call`` accounts per eth_call.
+
+    Only what an account's configuration bitmap flags is read: the scaled aToken balance of reserves used as
+    collateral (a supply not enabled as collateral counts for nothing in the health factor) and the debts of
+    reserves it borrows.
+    """
+    fn = own_contract("AaveLens").abi.fn("positions")
+    a_tokens, v_tokens, s_tokens = lens_token_lists(market.reserves)
     override = lens_override()
-    fn_states, fn_scaled, fn_bal = lens.fn("userStates"), lens.fn("scaledBalances"), lens.fn("balances")
-
-    async def chunk(part: Sequence[str]) -> list[AccountInput]:
-        states_raw, scaled_raw, stable_raw = await asyncio.gather(
-            rpc.eth_call(LENS_ADDRESS, fn_states.encode(market.pool, list(part)), block, override),
-            rpc.eth_call(LENS_ADDRESS, fn_scaled.encode(scaled_tokens, list(part)), block, override),
-            rpc.eth_call(LENS_ADDRESS, fn_bal.encode(stable_tokens, list(part)), block, override),
-        )
-        return decode_accounts(
-            part, reserves, fn_states.decode(states_raw), fn_scaled.decode(scaled_raw)[0], fn_bal.decode(stable_raw)[0]
-        )
-
-    parts = [users[i : i + per_call] for i in range(0, len(users), per_call)]
+    parts = [list(users[i : i + per_call]) for i in range(0, len(users), per_call)]
+    calls = [(LENS_ADDRESS, fn.encode(market.pool, p, a_tokens, v_tokens, s_tokens)) for p in parts]
     try:
-        results = await asyncio.gather(*(chunk(p) for p in parts))
+        answers = await rpc.eth_calls(calls, block, state_override=override)
     except RpcResponseError as exc:
         raise ProtocolError(f"reading accounts of {market.pool} at block {block} failed: {exc}") from exc
-    return [a for part in results for a in part]
+    out: list[AccountInput] = []
+    for part, raw in zip(parts, answers, strict=True):
+        out += decode_accounts(part, market.reserves, fn.decode(raw))
+    return out
