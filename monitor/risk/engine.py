@@ -64,7 +64,7 @@ class Projector:
         """Accounts with debt and no collateral at all (bad debt before any shock)."""
         if self._empty is None:
             b = self.book
-            self._empty = np.flatnonzero(~(b.collateral > 0).any(axis=1) & (b.debt > 0).any(axis=1))
+            self._empty = np.flatnonzero((b.collateral.sum(axis=0) == 0) & (b.debt.sum(axis=0) > 0))
         return self._empty
 
     def before(self) -> tuple[Toxic, float]:
@@ -72,10 +72,10 @@ class Projector:
         if self._before is None:
             ex, m, b = self.exposure, self.market, self.book
             rows = np.flatnonzero(may_liquidate(*ex.terms(ex.w0, ex.d0), ex.slack, 1.0, 1.0))
-            c, d, e = b.collateral[rows], b.debt[rows], b.emode[rows]
+            c, d, e = b.collateral[:, rows], b.debt[:, rows], b.emode[rows]
             h = evaluate(m, c, d, e, m.prices)
             empty = self.empty
-            bad = float(debt_values(m, b.debt[empty], b.emode[empty], m.prices).sum()) / 1e8
+            bad = float(debt_values(m, b.debt[:, empty], b.emode[empty], m.prices).sum()) / 1e8
             self._before = (toxic(m, c, e, h), bad)
         return self._before
 
@@ -104,10 +104,10 @@ class Projector:
         shocks = resolve_shocks(self.market, sc.shocks)
         prices, pools = self.shock(shocks)
         ratios = {s: float(prices[s] / self.market.prices[s]) for s in shocks}
-        w, d = self.exposure.at(ratios)
+        baseline = self.exposure.baseline(ratios)
         if self._pos is None:
             self._pos = np.full(len(self.book), -1, dtype=np.int64)
-        run = Run(self.exposure, self.venues, self.params, prices, pools, w, d, self._pos, self.empty)
+        run = Run(self.exposure, self.venues, self.params, prices, pools, baseline, self._pos, self.empty)
         run.run()
         return self.result(run, shocks, prices)
 

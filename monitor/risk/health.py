@@ -2,7 +2,7 @@
 
 Per position the base-currency value is floored (``balance * price / 10**decimals``), the average LT is
 floored to whole basis points, ``percentMul`` rounds half up, and HF < 1 is ``adjusted < debt`` in base
-units. Balances are ``(accounts, reserves)`` arrays; e-mode members are redone with their category's vectors.
+units. Balances are ``(reserves, accounts)`` arrays; e-mode members are redone with their category's vectors.
 """
 
 from __future__ import annotations
@@ -57,20 +57,21 @@ def members(market: RiskMarket, emode: I64) -> dict[int, Idx]:
 
 
 def _sums(c: F64, d: F64, up: F64, lt: F64) -> tuple[F64, F64, F64]:
-    x = np.multiply(c, up)
+    x = np.multiply(c, up[:, None])
     np.floor(x, out=x)
-    t: F64 = x.sum(axis=1)
-    w: F64 = x @ lt
-    np.multiply(d, up, out=x)
+    t: F64 = x.sum(axis=0)
+    w: F64 = lt @ x
+    np.multiply(d, up[:, None], out=x)
     np.floor(x, out=x)
-    return t, w, x.sum(axis=1)
+    return t, w, x.sum(axis=0)
 
 
 def evaluate(market: RiskMarket, c: F64, d: F64, emode: I64, prices: F64) -> Health:
-    """Health of every row of ``c`` / ``d`` (accounts in categories ``emode``) at slot ``prices``."""
+    """Health of every column of ``c`` / ``d`` (accounts in categories ``emode``) at slot ``prices``."""
     t, w, debt = _sums(c, d, unit_prices(market, prices), market.lt)
-    for cid, rows in members(market, emode).items():
-        t[rows], w[rows], debt[rows] = _sums(c[rows], d[rows], unit_prices(market, prices, cid), market.lt_of[cid])
+    for cid, cols in members(market, emode).items():
+        upc, ltc = unit_prices(market, prices, cid), market.lt_of[cid]
+        t[cols], w[cols], debt[cols] = _sums(c[:, cols], d[:, cols], upc, ltc)
     return health_from_sums(t, w, debt)
 
 
@@ -88,22 +89,26 @@ def health_from_sums(t: F64, w: F64, d: F64) -> Health:
 
 
 def debt_values(market: RiskMarket, d: F64, emode: I64, prices: F64) -> F64:
-    """Per row, the floored debt value in base units (e-mode price sources applied)."""
-    out: F64 = np.floor(d * unit_prices(market, prices)).sum(axis=1)
-    for cid, rows in members(market, emode).items():
-        out[rows] = np.floor(d[rows] * unit_prices(market, prices, cid)).sum(axis=1)
+    """Per column, the floored debt value in base units (e-mode price sources applied)."""
+    out: F64 = np.floor(d * unit_prices(market, prices)[:, None]).sum(axis=0)
+    for cid, cols in members(market, emode).items():
+        out[cols] = np.floor(d[:, cols] * unit_prices(market, prices, cid)[:, None]).sum(axis=0)
     return out
 
 
 def toxic(market: RiskMarket, c: F64, emode: I64, h: Health) -> Toxic:
-    """Liquidatable accounts with ``LT x bonus > HF`` on some held collateral (rows of ``c`` / ``h``)."""
+    """Liquidatable accounts with ``LT x bonus > HF`` on some held collateral (columns of ``c`` / ``h``)."""
     at = np.flatnonzero(h.liquidatable)
-    held, hf, cat = c[at], h.hf[at], emode[at]
-    tox = np.zeros(at.size, dtype=bool)
-    for cid in {0, *market.differing}:
-        rows = np.flatnonzero(cat == cid) if market.differing else np.arange(at.size)
+    held, cat = c[:, at] > 0, emode[at]
+
+    def worst(cid: int, cols: Idx | slice) -> F64:
         edge = market.lt_of[cid] * market.bonus_of[cid] / 1e8
-        for j in range(market.size):
-            tox[rows] |= (held[rows, j] > 0) & (edge[j] > hf[rows])
+        out: F64 = np.where(held[:, cols], edge[:, None], 0.0).max(axis=0, initial=0.0)
+        return out
+
+    edge = worst(0, slice(None))
+    for cid, cols in members(market, cat).items():
+        edge[cols] = worst(cid, cols)
+    tox = edge > h.hf[at]
     sel = at[tox]
     return Toxic(int(sel.size), float(h.d[sel].sum()) / 1e8, float(h.t[sel].sum()) / 1e8)

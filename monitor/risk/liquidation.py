@@ -47,13 +47,13 @@ def percent_div(v: F64, p: F64) -> F64:
 
 
 def choose(market: RiskMarket, c: F64, d: F64, prices: F64) -> tuple[Idx, Idx]:
-    """Per row: the collateral and the debt reserve with the largest USD value at their own oracle prices.
+    """Per column: the collateral and the debt reserve with the largest USD value at their own oracle prices.
 
     The liquidator ranks ``(floor(value), symbol)``; ranking unfloored values differs only between positions
     within 1e-8 USD of each other."""
-    up = own_unit_prices(market, prices)
-    jc: Idx = np.argmax(c * up, axis=1)
-    jd: Idx = np.argmax(d * up, axis=1)
+    up = own_unit_prices(market, prices)[:, None]
+    jc: Idx = np.argmax(c * up, axis=0)
+    jd: Idx = np.argmax(d * up, axis=0)
     return jc, jd
 
 

@@ -114,7 +114,7 @@ class RiskMarket:
 
 @dataclass(frozen=True, eq=False)
 class CascadeBook:
-    """A market and its accounts' balances: ``collateral`` / ``debt`` are ``(accounts, reserves)`` float64 in
+    """A market and its accounts' balances: ``collateral`` / ``debt`` are ``(reserves, accounts)`` float64 in
     token units (collateral only where it counts: flag set and LT > 0; debt = variable + stable)."""
 
     market: RiskMarket
@@ -129,8 +129,8 @@ class CascadeBook:
         d = np.ascontiguousarray(self.debt, dtype=np.float64)
         e = np.ascontiguousarray(self.emode, dtype=np.int64).reshape(-1)
         n = e.size
-        if c.shape != (n, r) or d.shape != (n, r):
-            raise DataError(f"collateral {c.shape} and debt {d.shape} must be (accounts={n}, reserves={r})")
+        if c.shape != (r, n) or d.shape != (r, n):
+            raise DataError(f"collateral {c.shape} and debt {d.shape} must be (reserves={r}, accounts={n})")
         if not (np.all(np.isfinite(c)) and np.all(np.isfinite(d))) or (c.size and (c.min() < 0 or d.min() < 0)):
             raise DataError("balances must be finite and non-negative")
         unknown = set(np.unique(e).tolist()) - {0, *self.market.categories}
@@ -151,8 +151,8 @@ class CascadeBook:
         arr = book.arrays()
         return cls(
             market=RiskMarket(book.market),
-            collateral=np.ascontiguousarray(np.asarray(arr.fc, dtype=np.float64).T),
-            debt=np.ascontiguousarray(np.asarray(arr.fd, dtype=np.float64).T),
+            collateral=np.array(arr.fc, dtype=np.float64),
+            debt=np.array(arr.fd, dtype=np.float64),
             emode=np.array(arr.emode, dtype=np.int64),
             addresses=tuple(arr.addresses),
         )
@@ -166,10 +166,10 @@ class CascadeBook:
         emode: Sequence[int] | I64 | None = None,
         addresses: Sequence[str] = (),
     ) -> CascadeBook:
-        """A book from ``(accounts, reserves)`` balance arrays in token units (synthetic markets, benchmarks)."""
+        """A book from ``(reserves, accounts)`` balance arrays in token units (synthetic markets, benchmarks)."""
         rm = market if isinstance(market, RiskMarket) else RiskMarket(market)
         c = np.asarray(collateral, dtype=np.float64)
-        n = c.shape[0] if c.ndim == 2 else 0
+        n = c.shape[1] if c.ndim == 2 else 0
         em = np.zeros(n, dtype=np.int64) if emode is None else np.asarray(emode, dtype=np.int64)
         addrs = tuple(normalize_address(a, "account address") for a in addresses)
         return cls(rm, c, np.asarray(debt, dtype=np.float64), em, addrs)

@@ -24,7 +24,7 @@ from monitor.risk.liquidation import Amounts, Terms, choose, liquidate
 from monitor.risk.market import CascadeBook
 from monitor.risk.params import ModelParams
 from monitor.risk.results import RoundResult, Toxic
-from monitor.risk.screen import Exposure, linear_sums, may_liquidate, spread
+from monitor.risk.screen import GUARD, Baseline, Exposure, linear_sums, may_liquidate, spread
 from monitor.risk.state import Overlay
 from monitor.risk.venues import Venue
 
@@ -35,9 +35,8 @@ Idx = NDArray[np.intp]
 #: The followed set covers price moves up to this spread (max/min of price ratios) from the post-shock prices,
 #: and price levels down to GUARD times them; beyond, it is rebuilt wider.
 FOLLOW_SPREAD = 1.15
-GUARD = 0.5
 #: Above this share of the book in the watch set, recompute every followed account's bound at current prices.
-RELINEAR = 0.125
+RELINEAR = 0.4
 _NAMES = ("collateral", "debt", "fee", "received", "capped", "no_collateral_left")
 
 
@@ -62,8 +61,8 @@ def set_oracle(prices: F64, slot: int, new: float, deviation: float) -> None:
 
 
 class Run:
-    """Mutable state of one projection. ``w`` / ``d`` are every account's linear sums at ``prices`` (the
-    post-shock oracle); ``empty`` lists accounts with debt and no collateral at the start."""
+    """Mutable state of one projection from the post-shock ``prices`` and ``pools``; ``baseline`` gives the
+    accounts' screening terms there; ``empty`` lists accounts with debt and no collateral at the start."""
 
     def __init__(
         self,
@@ -72,8 +71,7 @@ class Run:
         params: ModelParams,
         prices: F64,
         pools: dict[int, PoolState],
-        w: F64,
-        d: F64,
+        baseline: Baseline,
         pos: NDArray[np.int64],
         empty: Idx,
     ) -> None:
@@ -85,8 +83,7 @@ class Run:
         self.prices = prices.copy()
         self.ref = prices.copy()
         self.pools = dict(pools)
-        self.a0, self.d0 = exposure.terms(w, d)  # bound terms of every account at the post-shock prices
-        self.d0[empty] = 0.0  # no collateral: never liquidatable again, counted as bad debt
+        self.baseline = baseline
         self.overlay = Overlay(self.book, pos)
         self.dead_units: dict[int, F64] = {}  # per e-mode category: debt of accounts with no collateral
         self.dead_count = 0
@@ -102,7 +99,7 @@ class Run:
         self.checks: list[F64] = [self.ref]
         self.follow_limit = 0.0
         self._refollow(FOLLOW_SPREAD)
-        self.last_health: Health = evaluate(self.m, np.zeros((0, self.m.size)), np.zeros((0, self.m.size)),
+        self.last_health: Health = evaluate(self.m, np.zeros((self.m.size, 0)), np.zeros((self.m.size, 0)),
                                             np.zeros(0, dtype=np.int64), prices)  # fmt: skip
 
     # -- screening --------------------------------------------------------------------------------------------
@@ -111,10 +108,22 @@ class Run:
         """Follow every account that can be watched while the spread from the post-shock prices stays <=
         ``limit`` (and rho_max >= GUARD); their bounds restart from the post-shock prices."""
         self.follow_limit = limit
-        self.follow: Idx = np.flatnonzero((self.d0 > 0) & (self.a0 / limit - self.ex.slack / GUARD < self.d0))
-        self.fa: F64 = self.a0[self.follow]
-        self.fd: F64 = self.d0[self.follow]
-        self.fchk: NDArray[np.int64] = np.zeros(self.follow.size, dtype=np.int64)
+        rows, a, d = self.baseline.follow(limit)
+        ov = self.overlay
+        if ov.n:
+            # Branch: accounts liquidated so far follow from their current balances, not the baseline.
+            keep = ov.pos[rows] < 0
+            rows, a, d = rows[keep], a[keep], d[keep]
+            t = ov.touched
+            oc, od = ov.balances
+            ta, td = self.ex.terms(*linear_sums(self.book, oc, od, self.book.emode[t], self.ref))
+            td = np.where(oc.sum(axis=0) > 0, td, 0.0)
+            sel = np.flatnonzero((td > 0) & (ta / limit - self.ex.slack / GUARD < td))
+            rows, a, d = np.concatenate([rows, t[sel]]), np.concatenate([a, ta[sel]]), np.concatenate([d, td[sel]])
+        self.follow: Idx = rows
+        self.fa: F64 = a
+        self.fd: F64 = d
+        self.fchk: NDArray[np.int64] = np.zeros(rows.size, dtype=np.int64)
 
     def _relinear(self) -> None:
         """Bound terms of every followed account at the current prices (a new check)."""
@@ -122,10 +131,14 @@ class Run:
         w, d = linear_sums(b, b.collateral, b.debt, b.emode, self.prices, self.ex.members)
         if ov.n:
             t = ov.touched
-            w[t], d[t] = linear_sums(b, ov.c[: ov.n], ov.d[: ov.n], b.emode[t], self.prices)
+            w[t], d[t] = linear_sums(b, *ov.balances, b.emode[t], self.prices)
         a, dd = self.ex.terms(w[self.follow], d[self.follow])
+        live = self.ex.has_collateral[self.follow]
+        p = ov.pos[self.follow]
+        mine = np.flatnonzero(p >= 0)
+        live[mine] = ov.c[:, p[mine]].sum(axis=0) > 0
         self.checks.append(self.prices.copy())
-        self.fa, self.fd = a, np.where(self.d0[self.follow] > 0, dd, 0.0)
+        self.fa, self.fd = a, np.where(live, dd, 0.0)
         self.fchk[:] = len(self.checks) - 1
 
     def screen(self) -> tuple[Idx, Idx, F64, F64, Health]:
@@ -147,7 +160,7 @@ class Run:
         h = evaluate(self.m, c, d, self.book.emode[watch], self.prices)
         self.checks.append(self.prices.copy())
         a, dd = self.ex.terms_exact(h)
-        live = (c.sum(axis=1) > 0) & (d.sum(axis=1) > 0)
+        live = (c.sum(axis=0) > 0) & (d.sum(axis=0) > 0)
         self.fa[wpos], self.fd[wpos] = a, np.where(live, dd, 0.0)
         self.fchk[wpos] = len(self.checks) - 1
         return wpos, watch, c, d, h
@@ -217,9 +230,9 @@ class Run:
         """Accounts left with debt and no collateral: their debt never changes again."""
         self.dead_count += emode.size
         for cid in {0, *self.m.differing}:
-            part = d[emode == cid] if self.m.differing else d
+            part = d[:, emode == cid] if self.m.differing else d
             if part.size:
-                self.dead_units[cid] = self.dead_units.get(cid, np.zeros(self.m.size)) + part.sum(axis=0)
+                self.dead_units[cid] = self.dead_units.get(cid, np.zeros(self.m.size)) + part.sum(axis=1)
 
     def bad_debt(self) -> tuple[float, int]:
         """Debt of accounts with no collateral (at current prices, unfloored) plus deficits, and how many."""
@@ -235,13 +248,13 @@ class Run:
         received = np.zeros(m.size)
         if at.size == 0:
             return Outcome(0, 0.0, 0.0, 0.0, received, 0)
-        ca, da = c[at], d[at]
+        ca, da = c[:, at], d[:, at]
         jc, jd = choose(m, ca, da, self.prices)
         cols = np.arange(at.size)
         cat = self.book.emode[watch[at]]
         terms = Terms(
-            bal=ca[cols, jc],
-            debt=da[cols, jd],
+            bal=ca[jc, cols],
+            debt=da[jd, cols],
             pc=self.prices[m.slot_table[cat, jc]],
             pd=self.prices[m.slot_table[cat, jd]],
             uc=m.units[jc],
@@ -264,7 +277,7 @@ class Run:
             ok = self._within_capital(terms, out, ok, own_c, own_d)
         sel = np.flatnonzero(ok)
         if sel.size:
-            self._apply(wpos[at[sel]], watch[at[sel]], ca[sel], da[sel], jc[sel], jd[sel], out, sel)
+            self._apply(wpos[at[sel]], watch[at[sel]], ca[:, sel], da[:, sel], jc[sel], jd[sel], out, sel)
         received = np.bincount(jc[sel], weights=out.received[sel], minlength=m.size).astype(np.float64)
         return Outcome(
             count=int(sel.size),
@@ -301,25 +314,23 @@ class Run:
         """New balances of the liquidated ``rows`` (followed positions ``fpos``; ``c`` / ``d`` their copies;
         ``sel`` indexes ``out``), and their screening bounds."""
         cols = np.arange(rows.size)
-        c[cols, jc] = np.where(out.capped[sel], 0.0, np.maximum(c[cols, jc] - out.collateral[sel], 0.0))
-        d[cols, jd] = np.maximum(d[cols, jd] - out.debt[sel], 0.0)
+        c[jc, cols] = np.where(out.capped[sel], 0.0, np.maximum(c[jc, cols] - out.collateral[sel], 0.0))
+        d[jd, cols] = np.maximum(d[jd, cols] - out.debt[sel], 0.0)
         self.liquidations += int(rows.size)
         if self.params.rules == "v3.3":
             # Branch (v3.3): no collateral left -> the remaining debt is burned into reserve deficits.
             gone = np.flatnonzero(out.no_collateral_left[sel])
             if gone.size:
                 own = self.prices[: self.m.size] / self.m.units
-                self.deficit_usd += float((d[gone] @ own).sum()) / 1e8
-                d[gone] = 0.0
+                self.deficit_usd += float((own @ d[:, gone]).sum()) / 1e8
+                d[:, gone] = 0.0
                 self.deficit_rows.append(rows[gone])
         self.overlay.put(rows, c, d)
         emode = self.book.emode[rows]
-        live = c.sum(axis=1) > 0
-        dead = np.flatnonzero(~live & (d.sum(axis=1) > 0))
+        live = c.sum(axis=0) > 0
+        dead = np.flatnonzero(~live & (d.sum(axis=0) > 0))
         if dead.size:
-            self._bury(d[dead], emode[dead])
-        a0, d0 = self.ex.terms(*linear_sums(self.book, c, d, emode, self.ref))
-        self.a0[rows], self.d0[rows] = a0, np.where(live, d0, 0.0)
+            self._bury(d[:, dead], emode[dead])
         a, dd = self.ex.terms(*linear_sums(self.book, c, d, emode, self.prices))
         self.fa[fpos], self.fd[fpos] = a, np.where(live, dd, 0.0)
 

@@ -28,6 +28,8 @@ Idx = NDArray[np.intp]
 
 #: Float rounding of the linear sums, relative.
 ROUNDING = 1e-12
+#: Followed sets assume prices stay at least this share of the post-shock ones (rho_max >= GUARD).
+GUARD = 0.5
 
 
 class Exposure:
@@ -45,18 +47,20 @@ class Exposure:
         self.slack = m.size * (1.0 - self.rel) + 0.5
         self.w0, self.d0 = self._sums(np.ones(m.n_slots))
         self._by_slot: dict[int, tuple[F64, F64]] = {}
+        self._has_collateral: Bool | None = None
+        self._views: dict[int, SlotView] = {}
 
     def _sums(self, slot_weight: F64) -> tuple[F64, F64]:
         """``w`` and ``d`` with each slot's price multiplied by ``slot_weight`` (1: the market prices)."""
         m, b = self.book.market, self.book
         price = m.prices * slot_weight
         up = price[m.slot_of[0]] / m.units
-        w: F64 = b.collateral @ (m.lt * up)
-        d: F64 = b.debt @ up
+        w: F64 = (m.lt * up) @ b.collateral
+        d: F64 = up @ b.debt
         for cid, rows in self.members.items():
             upc = price[m.slot_of[cid]] / m.units
-            w[rows] = b.collateral[rows] @ (m.lt_of[cid] * upc)
-            d[rows] = b.debt[rows] @ upc
+            w[rows] = (m.lt_of[cid] * upc) @ b.collateral[:, rows]
+            d[rows] = upc @ b.debt[:, rows]
         return w, d
 
     def slot(self, s: int) -> tuple[F64, F64]:
@@ -79,6 +83,29 @@ class Exposure:
         np.maximum(d, 0.0, out=d)
         return w, d
 
+    @property
+    def has_collateral(self) -> Bool:
+        """Accounts holding any counted collateral in the book."""
+        if self._has_collateral is None:
+            self._has_collateral = self.book.collateral.sum(axis=0) > 0
+        return self._has_collateral
+
+    def view(self, s: int) -> SlotView:
+        """Per-slot precomputation for single-slot shocks (cached)."""
+        if s not in self._views:
+            self._views[s] = SlotView(self, s)
+        return self._views[s]
+
+    def baseline(self, ratios: dict[int, float]) -> Baseline:
+        """Bound terms of every account when slot ``s``'s price is ``ratios[s]`` times the market's."""
+        moved = {s: r for s, r in ratios.items() if r != 1.0}
+        if len(moved) == 1:
+            ((s, r),) = moved.items()
+            return SlotBaseline(self.view(s), r)
+        w, d = self.at(moved)
+        a, dd = self.terms(w, d)
+        return DenseBaseline(a, np.where(self.has_collateral, dd, 0.0), self.slack)
+
     def terms(self, w: F64, d: F64) -> tuple[F64, F64]:
         """Bound terms ``(a, d)`` from linear sums."""
         return w * self.scale, d * (1.0 + ROUNDING)
@@ -89,21 +116,106 @@ class Exposure:
         return h.w * self.scale, h.d + self.book.market.size
 
 
+class Baseline:
+    """Bound terms ``(a, d)`` of every account at the post-shock prices (``d`` = 0: never liquidatable)."""
+
+    slack: float
+
+    def follow(self, limit: float) -> tuple[Idx, F64, F64]:
+        """Accounts that can be watched while prices stay within a spread of ``limit`` of the post-shock ones
+        (and ``rho_max >= GUARD``), with their terms."""
+        raise NotImplementedError
+
+
+class DenseBaseline(Baseline):
+    """Terms held for every account."""
+
+    def __init__(self, a: F64, d: F64, slack: float) -> None:
+        self.a, self.d, self.slack = a, d, slack
+
+    def follow(self, limit: float) -> tuple[Idx, F64, F64]:
+        """See :class:`Baseline`."""
+        rows = np.flatnonzero((self.d > 0) & (self.a / limit - self.slack / GUARD < self.d))
+        return rows, self.a[rows], self.d[rows]
+
+
+class SlotView:
+    """For shocks of one price slot: the accounts it prices (*exposed*) with their sums and that slot's share,
+    and the others ordered by the spread at which they must be followed (their terms do not move)."""
+
+    def __init__(self, ex: Exposure, s: int) -> None:
+        ws, ds = ex.slot(s)
+        exposed = (ws > 0) | (ds > 0)
+        live = ex.has_collateral
+        self.slack = ex.slack
+        self.scale = ex.scale
+        self.rows: Idx = np.flatnonzero(exposed)
+        self.w0, self.ws = ex.w0[self.rows], ws[self.rows]
+        self.d0, self.ds = ex.d0[self.rows], ds[self.rows]
+        self.live = live[self.rows]
+        other = np.flatnonzero(~exposed & live & (ex.d0 > 0))
+        a, d = ex.terms(ex.w0[other], ex.d0[other])
+        tau = a / (d + self.slack / GUARD)  # followed iff tau < limit
+        order = np.argsort(tau, kind="stable")
+        self.other: Idx = other[order]
+        self.other_a, self.other_d, self.tau = a[order], d[order], tau[order]
+        self._prefix: dict[float, tuple[Idx, F64, F64]] = {}
+
+    def others(self, limit: float) -> tuple[Idx, F64, F64]:
+        """Unexposed accounts followed at ``limit``, sorted by row, with their terms (cached per limit)."""
+        if limit not in self._prefix:
+            k = int(np.searchsorted(self.tau, limit, side="left"))
+            order = np.argsort(self.other[:k], kind="stable")
+            self._prefix[limit] = (self.other[:k][order], self.other_a[:k][order], self.other_d[:k][order])
+        return self._prefix[limit]
+
+
+def merge(a: tuple[Idx, F64, F64], b: tuple[Idx, F64, F64]) -> tuple[Idx, F64, F64]:
+    """Union of two row-sorted, disjoint ``(rows, a, d)`` sets, sorted by row."""
+    n = a[0].size + b[0].size
+    at_b = np.searchsorted(a[0], b[0]) + np.arange(b[0].size)
+    at_a = np.ones(n, dtype=bool)
+    at_a[at_b] = False
+    rows: Idx = np.empty(n, dtype=np.intp)
+    ta: F64 = np.empty(n)
+    td: F64 = np.empty(n)
+    for z, x, y in ((rows, a[0], b[0]), (ta, a[1], b[1]), (td, a[2], b[2])):
+        z[at_a], z[at_b] = x, y
+    return rows, ta, td
+
+
+class SlotBaseline(Baseline):
+    """Terms when one slot's price moved by ``ratio`` (see :class:`SlotView`)."""
+
+    def __init__(self, view: SlotView, ratio: float) -> None:
+        self.v, self.slack = view, view.slack
+        w = np.maximum(view.w0 + (ratio - 1.0) * view.ws, 0.0)
+        d = np.maximum(view.d0 + (ratio - 1.0) * view.ds, 0.0)
+        self.a = w * view.scale
+        self.d = np.where(view.live, d * (1.0 + ROUNDING), 0.0)
+
+    def follow(self, limit: float) -> tuple[Idx, F64, F64]:
+        """See :class:`Baseline`."""
+        v = self.v
+        mine = np.flatnonzero((self.d > 0) & (self.a / limit - self.slack / GUARD < self.d))
+        return merge((v.rows[mine], self.a[mine], self.d[mine]), v.others(limit))
+
+
 def linear_sums(
     book: CascadeBook, c: F64, d: F64, emode: I64, prices: F64, members: dict[int, Idx] | None = None
 ) -> tuple[F64, F64]:
-    """``w`` and ``d`` of the rows of ``c`` / ``d`` (accounts in categories ``emode``, whose rows per category
-    ``members`` may give) at slot ``prices``."""
+    """``w`` and ``d`` of the columns of ``c`` / ``d`` (accounts in categories ``emode``, whose columns per
+    category ``members`` may give) at slot ``prices``."""
     m = book.market
     up = prices[m.slot_of[0]] / m.units
-    w: F64 = c @ (m.lt * up)
-    debt: F64 = d @ up
+    w: F64 = (m.lt * up) @ c
+    debt: F64 = up @ d
     for cid in m.differing:
         rows = members.get(cid, np.zeros(0, dtype=np.intp)) if members is not None else np.flatnonzero(emode == cid)
         if rows.size:
             upc = prices[m.slot_of[cid]] / m.units
-            w[rows] = c[rows] @ (m.lt_of[cid] * upc)
-            debt[rows] = d[rows] @ upc
+            w[rows] = (m.lt_of[cid] * upc) @ c[:, rows]
+            debt[rows] = upc @ d[:, rows]
     return w, debt
 
 

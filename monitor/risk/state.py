@@ -23,20 +23,20 @@ class Overlay:
         self.pos = pos
         r = book.market.size
         self.rows: Idx = np.empty(1024, dtype=np.intp)
-        self.c: F64 = np.empty((1024, r))
-        self.d: F64 = np.empty((1024, r))
+        self.c: F64 = np.empty((r, 1024))
+        self.d: F64 = np.empty((r, 1024))
         self.n = 0
 
     def get(self, rows: Idx) -> tuple[F64, F64]:
-        """Current balances of book ``rows`` (copies, ``(len(rows), reserves)``)."""
-        c = self.book.collateral.take(rows, axis=0)
-        d = self.book.debt.take(rows, axis=0)
+        """Current balances of book ``rows`` (copies, ``(reserves, len(rows))``)."""
+        c = self.book.collateral[:, rows]
+        d = self.book.debt[:, rows]
         if self.n:
             p = self.pos[rows]
             mine = np.flatnonzero(p >= 0)
             if mine.size:
-                c[mine] = self.c.take(p[mine], axis=0)
-                d[mine] = self.d.take(p[mine], axis=0)
+                c[:, mine] = self.c[:, p[mine]]
+                d[:, mine] = self.d[:, p[mine]]
         return c, d
 
     def put(self, rows: Idx, c: F64, d: F64) -> None:
@@ -50,8 +50,8 @@ class Overlay:
             self.rows[slots] = rows[new]
             p[new] = slots
             self.n += new.size
-        self.c[p] = c
-        self.d[p] = d
+        self.c[:, p] = c
+        self.d[:, p] = d
 
     def _grow(self, need: int) -> None:
         cap = self.rows.size
@@ -60,9 +60,14 @@ class Overlay:
         cap = max(need, 2 * cap)
         rows = np.empty(cap, dtype=np.intp)
         rows[: self.n] = self.rows[: self.n]
-        c, d = np.empty((cap, self.c.shape[1])), np.empty((cap, self.d.shape[1]))
-        c[: self.n], d[: self.n] = self.c[: self.n], self.d[: self.n]
+        c, d = np.empty((self.c.shape[0], cap)), np.empty((self.d.shape[0], cap))
+        c[:, : self.n], d[:, : self.n] = self.c[:, : self.n], self.d[:, : self.n]
         self.rows, self.c, self.d = rows, c, d
+
+    @property
+    def balances(self) -> tuple[F64, F64]:
+        """Overlay balances, column ``i`` = book row ``touched[i]``."""
+        return self.c[:, : self.n], self.d[:, : self.n]
 
     @property
     def touched(self) -> Idx:

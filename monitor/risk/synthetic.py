@@ -203,6 +203,6 @@ def book(
     np.add.at(dvalue, (d1, cols), debt_usd * split_d)
     np.add.at(dvalue, (d2, cols), debt_usd * (1.0 - split_d))
     per_unit = (mk.prices[: mk.size] / 1e8 / mk.units)[:, None]  # USD per token unit
-    coll = np.ascontiguousarray(np.floor(value / per_unit).T)
-    debt = np.ascontiguousarray(np.floor(dvalue / per_unit).T)
+    coll = np.floor(value / per_unit)
+    debt = np.floor(dvalue / per_unit)
     return CascadeBook(mk, coll, debt, emode)
