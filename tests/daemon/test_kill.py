@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,7 +25,15 @@ from tests.conftest import Devnet
 from tests.daemon.test_daemon import _get, _one, _samples, _wait_ready
 
 MARKET = "devnet-aave"
-KILL_AFTER_S = (0.4, 0.8, 1.2, 1.6, 2.0, 2.6, 3.2, 4.0)
+# seconds after the process answers on its metrics port (it has started its pipelines): early kills land in
+# the backfill, later ones in block updates and their checkpoint writes
+KILL_AFTER_S = (0.0, 0.1, 0.3, 0.5, 0.8, 1.2, 2.0, 3.0)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def _integrity(path: Path) -> str:
@@ -42,9 +51,15 @@ def test_kill_9_anywhere_never_corrupts_and_resumes_to_a_fresh_state(devnet: Dev
     known = 0
     for delay in KILL_AFTER_S:
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        started = time.monotonic() + 60
+        while not _listening(cfg.metrics.port):
+            assert time.monotonic() < started and proc.poll() is None, "the daemon did not start"
+            time.sleep(0.02)
         deadline = time.monotonic() + delay
-        while time.monotonic() < deadline:  # blocks keep coming while it works
+        while True:  # blocks keep coming while it works
             gen.step()
+            if time.monotonic() >= deadline:
+                break
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         cp_file = tmp_path / "cp.sqlite"
