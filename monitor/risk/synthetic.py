@@ -53,7 +53,8 @@ class AssetSpec:
 
 
 ASSETS: tuple[AssetSpec, ...] = (
-    AssetSpec("WETH", 18, 3000.0, 8300, 10500, pool_tvl_usd=600e6, pool_fee=500, collateral_weight=0.35, debt_weight=0.2),
+    AssetSpec("WETH", 18, 3000.0, 8300, 10500, pool_tvl_usd=600e6, pool_fee=500, collateral_weight=0.35,
+              debt_weight=0.2),
     AssetSpec("WBTC", 8, 60_000.0, 7800, 10500, pool_tvl_usd=300e6, collateral_weight=0.15),
     AssetSpec("USDC", 6, 1.0, 8000, 10450, emode=1, collateral_weight=0.08, debt_weight=0.5),
     AssetSpec("DAI", 18, 1.0, 8000, 10500, emode=1, pool_tvl_usd=150e6, pool_fee=100, collateral_weight=0.04,
