@@ -1,0 +1,193 @@
+"""``cascade-monitor simulate --config F --shock ASSET=-0.2 [--shock ...] [--json]``: project a liquidation cascade.
+
+Reads the market and the configured Uniswap v3 pools at the newest block, shocks the given assets (ASSET is a
+reserve symbol or token address, the change a signed share, ``-0.2`` or ``-20%``) and runs the cascade engine
+(:mod:`monitor.risk`): the rounds table, final prices, extra drop and amplification, totals and bad debt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import re
+import sys
+from typing import Any
+
+from monitor.chain.rpc import RpcClient
+from monitor.config import MarketConfig, MonitorConfig, load_config
+from monitor.errors import ConfigError
+from monitor.risk import CascadeBook, CascadeResult, ModelParams, Projector, choose_venues
+from monitor.snapshot import MarketSnapshot, load_snapshot
+
+HELP = "project the liquidation cascade of a price shock: rounds, final prices, amplification, bad debt"
+
+_SHOCK = re.compile(r"^\s*([^=\s]+)\s*=\s*([+-]?\d+(?:\.\d*)?(?:[eE][+-]?\d+)?|[+-]?\.\d+)\s*(%?)\s*$")
+
+
+def parse_shock(text: str) -> tuple[str, float]:
+    """``ASSET=CHANGE`` -> ``(asset, change)``; CHANGE is a share (``-0.2``) or a percentage (``-20%``)."""
+    m = _SHOCK.match(text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"expected ASSET=CHANGE such as WETH=-0.2 or WETH=-20%, got {text!r}")
+    asset, value, pct = m.group(1), float(m.group(2)), m.group(3)
+    change = value / 100.0 if pct else value
+    if not (math.isfinite(change) and -1.0 < change <= 10.0) or change == 0.0:
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: the change must be a non-zero share above -1 (a drop of 20% is -0.2), got {change:g}"
+        )
+    return asset, change
+
+
+def add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared with ``sweep``: which market and block, and the model's departures from the default."""
+    parser.add_argument("--config", required=True, help="path of the YAML config file")
+    parser.add_argument("--market", default=None, help="market name from the config (default: the first)")
+    parser.add_argument("--block", type=int, default=None, help="block number (default: the newest safe block)")
+    parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    g = parser.add_argument_group("model options (defaults: the on-chain model)")
+    g.add_argument("--rules", choices=("v3.0", "v3.3"), default=None, help="liquidation rules (default: the market's)")
+    g.add_argument("--capital-usd", type=float, default=math.inf, help="debt liquidators can repay per round")
+    g.add_argument("--dex-share", type=float, default=1.0, help="share of seized collateral sold on the DEX")
+    g.add_argument("--gas-usd", type=float, default=0.0, help="gas cost of one liquidation, USD")
+    g.add_argument("--min-profit-usd", type=float, default=0.0, help="minimum profit of a liquidation, USD")
+    g.add_argument("--oracle-deviation", type=float, default=0.0, help="oracle follows pool moves beyond this share")
+    g.add_argument("--latency-rounds", type=int, default=0, help="rounds an account waits before liquidation")
+    g.add_argument("--max-rounds", type=int, default=50, help="round limit")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Declare the command's options."""
+    parser.add_argument(
+        "--shock",
+        action="append",
+        required=True,
+        type=parse_shock,
+        metavar="ASSET=CHANGE",
+        help="initial price change of an asset (symbol or address), e.g. WETH=-0.2; repeatable",
+    )
+    add_model_arguments(parser)
+
+
+def model_params(args: argparse.Namespace, market: MarketConfig) -> ModelParams:
+    """The model parameters the options ask for."""
+    return ModelParams(
+        rules=args.rules or market.liquidation_rules,
+        liquidator_capital_usd=args.capital_usd,
+        dex_sell_share=args.dex_share,
+        gas_cost_usd=args.gas_usd,
+        min_profit_usd=args.min_profit_usd,
+        oracle_deviation=args.oracle_deviation,
+        latency_rounds=args.latency_rounds,
+        max_rounds=args.max_rounds,
+    )
+
+
+def select_market(cfg: MonitorConfig, name: str | None) -> MarketConfig:
+    """The ``--market`` (default: the first configured)."""
+    if name is None:
+        return cfg.markets[0]
+    for m in cfg.markets:
+        if m.name == name:
+            return m
+    raise ConfigError(f"--market {name!r} is not in the config (markets: {', '.join(m.name for m in cfg.markets)})")
+
+
+async def _read(cfg: MonitorConfig, market: MarketConfig, block: int | None) -> MarketSnapshot:
+    async with RpcClient(cfg.chain) as rpc:
+        return await load_snapshot(rpc, cfg, market, block)
+
+
+def projector_for(args: argparse.Namespace) -> tuple[MarketSnapshot, Projector]:
+    """Read the chain and set the engine up as the options say."""
+    cfg = load_config(args.config)
+    market = select_market(cfg, args.market)
+    params = model_params(args, market)
+    snap = asyncio.run(_read(cfg, market, args.block))
+    book = CascadeBook.from_book(snap.book)
+    return snap, Projector(book, choose_venues(book.market, snap.pools), params)
+
+
+def document(snap: MarketSnapshot, result: CascadeResult) -> dict[str, Any]:
+    """The ``--json`` document (field names are a public interface)."""
+    return {
+        "block": snap.block,
+        "market": snap.config.name,
+        "rounds": [
+            {
+                "round": r.round,
+                "accounts_liquidated": r.accounts_liquidated,
+                "debt_repaid_usd": r.debt_repaid_usd,
+                "oracle_prices_usd": dict(r.oracle_prices_usd),
+            }
+            for r in result.rounds
+        ],
+        "final_prices_usd": dict(result.final_prices_usd),
+        "debt_repaid_usd": result.debt_repaid_usd,
+        "bad_debt_usd": result.bad_debt_usd,
+        "bad_debt_accounts": result.bad_debt_accounts,
+    }
+
+
+def text(snap: MarketSnapshot, projector: Projector, result: CascadeResult) -> str:
+    """The human-readable report: rounds table, prices, totals."""
+    m = projector.market
+    sym = {a: m.symbols[j] for j, a in enumerate(m.assets)}
+    moved = [a for a in m.assets if result.final_prices_usd[a] != result.initial_prices_usd[a]]
+    shocks = ", ".join(f"{sym.get(a, a)} {c:+.1%}" for a, c in result.shocks.items())
+    lines = [
+        f"{snap.config.name} at block {snap.block}: {len(projector.book):,} accounts, rules {result.rules}",
+        f"  shock: {shocks}",
+        "",
+        "  round  liquidated   debt repaid $   seized $    bad debt $  " + "  ".join(f"{sym[a]:>12}" for a in moved),
+    ]
+    lines.append(
+        f"  {'0':>5}  {'':>10}  {'':>14}  {'':>10}  {result.bad_debt_before_usd:>12,.0f}  "
+        + "  ".join(f"{result.shocked_prices_usd[a]:>12,.4f}" for a in moved)
+    )
+    for r in result.rounds:
+        lines.append(
+            f"  {r.round:>5}  {r.accounts_liquidated:>10,}  {r.debt_repaid_usd:>14,.0f}  "
+            f"{r.collateral_seized_usd:>10,.0f}  {r.bad_debt_usd:>12,.0f}  "
+            + "  ".join(f"{r.oracle_prices_usd[a]:>12,.4f}" for a in moved)
+        )
+    lines.append("")
+    for a, change in result.shocks.items():
+        if a in result.amplification:
+            lines.append(
+                f"  {sym.get(a, a)}: ${result.initial_prices_usd[a]:,.4f} -> ${result.final_prices_usd[a]:,.4f}"
+                f" (shock {change:+.1%}, final {-result.drop(a):+.2%}, extra {-result.extra_drop[a]:+.2%},"
+                f" amplification {result.amplification[a]:.3f})"
+            )
+    tb, ta = result.toxic_before_shock, result.toxic_after_shock
+    lines += [
+        f"  liquidated: {result.accounts_liquidated:,} accounts in {result.liquidations:,} calls, "
+        f"debt repaid ${result.debt_repaid_usd:,.0f}, collateral seized ${result.collateral_seized_usd:,.0f} "
+        f"(protocol fee ${result.protocol_fee_usd:,.0f})",
+        f"  bad debt: ${result.bad_debt_usd:,.0f} on {result.bad_debt_accounts:,} accounts "
+        f"(new ${result.new_bad_debt_usd:,.0f}; shortfall ${result.shortfall_usd:,.0f})",
+        f"  toxic (LT x bonus > HF): {tb.accounts:,} accounts / ${tb.debt_usd:,.0f} debt before the shock, "
+        f"{ta.accounts:,} / ${ta.debt_usd:,.0f} right after it",
+    ]
+    if not result.converged:
+        lines.append(
+            f"  stopped with {result.unliquidated_accounts:,} accounts still liquidatable "
+            f"(${result.unliquidated_debt_usd:,.0f} debt): round limit or nothing more the model's liquidators do"
+        )
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Read, project, print."""
+    names = [a.lower() for a, _ in args.shock]
+    if len(set(names)) != len(names):
+        raise ConfigError("--shock names an asset twice")
+    snap, projector = projector_for(args)
+    result = projector.project(dict(args.shock))
+    if args.json:
+        json.dump(document(snap, result), sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        print(text(snap, projector, result))
+    return 0
