@@ -33,6 +33,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "snapshot": ("monitor.commands.snapshot", "every account's exact health factor at one block"),
     "quote": ("monitor.commands.quote", "exact swap output on a Uniswap v3 pool (equal to QuoterV2)"),
     "depth": ("monitor.commands.depth", "Uniswap v3 depth: amounts that move each pool's price by 1 to 25 percent"),
+    "simulate": ("monitor.commands.simulate", "project the liquidation cascade of a price shock"),
+    "sweep": ("monitor.commands.sweep", "cascade curves for 1-90% drops per asset, and the critical shocks"),
 }
 
 
