@@ -112,19 +112,35 @@ async def read_market(rpc: RpcClient, market: MarketAddresses, block: int) -> Ma
             (oracle, GET_ASSET_PRICE.encode(r.asset)),
             (r.asset, SYMBOL.encode()),
         ]
-    answers = await rpc.eth_calls(calls, block)
+    answers = await rpc.eth_calls(calls, block, return_errors=True)
+    what = ("getReserveData", "getReserveNormalizedIncome", "getReserveNormalizedVariableDebt", "getAssetPrice",
+            "symbol")  # fmt: skip
+    for i, answer in enumerate(answers):
+        if isinstance(answer, RpcResponseError):
+            r = reserves[i // 5]
+            call = what[i % 5]
+            if call == "symbol":  # a token without symbol() is fine: the address stands in
+                answers[i] = "0x"
+                continue
+            hint = " (the oracle's source answers 0 or a negative price and there is no fallback?)" * (
+                call == "getAssetPrice"
+            )
+            raise ProtocolError(f"{call}({r.asset}) reverted at block {block}{hint}: {answer}")
     inputs: list[ReserveInput] = []
     categories: set[int] = set()
     for i, r in enumerate(reserves):
         data, income, debt_index, price, symbol = answers[5 * i : 5 * i + 5]
         (fields,) = GET_RESERVE_DATA.decode(data)
         configuration = int(fields[0][0])
+        price_now = decode_uint(GET_ASSET_PRICE, price)
+        if price_now == 0:
+            raise ProtocolError(f"oracle price of reserve {r.asset} is 0 at block {block}: refusing to value it at $0")
         reserve = ReserveInput.from_configuration(
             asset=r.asset,
             symbol=decode_symbol(symbol) or r.asset[:10],
             reserve_id=r.reserve_id,
             configuration=configuration,
-            price=decode_uint(GET_ASSET_PRICE, price),
+            price=price_now,
             normalized_income=decode_uint(NORMALIZED_INCOME, income),
             normalized_variable_debt=decode_uint(NORMALIZED_DEBT, debt_index),
         )

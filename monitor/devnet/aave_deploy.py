@@ -5,7 +5,7 @@ from __future__ import annotations
 from monitor.devnet.artifacts import Artifact, npm_artifact, own_artifact
 from monitor.devnet.deployment import Deployment, TokenInfo
 from monitor.devnet.rpc import DevRpc
-from monitor.devnet.spec import MarketSpec
+from monitor.devnet.spec import AssetSpec, MarketSpec
 
 AAVE = "@aave/core-v3"
 RAY = 10**27
@@ -101,43 +101,75 @@ def deploy_aave(rpc: DevRpc, dep: Deployment, spec: MarketSpec) -> None:
         (pool,),
     )
 
-    inputs = []
-    rate_art = aave(RATE_STRATEGY)
-    for a in spec.assets:
-        optimal, base, slope1, slope2 = a.rates
-        strategy = rpc.deploy(
-            me,
-            rate_art.bytecode,
-            ("address",) + ("uint256",) * 9,
-            (provider, int(optimal * RAY), int(base * RAY), int(slope1 * RAY), int(slope2 * RAY),
-             int(0.005 * RAY), int(0.6 * RAY), int(0.01 * RAY), int(0.08 * RAY), int(0.2 * RAY)),
-        )  # fmt: skip
-        t = dep.tokens[a.symbol]
-        inputs.append(
-            (a_impl, s_impl, v_impl, a.decimals, strategy, t.address, dep.treasury, ZERO,
-             f"Aave Devnet {a.symbol}", f"a{a.symbol}", f"Aave Devnet Variable Debt {a.symbol}",
-             f"variableDebt{a.symbol}", f"Aave Devnet Stable Debt {a.symbol}", f"stableDebt{a.symbol}", b"")
-        )  # fmt: skip
-    tx(configurator, conf_art, "initReserves", inputs)
-
+    dep.addresses_provider, dep.pool, dep.pool_configurator = provider, pool, configurator
+    dep.oracle, dep.data_provider, dep.acl_manager = oracle, data_provider, acl
+    impls = (a_impl, s_impl, v_impl)
+    tx(configurator, conf_art, "initReserves", [_reserve_input(rpc, dep, a, impls) for a in spec.assets])
     for e in spec.emodes:
         tx(configurator, conf_art, "setEModeCategory", e.category_id, e.ltv_bps, e.liquidation_threshold_bps,
            e.liquidation_bonus_bps, ZERO, e.label)  # fmt: skip
-    dp_art = aave(DATA_PROVIDER)
     for a in spec.assets:
-        t = dep.tokens[a.symbol]
-        tx(configurator, conf_art, "configureReserveAsCollateral", t.address, a.ltv_bps,
-           a.liquidation_threshold_bps, a.liquidation_bonus_bps)  # fmt: skip
-        tx(configurator, conf_art, "setReserveBorrowing", t.address, a.borrowable)
-        tx(configurator, conf_art, "setReserveFactor", t.address, a.reserve_factor_bps)
-        tx(configurator, conf_art, "setLiquidationProtocolFee", t.address, a.liquidation_protocol_fee_bps)
-        if a.emode_category:
-            tx(configurator, conf_art, "setAssetEModeCategory", t.address, a.emode_category)
-        a_tok, s_tok, v_tok = rpc.read(data_provider, dp_art.abi.fn("getReserveTokensAddresses"), t.address)
-        t.a_token, t.stable_debt_token, t.variable_debt_token = a_tok.lower(), s_tok.lower(), v_tok.lower()
+        _configure_reserve(rpc, dep, a)
 
-    dep.addresses_provider, dep.pool, dep.pool_configurator = provider, pool, configurator
-    dep.oracle, dep.data_provider, dep.acl_manager = oracle, data_provider, acl
+
+def _reserve_input(rpc: DevRpc, dep: Deployment, a: AssetSpec, impls: tuple[str, str, str]) -> tuple[object, ...]:
+    """initReserves input of one asset, with its own interest rate strategy."""
+    optimal, base, slope1, slope2 = a.rates
+    strategy = rpc.deploy(
+        dep.deployer,
+        aave(RATE_STRATEGY).bytecode,
+        ("address",) + ("uint256",) * 9,
+        (dep.addresses_provider, int(optimal * RAY), int(base * RAY), int(slope1 * RAY), int(slope2 * RAY),
+         int(0.005 * RAY), int(0.6 * RAY), int(0.01 * RAY), int(0.08 * RAY), int(0.2 * RAY)),
+    )  # fmt: skip
+    t = dep.tokens[a.symbol]
+    return (*impls, a.decimals, strategy, t.address, dep.treasury, ZERO,
+            f"Aave Devnet {a.symbol}", f"a{a.symbol}", f"Aave Devnet Variable Debt {a.symbol}",
+            f"variableDebt{a.symbol}", f"Aave Devnet Stable Debt {a.symbol}", f"stableDebt{a.symbol}", b"")  # fmt: skip
+
+
+def _configure_reserve(rpc: DevRpc, dep: Deployment, a: AssetSpec) -> None:
+    """Risk parameters of a listed reserve; records its a/debt token addresses."""
+    conf = aave(CONFIGURATOR).abi
+    t = dep.tokens[a.symbol]
+    calls = [
+        conf.fn("configureReserveAsCollateral").encode(
+            t.address, a.ltv_bps, a.liquidation_threshold_bps, a.liquidation_bonus_bps
+        ),
+        conf.fn("setReserveBorrowing").encode(t.address, a.borrowable),
+        conf.fn("setReserveFactor").encode(t.address, a.reserve_factor_bps),
+        conf.fn("setLiquidationProtocolFee").encode(t.address, a.liquidation_protocol_fee_bps),
+    ]
+    if a.emode_category:
+        calls.append(conf.fn("setAssetEModeCategory").encode(t.address, a.emode_category))
+    for data in calls:
+        rpc.send(dep.deployer, dep.pool_configurator, data)
+    a_tok, s_tok, v_tok = rpc.read(
+        dep.data_provider, aave(DATA_PROVIDER).abi.fn("getReserveTokensAddresses"), t.address
+    )
+    t.a_token, t.stable_debt_token, t.variable_debt_token = a_tok.lower(), s_tok.lower(), v_tok.lower()
+
+
+def list_asset(rpc: DevRpc, dep: Deployment, a: AssetSpec) -> TokenInfo:
+    """List one more asset on a running devnet market: token, price feed, oracle source, reserve, parameters."""
+    erc20, feed = own_artifact("TestERC20"), own_artifact("PriceFeed")
+    token = rpc.deploy(dep.deployer, erc20.bytecode, ("string", "string", "uint8"), (a.symbol, a.symbol, a.decimals))
+    source = rpc.deploy(dep.deployer, feed.bytecode, ("uint8", "string", "int256"),
+                        (8, f"{a.symbol} / USD", round(a.price_usd * 10**8)))  # fmt: skip
+    dep.tokens[a.symbol] = TokenInfo(symbol=a.symbol, address=token, decimals=a.decimals, feed=source)
+    rpc.send(dep.deployer, dep.oracle, aave(ORACLE).abi.fn("setAssetSources").encode([token], [source]))
+    pool = dep.pool
+    impls = (
+        rpc.deploy(dep.deployer, aave("protocol/tokenization/AToken.sol/AToken").bytecode, ("address",), (pool,)),
+        rpc.deploy(dep.deployer, aave("protocol/tokenization/StableDebtToken.sol/StableDebtToken").bytecode,
+                   ("address",), (pool,)),
+        rpc.deploy(dep.deployer, aave("protocol/tokenization/VariableDebtToken.sol/VariableDebtToken").bytecode,
+                   ("address",), (pool,)),
+    )  # fmt: skip
+    rpc.send(dep.deployer, dep.pool_configurator,
+             aave(CONFIGURATOR).abi.fn("initReserves").encode([_reserve_input(rpc, dep, a, impls)]))  # fmt: skip
+    _configure_reserve(rpc, dep, a)
+    return dep.tokens[a.symbol]
 
 
 def set_ltv(rpc: DevRpc, dep: Deployment, spec: MarketSpec, *, equal_to_lt: bool) -> None:
