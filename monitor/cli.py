@@ -44,6 +44,11 @@ def _load(module: str) -> Command:
     return cmd
 
 
+def _escape(text: str) -> str:
+    """argparse %-formats help strings: a literal percent sign must be doubled."""
+    return text.replace("%", "%%")
+
+
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; only the ``selected`` subcommand's module is imported."""
     parser = argparse.ArgumentParser(
@@ -56,11 +61,11 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     for name, (module, short_help) in COMMANDS.items():
         if name == selected:
             cmd = _load(module)
-            p = sub.add_parser(name, help=cmd.HELP, description=cmd.HELP)
+            p = sub.add_parser(name, help=_escape(cmd.HELP), description=_escape(cmd.HELP))
             cmd.add_arguments(p)
             p.set_defaults(_run=cmd.run)
         else:
-            sub.add_parser(name, help=short_help, add_help=False)
+            sub.add_parser(name, help=_escape(short_help), add_help=False)
     return parser
 
 
