@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
+from monitor.book.tables import FLOOR_NUDGE
 from monitor.risk.health import own_unit_prices
 from monitor.risk.market import RiskMarket
 from monitor.risk.params import Rules
@@ -130,7 +131,8 @@ def amounts(terms: Terms, cover: F64, rules: Rules) -> Amounts:
         coll_left = np.floor((terms.bal - coll) * terms.pc / terms.uc) >= MIN_LEFTOVER_BASE
         # Branch (v3.3): a partial liquidation may not leave dust (MUST_NOT_LEAVE_DUST).
         ok &= ~partial | (debt_left & coll_left)
-        no_left = terms.total_collateral == np.floor(coll * terms.pc / terms.uc)
+        # same expression as the health factor's per-position value, so equal integers compare equal
+        no_left = terms.total_collateral == np.floor(coll * (terms.pc / terms.uc * FLOOR_NUDGE))
     return Amounts(coll, debt, fee, received, capped, ok, no_left)
 
 

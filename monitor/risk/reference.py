@@ -138,7 +138,7 @@ class Loop:
                     math.floor((debt - need) * pd / ud) >= MIN_LEFTOVER
                     and math.floor((bal - coll) * pc / uc) >= MIN_LEFTOVER
                 )
-            no_left = t == math.floor(coll * pc / uc)
+            no_left = t == math.floor(coll * (pc / uc * FLOOR_NUDGE))
         return coll, need, fee, received, float(capped), float(ok), float(no_left)
 
     def run_round(self, number: int) -> tuple[int, float, list[float], int] | None:
