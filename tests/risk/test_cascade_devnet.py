@@ -13,13 +13,14 @@ from monitor.book import Book
 from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig
 from monitor.devnet.liquidator import crash
+from monitor.dex import PoolState
 from monitor.dex.reader import read_pool
 from monitor.risk import CascadeBook, CascadeResult, Projector, choose_venues
 from monitor.risk.health import evaluate
 from tests.conftest import Devnet
 
 
-async def _snapshot(devnet: Devnet) -> tuple[Book, CascadeBook, dict[str, object]]:
+async def _snapshot(devnet: Devnet) -> tuple[Book, CascadeBook, dict[str, PoolState]]:
     dep = devnet.dep
     async with RpcClient(ChainConfig(rpc_urls=[devnet.url], chain_id=dep.chain_id)) as rpc:
         block = devnet.rpc.block_number()
@@ -33,8 +34,8 @@ async def _snapshot(devnet: Devnet) -> tuple[Book, CascadeBook, dict[str, object
 @pytest.mark.parametrize(("symbol", "drop"), [("WETH", 0.10), ("WETH", 0.20), ("WETH", 0.35), ("WBTC", 0.25)])
 async def test_projection_matches_the_chain(devnet: Devnet, symbol: str, drop: float) -> None:
     dep = devnet.dep
-    book, cbook, pools = await _snapshot(devnet)
-    venues = choose_venues(cbook.market, pools)  # type: ignore[arg-type]
+    _, cbook, pools = await _snapshot(devnet)
+    venues = choose_venues(cbook.market, pools)
     for s in ("WETH", "WBTC", "DAI", "LINK"):
         assert venues[dep.token(s).address].pool == pools[dep.main_pool(s).address], f"{s}: the main pool"
     projected: CascadeResult = Projector(cbook, venues).project({symbol: -drop})
