@@ -43,6 +43,7 @@ class RefreshResult:
     addresses: MarketAddresses
     ranges: int
     rollbacks: int
+    fork_block: int | None  # the lowest block a reorg rolled back to in this refresh (None: no reorg)
     accounts_read: int
     rebuilt: bool
     duration_s: float
@@ -87,12 +88,14 @@ class MarketIndexer:
         touched: set[str] = set()
         removed: set[str] = set()
         ranges = rollbacks = 0
+        fork_block: int | None = None
         for u in updates:
             if isinstance(u, RangeResult):
                 ranges += 1
                 touched |= u.touched
             elif isinstance(u, Rollback):
                 rollbacks += 1
+                fork_block = u.fork_block if fork_block is None else min(fork_block, u.fork_block)
                 removed |= u.removed_accounts
                 touched |= u.stale_positions
         known = self.discovery.accounts()
@@ -123,7 +126,7 @@ class MarketIndexer:
         self.block = block
         result = RefreshResult(
             market=self.market.name, block=block, book=self.book, market_read=market_read, addresses=addresses,
-            ranges=ranges, rollbacks=rollbacks, accounts_read=len(to_read), rebuilt=rebuilt,
+            ranges=ranges, rollbacks=rollbacks, fork_block=fork_block, accounts_read=len(to_read), rebuilt=rebuilt,
             duration_s=time.monotonic() - t0,
         )  # fmt: skip
         log.debug("%s: block %d, %d ranges, %d rollbacks, %d accounts read in %.3f s", self.market.name, block,

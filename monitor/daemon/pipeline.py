@@ -151,6 +151,7 @@ class MarketPipeline:
             oracle_dex_deviation=oracle_dex_deviation(summaries, fields["oracle_prices_usd"]),  # type: ignore[arg-type]
             scenarios=proj.scenarios,
             critical_shocks=proj.critical_shocks or {},
+            reorg_fork_block=refresh.fork_block,
             **fields,  # type: ignore[arg-type]
         )
 

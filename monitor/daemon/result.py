@@ -88,6 +88,7 @@ class MarketResult:
     critical_shocks: Mapping[str, float | None]  # symbol -> smallest shock crossing the limits (None: none)
     top_accounts: tuple[RiskyAccount, ...]
     debt_below: Mapping[float, float] = field(default_factory=dict)  # HF level -> debt USD (alert levels)
+    reorg_fork_block: int | None = None  # set when this cycle rolled back a reorg to that block
 
     def data_age_s(self, now: float | None = None) -> float:
         """Seconds since the block was mined."""
