@@ -120,7 +120,8 @@ def choose_venues(
 ) -> dict[str, Venue]:
     """One venue per reserve asset: its deepest pool (most asset absorbed within a 2% drop) against ``quote``.
 
-    ``quote`` (default: the reserve found in the most pools) is not sold. An asset with no pool against the
+    ``quote`` (default: the reserve found in the most pools; a tie goes to the one priced closest to $1) is not
+    sold. An asset with no pool against the
     quote uses its deepest pool against any other reserve. Pools pairing no two reserves are ignored.
     """
     states = list(pools.values()) if isinstance(pools, Mapping) else list(pools)
@@ -128,7 +129,13 @@ def choose_venues(
     usable = [p for p in states if p.token0 in reserves and p.token1 in reserves]
     if quote is None:
         counts = {a: sum(a in (p.token0, p.token1) for p in usable) for a in market.assets}
-        quote = max(market.assets, key=lambda a: (counts[a], -market.column[a])) if usable else ""
+
+        # ties go to the reserve priced closest to $1 (a stablecoin is the usual quote)
+        def rank(a: str) -> tuple[int, float, int]:
+            j = market.column[a]
+            return counts[a], -abs(math.log(max(float(market.prices[j]), 1.0) / 1e8)), -j
+
+        quote = max(market.assets, key=rank) if usable else ""
     else:
         quote = market.resolve(quote)
     out: dict[str, Venue] = {}
