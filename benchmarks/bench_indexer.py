@@ -85,7 +85,12 @@ async def _measure(n: int, url: str, rpc_dev: DevRpc, dep: Deployment, path: Pat
 
 def run_one(n: int) -> list[str]:
     """Measure one population size; returns table rows."""
-    with Anvil() as node, DevRpc(node.url) as rpc_dev, tempfile.TemporaryDirectory() as tmp:
+    # anvil keeps every block's state in memory by default: 100k borrowers took it past 20 GB (OOM-killed)
+    with (
+        Anvil(extra_args=["--prune-history", "64"]) as node,
+        DevRpc(node.url) as rpc_dev,
+        tempfile.TemporaryDirectory() as tmp,
+    ):
         dep = build_devnet(rpc_dev)
         t0 = time.perf_counter()
         populate(rpc_dev, dep, PopulationSpec(borrowers=n, seed=1))
