@@ -49,6 +49,7 @@ class Projector:
             self.venues[col] = v
         self._exposure: Exposure | None = None
         self._pos: NDArray[np.int64] | None = None
+        self._buffers: tuple[F64, F64] | None = None
         self._empty: Idx | None = None
         self._before: tuple[Toxic, float] | None = None
 
@@ -106,8 +107,12 @@ class Projector:
         ratios = {s: float(prices[s] / self.market.prices[s]) for s in shocks}
         baseline = self.exposure.baseline(ratios)
         if self._pos is None:
-            self._pos = np.full(len(self.book), -1, dtype=np.int64)
-        run = Run(self.exposure, self.venues, self.params, prices, pools, baseline, self._pos, self.empty)
+            n, r = len(self.book), self.market.size
+            self._pos = np.full(n, -1, dtype=np.int64)
+            self._buffers = (np.empty((r, max(n, 1))), np.empty((r, max(n, 1))))
+        run = Run(
+            self.exposure, self.venues, self.params, prices, pools, baseline, self._pos, self.empty, self._buffers
+        )
         run.run()
         return self.result(run, shocks, prices)
 

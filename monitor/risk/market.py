@@ -86,6 +86,9 @@ class RiskMarket:
             self.slot_table[cid] = self.slot_of[cid]
             self.lt_table[cid] = self.lt_of[cid]
             self.bonus_table[cid] = self.bonus_of[cid]
+        #: The same, flattened: index ``category * R + reserve``.
+        self.slot_flat: NDArray[np.intp] = self.slot_table.ravel()
+        self.bonus_flat: F64 = self.bonus_table.ravel()
 
     @property
     def n_slots(self) -> int:

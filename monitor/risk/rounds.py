@@ -35,6 +35,7 @@ Idx = NDArray[np.intp]
 #: The followed set covers price moves up to this spread (max/min of price ratios) from the post-shock prices,
 #: and price levels down to GUARD times them; beyond, it is rebuilt wider.
 FOLLOW_SPREAD = 1.15
+FOLLOW_STEPS = (1.15, 2.0)
 #: Above this share of the book in the watch set, recompute every followed account's bound at current prices.
 RELINEAR = 0.4
 _NAMES = ("collateral", "debt", "fee", "received", "capped", "no_collateral_left")
@@ -74,6 +75,7 @@ class Run:
         baseline: Baseline,
         pos: NDArray[np.int64],
         empty: Idx,
+        buffers: tuple[F64, F64] | None = None,
     ) -> None:
         self.book: CascadeBook = exposure.book
         self.m = self.book.market
@@ -84,7 +86,7 @@ class Run:
         self.ref = prices.copy()
         self.pools = dict(pools)
         self.baseline = baseline
-        self.overlay = Overlay(self.book, pos)
+        self.overlay = Overlay(self.book, pos, buffers)
         self.dead_units: dict[int, F64] = {}  # per e-mode category: debt of accounts with no collateral
         self.dead_count = 0
         self._bury(self.book.debt[empty], self.book.emode[empty])
@@ -145,8 +147,10 @@ class Run:
         """The watch set (positions in the followed set, book rows), balances and exact health at the current
         prices; the watched accounts' bounds move to these prices."""
         lo, hi = spread(self.prices, self.ref)
-        if hi / lo > self.follow_limit or hi < GUARD:
-            self._refollow(max(1.25 * hi / lo, 1.5 * self.follow_limit))
+        if (hi / lo > self.follow_limit or hi < GUARD) and math.isfinite(self.follow_limit):
+            # Branch: prices left the followed set's range: widen in steps (cached per step for sweeps).
+            wider = next((x for x in FOLLOW_STEPS if x > self.follow_limit and x >= hi / lo), math.inf)
+            self._refollow(wider if hi >= GUARD else math.inf)
         rho = self.prices / np.array(self.checks)  # (checks, slots)
         lo_k, hi_k = rho.min(axis=1), rho.max(axis=1)
         wpos = np.flatnonzero(may_liquidate(self.fa, self.fd, self.ex.slack, lo_k[self.fchk], hi_k[self.fchk]))
@@ -155,8 +159,9 @@ class Run:
             # every followed account at the current prices is cheaper than that many exact health factors.
             self._relinear()
             wpos = np.flatnonzero(may_liquidate(self.fa, self.fd, self.ex.slack, 1.0, 1.0))
+        order, c, d = self.overlay.get(self.follow[wpos])
+        wpos = wpos[order]
         watch = self.follow[wpos]
-        c, d = self.overlay.get(watch)
         h = evaluate(self.m, c, d, self.book.emode[watch], self.prices)
         self.checks.append(self.prices.copy())
         a, dd = self.ex.terms_exact(h)
@@ -251,15 +256,15 @@ class Run:
         ca, da = c[:, at], d[:, at]
         jc, jd = choose(m, ca, da, self.prices)
         cols = np.arange(at.size)
-        cat = self.book.emode[watch[at]]
+        cat = self.book.emode[watch[at]] * m.size
         terms = Terms(
             bal=ca[jc, cols],
             debt=da[jd, cols],
-            pc=self.prices[m.slot_table[cat, jc]],
-            pd=self.prices[m.slot_table[cat, jd]],
+            pc=self.prices[m.slot_flat[cat + jc]],
+            pd=self.prices[m.slot_flat[cat + jd]],
             uc=m.units[jc],
             ud=m.units[jd],
-            bonus=m.bonus_table[cat, jc],
+            bonus=m.bonus_flat[cat + jc],
             fee=m.protocol_fee[jc],
             hf=h.hf[at],
             total_collateral=h.t[at],

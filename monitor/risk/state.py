@@ -15,29 +15,31 @@ Idx = NDArray[np.intp]
 class Overlay:
     """Balances of the accounts a projection changed; ``pos`` maps a book row to its overlay column (-1: none).
 
-    ``pos`` is borrowed from the caller (one array per book, all -1) and restored by :meth:`release`.
+    ``pos`` is borrowed from the caller (one array per book, all -1) and restored by :meth:`release`; so are
+    the balance ``buffers`` when given (``(reserves, accounts)`` each, reused between projections).
     """
 
-    def __init__(self, book: CascadeBook, pos: NDArray[np.int64]) -> None:
+    def __init__(self, book: CascadeBook, pos: NDArray[np.int64], buffers: tuple[F64, F64] | None = None) -> None:
         self.book = book
         self.pos = pos
         r = book.market.size
-        self.rows: Idx = np.empty(1024, dtype=np.intp)
-        self.c: F64 = np.empty((r, 1024))
-        self.d: F64 = np.empty((r, 1024))
+        # Branch: reusable (reserves, accounts) buffers never need to grow.
+        self.c, self.d = buffers if buffers is not None else (np.empty((r, 1024)), np.empty((r, 1024)))
+        self.rows: Idx = np.empty(self.c.shape[1], dtype=np.intp)
         self.n = 0
 
-    def get(self, rows: Idx) -> tuple[F64, F64]:
-        """Current balances of book ``rows`` (copies, ``(reserves, len(rows))``)."""
-        c = self.book.collateral[:, rows]
-        d = self.book.debt[:, rows]
-        if self.n:
-            p = self.pos[rows]
-            mine = np.flatnonzero(p >= 0)
-            if mine.size:
-                c[:, mine] = self.c[:, p[mine]]
-                d[:, mine] = self.d[:, p[mine]]
-        return c, d
+    def get(self, rows: Idx) -> tuple[Idx, F64, F64]:
+        """Current balances of book ``rows``: ``(order, c, d)`` with column ``i`` = ``rows[order[i]]``
+        (accounts from the book first, then changed ones: each value is gathered once)."""
+        if not self.n:
+            return np.arange(rows.size), self.book.collateral[:, rows], self.book.debt[:, rows]
+        p = self.pos[rows]
+        mine = p >= 0
+        fresh, changed = np.flatnonzero(~mine), np.flatnonzero(mine)
+        pf, pc = rows[fresh], p[changed]
+        c = np.concatenate([self.book.collateral[:, pf], self.c[:, pc]], axis=1)
+        d = np.concatenate([self.book.debt[:, pf], self.d[:, pc]], axis=1)
+        return np.concatenate([fresh, changed]), c, d
 
     def put(self, rows: Idx, c: F64, d: F64) -> None:
         """Store new balances of book ``rows``."""

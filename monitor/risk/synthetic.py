@@ -148,12 +148,14 @@ def venues(
 
 @dataclass(frozen=True)
 class Population:
-    """How synthetic accounts look: HF lognormal body plus a cluster just above 1, sizes lognormal (USD)."""
+    """How synthetic accounts look: HF lognormal body (clipped to ``[hf_min, 8]``) plus a cluster just above 1,
+    sizes lognormal (USD). The defaults are the devnet's mix."""
 
     accounts: int
     seed: int = 1
-    hf_median: float = 1.6
+    hf_median: float = 1.7
     hf_sigma: float = 0.35
+    hf_min: float = 1.1
     cluster_share: float = 0.2
     cluster: tuple[float, float] = (1.003, 1.08)
     size_median_usd: float = 10_000.0
@@ -170,7 +172,7 @@ def book(
     mk = RiskMarket(market or market_inputs(assets))
     rng = np.random.default_rng(population.seed)
     n, r = population.accounts, mk.size
-    hf = np.minimum(rng.lognormal(math.log(population.hf_median), population.hf_sigma, n), 8.0)
+    hf = np.clip(rng.lognormal(math.log(population.hf_median), population.hf_sigma, n), population.hf_min, 8.0)
     lo_c, hi_c = population.cluster
     in_cluster = rng.random(n) < population.cluster_share
     hf[in_cluster] = rng.uniform(lo_c, hi_c, int(in_cluster.sum()))
