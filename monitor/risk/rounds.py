@@ -24,7 +24,7 @@ from monitor.risk.liquidation import Amounts, Terms, choose, liquidate
 from monitor.risk.market import CascadeBook
 from monitor.risk.params import ModelParams
 from monitor.risk.results import RoundResult, Toxic
-from monitor.risk.screen import GUARD, Baseline, Exposure, linear_sums, may_liquidate, spread
+from monitor.risk.screen import GUARD, Baseline, Exposure, followed, linear_sums, may_liquidate
 from monitor.risk.state import Overlay
 from monitor.risk.venues import Venue
 
@@ -34,7 +34,6 @@ Idx = NDArray[np.intp]
 
 #: The followed set covers price moves up to this spread (max/min of price ratios) from the post-shock prices,
 #: and price levels down to GUARD times them; beyond, it is rebuilt wider.
-FOLLOW_SPREAD = 1.15
 FOLLOW_STEPS = (1.15, 2.0)
 #: Above this share of the book in the watch set, recompute every followed account's bound at current prices.
 RELINEAR = 0.4
@@ -99,18 +98,18 @@ class Run:
         self.first: NDArray[np.int64] | None = None
         self.prev: Idx = np.zeros(0, dtype=np.intp)
         self.checks: list[F64] = [self.ref]
-        self.follow_limit = 0.0
-        self._refollow(FOLLOW_SPREAD)
+        self.masks = exposure.masks
+        self._refollow(np.full(self.masks.count, FOLLOW_STEPS[0]))
         self.last_health: Health = evaluate(self.m, np.zeros((self.m.size, 0)), np.zeros((self.m.size, 0)),
                                             np.zeros(0, dtype=np.int64), prices)  # fmt: skip
 
     # -- screening --------------------------------------------------------------------------------------------
 
-    def _refollow(self, limit: float) -> None:
-        """Follow every account that can be watched while the spread from the post-shock prices stays <=
-        ``limit`` (and rho_max >= GUARD); their bounds restart from the post-shock prices."""
-        self.follow_limit = limit
-        rows, a, d = self.baseline.follow(limit)
+    def _refollow(self, limits: F64) -> None:
+        """Follow every account that can be watched while the spread of its slots' prices from the post-shock
+        ones stays <= ``limits[mask]`` (and rho_max >= GUARD); their bounds restart from the post-shock prices."""
+        self.limits = limits
+        rows, a, d = self.baseline.follow(limits)
         ov = self.overlay
         if ov.n:
             # Branch: accounts liquidated so far follow from their current balances, not the baseline.
@@ -120,12 +119,13 @@ class Run:
             oc, od = ov.balances
             ta, td = self.ex.terms(*linear_sums(self.book, oc, od, self.book.emode[t], self.ref))
             td = np.where(oc.sum(axis=0) > 0, td, 0.0)
-            sel = np.flatnonzero((td > 0) & (ta / limit - self.ex.slack / GUARD < td))
+            sel = np.flatnonzero(followed(ta, td, self.ex.slack, limits[self.masks.ids[t]]))
             rows, a, d = np.concatenate([rows, t[sel]]), np.concatenate([a, ta[sel]]), np.concatenate([d, td[sel]])
         self.follow: Idx = rows
         self.fa: F64 = a
         self.fd: F64 = d
         self.fchk: NDArray[np.int64] = np.zeros(rows.size, dtype=np.int64)
+        self.fmask: Idx = self.masks.ids[rows]
 
     def _relinear(self) -> None:
         """Bound terms of every followed account at the current prices (a new check)."""
@@ -146,14 +146,18 @@ class Run:
     def screen(self) -> tuple[Idx, Idx, F64, F64, Health]:
         """The watch set (positions in the followed set, book rows), balances and exact health at the current
         prices; the watched accounts' bounds move to these prices."""
-        lo, hi = spread(self.prices, self.ref)
-        if (hi / lo > self.follow_limit or hi < GUARD) and math.isfinite(self.follow_limit):
-            # Branch: prices left the followed set's range: widen in steps (cached per step for sweeps).
-            wider = next((x for x in FOLLOW_STEPS if x > self.follow_limit and x >= hi / lo), math.inf)
-            self._refollow(wider if hi >= GUARD else math.inf)
-        rho = self.prices / np.array(self.checks)  # (checks, slots)
-        lo_k, hi_k = rho.min(axis=1), rho.max(axis=1)
-        wpos = np.flatnonzero(may_liquidate(self.fa, self.fd, self.ex.slack, lo_k[self.fchk], hi_k[self.fchk]))
+        lo0, hi0 = (x[0] for x in self.masks.spreads(self.prices / self.ref))
+        out = ((hi0 / lo0 > self.limits) | (hi0 < GUARD)) & np.isfinite(self.limits)
+        if out.any():
+            # Branch: some masks' prices left the followed range: widen theirs in steps.
+            wider = self.limits.copy()
+            for u in np.flatnonzero(out).tolist():
+                step = next((x for x in FOLLOW_STEPS if x >= hi0[u] / lo0[u]), math.inf)
+                wider[u] = step if hi0[u] >= GUARD else math.inf
+            self._refollow(wider)
+        lo_k, hi_k = self.masks.spreads(self.prices / np.array(self.checks))  # (checks, masks)
+        lo, hi = lo_k[self.fchk, self.fmask], hi_k[self.fchk, self.fmask]
+        wpos = np.flatnonzero(may_liquidate(self.fa, self.fd, self.ex.slack, lo, hi))
         if wpos.size > RELINEAR * len(self.book):
             # Branch: prices moved so much that the spread bound flags a large share: one linear pass over
             # every followed account at the current prices is cheaper than that many exact health factors.

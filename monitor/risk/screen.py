@@ -20,6 +20,7 @@ from numpy.typing import NDArray
 
 from monitor.risk.health import Health
 from monitor.risk.market import CascadeBook
+from monitor.risk.masks import Masks
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -49,6 +50,7 @@ class Exposure:
         self._by_slot: dict[int, tuple[F64, F64]] = {}
         self._has_collateral: Bool | None = None
         self._views: dict[int, SlotView] = {}
+        self.masks = Masks(book)
 
     def _sums(self, slot_weight: F64) -> tuple[F64, F64]:
         """``w`` and ``d`` with each slot's price multiplied by ``slot_weight`` (1: the market prices)."""
@@ -104,7 +106,7 @@ class Exposure:
             return SlotBaseline(self.view(s), r)
         w, d = self.at(moved)
         a, dd = self.terms(w, d)
-        return DenseBaseline(a, np.where(self.has_collateral, dd, 0.0), self.slack)
+        return DenseBaseline(a, np.where(self.has_collateral, dd, 0.0), self.slack, self.masks.ids)
 
     def terms(self, w: F64, d: F64) -> tuple[F64, F64]:
         """Bound terms ``(a, d)`` from linear sums."""
@@ -116,26 +118,32 @@ class Exposure:
         return h.w * self.scale, h.d + self.book.market.size
 
 
+def followed(a: F64, d: F64, slack: float, limit: F64) -> Bool:
+    """Accounts that can enter the watch set while the price ratios over their slots keep a spread (max/min)
+    within ``limit`` of the post-shock prices and ``rho_max >= GUARD``."""
+    out: Bool = (d > 0) & (a / limit - slack / GUARD < d)
+    return out
+
+
 class Baseline:
     """Bound terms ``(a, d)`` of every account at the post-shock prices (``d`` = 0: never liquidatable)."""
 
     slack: float
 
-    def follow(self, limit: float) -> tuple[Idx, F64, F64]:
-        """Accounts that can be watched while prices stay within a spread of ``limit`` of the post-shock ones
-        (and ``rho_max >= GUARD``), with their terms."""
+    def follow(self, limits: F64) -> tuple[Idx, F64, F64]:
+        """The accounts :func:`followed` with ``limits[mask]`` (per exposure mask), with their terms."""
         raise NotImplementedError
 
 
 class DenseBaseline(Baseline):
     """Terms held for every account."""
 
-    def __init__(self, a: F64, d: F64, slack: float) -> None:
-        self.a, self.d, self.slack = a, d, slack
+    def __init__(self, a: F64, d: F64, slack: float, ids: Idx) -> None:
+        self.a, self.d, self.slack, self.ids = a, d, slack, ids
 
-    def follow(self, limit: float) -> tuple[Idx, F64, F64]:
+    def follow(self, limits: F64) -> tuple[Idx, F64, F64]:
         """See :class:`Baseline`."""
-        rows = np.flatnonzero((self.d > 0) & (self.a / limit - self.slack / GUARD < self.d))
+        rows = np.flatnonzero(followed(self.a, self.d, self.slack, limits[self.ids]))
         return rows, self.a[rows], self.d[rows]
 
 
@@ -153,17 +161,26 @@ class SlotView:
         self.w0, self.ws = ex.w0[self.rows], ws[self.rows]
         self.d0, self.ds = ex.d0[self.rows], ds[self.rows]
         self.live = live[self.rows]
+        self.ids = ex.masks.ids[self.rows]
         other = np.flatnonzero(~exposed & live & (ex.d0 > 0))
         a, d = ex.terms(ex.w0[other], ex.d0[other])
         tau = a / (d + self.slack / GUARD)  # followed iff tau < limit
-        order = np.argsort(tau, kind="stable")
+        oid = ex.masks.ids[other]
+        order = np.lexsort((tau, oid))  # by mask, then tau
         self.other: Idx = other[order]
         self.other_a, self.other_d, self.tau = a[order], d[order], tau[order]
+        self.starts = np.searchsorted(oid[order], np.arange(ex.masks.count + 1))
 
-    def others(self, limit: float) -> tuple[Idx, F64, F64]:
-        """Unexposed accounts followed at ``limit``, with their terms."""
-        k = int(np.searchsorted(self.tau, limit, side="left"))
-        return self.other[:k], self.other_a[:k], self.other_d[:k]
+    def others(self, limits: F64) -> tuple[Idx, F64, F64]:
+        """Unexposed accounts followed at ``limits[mask]``, with their terms."""
+        parts = []
+        for u in np.flatnonzero(self.starts[1:] > self.starts[:-1]).tolist():
+            lo, hi = int(self.starts[u]), int(self.starts[u + 1])
+            k = int(np.searchsorted(self.tau[lo:hi], limits[u], side="left"))
+            if k:
+                parts.append(np.arange(lo, lo + k))
+        at = np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
+        return self.other[at], self.other_a[at], self.other_d[at]
 
 
 class SlotBaseline(Baseline):
@@ -176,11 +193,11 @@ class SlotBaseline(Baseline):
         self.a = w * view.scale
         self.d = np.where(view.live, d * (1.0 + ROUNDING), 0.0)
 
-    def follow(self, limit: float) -> tuple[Idx, F64, F64]:
+    def follow(self, limits: F64) -> tuple[Idx, F64, F64]:
         """See :class:`Baseline`."""
         v = self.v
-        mine = np.flatnonzero((self.d > 0) & (self.a / limit - self.slack / GUARD < self.d))
-        rows, a, d = v.others(limit)
+        mine = np.flatnonzero(followed(self.a, self.d, self.slack, limits[v.ids]))
+        rows, a, d = v.others(limits)
         # unsorted rows: gathers in random order cost about the same as sorted ones here, a merge more
         return (
             np.concatenate([v.rows[mine], rows]),
@@ -211,9 +228,3 @@ def may_liquidate(a: F64, d: F64, slack: float, rho_min: F64 | float, rho_max: F
     """True where the HF bound at prices ``rho`` times the reference ones is below 1 (debt required)."""
     out: Bool = (d > 0) & (a * rho_min - slack < d * rho_max)
     return out
-
-
-def spread(prices: F64, ref: F64) -> tuple[float, float]:
-    """``(rho_min, rho_max)`` of ``prices / ref`` over every slot."""
-    rho = prices / ref
-    return float(rho.min()), float(rho.max())

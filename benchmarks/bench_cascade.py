@@ -1,0 +1,148 @@
+"""Cascade engine benchmarks: one projection and a full sweep (90 drops x every collateral asset, with the
+critical-shock search) on 1,000,000 synthetic accounts over 8 assets, side by side with the per-account Python
+loop of the same model (monitor.risk.reference), which is run on a subsample and extrapolated linearly (it
+recomputes every account every round, so its cost is proportional to accounts x rounds). Memory: the book's
+arrays, the engine's peak traced allocations, and the process's peak RSS.
+
+Run: .venv/bin/python -m benchmarks.bench_cascade [--accounts 1000000] [--population devnet|calm] [--loop-sample 5000]
+
+Populations (monitor.risk.synthetic.Population): ``devnet`` is the devnet's mix (20% of accounts in a cluster at
+HF 1.003-1.08, lognormal body, median 1.7, clipped at 1.1); ``calm`` has 3% in the cluster and a wider body
+(median 1.9, sigma 0.45, clipped at 1.02). Pools: one ladder pool per asset with ``accounts / 10,000`` times the
+devnet's TVL (so the book-to-pool ratio is the devnet's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import time
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from monitor.risk import Limits, ModelParams, Projector, SweepSpec, run_loop, sweep
+from monitor.risk import synthetic as syn
+
+SHOCK = {"WETH": -0.2}
+
+
+def population(kind: str, accounts: int, seed: int = 1) -> syn.Population:
+    """The benchmark's account mix."""
+    if kind == "devnet":
+        return syn.Population(accounts, seed=seed)
+    return syn.Population(accounts, seed=seed, hf_median=1.9, hf_sigma=0.45, hf_min=1.02, cluster_share=0.03,
+                          cluster=(1.01, 1.10))  # fmt: skip
+
+
+def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[float, Any]:
+    """Best wall time of ``repeat`` calls, and the last result."""
+    best, out = float("inf"), None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, out
+
+
+def traced_peak(fn: Callable[[], Any]) -> tuple[int, Any]:
+    """Peak bytes allocated (numpy included) while ``fn`` runs."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    out = fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return peak, out
+
+
+def mib(n: float) -> str:
+    """Bytes as MiB."""
+    return f"{n / 2**20:,.0f} MiB"
+
+
+def main() -> None:
+    """Measure and print a Markdown table."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--accounts", type=int, default=1_000_000)
+    ap.add_argument("--population", choices=("devnet", "calm"), default="devnet")
+    ap.add_argument("--loop-sample", type=int, default=5_000)
+    ap.add_argument("--skip-sweep", action="store_true")
+    args = ap.parse_args()
+    n, kind = args.accounts, args.population
+    rows: list[tuple[str, str, str]] = []
+
+    t_book, book = timed(lambda: syn.book(population(kind, n)))
+    venues = syn.venues(book.market, tvl_scale=n / 10_000)
+    rows.append((f"synthetic book: {n:,} accounts x {book.market.size} reserves (generation)", f"{t_book:.2f} s", ""))
+    rows.append(("book arrays (collateral + debt, float64)", mib(book.collateral.nbytes + book.debt.nbytes), ""))
+
+    proj = Projector(book, venues, ModelParams())
+    t_cold, first = timed(lambda: proj.project(SHOCK))
+    t_warm, res = timed(lambda: proj.project(SHOCK), repeat=3)
+    weth = book.market.resolve("WETH")
+    what = (f"{res.accounts_liquidated:,} accounts liquidated in {len(res.rounds)} rounds, WETH final "
+            f"{-res.drop(weth):+.1%}")  # fmt: skip
+    rows.append((f"one projection, WETH -20%, first on the book ({what})", f"{t_cold * 1e3:,.0f} ms", "< 100 ms"))
+    rows.append(("one projection, WETH -20%, repeated (per-book sums cached)", f"{t_warm * 1e3:,.0f} ms", "< 100 ms"))
+    for shock in (-0.05, -0.1, -0.5):
+        t, r = timed(lambda s=shock: proj.project({"WETH": s}), repeat=2)
+        rows.append((f"one projection, WETH {shock:.0%} ({r.accounts_liquidated:,} liquidated, {len(r.rounds)} "
+                     "rounds)", f"{t * 1e3:,.0f} ms", "< 100 ms"))  # fmt: skip
+    peak_one, _ = traced_peak(lambda: proj.project(SHOCK))
+    rows.append(("peak traced allocations during one projection", mib(peak_one), ""))
+
+    count = [0]
+    real = proj.project
+
+    def counting(scenario: Any) -> Any:
+        count[0] += 1
+        return real(scenario)
+
+    if not args.skip_sweep:
+        proj.project = counting  # type: ignore[method-assign]
+        t0 = time.perf_counter()
+        peak_sweep, result = traced_peak(lambda: sweep(proj, None, SweepSpec(), Limits()))
+        t_sweep = time.perf_counter() - t0
+        proj.project = real  # type: ignore[method-assign]
+        crit = ", ".join(
+            f"{a.symbol} {a.critical_shock:.1%}" if a.critical_shock is not None else f"{a.symbol} none"
+            for a in result.assets
+        )
+        rows.append((f"full sweep: 90 drops x {len(result.assets)} assets + critical-shock bisection = {count[0]} "
+                     f"projections (critical: {crit})", f"{t_sweep:,.1f} s", "< 10 s"))  # fmt: skip
+        rows.append(("  per projection, average", f"{t_sweep / count[0] * 1e3:,.0f} ms", ""))
+        rows.append(("peak traced allocations during the sweep", mib(peak_sweep), ""))
+
+    s = args.loop_sample
+    small = syn.book(population(kind, s))
+    small_venues = syn.venues(small.market, tvl_scale=s / 10_000)
+    t_loop, loop_res = timed(lambda: run_loop(small, small_venues, SHOCK))
+    t_vec, vec_res = timed(lambda: Projector(small, small_venues).project(SHOCK), repeat=3)
+    same = [r.accounts_liquidated for r in vec_res.rounds] == [r.accounts_liquidated for r in loop_res.rounds]
+    rows.append((f"per-account Python loop, WETH -20%, {s:,}-account subsample ({len(loop_res.rounds)} rounds; "
+                 f"same rounds as the engine: {same})", f"{t_loop * 1e3:,.0f} ms", ""))  # fmt: skip
+    rows.append((f"engine on the same subsample", f"{t_vec * 1e3:,.1f} ms", ""))
+    rows.append(("  ratio on the subsample (loop / engine)", f"{t_loop / t_vec:,.0f}x", ""))
+    per_round = t_loop / max(len(loop_res.rounds) + 1, 1) / s
+    loop_n = per_round * n * (len(res.rounds) + 1)
+    rows.append((f"per-account loop extrapolated to {n:,} accounts x {len(res.rounds) + 1} evaluations "
+                 "(linear in accounts x rounds; not run)", f"{loop_n:,.0f} s", ""))  # fmt: skip
+    rows.append(("  ratio at full size (extrapolated loop / measured engine)", f"{loop_n / t_warm:,.0f}x", ""))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    rows.append(("peak RSS of the whole run", mib(rss), ""))
+
+    print(f"## Cascade engine (`.venv/bin/python -m benchmarks.bench_cascade --accounts {n} --population {kind}`)")
+    print()
+    print(f"Python {platform.python_version()}, numpy {np.__version__}, {platform.machine()}; population `{kind}`.")
+    print()
+    print("| measure | value | goal |")
+    print("|---|---|---|")
+    for measure, value, goal in rows:
+        print(f"| {measure} | {value} | {goal} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Exposure masks: the set of price slots each account's positions are priced by, as an id per distinct set.
+
+The screening bound (:mod:`monitor.risk.screen`) only needs the smallest and largest price ratio over the
+slots an account holds; with an id per distinct mask those come from a small ``(checks, masks)`` table, so a
+crash of one asset only wakes the accounts that hold it. A mask never grows during a projection (liquidations
+only empty positions), so the book's masks stay valid (conservative) throughout.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from monitor.risk.market import CascadeBook
+
+F64 = NDArray[np.float64]
+Bool = NDArray[np.bool_]
+Idx = NDArray[np.intp]
+
+#: Above this many price slots every account shares one all-slots mask (the global bound).
+MAX_SLOTS = 62
+
+
+class Masks:
+    """``ids[i]``: the mask of account ``i``; ``bits[u, s]``: whether mask ``u`` includes slot ``s``."""
+
+    def __init__(self, book: CascadeBook) -> None:
+        m = book.market
+        n, s_count = len(book), m.n_slots
+        if s_count > MAX_SLOTS:
+            self.ids: Idx = np.zeros(n, dtype=np.intp)
+            self.bits: Bool = np.ones((1, s_count), dtype=bool)
+            return
+        held = (book.collateral > 0) | (book.debt > 0)
+        keys = np.zeros(n, dtype=np.int64)
+        for j in range(m.size):
+            keys |= held[j].astype(np.int64) << int(m.slot_of[0][j])
+        for cid in m.differing:
+            rows = np.flatnonzero(book.emode == cid)
+            if rows.size and not np.array_equal(m.slot_of[cid], m.slot_of[0]):
+                # Branch: an e-mode price source prices the category's reserves for its members.
+                k = np.zeros(rows.size, dtype=np.int64)
+                for j in range(m.size):
+                    k |= held[j, rows].astype(np.int64) << int(m.slot_of[cid][j])
+                keys[rows] = k
+        unique, inverse = np.unique(keys, return_inverse=True)
+        self.ids = inverse.astype(np.intp).reshape(-1)
+        self.bits = ((unique[:, None] >> np.arange(s_count)) & 1).astype(bool)
+
+    @property
+    def count(self) -> int:
+        """Number of distinct masks."""
+        return int(self.bits.shape[0])
+
+    def spreads(self, rho: F64) -> tuple[F64, F64]:
+        """Per row of ``rho`` (price ratios per slot, ``(k, S)``) and mask: the smallest and largest ratio over
+        the mask's slots, ``(k, U)`` each (1 for an empty mask)."""
+        r = np.atleast_2d(rho)[:, None, :]
+        lo = np.where(self.bits[None], r, np.inf).min(axis=2)
+        hi = np.where(self.bits[None], r, -np.inf).max(axis=2)
+        empty = ~self.bits.any(axis=1)
+        lo[:, empty], hi[:, empty] = 1.0, 1.0
+        return lo, hi
