@@ -163,6 +163,7 @@ class MqttPublisher:
         attempt = 0
         try:
             while True:
+                _raise_if_cancelled()
                 try:
                     await self._connection()
                     attempt = 0  # the connection was up; it broke (normal run ends only by cancellation)
@@ -174,6 +175,7 @@ class MqttPublisher:
                     self._failed(exc)
                 self._was_up = False
                 self._connected = False
+                _raise_if_cancelled()
                 delay = min(self._backoff[1], self._backoff[0] * 2 ** min(attempt, 32))
                 attempt += 1
                 log.info("MQTT %s: retrying in %.1f s", self._label, delay)
@@ -205,6 +207,7 @@ class MqttPublisher:
             self._dropped_logged = False
             log.info("MQTT connected to %s (%d events queued)", self._label, len(self._outbox))
             await client.publish(self.status_topic, b"online", qos=1, retain=True)
+            _raise_if_cancelled()
             await self._session(client)
         except asyncio.CancelledError:
             await self._shutdown(client)
@@ -234,7 +237,9 @@ class MqttPublisher:
 
     async def _send_forever(self, client: aiomqtt.Client) -> None:
         while True:
-            if not await self._send_one(client):
+            sent = await self._send_one(client)
+            _raise_if_cancelled()
+            if not sent:
                 self._wake.clear()
                 await self._wake.wait()
 
@@ -293,6 +298,17 @@ class MqttPublisher:
 def _cancelling() -> bool:
     task = asyncio.current_task()
     return task is not None and task.cancelling() > 0
+
+
+def _raise_if_cancelled() -> None:
+    """Re-raise a cancellation that an awaited call swallowed.
+
+    On Python 3.11 ``asyncio.wait_for`` (which aiomqtt uses for every acknowledgement) returns normally when
+    the awaited operation completes in the same loop step as the cancellation, losing it; the task's
+    cancel-request count still shows it. Without this check a daemon's shutdown could hang on the publisher.
+    """
+    if _cancelling():
+        raise asyncio.CancelledError
 
 
 def _unquote(part: str | None) -> str | None:

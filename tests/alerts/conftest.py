@@ -27,3 +27,9 @@ def broker(tmp_path: Path) -> Iterator[Mosquitto]:
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
     """A test CA and a server certificate for 127.0.0.1 / localhost."""
     return make_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def other_ca(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    """A second, unrelated test CA (its server certificate is not used)."""
+    return make_tls(tmp_path_factory.mktemp("other-ca"))

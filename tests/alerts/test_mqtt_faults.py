@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from monitor.alerts.mqtt import MqttPublisher
-from tests.alerts.broker import Mosquitto, TlsFiles, make_password_file, make_tls
+from tests.alerts.broker import Mosquitto, TlsFiles, make_password_file
 from tests.alerts.collector import Collector
 from tests.alerts.helpers import cfg, event, running, status, until
 from tests.alerts.tcpproxy import TcpProxy
@@ -152,8 +152,8 @@ async def test_wrong_password_is_counted_and_retried_not_a_crash_loop(
     assert secret not in text and secret not in repr(pub.stats())
 
 
-async def test_tls_with_an_untrusted_ca_fails_cleanly(secured: Mosquitto, tmp_path: Path) -> None:
-    other = make_tls(tmp_path / "other-ca")
+async def test_tls_with_an_untrusted_ca_fails_cleanly(secured: Mosquitto, other_ca: TlsFiles) -> None:
+    other = other_ca
     pub = MqttPublisher(
         cfg(f"mqtts://127.0.0.1:{secured.port}", username="monitor", password="Tr0ub4dor&3", ca_file=str(other.ca)),
         backoff_initial_s=0.05,
