@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiomqtt
 import pytest
 
 from monitor.alerts.model import AlertEvent
@@ -14,7 +15,7 @@ from monitor.config import AlertRuleConfig
 from monitor.errors import ConfigError
 from tests.alerts.broker import Mosquitto, free_port
 from tests.alerts.collector import Collector
-from tests.alerts.helpers import M, cfg, running, status, until
+from tests.alerts.helpers import M, cfg, event, running, status, until
 from tests.alerts.tcpproxy import TcpProxy
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -114,6 +115,32 @@ async def test_cancelled_while_connecting_still_says_offline(broker: Mosquitto) 
         async with asyncio.timeout(5):
             await asyncio.gather(task, return_exceptions=True)
         await sub.wait_for(lambda c: status(c) == [b"offline"])  # connected within the grace period: goodbye
+
+
+async def test_shutdown_survives_a_swallowed_cancellation(broker: Mosquitto, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python 3.11's wait_for (inside aiomqtt's publish) can return normally although its task was cancelled."""
+    real = aiomqtt.Client.publish
+
+    async def swallowing(self: aiomqtt.Client, *args: Any, **kwargs: Any) -> None:
+        op = asyncio.ensure_future(real(self, *args, **kwargs))
+        try:
+            await asyncio.sleep(0.2)
+            await asyncio.shield(op)
+        except asyncio.CancelledError:
+            await op  # the cancellation is lost, as in the 3.11 race
+
+    pub = MqttPublisher(cfg(broker.url), shutdown_grace_s=0.5)
+    async with Collector(broker.port, "cm/#") as sub:
+        task = asyncio.create_task(pub.run())
+        await sub.wait_for(lambda c: status(c) == [b"online"])
+        monkeypatch.setattr(aiomqtt.Client, "publish", swallowing)
+        pub.publish(event(1))
+        await asyncio.sleep(0.05)  # the sender is inside publish now
+        task.cancel()
+        async with asyncio.timeout(5):
+            await asyncio.gather(task, return_exceptions=True)
+        assert task.cancelled()
+        await sub.wait_for(lambda c: status(c)[-1:] == [b"offline"] and len(c.on(f"cm/{M}/alerts/bad-debt")) == 1)
 
 
 async def test_cancel_while_unreachable_or_stalled_returns_promptly() -> None:
