@@ -17,8 +17,10 @@ from pathlib import Path
 from aiohttp import web
 
 from monitor.aave.checkpoint import Checkpoint
+from monitor.alerts.mqtt import MqttPublisher
 from monitor.chain.rpc import RpcClient
 from monitor.config import MonitorConfig
+from monitor.daemon.alerting import Alerting
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.pipeline import MarketPipeline, Projector, no_projections
 from monitor.daemon.result import MarketResult
@@ -46,6 +48,10 @@ class Daemon:
         self.metrics = Metrics(self.store)
         self.projector_factory = projector_factory
         self.on_result = on_result
+        self.publisher = MqttPublisher(cfg.mqtt) if cfg.mqtt is not None else None
+        self.alerting = Alerting(cfg, self.publisher)
+        self.store.alert_states = self.alerting.alert_states
+        self.store.outbox_stats = self.alerting.outbox_stats
         self.stop_event = asyncio.Event()
         self.started = asyncio.Event()
         self.listen_port: int | None = None
@@ -80,9 +86,12 @@ class Daemon:
                                 projector = (self.projector_factory(self.cfg, m.name) if self.projector_factory
                                              else no_projections)  # fmt: skip
                                 pipe = MarketPipeline(self.cfg, m, rpc, checkpoint, self.store, self.metrics,
-                                                      projector, self.on_result)  # fmt: skip
+                                                      projector, self._on_result)  # fmt: skip
                                 self.pipelines[m.name] = pipe
                                 tg.create_task(pipe.run(), name=f"market:{m.name}")
+                            if self.publisher is not None:
+                                tg.create_task(self.publisher.run(), name="alerts-mqtt")
+                            tg.create_task(self.alerting.timer(), name="alerts-timer")
                             tg.create_task(self._wait_stop(), name="shutdown")
                     except* _Stop:
                         log.info("stopping: tasks cancelled, checkpoint closed")
@@ -91,6 +100,11 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
+
+    async def _on_result(self, result: MarketResult) -> None:
+        await self.alerting.on_result(result)
+        if self.on_result is not None:
+            await self.on_result(result)
 
     async def _wait_stop(self) -> None:
         await self.stop_event.wait()

@@ -1,0 +1,147 @@
+"""Alerts end to end on the devnet with a real mosquitto: a scripted crash makes the page-level alert arrive on
+MQTT within a few blocks and resolve once after recovery; with the broker down while alerts fire and resolve,
+every event arrives after the restart, in order."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.config import MonitorConfig, parse_config
+from monitor.daemon.run import Daemon
+from monitor.devnet.anvil import free_port
+from monitor.devnet.liquidator import crash
+from monitor.devnet.market import oracle_price, set_oracle_price
+from monitor.devnet.monitor_config import devnet_config
+from tests.alerts.broker import Mosquitto, mosquitto_binary
+from tests.alerts.collector import Collector
+from tests.conftest import Devnet
+from tests.daemon.test_daemon import _get, _one, _samples
+
+MARKET = "devnet-aave"
+RULE = "liquidatable-debt"
+TOPIC = f"cascade-monitor/{MARKET}/alerts/{RULE}"
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Mosquitto]:
+    """A mosquitto on a free loopback port (Debian's package; .ci/run installs it)."""
+    assert mosquitto_binary() is not None, "mosquitto is not installed (apt-get install mosquitto)"
+    b = Mosquitto(tmp_path / "mosquitto")
+    b.start()
+    try:
+        yield b
+    finally:
+        b.kill()
+
+
+def _cfg(devnet: Devnet, tmp_path: Path, broker: Mosquitto) -> MonitorConfig:
+    data = devnet_config(devnet.url, devnet.dep, metrics_port=free_port(), checkpoint=str(tmp_path / "cp.sqlite"))
+    data["mqtt"] = {"url": broker.url, "topic_prefix": "cascade-monitor"}
+    data["alerts"] = {
+        "stale_after_s": 3600,
+        "rules": [
+            {"name": RULE, "kind": "liquidatable_debt_usd", "op": "above", "threshold": 50_000, "reset": 1_000,
+             "reset_blocks": 2, "severity": "page"},
+            {"name": "hf-mass", "kind": "hf_mass_below_usd", "level": 1.02, "op": "above", "threshold": 5e7,
+             "reset": 4e7, "severity": "ticket"},
+        ],
+    }  # fmt: skip
+    return parse_config(data, environ={})
+
+
+@asynccontextmanager
+async def _daemon(cfg: MonitorConfig) -> AsyncIterator[Daemon]:
+    daemon = Daemon(cfg)
+    task = asyncio.create_task(daemon.run(), name="daemon-under-test")
+    try:
+        await asyncio.wait_for(daemon.started.wait(), 30)
+        yield daemon
+    finally:
+        daemon.stop()
+        await asyncio.wait_for(task, 30)
+
+
+async def _blocks_until(devnet: Devnet, check: Any, what: str, max_blocks: int = 40) -> int:
+    """Mine a block every 0.5 s until ``check()``; returns how many blocks it took."""
+    for n in range(max_blocks):
+        if check():
+            return n
+        await asyncio.to_thread(devnet.rpc.mine, 1)
+        await asyncio.sleep(0.5)
+    raise AssertionError(f"{what}: not within {max_blocks} blocks")
+
+
+def _alerts(c: Collector) -> list[dict[str, Any]]:
+    return [m.json() for m in c.messages if m.topic == TOPIC]
+
+
+async def test_crash_pages_on_mqtt_and_resolves_once_after_recovery(
+    devnet: Devnet, tmp_path: Path, broker: Mosquitto
+) -> None:
+    cfg = _cfg(devnet, tmp_path, broker)
+    async with Collector(broker.port) as sub, _daemon(cfg) as daemon:
+        await _blocks_until(devnet, lambda: MARKET in daemon.alerting.latest, "first result")
+        assert _alerts(sub) == []
+        weth = oracle_price(devnet.rpc, devnet.dep, "WETH")
+        await asyncio.to_thread(crash, devnet.rpc, devnet.dep, "WETH", 0.25)  # no liquidator: debt stays liquidatable
+        blocks = await _blocks_until(devnet, lambda: len(_alerts(sub)) >= 1, "page alert on MQTT")
+        assert blocks <= 5, "within a few blocks"
+        (fired,) = _alerts(sub)
+        assert fired["state"] == "firing" and fired["severity"] == "page" and fired["market"] == MARKET
+        assert fired["rule"] == RULE and fired["value"] > fired["threshold"] == 50_000
+        assert {"id", "block", "timestamp"} <= set(fired)
+        _, body = await _get(f"http://127.0.0.1:{cfg.metrics.port}/metrics")
+        m = _samples(body)
+        assert _one(m, "cascade_monitor_alerts_active", market=MARKET, rule=RULE, severity="page") == 1
+        assert _one(m, "cascade_monitor_mqtt_connected") == 1
+        # recovery: the oracle back where it was; the alert resolves after reset_blocks, once
+        await asyncio.to_thread(set_oracle_price, devnet.rpc, devnet.dep, "WETH", weth)
+        await _blocks_until(devnet, lambda: len(_alerts(sub)) >= 2, "resolution on MQTT")
+        for _ in range(6):  # more quiet blocks: nothing more on the topic
+            await asyncio.to_thread(devnet.rpc.mine, 1)
+            await asyncio.sleep(0.4)
+        again, resolved = _alerts(sub)
+        assert again == fired
+        assert resolved["state"] == "resolved" and resolved["id"] == fired["id"]
+        assert resolved["block"] >= fired["block"] + 2
+        states = [x.json() for x in sub.messages if x.topic == f"cascade-monitor/{MARKET}/state"]
+        assert states and all(s["market"] == MARKET for s in states)
+        assert any(x.payload == b"online" for x in sub.messages if x.topic == "cascade-monitor/status")
+
+
+async def test_broker_down_while_alerts_fire_delivers_everything_after_restart(
+    devnet: Devnet, tmp_path: Path, broker: Mosquitto
+) -> None:
+    cfg = _cfg(devnet, tmp_path, broker)
+    async with _daemon(cfg) as daemon:
+        await _blocks_until(devnet, lambda: MARKET in daemon.alerting.latest, "first result")
+        broker.kill()
+        weth = oracle_price(devnet.rpc, devnet.dep, "WETH")
+        events_before = daemon.alerting.events_total
+        # fire, resolve, fire again while the broker is down
+        await asyncio.to_thread(crash, devnet.rpc, devnet.dep, "WETH", 0.25)
+        await _blocks_until(devnet, lambda: daemon.alerting.events_total >= events_before + 1, "fired")
+        await asyncio.to_thread(set_oracle_price, devnet.rpc, devnet.dep, "WETH", weth)
+        await _blocks_until(devnet, lambda: daemon.alerting.events_total >= events_before + 2, "resolved")
+        await asyncio.to_thread(set_oracle_price, devnet.rpc, devnet.dep, "WETH", int(weth * 0.7))
+        await _blocks_until(devnet, lambda: daemon.alerting.events_total >= events_before + 3, "fired again")
+        assert daemon.publisher is not None and daemon.publisher.stats().queued >= 3
+        broker.start()
+        async with Collector(broker.port) as sub:
+            deadline = time.monotonic() + 60
+            while len({a["id"] + a["state"] for a in _alerts(sub)}) < 3:
+                assert time.monotonic() < deadline, f"only {_alerts(sub)} arrived"
+                await asyncio.sleep(0.2)
+        got = _alerts(sub)
+        unique = list(dict.fromkeys((a["id"], a["state"]) for a in got))  # QoS 1 may repeat one, same id
+        assert [s for _, s in unique] == ["firing", "resolved", "firing"]
+        assert unique[0][0] == unique[1][0] != unique[2][0]
+        assert [a["block"] for a in got] == sorted(a["block"] for a in got), "in order"
+        assert daemon.publisher.stats().dropped == 0
