@@ -237,12 +237,15 @@ def _skip_group(toks: list[tuple[str, str]], i: int, open_kind: str, close_kind:
     raise ValueError("unbalanced brackets")
 
 
-def substitute(expr: str, values: dict[str, str] | None = None) -> str:
-    """Grafana variables replaced by concrete values (longest names first)."""
-    vals = values or GRAFANA_VARS
+def substitute(expr: str, values: dict[str, str] | None = None, keep: tuple[str, ...] = ()) -> str:
+    """Grafana variables replaced by concrete values (longest names first), except those in ``keep``."""
+    vals = {k: v for k, v in (values or GRAFANA_VARS).items() if k not in keep}
     for k in sorted(vals, key=len, reverse=True):
         expr = expr.replace(k, vals[k])
-    if "$" in expr:
+    rest = expr
+    for k in keep:
+        rest = rest.replace(k, "")
+    if "$" in rest:
         raise ValueError(f"unknown Grafana variable in {expr!r}")
     return expr
 
