@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from monitor.config import MonitorConfig, parse_config
 from monitor.daemon.run import Daemon
@@ -19,7 +17,7 @@ from monitor.devnet.anvil import free_port
 from monitor.devnet.liquidator import crash
 from monitor.devnet.market import oracle_price, set_oracle_price
 from monitor.devnet.monitor_config import devnet_config
-from tests.alerts.broker import Mosquitto, mosquitto_binary
+from tests.alerts.broker import Mosquitto
 from tests.alerts.collector import Collector
 from tests.conftest import Devnet
 from tests.daemon.test_daemon import _get, _one, _samples
@@ -27,18 +25,6 @@ from tests.daemon.test_daemon import _get, _one, _samples
 MARKET = "devnet-aave"
 RULE = "liquidatable-debt"
 TOPIC = f"cascade-monitor/{MARKET}/alerts/{RULE}"
-
-
-@pytest.fixture
-def broker(tmp_path: Path) -> Iterator[Mosquitto]:
-    """A mosquitto on a free loopback port (Debian's package; .ci/run installs it)."""
-    assert mosquitto_binary() is not None, "mosquitto is not installed (apt-get install mosquitto)"
-    b = Mosquitto(tmp_path / "mosquitto")
-    b.start()
-    try:
-        yield b
-    finally:
-        b.kill()
 
 
 def _cfg(devnet: Devnet, tmp_path: Path, broker: Mosquitto) -> MonitorConfig:
