@@ -127,6 +127,7 @@ def running(name: str, args: list[str], port: int, log: Path, timeout: float = 3
 def prometheus(tmp: Path, config: dict[str, Any]) -> Iterator[Server]:
     """The Debian prometheus server with ``config`` (rule file paths inside it must be absolute)."""
     port = free_port()
+    tmp.mkdir(parents=True, exist_ok=True)
     cfg = tmp / "prometheus.yml"
     cfg.write_text(yaml.safe_dump(config, sort_keys=False))
     check = run_tool(tool("promtool"), "check", "config", str(cfg))
@@ -142,6 +143,7 @@ def prometheus(tmp: Path, config: dict[str, Any]) -> Iterator[Server]:
 def alertmanager(tmp: Path, config: dict[str, Any]) -> Iterator[Server]:
     """The Debian alertmanager with ``config``, clustering off."""
     port = free_port()
+    tmp.mkdir(parents=True, exist_ok=True)
     cfg = tmp / "alertmanager.yml"
     cfg.write_text(yaml.safe_dump(config, sort_keys=False))
     check = run_tool(tool("amtool"), "check-config", str(cfg))
