@@ -34,7 +34,7 @@ Idx = NDArray[np.intp]
 
 #: The followed set covers price moves up to this spread (max/min of price ratios) from the post-shock prices,
 #: and price levels down to GUARD times them; beyond, it is rebuilt wider.
-FOLLOW_STEPS = (1.15, 2.0)
+FOLLOW_STEPS = (1.04, 1.15, 2.0)
 #: Above this share of the book in the watch set, recompute every followed account's bound at current prices.
 RELINEAR = 0.4
 _NAMES = ("collateral", "debt", "fee", "received", "capped", "no_collateral_left")

@@ -60,11 +60,18 @@ def collateral_assets(projector: Projector) -> list[str]:
 
 
 def critical_shock(
-    projector: Projector, asset: str, limits: Limits, below: float, above: float, tolerance: float = 0.001
+    projector: Projector,
+    asset: str,
+    limits: Limits,
+    below: float,
+    above: float,
+    tolerance: float = 0.001,
+    reason: str | None = None,
 ) -> tuple[float, str | None]:
-    """Bisect between a drop that does not cross (``below``) and one that does (``above``)."""
+    """Bisect between a drop that does not cross (``below``) and one that does (``above``, crossing for
+    ``reason`` when the caller already knows it)."""
     key = projector.market.resolve(asset)
-    reason = crossing(projector.project({key: -above}), key, limits)
+    reason = reason or crossing(projector.project({key: -above}), key, limits)
     while above - below > tolerance:
         mid = (below + above) / 2.0
         hit = crossing(projector.project({key: -mid}), key, limits)
@@ -86,7 +93,7 @@ def sweep_asset(projector: Projector, asset: str, spec: SweepSpec, limits: Limit
     first = next((i for i, h in enumerate(hits) if h), None)
     if first is not None:
         below = spec.drops[first - 1] if first else 0.0
-        critical, reason = critical_shock(projector, key, limits, below, spec.drops[first], spec.tolerance)
+        critical, reason = critical_shock(projector, key, limits, below, spec.drops[first], spec.tolerance, hits[first])
     return AssetSweep(
         asset=key,
         symbol=m.symbols[m.column[key]] if key in m.column else key,

@@ -108,3 +108,12 @@ def test_a_shock_without_a_pool_moves_the_oracle_itself() -> None:
     assert r.shocked_prices_usd[mk.USDC] == pytest.approx(0.9)
     assert r.final_prices_usd[mk.USDC] == pytest.approx(0.9)
     assert r.rounds == ()  # cheaper debt: nobody becomes liquidatable
+
+
+def test_an_empty_book_and_a_single_account() -> None:
+    empty = CascadeBook.from_arrays(RM, np.zeros((3, 0)), np.zeros((3, 0)))
+    r = Projector(empty, mk.venues(RM)).project({"WETH": -0.3})
+    assert r.rounds == () and r.converged and r.final_prices_usd[mk.WETH] == pytest.approx(1400.0)
+    one = mk.build([(0, 1_000_000.0, 1, 1.01)], RM)
+    r = Projector(one, mk.venues(RM)).project({"WETH": -0.3})
+    assert r.accounts_liquidated == 1 and r.bad_debt_accounts == 1 and r.toxic_after_shock.accounts == 1
