@@ -107,8 +107,10 @@ class MetricsConfig(_Frozen):
     @classmethod
     def _listen(cls, value: str) -> str:
         host, sep, port = value.rpartition(":")
-        if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        if not sep or not host or not port.isdigit():
             raise ValueError(f"expected host:port, got {value!r}")
+        if not 0 < int(port) < 65536:
+            raise ValueError(f"port must be between 1 and 65535, got {port}")
         return value
 
     @property

@@ -22,7 +22,8 @@ from monitor.chain.rpc import RpcClient
 from monitor.config import MonitorConfig
 from monitor.daemon.alerting import Alerting
 from monitor.daemon.metrics import Metrics
-from monitor.daemon.pipeline import MarketPipeline, Projector, no_projections
+from monitor.daemon.pipeline import MarketPipeline, Projector
+from monitor.daemon.projection import projector_factory
 from monitor.daemon.result import MarketResult
 from monitor.daemon.store import ResultStore
 
@@ -83,8 +84,8 @@ class Daemon:
                     try:
                         async with asyncio.TaskGroup() as tg:
                             for m in self.cfg.markets:
-                                projector = (self.projector_factory(self.cfg, m.name) if self.projector_factory
-                                             else no_projections)  # fmt: skip
+                                factory = self.projector_factory or projector_factory
+                                projector = factory(self.cfg, m.name)
                                 pipe = MarketPipeline(self.cfg, m, rpc, checkpoint, self.store, self.metrics,
                                                       projector, self._on_result)  # fmt: skip
                                 self.pipelines[m.name] = pipe

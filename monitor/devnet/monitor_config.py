@@ -9,6 +9,20 @@ import yaml
 
 from monitor.devnet.deployment import Deployment
 
+DEVNET_RULES: list[dict[str, Any]] = [
+    {"name": "critical-shock", "kind": "critical_shock", "op": "below", "threshold": 0.10, "reset": 0.12,
+     "severity": "page"},
+    {"name": "projected-bad-debt", "kind": "projected_bad_debt_usd", "scenario": "weth-20", "op": "above",
+     "threshold": 1_000_000, "reset": 800_000, "severity": "page"},
+    {"name": "liquidatable-debt", "kind": "liquidatable_debt_usd", "op": "above", "threshold": 100_000,
+     "reset": 10_000, "severity": "ticket"},
+    {"name": "hf-mass-below-1-05", "kind": "hf_mass_below_usd", "level": 1.05, "op": "above",
+     "threshold": 10_000_000, "reset": 8_000_000, "severity": "ticket"},
+    {"name": "oracle-deviation", "kind": "oracle_deviation", "op": "above", "threshold": 0.02, "reset": 0.01,
+     "severity": "ticket"},
+    {"name": "data-stale", "kind": "data_age_s", "op": "above", "threshold": 120, "reset": 60, "severity": "page"},
+]  # fmt: skip
+
 
 def devnet_config(rpc_url: str, dep: Deployment, *, metrics_port: int = 9464, mqtt_port: int | None = None,
                   checkpoint: str = "var/devnet-checkpoint.sqlite") -> dict[str, Any]:  # fmt: skip
@@ -27,6 +41,14 @@ def devnet_config(rpc_url: str, dep: Deployment, *, metrics_port: int = 9464, mq
         "metrics": {"listen": f"127.0.0.1:{metrics_port}"},
         "checkpoint": {"path": checkpoint},
     }
+    cfg["scenarios"] = [
+        {"name": "weth-20", "shocks": {"WETH": -0.2}},
+        {"name": "wbtc-25", "shocks": {"WBTC": -0.25}},
+        {"name": "link-30", "shocks": {"LINK": -0.3}},
+        {"name": "majors-15", "shocks": {"WETH": -0.15, "WBTC": -0.15}},
+    ]
+    cfg["sweep"] = {"every_blocks": 5, "amplification_limit": 1.5, "bad_debt_limit_usd": 250_000}
+    cfg["alerts"] = {"stale_after_s": 60, "rules": DEVNET_RULES}
     if mqtt_port is not None:
         cfg["mqtt"] = {"url": f"mqtt://127.0.0.1:{mqtt_port}", "topic_prefix": "cascade-monitor"}
     return cfg

@@ -1,0 +1,75 @@
+"""The daemon's projector: the configured scenarios every block, the sweep and critical shocks every
+``sweep.every_blocks`` blocks (its last answer is kept in between). Runs in a worker thread."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from monitor.book import Book
+from monitor.config import MarketConfig, MonitorConfig
+from monitor.daemon.pipeline import Projections
+from monitor.daemon.result import ScenarioSummary
+from monitor.dex.pool import PoolState
+from monitor.errors import DataError
+from monitor.risk import CascadeBook, Limits, ModelParams, Projector, SweepSpec, choose_venues, sweep
+
+log = logging.getLogger(__name__)
+
+
+class CascadeProjector:
+    """Callable with the pipeline's projector signature."""
+
+    def __init__(self, cfg: MonitorConfig, market: MarketConfig) -> None:
+        self.cfg = cfg
+        self.market = market
+        self.params = ModelParams(rules=market.liquidation_rules)
+        s = cfg.sweep
+        steps = round(s.max_shock / s.step)
+        self.spec = SweepSpec(drops=tuple(round((i + 1) * s.step, 6) for i in range(steps)))
+        self.limits = Limits(amplification=s.amplification_limit, bad_debt_usd=s.bad_debt_limit_usd)
+        self.critical: dict[str, float | None] = {}
+        self.swept_block: int | None = None
+        self.last_sweep_s = 0.0
+
+    def __call__(self, block: int, book: Book, pools: dict[str, PoolState]) -> Projections:
+        """Scenario summaries for ``block``, and critical shocks (fresh or from the last sweep)."""
+        cbook = CascadeBook.from_book(book)
+        projector = Projector(cbook, choose_venues(cbook.market, pools), self.params)
+        scenarios = []
+        for sc in self.cfg.scenarios:
+            try:
+                r = projector.project(sc.shocks)
+            except DataError as exc:  # e.g. an asset the market does not list: say so once per block, go on
+                log.warning("scenario %s skipped: %s", sc.name, exc)
+                continue
+            drops = [r.drop(a) for a in r.shocks]
+            scenarios.append(
+                ScenarioSummary(
+                    name=sc.name,
+                    final_drop=max(drops, default=0.0),
+                    amplification=r.max_amplification,
+                    debt_repaid_usd=r.debt_repaid_usd,
+                    bad_debt_usd=r.new_bad_debt_usd,
+                    bad_debt_accounts=r.bad_debt_accounts,
+                    rounds=len(r.rounds),
+                    accounts_liquidated=r.accounts_liquidated,
+                )
+            )
+        if self.cfg.sweep.enabled and (
+            self.swept_block is None
+            or block - self.swept_block >= self.cfg.sweep.every_blocks
+            or block < self.swept_block
+        ):
+            t0 = time.perf_counter()
+            result = sweep(projector, self.cfg.sweep.assets or None, self.spec, self.limits)
+            self.critical = {a.symbol: a.critical_shock for a in result.assets}
+            self.swept_block = block
+            self.last_sweep_s = time.perf_counter() - t0
+        return Projections(scenarios=tuple(scenarios), critical_shocks=dict(self.critical))
+
+
+def projector_factory(cfg: MonitorConfig, market_name: str) -> CascadeProjector:
+    """The daemon's default projector for one market."""
+    market = next(m for m in cfg.markets if m.name == market_name)
+    return CascadeProjector(cfg, market)
