@@ -12,6 +12,7 @@ from numpy.typing import NDArray
 
 from monitor.dex import PoolState
 from monitor.errors import DataError
+from monitor.risk.baseline import baseline
 from monitor.risk.health import debt_values, evaluate, toxic
 from monitor.risk.market import CascadeBook, resolve_shocks
 from monitor.risk.params import ModelParams, Scenario
@@ -105,14 +106,12 @@ class Projector:
         shocks = resolve_shocks(self.market, sc.shocks)
         prices, pools = self.shock(shocks)
         ratios = {s: float(prices[s] / self.market.prices[s]) for s in shocks}
-        baseline = self.exposure.baseline(ratios)
+        base = baseline(self.exposure, ratios)
         if self._pos is None:
             n, r = len(self.book), self.market.size
             self._pos = np.full(n, -1, dtype=np.int64)
             self._buffers = (np.empty((r, max(n, 1))), np.empty((r, max(n, 1))))
-        run = Run(
-            self.exposure, self.venues, self.params, prices, pools, baseline, self._pos, self.empty, self._buffers
-        )
+        run = Run(self.exposure, self.venues, self.params, prices, pools, base, self._pos, self.empty, self._buffers)
         run.run()
         return self.result(run, shocks, prices)
 

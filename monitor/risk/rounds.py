@@ -19,12 +19,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from monitor.dex import PoolState
+from monitor.risk.baseline import Baseline, followed
 from monitor.risk.health import Health, evaluate, toxic, unit_prices
 from monitor.risk.liquidation import Amounts, Terms, choose, liquidate
 from monitor.risk.market import CascadeBook
 from monitor.risk.params import ModelParams
 from monitor.risk.results import RoundResult, Toxic
-from monitor.risk.screen import GUARD, Baseline, Exposure, followed, linear_sums, may_liquidate
+from monitor.risk.screen import GUARD, Exposure, linear_sums, may_liquidate
 from monitor.risk.state import Overlay
 from monitor.risk.venues import Venue
 
@@ -107,9 +108,13 @@ class Run:
 
     def _refollow(self, limits: F64) -> None:
         """Follow every account that can be watched while the spread of its slots' prices from the post-shock
-        ones stays <= ``limits[mask]`` (and rho_max >= GUARD); their bounds restart from the post-shock prices."""
+        ones stays <= ``limits[mask]`` (and rho_max >= GUARD); their bounds restart from the post-shock prices.
+        Positions ``[0, hot)`` of the followed arrays are hot, the rest cold (see :mod:`monitor.risk.baseline`).
+        """
         self.limits = limits
-        rows, a, d = self.baseline.follow(limits)
+        f = self.baseline.follow(limits)
+        rows, a, d = f.rows, f.a, f.d
+        cold, ca, cd = f.cold_rows, f.cold_a, f.cold_d
         ov = self.overlay
         if ov.n:
             # Branch: accounts liquidated so far follow from their current balances, not the baseline.
@@ -121,11 +126,17 @@ class Run:
             td = np.where(oc.sum(axis=0) > 0, td, 0.0)
             sel = np.flatnonzero(followed(ta, td, self.ex.slack, limits[self.masks.ids[t]]))
             rows, a, d = np.concatenate([rows, t[sel]]), np.concatenate([a, ta[sel]]), np.concatenate([d, td[sel]])
-        self.follow: Idx = rows
-        self.fa: F64 = a
-        self.fd: F64 = d
-        self.fchk: NDArray[np.int64] = np.zeros(rows.size, dtype=np.int64)
-        self.fmask: Idx = self.masks.ids[rows]
+        hot = rows.size
+        self.follow: Idx = np.concatenate([rows, cold])
+        self.fa: F64 = np.concatenate([a, ca])
+        self.fd: F64 = np.concatenate([d, cd])
+        self.fchk: NDArray[np.int64] = np.zeros(self.follow.size, dtype=np.int64)
+        self.fmask: Idx = self.masks.ids[self.follow]
+        self.cold_tau: F64 = f.cold_tau
+        self.cold_starts: Idx = f.cold_starts + hot
+        self.hot = np.zeros(self.follow.size, dtype=bool)
+        self.hot[:hot] = True
+        self.hot_pos: Idx = np.arange(hot)
 
     def _relinear(self) -> None:
         """Bound terms of every followed account at the current prices (a new check)."""
@@ -142,6 +153,40 @@ class Run:
         self.checks.append(self.prices.copy())
         self.fa, self.fd = a, np.where(live, dd, 0.0)
         self.fchk[:] = len(self.checks) - 1
+        self.hot[:] = True
+        self.hot_pos = np.arange(self.follow.size)
+
+    def _cold_candidates(self, lo0: F64, hi0: F64) -> Idx:
+        """Cold followed accounts whose bound (from the post-shock prices) is below 1 now: per mask, the prefix
+        with ``tau < rho_max / rho_min`` (all of the mask's when ``rho_max < GUARD``), then checked exactly."""
+        starts, parts = self.cold_starts, []
+        for u in np.flatnonzero(starts[1:] > starts[:-1]).tolist():
+            lo, hi = int(starts[u]), int(starts[u + 1])
+            if hi0[u] >= GUARD:
+                k = int(np.searchsorted(self.cold_tau[lo - starts[0] : hi - starts[0]], hi0[u] / lo0[u] * (1.0 + 1e-9),
+                                        side="right"))  # fmt: skip
+            else:
+                k = hi - lo
+            if k:
+                parts.append(np.arange(lo, lo + k))
+        if not parts:
+            return np.zeros(0, dtype=np.intp)
+        cand = np.concatenate(parts)
+        cand = cand[~self.hot[cand]]
+        mask = self.fmask[cand]
+        keep = may_liquidate(self.fa[cand], self.fd[cand], self.ex.slack, lo0[mask], hi0[mask])
+        out: Idx = cand[keep]
+        return out
+
+    def _hot_candidates(self) -> Idx:
+        """Accounts watched before whose bound, from the prices of their last look, is below 1 now."""
+        hp = self.hot_pos
+        if hp.size == 0:
+            return hp
+        lo_k, hi_k = self.masks.spreads(self.prices / np.array(self.checks))  # (checks, masks)
+        chk, u = self.fchk[hp], self.fmask[hp]
+        out: Idx = hp[may_liquidate(self.fa[hp], self.fd[hp], self.ex.slack, lo_k[chk, u], hi_k[chk, u])]
+        return out
 
     def screen(self) -> tuple[Idx, Idx, F64, F64, Health]:
         """The watch set (positions in the followed set, book rows), balances and exact health at the current
@@ -155,14 +200,15 @@ class Run:
                 step = next((x for x in FOLLOW_STEPS if x >= hi0[u] / lo0[u]), math.inf)
                 wider[u] = step if hi0[u] >= GUARD else math.inf
             self._refollow(wider)
-        lo_k, hi_k = self.masks.spreads(self.prices / np.array(self.checks))  # (checks, masks)
-        lo, hi = lo_k[self.fchk, self.fmask], hi_k[self.fchk, self.fmask]
-        wpos = np.flatnonzero(may_liquidate(self.fa, self.fd, self.ex.slack, lo, hi))
+        wpos = np.concatenate([self._cold_candidates(lo0, hi0), self._hot_candidates()])
         if wpos.size > RELINEAR * len(self.book):
             # Branch: prices moved so much that the spread bound flags a large share: one linear pass over
             # every followed account at the current prices is cheaper than that many exact health factors.
             self._relinear()
             wpos = np.flatnonzero(may_liquidate(self.fa, self.fd, self.ex.slack, 1.0, 1.0))
+        fresh = wpos[~self.hot[wpos]]
+        self.hot[fresh] = True
+        self.hot_pos = np.concatenate([self.hot_pos, fresh])
         order, c, d = self.overlay.get(self.follow[wpos])
         wpos = wpos[order]
         watch = self.follow[wpos]

@@ -49,7 +49,8 @@ class Exposure:
         self.w0, self.d0 = self._sums(np.ones(m.n_slots))
         self._by_slot: dict[int, tuple[F64, F64]] = {}
         self._has_collateral: Bool | None = None
-        self._views: dict[int, SlotView] = {}
+        #: Per-slot precomputation of single-slot shocks (see :mod:`monitor.risk.baseline`).
+        self.views: dict[int, object] = {}
         self.masks = Masks(book)
 
     def _sums(self, slot_weight: F64) -> tuple[F64, F64]:
@@ -92,22 +93,6 @@ class Exposure:
             self._has_collateral = self.book.collateral.sum(axis=0) > 0
         return self._has_collateral
 
-    def view(self, s: int) -> SlotView:
-        """Per-slot precomputation for single-slot shocks (cached)."""
-        if s not in self._views:
-            self._views[s] = SlotView(self, s)
-        return self._views[s]
-
-    def baseline(self, ratios: dict[int, float]) -> Baseline:
-        """Bound terms of every account when slot ``s``'s price is ``ratios[s]`` times the market's."""
-        moved = {s: r for s, r in ratios.items() if r != 1.0}
-        if len(moved) == 1:
-            ((s, r),) = moved.items()
-            return SlotBaseline(self.view(s), r)
-        w, d = self.at(moved)
-        a, dd = self.terms(w, d)
-        return DenseBaseline(a, np.where(self.has_collateral, dd, 0.0), self.slack, self.masks.ids)
-
     def terms(self, w: F64, d: F64) -> tuple[F64, F64]:
         """Bound terms ``(a, d)`` from linear sums."""
         return w * self.scale, d * (1.0 + ROUNDING)
@@ -116,94 +101,6 @@ class Exposure:
         """Bound terms from exact (floored) sums: ``w`` floored is below the linear one, ``d`` less than
         ``R`` units below."""
         return h.w * self.scale, h.d + self.book.market.size
-
-
-def followed(a: F64, d: F64, slack: float, limit: F64) -> Bool:
-    """Accounts that can enter the watch set while the price ratios over their slots keep a spread (max/min)
-    within ``limit`` of the post-shock prices and ``rho_max >= GUARD``."""
-    out: Bool = (d > 0) & (a / limit - slack / GUARD < d)
-    return out
-
-
-class Baseline:
-    """Bound terms ``(a, d)`` of every account at the post-shock prices (``d`` = 0: never liquidatable)."""
-
-    slack: float
-
-    def follow(self, limits: F64) -> tuple[Idx, F64, F64]:
-        """The accounts :func:`followed` with ``limits[mask]`` (per exposure mask), with their terms."""
-        raise NotImplementedError
-
-
-class DenseBaseline(Baseline):
-    """Terms held for every account."""
-
-    def __init__(self, a: F64, d: F64, slack: float, ids: Idx) -> None:
-        self.a, self.d, self.slack, self.ids = a, d, slack, ids
-
-    def follow(self, limits: F64) -> tuple[Idx, F64, F64]:
-        """See :class:`Baseline`."""
-        rows = np.flatnonzero(followed(self.a, self.d, self.slack, limits[self.ids]))
-        return rows, self.a[rows], self.d[rows]
-
-
-class SlotView:
-    """For shocks of one price slot: the accounts it prices (*exposed*) with their sums and that slot's share,
-    and the others ordered by the spread at which they must be followed (their terms do not move)."""
-
-    def __init__(self, ex: Exposure, s: int) -> None:
-        ws, ds = ex.slot(s)
-        exposed = (ws > 0) | (ds > 0)
-        live = ex.has_collateral
-        self.slack = ex.slack
-        self.scale = ex.scale
-        self.rows: Idx = np.flatnonzero(exposed)
-        self.w0, self.ws = ex.w0[self.rows], ws[self.rows]
-        self.d0, self.ds = ex.d0[self.rows], ds[self.rows]
-        self.live = live[self.rows]
-        self.ids = ex.masks.ids[self.rows]
-        other = np.flatnonzero(~exposed & live & (ex.d0 > 0))
-        a, d = ex.terms(ex.w0[other], ex.d0[other])
-        tau = a / (d + self.slack / GUARD)  # followed iff tau < limit
-        oid = ex.masks.ids[other]
-        order = np.lexsort((tau, oid))  # by mask, then tau
-        self.other: Idx = other[order]
-        self.other_a, self.other_d, self.tau = a[order], d[order], tau[order]
-        self.starts = np.searchsorted(oid[order], np.arange(ex.masks.count + 1))
-
-    def others(self, limits: F64) -> tuple[Idx, F64, F64]:
-        """Unexposed accounts followed at ``limits[mask]``, with their terms."""
-        parts = []
-        for u in np.flatnonzero(self.starts[1:] > self.starts[:-1]).tolist():
-            lo, hi = int(self.starts[u]), int(self.starts[u + 1])
-            k = int(np.searchsorted(self.tau[lo:hi], limits[u], side="left"))
-            if k:
-                parts.append(np.arange(lo, lo + k))
-        at = np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
-        return self.other[at], self.other_a[at], self.other_d[at]
-
-
-class SlotBaseline(Baseline):
-    """Terms when one slot's price moved by ``ratio`` (see :class:`SlotView`)."""
-
-    def __init__(self, view: SlotView, ratio: float) -> None:
-        self.v, self.slack = view, view.slack
-        w = np.maximum(view.w0 + (ratio - 1.0) * view.ws, 0.0)
-        d = np.maximum(view.d0 + (ratio - 1.0) * view.ds, 0.0)
-        self.a = w * view.scale
-        self.d = np.where(view.live, d * (1.0 + ROUNDING), 0.0)
-
-    def follow(self, limits: F64) -> tuple[Idx, F64, F64]:
-        """See :class:`Baseline`."""
-        v = self.v
-        mine = np.flatnonzero(followed(self.a, self.d, self.slack, limits[v.ids]))
-        rows, a, d = v.others(limits)
-        # unsorted rows: gathers in random order cost about the same as sorted ones here, a merge more
-        return (
-            np.concatenate([v.rows[mine], rows]),
-            np.concatenate([self.a[mine], a]),
-            np.concatenate([self.d[mine], d]),
-        )
 
 
 def linear_sums(

@@ -1,0 +1,146 @@
+"""The screening terms of every account right after the shock, and the *followed* set built from them.
+
+A projection follows the accounts that can enter the watch set while the prices of each account's slots keep
+their spread (max/min of ratios to the post-shock prices) within a limit per exposure mask, and the largest
+ratio >= GUARD: ``a / limit - slack / GUARD < d``. Accounts are handed over in two groups: *hot* ones, checked
+one by one every round, and *cold* ones, sorted per mask by ``tau = a / (d + slack / GUARD)`` so that a round
+only looks at a prefix (an account with ``tau >= rho_max / rho_min`` and ``rho_max >= GUARD`` cannot be
+liquidatable: ``a rho_min - slack >= d rho_max``).
+
+For a shock of one price slot the accounts that slot does not price keep their terms, so they are sorted once
+per book and slot (:class:`SlotView`) and every projection of that slot (a sweep) reuses the order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from monitor.risk.screen import GUARD, ROUNDING, Exposure
+
+F64 = NDArray[np.float64]
+Bool = NDArray[np.bool_]
+Idx = NDArray[np.intp]
+
+
+def followed(a: F64, d: F64, slack: float, limit: F64) -> Bool:
+    """Accounts that can enter the watch set while the price ratios over their slots keep a spread (max/min)
+    within ``limit`` of the post-shock prices and ``rho_max >= GUARD``."""
+    out: Bool = (d > 0) & (a / limit - slack / GUARD < d)
+    return out
+
+
+@dataclass
+class Followed:
+    """Hot accounts (rows, terms) and cold ones (rows, terms, ``tau`` ascending within each mask's block
+    ``starts[u]:starts[u + 1]``)."""
+
+    rows: Idx
+    a: F64
+    d: F64
+    cold_rows: Idx
+    cold_a: F64
+    cold_d: F64
+    cold_tau: F64
+    cold_starts: Idx
+
+
+class Baseline:
+    """Bound terms ``(a, d)`` of every account at the post-shock prices (``d`` = 0: never liquidatable)."""
+
+    slack: float
+
+    def follow(self, limits: F64) -> Followed:
+        """The accounts :func:`followed` with ``limits[mask]`` (per exposure mask), with their terms."""
+        raise NotImplementedError
+
+
+def _no_cold(masks: int) -> tuple[Idx, F64, F64, F64, Idx]:
+    z = np.zeros(0)
+    return np.zeros(0, dtype=np.intp), z, z, z, np.zeros(masks + 1, dtype=np.intp)
+
+
+class DenseBaseline(Baseline):
+    """Terms held for every account (several slots shocked): every followed account is hot."""
+
+    def __init__(self, a: F64, d: F64, slack: float, ids: Idx, masks: int) -> None:
+        self.a, self.d, self.slack, self.ids, self.masks = a, d, slack, ids, masks
+
+    def follow(self, limits: F64) -> Followed:
+        """See :class:`Baseline`."""
+        rows = np.flatnonzero(followed(self.a, self.d, self.slack, limits[self.ids]))
+        return Followed(rows, self.a[rows], self.d[rows], *_no_cold(self.masks))
+
+
+class SlotView:
+    """For shocks of one price slot: the accounts it prices (*exposed*) with their sums and that slot's share,
+    and the others sorted by mask and ``tau`` (their terms do not move)."""
+
+    def __init__(self, ex: Exposure, s: int) -> None:
+        ws, ds = ex.slot(s)
+        exposed = (ws > 0) | (ds > 0)
+        live = ex.has_collateral
+        self.slack = ex.slack
+        self.scale = ex.scale
+        self.masks = ex.masks.count
+        self.rows: Idx = np.flatnonzero(exposed)
+        self.w0, self.ws = ex.w0[self.rows], ws[self.rows]
+        self.d0, self.ds = ex.d0[self.rows], ds[self.rows]
+        self.live = live[self.rows]
+        self.ids = ex.masks.ids[self.rows]
+        other = np.flatnonzero(~exposed & live & (ex.d0 > 0))
+        a, d = ex.terms(ex.w0[other], ex.d0[other])
+        tau = a / (d + self.slack / GUARD)  # followed iff tau < limit
+        oid = ex.masks.ids[other]
+        order = np.lexsort((tau, oid))  # by mask, then tau
+        self.other: Idx = other[order]
+        self.other_a, self.other_d, self.tau = a[order], d[order], tau[order]
+        self.starts = np.searchsorted(oid[order], np.arange(self.masks + 1))
+
+    def others(self, limits: F64) -> tuple[Idx, F64, F64, F64, Idx]:
+        """Unexposed accounts followed at ``limits[mask]``: rows, terms, tau, block starts per mask."""
+        parts = []
+        sizes = np.zeros(self.masks, dtype=np.intp)
+        for u in np.flatnonzero(self.starts[1:] > self.starts[:-1]).tolist():
+            lo, hi = int(self.starts[u]), int(self.starts[u + 1])
+            k = int(np.searchsorted(self.tau[lo:hi], limits[u], side="left"))
+            if k:
+                parts.append(np.arange(lo, lo + k))
+                sizes[u] = k
+        at = np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
+        starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
+        return self.other[at], self.other_a[at], self.other_d[at], self.tau[at], starts
+
+
+class SlotBaseline(Baseline):
+    """Terms when one slot's price moved by ``ratio`` (see :class:`SlotView`): the exposed followed accounts
+    are hot, the others cold."""
+
+    def __init__(self, view: SlotView, ratio: float) -> None:
+        self.v, self.slack = view, view.slack
+        w = np.maximum(view.w0 + (ratio - 1.0) * view.ws, 0.0)
+        d = np.maximum(view.d0 + (ratio - 1.0) * view.ds, 0.0)
+        self.a = w * view.scale
+        self.d = np.where(view.live, d * (1.0 + ROUNDING), 0.0)
+
+    def follow(self, limits: F64) -> Followed:
+        """See :class:`Baseline`."""
+        v = self.v
+        mine = np.flatnonzero(followed(self.a, self.d, self.slack, limits[v.ids]))
+        return Followed(v.rows[mine], self.a[mine], self.d[mine], *v.others(limits))
+
+
+def baseline(ex: Exposure, ratios: dict[int, float]) -> Baseline:
+    """Bound terms of every account when slot ``s``'s price is ``ratios[s]`` times the market's."""
+    moved = {s: r for s, r in ratios.items() if r != 1.0}
+    if len(moved) == 1:
+        ((s, r),) = moved.items()
+        view = ex.views.get(s)
+        if not isinstance(view, SlotView):
+            view = ex.views[s] = SlotView(ex, s)
+        return SlotBaseline(view, r)
+    w, d = ex.at(moved)
+    a, dd = ex.terms(w, d)
+    return DenseBaseline(a, np.where(ex.has_collateral, dd, 0.0), ex.slack, ex.masks.ids, ex.masks.count)
