@@ -85,11 +85,10 @@ class Run:
         self.prices = prices.copy()
         self.ref = prices.copy()
         self.pools = dict(pools)
-        self.baseline = baseline
         self.overlay = Overlay(self.book, pos, buffers)
         self.dead_units: dict[int, F64] = {}  # per e-mode category: debt of accounts with no collateral
         self.dead_count = 0
-        self._bury(self.book.debt[empty], self.book.emode[empty])
+        self._bury(self.book.debt[:, empty], self.book.emode[empty])
         self.deficit_rows: list[Idx] = []
         self.deficit_usd = 0.0
         self.liquidations = 0
@@ -386,8 +385,7 @@ class Run:
         dead = np.flatnonzero(~live & (d.sum(axis=0) > 0))
         if dead.size:
             self._bury(d[:, dead], emode[dead])
-        a, dd = self.ex.terms(*linear_sums(self.book, c, d, emode, self.prices))
-        self.fa[fpos], self.fd[fpos] = a, np.where(live, dd, 0.0)
+        self.watch.moved(fpos, c, d, emode, live)
 
     # -- sales ------------------------------------------------------------------------------------------------
 
