@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
 from pathlib import Path
 
 from monitor.alerts.model import AlertEvent
@@ -37,6 +38,7 @@ class Alerting:
         self.engine = self._load()
         self.latest: dict[str, MarketResult] = {}
         self.events_total = 0
+        self.recent: deque[AlertEvent] = deque(maxlen=20)  # newest alert events, for a terminal view
 
     def _load(self) -> AlertEngine:
         if self.state_path.exists():
@@ -73,6 +75,7 @@ class Alerting:
 
     def _announce(self, e: AlertEvent) -> None:
         self.events_total += 1
+        self.recent.append(e)
         level = logging.WARNING if e.state == "firing" else logging.INFO
         log.log(level, "alert %s %s: %s on %s, value %s vs threshold %s at block %d (id %s)", e.rule, e.state,
                 e.severity, e.market, e.value, e.threshold, e.block, e.id)  # fmt: skip

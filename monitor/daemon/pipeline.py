@@ -98,11 +98,14 @@ class MarketPipeline:
                     await self.on_result(result)
             except asyncio.CancelledError:
                 raise
-            except (MonitorError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            except Exception as exc:  # partial failure is data: the market errs, the process stays up
                 failures += 1
                 self.store.failed(self.market.name, f"{type(exc).__name__}: {exc}")
                 delay = min(self.cfg.chain.poll_interval_s * 2 ** min(failures, 6), 30.0)
-                log.warning("market %s: cycle failed (%s); retrying in %.1f s", self.market.name, exc, delay)
+                expected = isinstance(exc, MonitorError | aiohttp.ClientError | TimeoutError | OSError)
+                log.log(logging.WARNING if expected else logging.ERROR, "market %s: cycle failed (%s: %s); "
+                        "retrying in %.1f s", self.market.name, type(exc).__name__, exc, delay,
+                        exc_info=not expected)  # fmt: skip
                 await asyncio.sleep(delay)
 
     def _fresh(self) -> bool:
