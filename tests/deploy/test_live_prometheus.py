@@ -31,13 +31,13 @@ from monitor.daemon.result import ScenarioSummary
 from monitor.daemon.run import Daemon
 from monitor.devnet.anvil import free_port
 from monitor.devnet.liquidator import crash
-from monitor.devnet.monitor_config import devnet_config
 from monitor.devnet.rpc import DevRpc
 from monitor.dex.pool import PoolState
 from tests.alerts.broker import Mosquitto, mosquitto_binary
 from tests.conftest import Devnet
 from tests.deploy.promql import PROMETHEUS_OWN, selectors, substitute
 from tests.deploy.servers import (
+    DEPLOY,
     PROMETHEUS_CONFIG,
     RULES,
     Server,
@@ -51,6 +51,7 @@ from tests.deploy.servers import (
 from tests.deploy.test_dashboard import dashboard_queries
 
 MARKET = "devnet-aave"
+DEVNET_CONFIG = DEPLOY / "compose" / "monitor-devnet.yaml"
 PAGE_ALERT = "CascadeLiquidatableDebt"
 # Metrics the rules or the dashboard use that a healthy daemon on the devnet does not export, and why.
 MAY_BE_ABSENT = {
@@ -74,14 +75,17 @@ def stand_in_projector(cfg: MonitorConfig, market: str) -> Projector:
 
 
 def _config(devnet: Devnet, tmp_path: Path, broker: Mosquitto) -> MonitorConfig:
-    data = devnet_config(devnet.url, devnet.dep, metrics_port=free_port(), mqtt_port=broker.port,
-                         checkpoint=str(tmp_path / "cp.sqlite"))  # fmt: skip
-    data["alerts"] = {
-        "stale_after_s": 3600,
-        "rules": [{"name": "liquidatable-debt", "kind": "liquidatable_debt_usd", "op": "above", "threshold": 1e6,
-                   "reset": 1e5, "severity": "page"}],
-    }  # fmt: skip
-    return parse_config(data, environ={})
+    """The compose devnet profile's monitor config (deploy/compose/monitor-devnet.yaml), pointed at this test's
+    devnet, broker, port and checkpoint; its market, pools and alert rules are used as shipped."""
+    data = load_yaml(DEVNET_CONFIG)
+    assert data["markets"][0]["pool_addresses_provider"] == devnet.dep.addresses_provider.lower()
+    assert data["dex"]["pools"] == [p.address.lower() for p in devnet.dep.pools]
+    data["chain"]["rpc_urls"] = [devnet.url]
+    data["metrics"]["listen"] = f"127.0.0.1:{free_port()}"
+    data["mqtt"]["url"] = broker.url
+    data["checkpoint"]["path"] = str(tmp_path / "cp.sqlite")
+    data["alerts"]["stale_after_s"] = 3600  # readiness must not depend on the cached chain's age
+    return parse_config(data, source=str(DEVNET_CONFIG), environ={})
 
 
 def _live_rules(directory: Path) -> Path:
