@@ -5,9 +5,7 @@ are liquidated once each, all at those prices; the collateral the liquidators re
 asset's pool in reserve order and each sold asset's oracle is set to its pool's new spot price. The loop ends
 when no account is liquidatable, when a round can achieve nothing, or at the round limit.
 
-Only the *watch* set (:mod:`monitor.risk.screen`) gets exact health factors each round; the *followed* set is
-the accounts that can enter it while prices stay within a spread of the post-shock prices, rebuilt when they
-leave it.
+Only the *watch* set (:mod:`monitor.risk.watch`) gets exact health factors each round.
 """
 
 from __future__ import annotations
@@ -19,25 +17,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from monitor.dex import PoolState
-from monitor.risk.baseline import Baseline, followed
+from monitor.risk.baseline import Baseline
 from monitor.risk.health import Health, evaluate, toxic, unit_prices
 from monitor.risk.liquidation import Amounts, Terms, choose, liquidate
 from monitor.risk.market import CascadeBook
 from monitor.risk.params import ModelParams
 from monitor.risk.results import RoundResult, Toxic
-from monitor.risk.screen import GUARD, Exposure, linear_sums, may_liquidate
+from monitor.risk.screen import Exposure
 from monitor.risk.state import Overlay
 from monitor.risk.venues import Venue
+from monitor.risk.watch import Watch
 
 F64 = NDArray[np.float64]
 Bool = NDArray[np.bool_]
 Idx = NDArray[np.intp]
 
-#: The followed set covers price moves up to this spread (max/min of price ratios) from the post-shock prices,
-#: and price levels down to GUARD times them; beyond, it is rebuilt wider.
-FOLLOW_STEPS = (1.04, 1.15, 2.0)
-#: Above this share of the book in the watch set, recompute every followed account's bound at current prices.
-RELINEAR = 0.4
 _NAMES = ("collateral", "debt", "fee", "received", "capped", "no_collateral_left")
 
 
@@ -97,127 +91,9 @@ class Run:
         self.toxic_after: Toxic | None = None
         self.first: NDArray[np.int64] | None = None
         self.prev: Idx = np.zeros(0, dtype=np.intp)
-        self.checks: list[F64] = [self.ref]
-        self.masks = exposure.masks
-        self._refollow(np.full(self.masks.count, FOLLOW_STEPS[0]))
+        self.watch = Watch(exposure, baseline, self.overlay, self.ref)
         self.last_health: Health = evaluate(self.m, np.zeros((self.m.size, 0)), np.zeros((self.m.size, 0)),
                                             np.zeros(0, dtype=np.int64), prices)  # fmt: skip
-
-    # -- screening --------------------------------------------------------------------------------------------
-
-    def _refollow(self, limits: F64) -> None:
-        """Follow every account that can be watched while the spread of its slots' prices from the post-shock
-        ones stays <= ``limits[mask]`` (and rho_max >= GUARD); their bounds restart from the post-shock prices.
-        Positions ``[0, hot)`` of the followed arrays are hot, the rest cold (see :mod:`monitor.risk.baseline`).
-        """
-        self.limits = limits
-        f = self.baseline.follow(limits)
-        rows, a, d = f.rows, f.a, f.d
-        cold, ca, cd = f.cold_rows, f.cold_a, f.cold_d
-        ov = self.overlay
-        if ov.n:
-            # Branch: accounts liquidated so far follow from their current balances, not the baseline.
-            keep = ov.pos[rows] < 0
-            rows, a, d = rows[keep], a[keep], d[keep]
-            t = ov.touched
-            oc, od = ov.balances
-            ta, td = self.ex.terms(*linear_sums(self.book, oc, od, self.book.emode[t], self.ref))
-            td = np.where(oc.sum(axis=0) > 0, td, 0.0)
-            sel = np.flatnonzero(followed(ta, td, self.ex.slack, limits[self.masks.ids[t]]))
-            rows, a, d = np.concatenate([rows, t[sel]]), np.concatenate([a, ta[sel]]), np.concatenate([d, td[sel]])
-        hot = rows.size
-        self.follow: Idx = np.concatenate([rows, cold])
-        self.fa: F64 = np.concatenate([a, ca])
-        self.fd: F64 = np.concatenate([d, cd])
-        self.fchk: NDArray[np.int64] = np.zeros(self.follow.size, dtype=np.int64)
-        self.fmask: Idx = self.masks.ids[self.follow]
-        self.cold_tau: F64 = f.cold_tau
-        self.cold_starts: Idx = f.cold_starts + hot
-        self.hot = np.zeros(self.follow.size, dtype=bool)
-        self.hot[:hot] = True
-        self.hot_pos: Idx = np.arange(hot)
-
-    def _relinear(self) -> None:
-        """Bound terms of every followed account at the current prices (a new check)."""
-        b, ov = self.book, self.overlay
-        w, d = linear_sums(b, b.collateral, b.debt, b.emode, self.prices, self.ex.members)
-        if ov.n:
-            t = ov.touched
-            w[t], d[t] = linear_sums(b, *ov.balances, b.emode[t], self.prices)
-        a, dd = self.ex.terms(w[self.follow], d[self.follow])
-        live = self.ex.has_collateral[self.follow]
-        p = ov.pos[self.follow]
-        mine = np.flatnonzero(p >= 0)
-        live[mine] = ov.c[:, p[mine]].sum(axis=0) > 0
-        self.checks.append(self.prices.copy())
-        self.fa, self.fd = a, np.where(live, dd, 0.0)
-        self.fchk[:] = len(self.checks) - 1
-        self.hot[:] = True
-        self.hot_pos = np.arange(self.follow.size)
-
-    def _cold_candidates(self, lo0: F64, hi0: F64) -> Idx:
-        """Cold followed accounts whose bound (from the post-shock prices) is below 1 now: per mask, the prefix
-        with ``tau < rho_max / rho_min`` (all of the mask's when ``rho_max < GUARD``), then checked exactly."""
-        starts, parts = self.cold_starts, []
-        for u in np.flatnonzero(starts[1:] > starts[:-1]).tolist():
-            lo, hi = int(starts[u]), int(starts[u + 1])
-            if hi0[u] >= GUARD:
-                k = int(np.searchsorted(self.cold_tau[lo - starts[0] : hi - starts[0]], hi0[u] / lo0[u] * (1.0 + 1e-9),
-                                        side="right"))  # fmt: skip
-            else:
-                k = hi - lo
-            if k:
-                parts.append(np.arange(lo, lo + k))
-        if not parts:
-            return np.zeros(0, dtype=np.intp)
-        cand = np.concatenate(parts)
-        cand = cand[~self.hot[cand]]
-        mask = self.fmask[cand]
-        keep = may_liquidate(self.fa[cand], self.fd[cand], self.ex.slack, lo0[mask], hi0[mask])
-        out: Idx = cand[keep]
-        return out
-
-    def _hot_candidates(self) -> Idx:
-        """Accounts watched before whose bound, from the prices of their last look, is below 1 now."""
-        hp = self.hot_pos
-        if hp.size == 0:
-            return hp
-        lo_k, hi_k = self.masks.spreads(self.prices / np.array(self.checks))  # (checks, masks)
-        chk, u = self.fchk[hp], self.fmask[hp]
-        out: Idx = hp[may_liquidate(self.fa[hp], self.fd[hp], self.ex.slack, lo_k[chk, u], hi_k[chk, u])]
-        return out
-
-    def screen(self) -> tuple[Idx, Idx, F64, F64, Health]:
-        """The watch set (positions in the followed set, book rows), balances and exact health at the current
-        prices; the watched accounts' bounds move to these prices."""
-        lo0, hi0 = (x[0] for x in self.masks.spreads(self.prices / self.ref))
-        out = ((hi0 / lo0 > self.limits) | (hi0 < GUARD)) & np.isfinite(self.limits)
-        if out.any():
-            # Branch: some masks' prices left the followed range: widen theirs in steps.
-            wider = self.limits.copy()
-            for u in np.flatnonzero(out).tolist():
-                step = next((x for x in FOLLOW_STEPS if x >= hi0[u] / lo0[u]), math.inf)
-                wider[u] = step if hi0[u] >= GUARD else math.inf
-            self._refollow(wider)
-        wpos = np.concatenate([self._cold_candidates(lo0, hi0), self._hot_candidates()])
-        if wpos.size > RELINEAR * len(self.book):
-            # Branch: prices moved so much that the spread bound flags a large share: one linear pass over
-            # every followed account at the current prices is cheaper than that many exact health factors.
-            self._relinear()
-            wpos = np.flatnonzero(may_liquidate(self.fa, self.fd, self.ex.slack, 1.0, 1.0))
-        fresh = wpos[~self.hot[wpos]]
-        self.hot[fresh] = True
-        self.hot_pos = np.concatenate([self.hot_pos, fresh])
-        order, c, d = self.overlay.get(self.follow[wpos])
-        wpos = wpos[order]
-        watch = self.follow[wpos]
-        h = evaluate(self.m, c, d, self.book.emode[watch], self.prices)
-        self.checks.append(self.prices.copy())
-        a, dd = self.ex.terms_exact(h)
-        live = (c.sum(axis=0) > 0) & (d.sum(axis=0) > 0)
-        self.fa[wpos], self.fd[wpos] = a, np.where(live, dd, 0.0)
-        self.fchk[wpos] = len(self.checks) - 1
-        return wpos, watch, c, d, h
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
@@ -226,7 +102,7 @@ class Run:
         p = self.params
         try:
             while True:
-                wpos, watch, c, d, h = self.screen()
+                wpos, watch, c, d, h = self.watch.screen(self.prices)
                 self.last_health = h
                 if self.toxic_after is None:
                     self.toxic_after = toxic(self.m, c, self.book.emode[watch], h)

@@ -4,14 +4,14 @@ Without the integer floors an account's LT-weighted collateral ``w`` and debt ``
 the prices. From ``a = w (1 - 1/LT_min) / 1e4`` and an upper bound ``d`` at reference prices, the exact HF at
 prices ``p`` is at least
 
-    (a * rho_min - slack) / (d * rho_max),     rho = p / p_ref per price slot,
+    (a * rho_min - slack) / (d * rho_max),     rho = p / p_ref over the price slots the account holds,
 
 where ``slack = R (1 - 1/LT_min) + 0.5`` covers the floors (< 1 base unit per position, the whole-bps average
 LT < 1 bps out of at least ``LT_min``, ``percentMul``'s half unit). Accounts where that bound is >= 1 are
-certainly not liquidatable and are skipped; the others (the *watch* set) get exact health factors. ``w`` and
-``d`` at the market's prices and each price slot's share of them are computed once per book, so the sums at
-shocked prices cost a few vector operations.
-"""
+certainly not liquidatable and are skipped; the others (the *watch* set) get exact health factors, and those
+become their new reference. The slots an account holds come from its exposure mask (:mod:`monitor.risk.masks`);
+``w`` and ``d`` at the market's prices and each price slot's share of them are computed once per book, so the
+sums at shocked prices cost a few vector operations."""
 
 from __future__ import annotations
 
