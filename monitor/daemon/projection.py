@@ -35,7 +35,8 @@ class CascadeProjector:
     def __call__(self, block: int, book: Book, pools: dict[str, PoolState]) -> Projections:
         """Scenario summaries for ``block``, and critical shocks (fresh or from the last sweep)."""
         cbook = CascadeBook.from_book(book)
-        projector = Projector(cbook, choose_venues(cbook.market, pools), self.params)
+        usable = aligned_pools(pools, {r.asset: r.price / 1e8 for r in book.market.reserves})
+        projector = Projector(cbook, choose_venues(cbook.market, usable), self.params)
         scenarios = []
         for sc in self.cfg.scenarios:
             try:
@@ -67,6 +68,24 @@ class CascadeProjector:
             self.swept_block = block
             self.last_sweep_s = time.perf_counter() - t0
         return Projections(scenarios=tuple(scenarios), critical_shocks=dict(self.critical))
+
+
+MAX_POOL_DEVIATION = 0.05
+
+
+def aligned_pools(pools: dict[str, PoolState], usd: dict[str, float]) -> dict[str, PoolState]:
+    """The pools whose price agrees with the oracle within 5%: a pool far off it is not arbitraged (stale, or
+    drained by a crash elsewhere) and would make a poor venue for the projected sales."""
+    out = {}
+    for address, p in pools.items():
+        p0, p1 = usd.get(p.token0), usd.get(p.token1)
+        if p0 is None or p1 is None or p0 <= 0:
+            out[address] = p  # not priced by this market: let the venue choice decide
+            continue
+        implied = (p.sqrt_price_x96 / 2**96) ** 2 * 10.0**p.decimals0 / 10.0**p.decimals1 * p1
+        if abs(implied / p0 - 1.0) <= MAX_POOL_DEVIATION:
+            out[address] = p
+    return out
 
 
 def projector_factory(cfg: MonitorConfig, market_name: str) -> CascadeProjector:
