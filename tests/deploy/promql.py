@@ -9,17 +9,23 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from monitor.chain.stats import RpcStats
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.result import MarketResult, PoolSummary, RiskyAccount, ScenarioSummary
 from monitor.daemon.store import AlertState, OutboxStats, ResultStore
+from tests.deploy.servers import DASHBOARD
 
 # Series Prometheus itself makes, which rules and panels may use besides the daemon's.
-PROMETHEUS_OWN = {"up": {"job", "instance"}, "ALERTS": None}  # None: any label (alert labels vary)
+PROMETHEUS_OWN: dict[str, frozenset[str] | None] = {
+    "up": frozenset({"job", "instance"}),
+    "ALERTS": None,
+}  # None: any label (alert labels vary)
 TARGET_LABELS = {"job", "instance"}  # added to every scraped series
 
 # Grafana variables and the values the checks put in their place.
@@ -251,3 +257,28 @@ def substitute(expr: str, values: dict[str, str] | None = None, keep: tuple[str,
 
 
 LABEL_VALUES = re.compile(r"^label_values\((?:(?P<sel>.+),\s*)?(?P<label>[A-Za-z_][A-Za-z0-9_]*)\)$")
+
+
+def load_dashboard() -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(DASHBOARD.read_text(encoding="utf-8"))
+    return data
+
+
+def all_panels(d: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for p in d["panels"]:
+        out.append(p)
+        out.extend(p.get("panels", []))  # panels of collapsed rows
+    return out
+
+
+def dashboard_queries() -> list[tuple[str, str]]:
+    """(where, PromQL) of every panel target and every query variable (its selector), variables in place."""
+    d = load_dashboard()
+    out = [(f"panel {p['title']!r}", t["expr"]) for p in all_panels(d) for t in p.get("targets", [])]
+    for v in d["templating"]["list"]:
+        if v["type"] == "query":
+            m = LABEL_VALUES.match(v["query"]["query"])
+            assert m is not None and m.group("sel"), f"variable {v['name']}: label_values(selector, label) expected"
+            out.append((f"variable {v['name']}", m.group("sel")))
+    return out

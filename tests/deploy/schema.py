@@ -98,7 +98,7 @@ _STR = {"type": "string"}
 _STR_LIST = {"type": "array", "items": _STR}
 _STR_OR_LIST = {"oneOf": [_STR, _STR_LIST]}
 _DURATION = {"type": "string", "pattern": r"^(\d+(\.\d+)?(us|ms|s|m|h))+$"}
-_X = {"^x-": {}}  # extension fields are allowed anywhere
+_X: Schema = {"^x-": {}}  # extension fields are allowed anywhere
 
 COMPOSE_SCHEMA: Schema = {
     "type": "object",

@@ -220,7 +220,7 @@ def alertmanager_to_sink(tmp: Path, sink_url: str) -> dict[str, Any]:
     """The example Alertmanager config with its routes and inhibitions unchanged, but notifications sent to
     ``sink_url`` (PagerDuty at /pagerduty, Slack at /slack; email dropped: no SMTP server here), secrets in
     files under ``tmp`` and group waits of a second."""
-    cfg = load_yaml(ALERTMANAGER_CONFIG)
+    cfg: dict[str, Any] = load_yaml(ALERTMANAGER_CONFIG)
     secrets = tmp / "secrets"
     secrets.mkdir(parents=True, exist_ok=True)
     (secrets / "pagerduty-routing-key").write_text("test-routing-key\n")

@@ -4,7 +4,6 @@ daemon's collector actually exports, the panels the issue asks for exist, and th
 from __future__ import annotations
 
 import importlib.util
-import json
 from types import ModuleType
 from typing import Any
 
@@ -13,7 +12,10 @@ from tests.deploy.promql import (
     PROMETHEUS_OWN,
     TARGET_LABELS,
     Selector,
+    all_panels,
+    dashboard_queries,
     exported,
+    load_dashboard,
     selectors,
     substitute,
 )
@@ -31,38 +33,14 @@ def _generator() -> ModuleType:
     return mod
 
 
-def _dashboard() -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(DASHBOARD.read_text(encoding="utf-8"))
-    return data
-
-
-def _panels(d: dict[str, Any]) -> list[dict[str, Any]]:
-    out = []
-    for p in d["panels"]:
-        out.append(p)
-        out.extend(p.get("panels", []))  # panels of collapsed rows
-    return out
-
-
-def dashboard_queries() -> list[tuple[str, str]]:
-    """(where, PromQL) of every panel target and every query variable (its selector), variables in place."""
-    d = _dashboard()
-    out = [(f"panel {p['title']!r}", t["expr"]) for p in _panels(d) for t in p.get("targets", [])]
-    for v in d["templating"]["list"]:
-        if v["type"] == "query":
-            m = LABEL_VALUES.match(v["query"]["query"])
-            assert m is not None and m.group("sel"), f"variable {v['name']}: label_values(selector, label) expected"
-            out.append((f"variable {v['name']}", m.group("sel")))
-    return out
-
-
 def test_json_is_generated_from_dashboard_py() -> None:
     mod = _generator()
-    assert _dashboard() == mod.build(), "run: python deploy/grafana/dashboard.py"
+    assert load_dashboard() == mod.build(), "run: python deploy/grafana/dashboard.py"
     assert DASHBOARD.read_text(encoding="utf-8") == mod.render()
 
 
 def _check_selector(where: str, sel: Selector, ex: dict[str, frozenset[str]]) -> None:
+    allowed: frozenset[str] | None
     if sel.name in PROMETHEUS_OWN:
         allowed = PROMETHEUS_OWN[sel.name]
     else:
@@ -83,7 +61,7 @@ def test_every_query_names_exported_metrics_and_labels() -> None:
             _check_selector(where, sel, ex.labels)
             seen.add(sel.name)
     # variable labels exist on their metric
-    for v in _dashboard()["templating"]["list"]:
+    for v in load_dashboard()["templating"]["list"]:
         if v["type"] == "query":
             m = LABEL_VALUES.match(v["query"]["query"])
             assert m is not None
@@ -103,9 +81,9 @@ def test_the_checker_rejects_unknown_names_and_labels() -> None:
 
 
 def test_the_panels_the_issue_asks_for() -> None:
-    d = _dashboard()
+    d = load_dashboard()
     by_metric: dict[str, list[dict[str, Any]]] = {}
-    for p in _panels(d):
+    for p in all_panels(d):
         for t in p.get("targets", []):
             for sel in selectors(substitute(t["expr"])):
                 by_metric.setdefault(sel.name, []).append(p)
@@ -131,7 +109,7 @@ def test_the_panels_the_issue_asks_for() -> None:
 
 
 def test_market_variable_filters_every_market_metric() -> None:
-    d = _dashboard()
+    d = load_dashboard()
     variables = {v["name"]: v for v in d["templating"]["list"]}
     assert variables["market"]["type"] == "query"
     assert variables["market"]["query"]["query"] == "label_values(cascade_monitor_market_status, market)"
@@ -142,14 +120,14 @@ def test_market_variable_filters_every_market_metric() -> None:
         for sel in selectors(substitute(expr, keep=("$market",))):
             if "market" in ex.get(sel.name, frozenset()) and where != "variable market":
                 assert ("market", "=~", "$market") in sel.matchers, f"{where}: {sel.promql()} ignores $market"
-    for p in _panels(d):
+    for p in all_panels(d):
         if "repeat" in p:
             assert p["repeat"] in variables, p["title"]
 
 
 def test_layout_and_datasources() -> None:
-    d = _dashboard()
-    panels = _panels(d)
+    d = load_dashboard()
+    panels = all_panels(d)
     ids = [p["id"] for p in panels]
     assert len(ids) == len(set(ids))
     boxes = []

@@ -35,7 +35,7 @@ from monitor.devnet.rpc import DevRpc
 from monitor.dex.pool import PoolState
 from tests.alerts.broker import Mosquitto, mosquitto_binary
 from tests.conftest import Devnet
-from tests.deploy.promql import PROMETHEUS_OWN, selectors, substitute
+from tests.deploy.promql import PROMETHEUS_OWN, dashboard_queries, selectors, substitute
 from tests.deploy.servers import (
     DEPLOY,
     PROMETHEUS_CONFIG,
@@ -48,7 +48,6 @@ from tests.deploy.servers import (
     prometheus,
     sink,
 )
-from tests.deploy.test_dashboard import dashboard_queries
 
 MARKET = "devnet-aave"
 DEVNET_CONFIG = DEPLOY / "compose" / "monitor-devnet.yaml"
@@ -103,7 +102,7 @@ def _live_rules(directory: Path) -> Path:
 
 def _live_prometheus_config(rules: Path, monitor_port: int, am: Server) -> dict[str, Any]:
     """deploy/prometheus/prometheus.yml pointed at the test's monitor and Alertmanager, scraping every second."""
-    cfg = load_yaml(PROMETHEUS_CONFIG)
+    cfg: dict[str, Any] = load_yaml(PROMETHEUS_CONFIG)
     cfg["global"].update(scrape_interval="1s", scrape_timeout="1s", evaluation_interval="1s")
     cfg["rule_files"] = [str(rules / "*.yml")]
     cfg["alerting"]["alertmanagers"] = [{"static_configs": [{"targets": [am.url.removeprefix("http://")]}]}]
