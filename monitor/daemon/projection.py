@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from monitor.book import Book
 from monitor.config import MarketConfig, MonitorConfig
@@ -29,8 +30,11 @@ class CascadeProjector:
         self.spec = SweepSpec(drops=tuple(round((i + 1) * s.step, 6) for i in range(steps)))
         self.limits = Limits(amplification=s.amplification_limit, bad_debt_usd=s.bad_debt_limit_usd)
         self.critical: dict[str, float | None] = {}
-        self.swept_block: int | None = None
+        self.critical_block: int | None = None  # block the current critical shocks were computed at
+        self.swept_block: int | None = None  # block the newest (maybe still running) sweep started at
         self.last_sweep_s = 0.0
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sweep-{market.name}")
+        self._running: Future[None] | None = None
 
     def __call__(self, block: int, book: Book, pools: dict[str, PoolState]) -> Projections:
         """Scenario summaries for ``block``, and critical shocks (fresh or from the last sweep)."""
@@ -57,17 +61,41 @@ class CascadeProjector:
                     accounts_liquidated=r.accounts_liquidated,
                 )
             )
-        if self.cfg.sweep.enabled and (
-            self.swept_block is None
-            or block - self.swept_block >= self.cfg.sweep.every_blocks
-            or block < self.swept_block
-        ):
-            t0 = time.perf_counter()
-            result = sweep(projector, self.cfg.sweep.assets or None, self.spec, self.limits)
-            self.critical = {a.symbol: a.critical_shock for a in result.assets}
-            self.swept_block = block
-            self.last_sweep_s = time.perf_counter() - t0
+        self._maybe_sweep(block, projector)
         return Projections(scenarios=tuple(scenarios), critical_shocks=dict(self.critical))
+
+    def _maybe_sweep(self, block: int, projector: Projector) -> None:
+        """Start a sweep in the background when one is due and none runs; its answer lands when ready.
+
+        The sweep (hundreds of projections) must not hold up the per-block path: blocks keep flowing with the
+        last critical shocks until the new ones are in. The projector holds its own copy of the balances.
+        """
+        if not self.cfg.sweep.enabled:
+            return
+        if self._running is not None and not self._running.done():
+            return
+        due = self.swept_block is None or block - self.swept_block >= self.cfg.sweep.every_blocks
+        if not due and block >= (self.swept_block or 0):
+            return
+        self.swept_block = block
+        self._running = self._pool.submit(self._sweep, block, projector)
+
+    def _sweep(self, block: int, projector: Projector) -> None:
+        t0 = time.perf_counter()
+        try:
+            result = sweep(projector, self.cfg.sweep.assets or None, self.spec, self.limits)
+        except Exception:  # a failed sweep keeps the last answer; the next due block tries again
+            log.exception("sweep at block %d failed", block)
+            return
+        self.critical = {a.symbol: a.critical_shock for a in result.assets}
+        self.critical_block = block
+        self.last_sweep_s = time.perf_counter() - t0
+        log.debug("sweep at block %d: %.2f s", block, self.last_sweep_s)
+
+    def wait_for_sweep(self, timeout: float | None = None) -> None:
+        """Block until the running sweep (if any) is done (tests, benchmarks)."""
+        if self._running is not None:
+            self._running.result(timeout)
 
 
 MAX_POOL_DEVIATION = 0.05
