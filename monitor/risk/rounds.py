@@ -257,8 +257,11 @@ class Run:
                 self.deficit_rows.append(rows[gone])
         self.overlay.put(rows, c, d)
         emode = self.book.emode[rows]
-        live = c.sum(axis=0) > 0
-        dead = np.flatnonzero(~live & (d.sum(axis=0) > 0))
+        # only an account whose seized reserve is now empty can have no collateral left
+        live = np.ones(rows.size, dtype=bool)
+        empty = np.flatnonzero(c[jc, cols] == 0)
+        live[empty] = c[:, empty].sum(axis=0) > 0
+        dead = empty[~live[empty] & (d[:, empty].sum(axis=0) > 0)]
         if dead.size:
             self._bury(d[:, dead], emode[dead])
         self.watch.moved(fpos, c, d, emode, live)

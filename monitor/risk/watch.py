@@ -154,9 +154,10 @@ class Watch:
         h = evaluate(self.m, c, d, self.book.emode[watch], self.prices)
         self.checks.append(self.prices.copy())
         a, dd = self.ex.terms_exact(h)
-        live = (c.sum(axis=0) > 0) & (d.sum(axis=0) > 0)
-        self.fa[wpos], self.fd[wpos] = a, np.where(live, dd, 0.0)
+        # no collateral or no debt (in base units, as the pool sees it): never liquidatable from here on
+        self.fa[wpos], self.fd[wpos] = a, np.where((h.t > 0) & (h.d > 0), dd, 0.0)
         self.fchk[wpos] = len(self.checks) - 1
+        self.hot_pos = self.hot_pos[self.fd[self.hot_pos] > 0]
         return wpos, watch, c, d, h
 
     def moved(self, fpos: Idx, c: F64, d: F64, emode: NDArray[np.int64], live: NDArray[np.bool_]) -> None:
