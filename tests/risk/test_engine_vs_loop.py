@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from monitor.risk import ModelParams, Projector, run_loop
+from monitor.risk import CascadeBook, ModelParams, Projector, run_loop
 from monitor.risk import synthetic as syn
 
 BOOK = syn.book(syn.Population(400, seed=5, emode_share=0.15, multi_collateral=0.4, multi_debt=0.4))
@@ -43,3 +43,16 @@ def test_the_cases_are_not_trivial() -> None:
     assert all(r.accounts_liquidated > 10 for r in results)
     assert any(r.bad_debt_usd > 0 for r in results)
     assert len(BOOK) == 400 and int((BOOK.emode == 1).sum()) > 20
+
+
+def test_engine_equals_the_loop_with_bad_debt_already_there() -> None:
+    c = BOOK.collateral.copy()
+    c[:, [0, 3, 11, 57, 230]] = 0.0  # debt and no collateral before the shock (some indexes below R)
+    book = CascadeBook(BOOK.market, c, BOOK.debt.copy(), BOOK.emode.copy())
+    for params in (ModelParams(), ModelParams(rules="v3.3")):
+        ours = Projector(book, VENUES, params).project({"WETH": -0.25})
+        loop = run_loop(book, VENUES, {"WETH": -0.25}, params)
+        assert [r.accounts_liquidated for r in ours.rounds] == [r.accounts_liquidated for r in loop.rounds]
+        assert ours.bad_debt_accounts == loop.bad_debt_accounts >= 5
+        assert ours.bad_debt_usd == pytest.approx(loop.bad_debt_usd, rel=1e-9)
+        assert ours.bad_debt_before_usd > 0
