@@ -43,11 +43,27 @@ class SweepResult:
     assets: tuple[AssetSweep, ...]
 
 
-def crossing(result: CascadeResult, asset: str, limits: Limits) -> str | None:
-    """Which limit a cascade crosses: ``"amplification"``, ``"bad_debt"`` or None."""
-    if result.amplification.get(asset, 1.0) > limits.amplification:
+BASELINE_SHOCK = 1e-9  # the "no shock" projection: what the liquidations already due do on their own
+
+
+def crossing(result: CascadeResult, asset: str, limits: Limits, baseline: CascadeResult | None = None) -> str | None:
+    """Which limit a cascade crosses: ``"amplification"``, ``"bad_debt"`` or None.
+
+    With a ``baseline`` (the same book projected with no shock), both limits apply to what the shock adds:
+    a market that already holds liquidatable accounts cascades a little on its own, and that drift is not the
+    shock's doing (else the critical shock of such a market would read ~0 and flap as the drift comes and goes).
+    """
+    if baseline is None:
+        amplification = result.amplification.get(asset, 1.0)
+        bad_debt = result.new_bad_debt_usd
+    else:
+        shock = -result.shocks.get(asset, 0.0)
+        extra = result.drop(asset) - baseline.drop(asset)
+        amplification = (extra + BASELINE_SHOCK) / shock if shock > 0 else 1.0
+        bad_debt = result.new_bad_debt_usd - baseline.new_bad_debt_usd
+    if amplification > limits.amplification:
         return "amplification"
-    if result.new_bad_debt_usd > limits.bad_debt_usd:
+    if bad_debt > limits.bad_debt_usd:
         return "bad_debt"
     return None
 
@@ -71,10 +87,11 @@ def critical_shock(
     """Bisect between a drop that does not cross (``below``) and one that does (``above``, crossing for
     ``reason`` when the caller already knows it)."""
     key = projector.market.resolve(asset)
-    reason = reason or crossing(projector.project({key: -above}), key, limits)
+    base = projector.project({key: -BASELINE_SHOCK})
+    reason = reason or crossing(projector.project({key: -above}), key, limits, base)
     while above - below > tolerance:
         mid = (below + above) / 2.0
-        hit = crossing(projector.project({key: -mid}), key, limits)
+        hit = crossing(projector.project({key: -mid}), key, limits, base)
         if hit:
             above, reason = mid, hit
         else:
@@ -87,7 +104,8 @@ def sweep_asset(projector: Projector, asset: str, spec: SweepSpec, limits: Limit
     m = projector.market
     key = m.resolve(asset)
     results = [projector.project({key: -d}) for d in spec.drops]
-    hits = [crossing(r, key, limits) for r in results]
+    base = projector.project({key: -BASELINE_SHOCK})
+    hits = [crossing(r, key, limits, base) for r in results]
     critical: float | None = None
     reason: str | None = None
     first = next((i for i, h in enumerate(hits) if h), None)

@@ -20,6 +20,7 @@ from monitor.devnet.monitor_config import devnet_config
 from tests.alerts.broker import Mosquitto
 from tests.alerts.collector import Collector
 from tests.conftest import Devnet
+from tests.daemon.harness import running_daemon
 from tests.daemon.test_daemon import _get, _one, _samples
 
 MARKET = "devnet-aave"
@@ -44,14 +45,8 @@ def _cfg(devnet: Devnet, tmp_path: Path, broker: Mosquitto) -> MonitorConfig:
 
 @asynccontextmanager
 async def _daemon(cfg: MonitorConfig) -> AsyncIterator[Daemon]:
-    daemon = Daemon(cfg)
-    task = asyncio.create_task(daemon.run(), name="daemon-under-test")
-    try:
-        await asyncio.wait_for(daemon.started.wait(), 30)
+    async with running_daemon(cfg) as daemon:
         yield daemon
-    finally:
-        daemon.stop()
-        await asyncio.wait_for(task, 30)
 
 
 async def _blocks_until(devnet: Devnet, check: Any, what: str, max_blocks: int = 40) -> int:

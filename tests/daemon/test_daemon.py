@@ -27,6 +27,7 @@ from monitor.devnet.anvil import free_port
 from monitor.devnet.monitor_config import devnet_config
 from monitor.snapshot import load_snapshot
 from tests.conftest import Devnet
+from tests.daemon.harness import running_daemon
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -56,14 +57,8 @@ def _one(samples: Samples, name: str, **labels: str) -> float:
 
 @asynccontextmanager
 async def _running(cfg: MonitorConfig) -> AsyncIterator[Daemon]:
-    daemon = Daemon(cfg)
-    task = asyncio.create_task(daemon.run(), name="daemon-under-test")
-    try:
-        await asyncio.wait_for(daemon.started.wait(), 30)
+    async with running_daemon(cfg) as daemon:
         yield daemon
-    finally:
-        daemon.stop()
-        await asyncio.wait_for(task, 30)
 
 
 async def _wait_ready(port: int, timeout: float = 60) -> str:

@@ -20,6 +20,7 @@ from monitor.devnet.anvil import free_port
 from monitor.devnet.monitor_config import devnet_config
 from monitor.snapshot import load_snapshot
 from tests.conftest import Devnet
+from tests.daemon.harness import running_daemon
 from tests.daemon.test_daemon import _get, _one, _samples
 from tests.faultproxy import FaultProxy
 
@@ -55,14 +56,8 @@ async def _miner(devnet: Devnet, every_s: float = 1.0) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def _daemon(cfg: MonitorConfig) -> AsyncIterator[Daemon]:
-    daemon = Daemon(cfg)
-    task = asyncio.create_task(daemon.run(), name="daemon-under-test")
-    try:
-        await asyncio.wait_for(daemon.started.wait(), 30)
+    async with running_daemon(cfg) as daemon:
         yield daemon
-    finally:
-        daemon.stop()
-        await asyncio.wait_for(task, 30)
 
 
 async def _until(check: Callable[[], Any], timeout: float, what: str) -> None:

@@ -35,6 +35,7 @@ from monitor.devnet.rpc import DevRpc
 from monitor.dex.pool import PoolState
 from tests.alerts.broker import Mosquitto, mosquitto_binary
 from tests.conftest import Devnet
+from tests.daemon.harness import running_daemon
 from tests.deploy.promql import PROMETHEUS_OWN, dashboard_queries, selectors, substitute
 from tests.deploy.servers import (
     DEPLOY,
@@ -115,14 +116,8 @@ def _live_prometheus_config(rules: Path, monitor_port: int, am: Server) -> dict[
 
 @contextlib.asynccontextmanager
 async def _daemon(cfg: MonitorConfig) -> AsyncIterator[Daemon]:
-    daemon = Daemon(cfg, projector_factory=stand_in_projector)
-    task = asyncio.create_task(daemon.run(), name="daemon-under-test")
-    try:
-        await asyncio.wait_for(daemon.started.wait(), 30)
+    async with running_daemon(cfg, projector_factory=stand_in_projector) as daemon:
         yield daemon
-    finally:
-        daemon.stop()
-        await asyncio.wait_for(task, 30)
 
 
 async def _mine_every_second(url: str, stop: asyncio.Event) -> None:
