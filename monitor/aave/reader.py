@@ -9,6 +9,7 @@ and stable debts of hundreds of accounts.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +30,7 @@ SYMBOL = AbiFunction("symbol", (), ("string",))
 SYMBOL_BYTES32 = AbiFunction("symbol", (), ("bytes32",))
 
 ACCOUNTS_PER_CALL = 400
+LENS_CALLS_PER_BATCH = 8
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,11 @@ async def read_accounts(
     parts = [list(users[i : i + per_call]) for i in range(0, len(users), per_call)]
     calls = [(LENS_ADDRESS, fn.encode(market.pool, p, a_tokens, v_tokens, s_tokens)) for p in parts]
     try:
-        answers = await rpc.eth_calls(calls, block, state_override=override)
+        # a few lens calls per JSON-RPC batch: each carries the lens code and hundreds of addresses, and a node
+        # refuses an oversized batch outright (anvil: "Invalid request" at 250 calls, 100k accounts)
+        groups = [calls[i : i + LENS_CALLS_PER_BATCH] for i in range(0, len(calls), LENS_CALLS_PER_BATCH)]
+        parts_answers = await asyncio.gather(*(rpc.eth_calls(g, block, state_override=override) for g in groups))
+        answers = [a for part in parts_answers for a in part]
     except RpcResponseError as exc:
         raise ProtocolError(f"reading accounts of {market.pool} at block {block} failed: {exc}") from exc
     out: list[AccountInput] = []
