@@ -96,18 +96,4 @@ contract AaveLens {
             }
         }
     }
-
-    /// @notice scaledBalanceOf(user) of every (a/variable-debt) token for every user; out[u * tokens.length + t].
-    function scaledBalances(ILensToken[] calldata tokens, address[] calldata users)
-        external
-        view
-        returns (uint256[] memory out)
-    {
-        out = new uint256[](users.length * tokens.length);
-        for (uint256 u = 0; u < users.length; u++) {
-            for (uint256 t = 0; t < tokens.length; t++) {
-                out[u * tokens.length + t] = tokens[t].scaledBalanceOf(users[u]);
-            }
-        }
-    }
 }
