@@ -11,8 +11,8 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml package.json package-lock.json $(wildcard contracts/*.sol)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
-	# npm ci refuses this lock: it lists only the Linux x64 anvil binary among the optional platform packages
-	npm install --no-audit --no-fund --loglevel=error
+	# the lock lists every platform's optional anvil package, so npm ci installs it as it is and leaves it unchanged
+	npm ci --no-audit --no-fund --loglevel=error
 	$(BIN)/cascade-monitor devnet build
 	mkdir -p build && touch $(STAMP)
 
