@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from monitor.book import Book, EModeCategoryInput, MarketInputs, ReserveInput
-from monitor.book.wadray import RAY
+from monitor.protocols.aave_v3.book import Book, EModeCategoryInput, MarketInputs, ReserveInput
+from monitor.protocols.aave_v3.book.wadray import RAY
 
 # symbol, decimals, USD price, LTV, LT, bonus, e-mode category, collateral weight, debt weight
 RESERVES = [

@@ -17,8 +17,6 @@ from pathlib import Path
 
 from web3 import Web3
 
-from monitor.aave.checkpoint import Checkpoint
-from monitor.aave.indexer import MarketIndexer
 from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig, MarketConfig
 from monitor.devnet.aave_deploy import POOL, aave
@@ -28,6 +26,8 @@ from monitor.devnet.build import build_devnet
 from monitor.devnet.deployment import Deployment
 from monitor.devnet.population import PopulationSpec, populate
 from monitor.devnet.rpc import DevRpc
+from monitor.protocols.aave_v3.checkpoint import Checkpoint
+from monitor.protocols.aave_v3.indexer import MarketIndexer
 
 NAIVE_SAMPLE = 1_000
 

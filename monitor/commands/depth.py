@@ -17,9 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.aave.discovery import resolve_market
-from monitor.aave.reader import GET_ASSET_PRICE, GET_PRICE_ORACLE
-from monitor.book.wadray import BASE_CURRENCY_UNIT
 from monitor.chain.abi import AbiFunction
 from monitor.chain.rpc import RpcClient
 from monitor.commands.quote import pinned_block, token_symbols
@@ -27,6 +24,9 @@ from monitor.config import MonitorConfig, load_config
 from monitor.dex import DEFAULT_PCTS, DepthLevels, PairDepth, PoolState, pair_depth
 from monitor.dex.reader import read_pool
 from monitor.errors import ConfigError, MalformedResponseError, ProtocolError, RpcResponseError
+from monitor.protocols.aave_v3.book.wadray import BASE_CURRENCY_UNIT
+from monitor.protocols.aave_v3.discovery import resolve_market
+from monitor.protocols.aave_v3.reader import GET_ASSET_PRICE, GET_PRICE_ORACLE
 
 HELP = "amounts that move each configured Uniswap v3 pool's price by 1 to 25 percent, per pool and pair, tokens and USD"
 

@@ -9,9 +9,9 @@ import math
 import sys
 from typing import Any
 
-from monitor.book import Book
 from monitor.chain.rpc import RpcClient
 from monitor.config import MonitorConfig, load_config
+from monitor.protocols.aave_v3.book import Book
 from monitor.snapshot import MarketSnapshot, load_snapshot
 
 HELP = "read every account of each market at one block: exact health factors, distribution, riskiest"

@@ -17,9 +17,6 @@ from typing import Protocol
 
 import aiohttp
 
-from monitor.aave.checkpoint import Checkpoint
-from monitor.aave.indexer import MarketIndexer, RefreshResult
-from monitor.book import Book
 from monitor.chain.rpc import RpcClient
 from monitor.config import MarketConfig, MonitorConfig
 from monitor.daemon.metrics import Metrics
@@ -28,6 +25,9 @@ from monitor.daemon.store import ResultStore
 from monitor.dex.pool import PoolState
 from monitor.dex.reader import pool_log_filter, read_pool, refresh_pools
 from monitor.errors import MonitorError
+from monitor.protocols.aave_v3.book import Book
+from monitor.protocols.aave_v3.checkpoint import Checkpoint
+from monitor.protocols.aave_v3.indexer import MarketIndexer, RefreshResult
 
 log = logging.getLogger(__name__)
 

@@ -7,12 +7,12 @@ import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from monitor.book import Book
 from monitor.config import MarketConfig, MonitorConfig
 from monitor.daemon.pipeline import Projections
 from monitor.daemon.result import ScenarioSummary
 from monitor.dex.pool import PoolState
 from monitor.errors import DataError
+from monitor.protocols.aave_v3.book import Book
 from monitor.risk import CascadeBook, Limits, ModelParams, Projector, SweepSpec, choose_venues, sweep
 
 log = logging.getLogger(__name__)

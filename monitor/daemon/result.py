@@ -15,10 +15,10 @@ from typing import Literal
 
 import numpy as np
 
-from monitor.book import Book
 from monitor.dex import pair_depth
 from monitor.dex.depth import DepthLevels
 from monitor.dex.pool import PoolState
+from monitor.protocols.aave_v3.book import Book
 
 Status = Literal["ok", "errored", "stale", "starting"]
 AT_RISK_DROPS = (0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)  # drop levels exported as labels

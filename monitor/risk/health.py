@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.book.tables import FLOOR_NUDGE
+from monitor.protocols.aave_v3.book.tables import FLOOR_NUDGE
 from monitor.risk.market import RiskMarket
 from monitor.risk.results import Toxic
 

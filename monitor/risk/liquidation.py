@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.book.tables import FLOOR_NUDGE
+from monitor.protocols.aave_v3.book.tables import FLOOR_NUDGE
 from monitor.risk.health import own_unit_prices
 from monitor.risk.market import RiskMarket
 from monitor.risk.params import Rules

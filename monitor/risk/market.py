@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.book import Book, MarketInputs
-from monitor.book.inputs import normalize_address
 from monitor.errors import DataError
+from monitor.protocols.aave_v3.book import Book, MarketInputs
+from monitor.protocols.aave_v3.book.inputs import normalize_address
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]

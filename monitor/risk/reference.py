@@ -11,8 +11,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from monitor.book.tables import FLOOR_NUDGE
 from monitor.dex import PoolState
+from monitor.protocols.aave_v3.book.tables import FLOOR_NUDGE
 from monitor.risk.market import CascadeBook, resolve_shocks
 from monitor.risk.params import ModelParams, Scenario
 from monitor.risk.venues import Venue

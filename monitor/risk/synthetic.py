@@ -9,10 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monitor.book import EModeCategoryInput, MarketInputs, ReserveInput
 from monitor.dex import MAX_TICK, PoolState, pool_from_positions
 from monitor.dex.tick_math import get_tick_at_sqrt_ratio
 from monitor.errors import DataError
+from monitor.protocols.aave_v3.book import EModeCategoryInput, MarketInputs, ReserveInput
 from monitor.risk.market import CascadeBook, RiskMarket
 from monitor.risk.venues import Venue
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from monitor.aave.checkpoint import Checkpoint
-from monitor.book.inputs import AccountInput, PositionInput
 from monitor.errors import CheckpointError
+from monitor.protocols.aave_v3.book.inputs import AccountInput, PositionInput
+from monitor.protocols.aave_v3.checkpoint import Checkpoint
 
 A, B, C = ("0x" + c * 40 for c in "abc")
 WETH, USDC = "0x" + "e" * 40, "0x" + "f" * 40

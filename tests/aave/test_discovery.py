@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
-from monitor.aave.checkpoint import Checkpoint
-from monitor.aave.discovery import Discovery, RangeResult, Rollback
-from monitor.aave.logrange import SpanPolicy
-from monitor.book.inputs import AccountInput, PositionInput
 from monitor.chain.retry import Backoff
 from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig, MarketConfig
 from monitor.errors import CheckpointError, ProtocolError, ReorgTooDeepError
+from monitor.protocols.aave_v3.book.inputs import AccountInput, PositionInput
+from monitor.protocols.aave_v3.checkpoint import Checkpoint
+from monitor.protocols.aave_v3.discovery import Discovery, RangeResult, Rollback
+from monitor.protocols.aave_v3.logrange import SpanPolicy
 from tests.aave.actions import Chain, user
 from tests.faultproxy import FaultProxy
 

@@ -7,9 +7,13 @@ import sys
 
 import pytest
 
-from monitor.aave import events
-from monitor.aave.logrange import AdaptiveSpan, SpanPolicy, suggested_range
-from monitor.aave.market import (
+from monitor.chain.abi import AbiEvent
+from monitor.chain.model import Log
+from monitor.devnet.aave_deploy import CONFIGURATOR, POOL, PROVIDER, aave
+from monitor.errors import MalformedResponseError
+from monitor.protocols.aave_v3 import events
+from monitor.protocols.aave_v3.logrange import AdaptiveSpan, SpanPolicy, suggested_range
+from monitor.protocols.aave_v3.market import (
     GET_POOL,
     GET_POOL_CONFIGURATOR,
     GET_RESERVE_DATA,
@@ -17,10 +21,6 @@ from monitor.aave.market import (
     MarketAddresses,
     ReserveTokens,
 )
-from monitor.chain.abi import AbiEvent
-from monitor.chain.model import Log
-from monitor.devnet.aave_deploy import CONFIGURATOR, POOL, PROVIDER, aave
-from monitor.errors import MalformedResponseError
 
 POOL_ADDR, CONF, ATOKEN, VDEBT, SDEBT, ASSET = ("0x" + c * 40 for c in "123456")
 MARKET = MarketAddresses("0x" + "9" * 40, POOL_ADDR, CONF, (ReserveTokens(ASSET, 0, ATOKEN, SDEBT, VDEBT),))
@@ -129,7 +129,8 @@ def test_adaptive_span() -> None:
 
 def test_pure_modules_import_no_io_libraries() -> None:
     code = (
-        "import sys, monitor.aave.events, monitor.aave.logrange, monitor.aave.market, monitor.chain.jsonrpc;"
+        "import sys, monitor.protocols.aave_v3.events, monitor.protocols.aave_v3.logrange;"
+        "import monitor.protocols.aave_v3.market, monitor.chain.jsonrpc;"
         "bad = {'asyncio', 'aiohttp', 'httpx', 'web3'} & set(sys.modules); print(sorted(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

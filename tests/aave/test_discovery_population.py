@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from monitor.aave.checkpoint import Checkpoint
-from monitor.aave.discovery import Discovery, RangeResult
 from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig, MarketConfig
 from monitor.devnet.aave_deploy import POOL, aave
+from monitor.protocols.aave_v3.checkpoint import Checkpoint
+from monitor.protocols.aave_v3.discovery import Discovery, RangeResult
 from tests.conftest import Devnet
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from monitor.book import (
+from monitor.protocols.aave_v3.book import (
     ZERO_ADDRESS,
     AccountInput,
     EModeCategoryInput,
@@ -13,7 +13,7 @@ from monitor.book import (
     ReserveInput,
     encode_user_configuration,
 )
-from monitor.book.wadray import RAY
+from monitor.protocols.aave_v3.book.wadray import RAY
 
 WETH = "0x" + "e0" * 20
 USDC = "0x" + "c0" * 20

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.book import Book, EModeCategoryInput, MarketInputs
 from monitor.errors import DataError
+from monitor.protocols.aave_v3.book import Book, EModeCategoryInput, MarketInputs
 from tests.book.builders import DAI, USDC, WBTC, WETH, account, accounts, markets, simple_market
 
 WETH_PRICE = 2000 * 10**8

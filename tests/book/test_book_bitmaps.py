@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from monitor.book import (
+from monitor.errors import DataError
+from monitor.protocols.aave_v3.book import (
     ReserveConfiguration,
     ReserveInput,
     borrowed_reserve_indexes,
@@ -20,7 +21,6 @@ from monitor.book import (
     is_using_as_collateral,
     is_using_as_collateral_or_borrowing,
 )
-from monitor.errors import DataError
 
 # Field -> (start bit, width) as ReserveConfiguration.sol's masks state them (written out by hand here).
 FIELDS = {

@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from monitor.book import (
+from monitor.errors import DataError
+from monitor.protocols.aave_v3.book import (
     ZERO_ADDRESS,
     AccountData,
     AccountInput,
@@ -17,8 +18,7 @@ from monitor.book import (
     encode_user_configuration,
     user_account_data,
 )
-from monitor.book.wadray import RAY, UINT256_MAX, WAD, percent_mul, ray_mul, wad_div
-from monitor.errors import DataError
+from monitor.protocols.aave_v3.book.wadray import RAY, UINT256_MAX, WAD, percent_mul, ray_mul, wad_div
 from tests.book.builders import DAI, STABLE_SOURCE, USDC, WBTC, WETH, account, addr, reserve, simple_market
 
 

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.book import Book, MarketInputs, user_account_data
-from monitor.book.wadray import UINT256_MAX, WAD
+from monitor.protocols.aave_v3.book import Book, MarketInputs, user_account_data
+from monitor.protocols.aave_v3.book.wadray import UINT256_MAX, WAD
 from tests.book.builders import accounts, markets
 
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -123,7 +123,7 @@ def test_index_update_equals_rebuild(case: tuple[MarketInputs, list], data: st.D
 
 def test_average_lt_floor_near_integers_uses_exact_path() -> None:
     """Mixed-LT ratios that are exactly integral, or a hair below one, floor as the integers do."""
-    from monitor.book import AccountInput, PositionInput, encode_user_configuration
+    from monitor.protocols.aave_v3.book import AccountInput, PositionInput, encode_user_configuration
     from tests.book.builders import DAI, USDC, WETH, addr, reserve
 
     market = MarketInputs(
@@ -168,7 +168,7 @@ def test_chunked_threaded_pass_equals_single_chunk(
     case: tuple[MarketInputs, list],  # type: ignore[type-arg]
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from monitor.book import floatpath
+    from monitor.protocols.aave_v3.book import floatpath
 
     market, accs = case
     single = Book.build(market, accs)

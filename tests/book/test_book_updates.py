@@ -7,8 +7,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from monitor.book import AccountInput, Book, EModeCategoryInput, MarketInputs, PositionInput, ReserveInput
 from monitor.errors import DataError
+from monitor.protocols.aave_v3.book import (
+    AccountInput,
+    Book,
+    EModeCategoryInput,
+    MarketInputs,
+    PositionInput,
+    ReserveInput,
+)
 from tests.book.builders import USDC, WETH, account, accounts, addr, markets, reserve, simple_market
 
 

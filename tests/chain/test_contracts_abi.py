@@ -3,9 +3,9 @@ outputs), so the short definitions in the code cannot drift from the contracts."
 
 from __future__ import annotations
 
-from monitor.aave import events, market, reader
 from monitor.chain.abi import AbiFunction, load_abi
 from monitor.dex import reader as pool_reader
+from monitor.protocols.aave_v3 import events, market, reader
 
 CHECKS: list[tuple[str, AbiFunction]] = [
     ("AavePoolAddressesProvider", market.GET_POOL),

@@ -24,7 +24,6 @@ import httpx
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.book import Book
 from monitor.config import MonitorConfig, parse_config
 from monitor.daemon.pipeline import Projections, Projector
 from monitor.daemon.result import ScenarioSummary
@@ -33,6 +32,7 @@ from monitor.devnet.anvil import free_port
 from monitor.devnet.liquidator import crash
 from monitor.devnet.rpc import DevRpc
 from monitor.dex.pool import PoolState
+from monitor.protocols.aave_v3.book import Book
 from tests.alerts.broker import Mosquitto, mosquitto_binary
 from tests.conftest import Devnet
 from tests.daemon.harness import running_daemon

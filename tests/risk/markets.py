@@ -7,9 +7,9 @@ from collections.abc import Sequence
 import numpy as np
 from hypothesis import strategies as st
 
-from monitor.book import MarketInputs, ReserveInput
 from monitor.dex import pool_from_positions
 from monitor.dex.tick_math import get_sqrt_ratio_at_tick
+from monitor.protocols.aave_v3.book import MarketInputs, ReserveInput
 from monitor.risk import CascadeBook, RiskMarket, Venue
 from monitor.risk.synthetic import ladder_pool
 

@@ -7,14 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monitor.aave.discovery import resolve_market
-from monitor.aave.reader import read_accounts, read_market
-from monitor.book import Book
 from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig
 from monitor.devnet.liquidator import crash
 from monitor.dex import PoolState
 from monitor.dex.reader import read_pool
+from monitor.protocols.aave_v3.book import Book
+from monitor.protocols.aave_v3.discovery import resolve_market
+from monitor.protocols.aave_v3.reader import read_accounts, read_market
 from monitor.risk import CascadeBook, CascadeResult, Projector, choose_venues
 from monitor.risk.health import evaluate
 from tests.conftest import Devnet

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.book.tables import MarketTables
-from monitor.book.wadray import HALF_RAY, RAY
 from monitor.errors import DataError
+from monitor.protocols.aave_v3.book.tables import MarketTables
+from monitor.protocols.aave_v3.book.wadray import HALF_RAY, RAY
 
 Obj = NDArray[np.object_]
 Bool = NDArray[np.bool_]

@@ -14,12 +14,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.aave.market import GET_RESERVE_DATA, ZERO_ADDRESS, MarketAddresses, ReserveTokens
-from monitor.book.inputs import AccountInput, EModeCategoryInput, MarketInputs, PositionInput, ReserveInput
 from monitor.chain.abi import AbiFunction
 from monitor.chain.rpc import RpcClient
 from monitor.contracts import LENS_ADDRESS, lens_override, own_contract
 from monitor.errors import MalformedResponseError, ProtocolError, RpcResponseError
+from monitor.protocols.aave_v3.book.inputs import (
+    AccountInput,
+    EModeCategoryInput,
+    MarketInputs,
+    PositionInput,
+    ReserveInput,
+)
+from monitor.protocols.aave_v3.market import GET_RESERVE_DATA, ZERO_ADDRESS, MarketAddresses, ReserveTokens
 
 GET_PRICE_ORACLE = AbiFunction("getPriceOracle", (), ("address",))
 GET_ASSET_PRICE = AbiFunction("getAssetPrice", ("address",), ("uint256",))

@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 
-from monitor.book.wadray import UINT256_MAX
 from monitor.errors import DataError
+from monitor.protocols.aave_v3.book.wadray import UINT256_MAX
 
 #: A pool holds at most this many reserves (``ReserveConfiguration.MAX_RESERVES_COUNT``).
 MAX_RESERVES_COUNT = 128

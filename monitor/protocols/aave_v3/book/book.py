@@ -8,16 +8,31 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.book import analytics, exact
-from monitor.book.analytics import BookArrays
-from monitor.book.columns import check_config, position_matrices, resized, uint_matrix
-from monitor.book.floatpath import HF_BOUNDARY, Outputs, Pending, category_groups, compute, health, plan, uniform_lt
-from monitor.book.inputs import AccountInput, MarketInputs, PositionInput, check_uint, normalize_address
-from monitor.book.reference import AccountData
-from monitor.book.store import AccountStore
-from monitor.book.tables import MarketTables
-from monitor.book.wadray import BASE_CURRENCY_UNIT, HALF_RAY, WAD
 from monitor.errors import DataError
+from monitor.protocols.aave_v3.book import analytics, exact
+from monitor.protocols.aave_v3.book.analytics import BookArrays
+from monitor.protocols.aave_v3.book.columns import check_config, position_matrices, resized, uint_matrix
+from monitor.protocols.aave_v3.book.floatpath import (
+    HF_BOUNDARY,
+    Outputs,
+    Pending,
+    category_groups,
+    compute,
+    health,
+    plan,
+    uniform_lt,
+)
+from monitor.protocols.aave_v3.book.inputs import (
+    AccountInput,
+    MarketInputs,
+    PositionInput,
+    check_uint,
+    normalize_address,
+)
+from monitor.protocols.aave_v3.book.reference import AccountData
+from monitor.protocols.aave_v3.book.store import AccountStore
+from monitor.protocols.aave_v3.book.tables import MarketTables
+from monitor.protocols.aave_v3.book.wadray import BASE_CURRENCY_UNIT, HALF_RAY, WAD
 
 F64 = NDArray[np.float64]
 Bool = NDArray[np.bool_]
@@ -241,7 +256,7 @@ class Book:
     # -- analytics --------------------------------------------------------------------------------------------
 
     def arrays(self) -> BookArrays:
-        """Read-only views of the float state, for :mod:`monitor.book.analytics`.
+        """Read-only views of the float state, for :mod:`monitor.protocols.aave_v3.book.analytics`.
 
         The views are invalid after the next update of the book.
         """
@@ -318,7 +333,7 @@ class Book:
 
     def diff(self, other: Book, limit: int = 10) -> list[str]:
         """Human-readable differences (market, account set, raw rows, float results), at most ``limit``."""
-        from monitor.book.compare import book_diff
+        from monitor.protocols.aave_v3.book.compare import book_diff
 
         return book_diff(self, other, limit)
 

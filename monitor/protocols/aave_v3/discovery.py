@@ -4,7 +4,7 @@ Logs of the pool, its configurator and every aToken / debt token are read with a
 up to ``head - confirmations``. Each range is checked against the block hashes it was read at: the first
 block's parent must be the stored hash of the last processed block, otherwise the chain reorganised and
 discovery rolls back to the newest stored block still on the chain (fork point), forgetting accounts first
-seen after it. Every range is committed to the :class:`~monitor.aave.checkpoint.Checkpoint` on its own.
+seen after it. Every range is committed to the :class:`~monitor.protocols.aave_v3.checkpoint.Checkpoint` on its own.
 """
 
 from __future__ import annotations
@@ -16,19 +16,6 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from monitor.aave.checkpoint import Checkpoint
-from monitor.aave.events import all_topics, digest_logs
-from monitor.aave.logrange import AdaptiveSpan, SpanPolicy
-from monitor.aave.market import (
-    GET_POOL,
-    GET_POOL_CONFIGURATOR,
-    GET_RESERVE_DATA,
-    GET_RESERVES_LIST,
-    ZERO_ADDRESS,
-    MarketAddresses,
-    ReserveTokens,
-    reserve_tokens,
-)
 from monitor.chain.abi import AbiFunction
 from monitor.chain.model import Block, LogFilter
 from monitor.chain.rpc import RpcClient
@@ -42,6 +29,19 @@ from monitor.errors import (
     RpcError,
     RpcResponseError,
     RpcTransportError,
+)
+from monitor.protocols.aave_v3.checkpoint import Checkpoint
+from monitor.protocols.aave_v3.events import all_topics, digest_logs
+from monitor.protocols.aave_v3.logrange import AdaptiveSpan, SpanPolicy
+from monitor.protocols.aave_v3.market import (
+    GET_POOL,
+    GET_POOL_CONFIGURATOR,
+    GET_RESERVE_DATA,
+    GET_RESERVES_LIST,
+    ZERO_ADDRESS,
+    MarketAddresses,
+    ReserveTokens,
+    reserve_tokens,
 )
 
 log = logging.getLogger(__name__)

@@ -2,7 +2,7 @@
 
 No I/O here: the indexer feeds raw on-chain integers in, the cascade engine and the metrics read results out.
 
-Inputs (:mod:`monitor.book.inputs`, frozen dataclasses, raw ints, addresses lowercased on construction)
+Inputs (:mod:`~.inputs`, frozen dataclasses, raw ints, addresses lowercased on construction)
     ``ReserveInput``        asset, symbol, reserve_id, decimals, ltv, liquidation_threshold, liquidation_bonus,
                             price (oracle, 8 decimals), normalized_income / normalized_variable_debt (ray),
                             liquidation_protocol_fee, emode_category, flags. ``ReserveInput.from_configuration``
@@ -14,7 +14,7 @@ Inputs (:mod:`monitor.book.inputs`, frozen dataclasses, raw ints, addresses lowe
                             ``{asset: PositionInput(scaled_atoken, scaled_variable_debt, stable_debt)}``.
     Bad values raise :class:`monitor.errors.DataError`.
 
-Decoders (:mod:`monitor.book.bitmaps`)
+Decoders (:mod:`monitor.protocols.aave_v3.book.bitmaps`)
     ``decode_reserve_configuration(raw) -> ReserveConfiguration`` (and ``encode_reserve_configuration``);
     ``is_using_as_collateral(cfg, i)``, ``is_borrowing(cfg, i)``, ``is_using_as_collateral_or_borrowing``,
     ``collateral_reserve_indexes``, ``borrowed_reserve_indexes``, ``encode_user_configuration``.
@@ -22,7 +22,7 @@ Decoders (:mod:`monitor.book.bitmaps`)
 Exact maths
     ``user_account_data(market, account) -> AccountData``: scalar reference of ``Pool.getUserAccountData``;
     ``AccountData`` fields are in the pool's return order (total_collateral_base, total_debt_base,
-    available_borrows_base, current_liquidation_threshold, ltv, health_factor). :mod:`monitor.book.wadray` has the
+    available_borrows_base, current_liquidation_threshold, ltv, health_factor). :mod:`~.wadray` has the
     protocol's half-up fixed-point helpers.
 
 The book (:class:`Book`)
@@ -50,7 +50,7 @@ The book (:class:`Book`)
     recomputed; batch them), ``remove_account``. ``copy()``; ``diff(other)`` / ``equals(other)``: an
     incrementally updated book equals a rebuilt one exactly, float results included.
 
-    Analytics (:mod:`monitor.book.analytics` on ``book.arrays()``, float path, USD = base / 1e8; price shocks
+    Analytics (:mod:`~.analytics` on ``book.arrays()``, float path, USD = base / 1e8; price shocks
     use a linear model, see there): ``distribution(edges)`` (counts, debt and collateral per HF bucket),
     ``liquidatable_debt()``, ``liquidation_prices(asset)`` (price at which HF reaches 1, others fixed),
     ``collateral_at_risk(asset, drops)`` (1..90% by default), ``riskiest(n)``, ``toxic_accounts()`` (HF < 1
@@ -59,7 +59,7 @@ The book (:class:`Book`)
 
 from __future__ import annotations
 
-from monitor.book.analytics import (
+from monitor.protocols.aave_v3.book.analytics import (
     DEFAULT_DROPS,
     AccountRisk,
     BookArrays,
@@ -68,7 +68,7 @@ from monitor.book.analytics import (
     LiquidatableDebt,
     LiquidationPrices,
 )
-from monitor.book.bitmaps import (
+from monitor.protocols.aave_v3.book.bitmaps import (
     MAX_RESERVES_COUNT,
     ReserveConfiguration,
     borrowed_reserve_indexes,
@@ -80,8 +80,8 @@ from monitor.book.bitmaps import (
     is_using_as_collateral,
     is_using_as_collateral_or_borrowing,
 )
-from monitor.book.book import Book
-from monitor.book.inputs import (
+from monitor.protocols.aave_v3.book.book import Book
+from monitor.protocols.aave_v3.book.inputs import (
     ZERO_ADDRESS,
     AccountInput,
     EModeCategoryInput,
@@ -89,7 +89,7 @@ from monitor.book.inputs import (
     PositionInput,
     ReserveInput,
 )
-from monitor.book.reference import AccountData, user_account_data
+from monitor.protocols.aave_v3.book.reference import AccountData, user_account_data
 
 __all__ = [
     "DEFAULT_DROPS",

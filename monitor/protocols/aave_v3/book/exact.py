@@ -2,7 +2,7 @@
 
 Arrays are reserve-major, shape ``(R, k)`` for ``k`` accounts. Element-wise integer operations run in numpy's
 C loop (no per-account Python loop) with the protocol's rounding; the results equal
-:func:`monitor.book.reference.user_account_data` bit for bit.
+:func:`monitor.protocols.aave_v3.book.reference.user_account_data` bit for bit.
 """
 
 from __future__ import annotations
@@ -12,9 +12,16 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.book.reference import AccountData
-from monitor.book.tables import MarketTables
-from monitor.book.wadray import HALF_PERCENTAGE_FACTOR, HALF_RAY, PERCENTAGE_FACTOR, RAY, UINT256_MAX, WAD
+from monitor.protocols.aave_v3.book.reference import AccountData
+from monitor.protocols.aave_v3.book.tables import MarketTables
+from monitor.protocols.aave_v3.book.wadray import (
+    HALF_PERCENTAGE_FACTOR,
+    HALF_RAY,
+    PERCENTAGE_FACTOR,
+    RAY,
+    UINT256_MAX,
+    WAD,
+)
 
 Obj = NDArray[np.object_]
 Bool = NDArray[np.bool_]

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from monitor.book.inputs import AccountInput, PositionInput
 from monitor.errors import CheckpointError
+from monitor.protocols.aave_v3.book.inputs import AccountInput, PositionInput
 
 SCHEMA_VERSION = "1"
 _CHUNK = 500  # SQLite host parameters per IN (...) list

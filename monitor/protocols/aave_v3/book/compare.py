@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
-    from monitor.book.book import Book
+    from monitor.protocols.aave_v3.book.book import Book
 
 
 def _same_float(a: NDArray[np.generic], b: NDArray[np.generic]) -> NDArray[np.bool_]:

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.book.inputs import normalize_address
-from monitor.book.tables import MarketTables
-from monitor.book.wadray import BASE_CURRENCY_UNIT
 from monitor.errors import DataError
+from monitor.protocols.aave_v3.book.inputs import normalize_address
+from monitor.protocols.aave_v3.book.tables import MarketTables
+from monitor.protocols.aave_v3.book.wadray import BASE_CURRENCY_UNIT
 
 F64 = NDArray[np.float64]
 Bool = NDArray[np.bool_]

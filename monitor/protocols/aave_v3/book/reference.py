@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from monitor.book.inputs import AccountInput, MarketInputs
-from monitor.book.wadray import UINT256_MAX, percent_mul, ray_mul, wad_div
 from monitor.errors import DataError
+from monitor.protocols.aave_v3.book.inputs import AccountInput, MarketInputs
+from monitor.protocols.aave_v3.book.wadray import UINT256_MAX, percent_mul, ray_mul, wad_div
 
 
 @dataclass(frozen=True, slots=True)

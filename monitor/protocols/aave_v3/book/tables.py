@@ -12,8 +12,8 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.book.inputs import EModeCategoryInput, MarketInputs, check_uint, normalize_address
 from monitor.errors import DataError
+from monitor.protocols.aave_v3.book.inputs import EModeCategoryInput, MarketInputs, check_uint, normalize_address
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]

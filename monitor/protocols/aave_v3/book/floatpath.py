@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.book.tables import MarketTables
+from monitor.protocols.aave_v3.book.tables import MarketTables
 
 F64 = NDArray[np.float64]
 Bool = NDArray[np.bool_]

@@ -7,9 +7,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.book.inputs import AccountInput
-from monitor.book.tables import MarketTables
 from monitor.errors import DataError
+from monitor.protocols.aave_v3.book.inputs import AccountInput
+from monitor.protocols.aave_v3.book.tables import MarketTables
 
 Obj = NDArray[np.object_]
 

@@ -11,9 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
-from monitor.book.bitmaps import MAX_RESERVES_COUNT, decode_reserve_configuration
-from monitor.book.wadray import RAY
 from monitor.errors import DataError
+from monitor.protocols.aave_v3.book.bitmaps import MAX_RESERVES_COUNT, decode_reserve_configuration
+from monitor.protocols.aave_v3.book.wadray import RAY
 
 ZERO_ADDRESS = "0x" + "0" * 40
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{40}")

@@ -16,10 +16,10 @@ from types import MappingProxyType
 
 from eth_utils.crypto import keccak
 
-from monitor.aave.market import ZERO_ADDRESS, MarketAddresses
 from monitor.chain.abi import AbiEvent
 from monitor.chain.model import Log
 from monitor.errors import MalformedResponseError
+from monitor.protocols.aave_v3.market import ZERO_ADDRESS, MarketAddresses
 
 
 def _event(name: str, *fields: str) -> AbiEvent:

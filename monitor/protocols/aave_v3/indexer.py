@@ -19,15 +19,15 @@ import logging
 import time
 from dataclasses import dataclass
 
-from monitor.aave.checkpoint import Checkpoint
-from monitor.aave.discovery import Discovery, RangeResult, Rollback
-from monitor.aave.market import MarketAddresses
-from monitor.aave.reader import MarketRead, read_accounts, read_market
-from monitor.book import Book
-from monitor.book.inputs import MarketInputs
 from monitor.chain.rpc import RpcClient
 from monitor.config import MarketConfig
 from monitor.errors import ChainError
+from monitor.protocols.aave_v3.book import Book
+from monitor.protocols.aave_v3.book.inputs import MarketInputs
+from monitor.protocols.aave_v3.checkpoint import Checkpoint
+from monitor.protocols.aave_v3.discovery import Discovery, RangeResult, Rollback
+from monitor.protocols.aave_v3.market import MarketAddresses
+from monitor.protocols.aave_v3.reader import MarketRead, read_accounts, read_market
 
 log = logging.getLogger(__name__)
 
