@@ -166,8 +166,16 @@ class BookConfig(_Frozen):
         return edges
 
 
+EACH_COLLATERAL = "*"
+"""The scenario asset that stands for each collateral asset in turn (see :class:`ScenarioConfig`)."""
+
+
 class ScenarioConfig(_Frozen):
-    """A named price-shock scenario projected every block: asset (symbol or address) -> signed price change."""
+    """A named price-shock scenario projected every block: asset (symbol or address) -> signed price change.
+
+    The asset ``"*"`` (alone) means each collateral asset some account holds, one at a time: the scenario
+    becomes one projection per such asset, reported as ``<name>-<SYMBOL>``.
+    """
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     shocks: dict[str, float] = Field(min_length=1)
@@ -178,7 +186,22 @@ class ScenarioConfig(_Frozen):
         for asset, change in shocks.items():
             if not -1.0 < change < 0.0:
                 raise ValueError(f"shock of {asset} must be a price drop between -1 and 0 (e.g. -0.2), got {change}")
+        if EACH_COLLATERAL in shocks and len(shocks) > 1:
+            raise ValueError(
+                f"{EACH_COLLATERAL!r} (each collateral asset in turn) cannot be combined with other assets"
+            )
         return shocks
+
+    @property
+    def each_collateral(self) -> bool:
+        """Whether the scenario shocks each collateral asset in turn (asset ``"*"``)."""
+        return EACH_COLLATERAL in self.shocks
+
+
+def default_scenarios() -> list[ScenarioConfig]:
+    """The scenarios of a config without a ``scenarios`` key: each collateral asset on its own at -10%, -20%
+    and -30% (three projections per collateral asset and block; a large market should list its own)."""
+    return [ScenarioConfig(name=f"each-collateral-{pct}", shocks={EACH_COLLATERAL: -pct / 100}) for pct in (10, 20, 30)]
 
 
 class SweepConfig(_Frozen):
@@ -229,11 +252,35 @@ class AlertRuleConfig(_Frozen):
         return self
 
 
+def default_alert_rules() -> list[AlertRuleConfig]:
+    """The rules of a config without ``alerts.rules`` (``rules: []`` turns alerting off; a list replaces these).
+    Levels are in USD and shares, starting points for a market of a few hundred million dollars of debt."""
+    rules: list[dict[str, Any]] = [
+        {"name": "data-stale", "kind": "data_age_s", "op": "above", "threshold": 300, "reset": 120,
+         "severity": "page"},
+        {"name": "liquidatable-debt", "kind": "liquidatable_debt_usd", "op": "above", "threshold": 1_000_000,
+         "reset": 100_000, "severity": "page"},
+        {"name": "critical-shock", "kind": "critical_shock", "op": "below", "threshold": 0.15, "reset": 0.2,
+         "severity": "page"},
+        {"name": "projected-bad-debt", "kind": "projected_bad_debt_usd", "op": "above", "threshold": 1_000_000,
+         "reset": 500_000, "severity": "ticket"},
+        {"name": "oracle-deviation", "kind": "oracle_deviation", "op": "above", "threshold": 0.05, "reset": 0.02,
+         "severity": "ticket"},
+    ]  # fmt: skip
+    return [AlertRuleConfig.model_validate(r) for r in rules]
+
+
 class AlertsConfig(_Frozen):
-    """Alert rules and freshness limits."""
+    """Alert rules and freshness limits. Without a ``rules`` key the defaults of :func:`default_alert_rules`
+    apply; ``rules: []`` means no alert rules at all."""
 
     stale_after_s: float = Field(default=120.0, gt=0, description="/readyz and staleness: data older is stale")
-    rules: list[AlertRuleConfig] = Field(default_factory=list)
+    rules: list[AlertRuleConfig] = Field(default_factory=default_alert_rules)
+
+    @property
+    def rules_are_default(self) -> bool:
+        """True when the config gave no ``rules`` key (the default rules apply)."""
+        return "rules" not in self.model_fields_set
 
     @field_validator("rules")
     @classmethod
@@ -255,7 +302,7 @@ class MonitorConfig(_Frozen):
     mqtt: MqttConfig | None = None
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
     book: BookConfig = Field(default_factory=BookConfig)
-    scenarios: list[ScenarioConfig] = Field(default_factory=list)
+    scenarios: list[ScenarioConfig] = Field(default_factory=default_scenarios)  # [] projects none
     sweep: SweepConfig = Field(default_factory=SweepConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
@@ -267,6 +314,11 @@ class MonitorConfig(_Frozen):
         if dupes:
             raise ValueError(f"market names must be unique; repeated: {', '.join(dupes)}")
         return markets
+
+    @property
+    def scenarios_are_default(self) -> bool:
+        """True when the config gave no ``scenarios`` key (the default scenarios apply)."""
+        return "scenarios" not in self.model_fields_set
 
     def redacted(self) -> dict[str, Any]:
         """The config as a plain dict safe to log: secrets masked, credentials and paths stripped from URLs."""

@@ -20,4 +20,8 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     print(json.dumps(cfg.redacted(), indent=2))
     print(f"config OK: {len(cfg.markets)} market(s), {len(cfg.dex.pools)} DEX pool(s)")
+    rules = ", ".join(r.name for r in cfg.alerts.rules) or "none"
+    print(f"alert rules{' (defaults: no alerts.rules in the config)' if cfg.alerts.rules_are_default else ''}: {rules}")
+    scenarios = ", ".join(s.name for s in cfg.scenarios) or "none"
+    print(f"scenarios{' (defaults: no scenarios in the config)' if cfg.scenarios_are_default else ''}: {scenarios}")
     return 0

@@ -1,19 +1,30 @@
-"""The daemon's projector: the configured scenarios every block, the sweep and critical shocks every
-``sweep.every_blocks`` blocks (its last answer is kept in between). Runs in a worker thread."""
+"""The daemon's projector: the configured scenarios every block (``"*"`` expanded per collateral asset), the
+sweep and critical shocks every ``sweep.every_blocks`` blocks (its last answer is kept in between). Runs in a
+worker thread."""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from monitor.config import MarketConfig, MonitorConfig
+from monitor.config import EACH_COLLATERAL, MarketConfig, MonitorConfig, ScenarioConfig
 from monitor.daemon.pipeline import Projections
 from monitor.daemon.result import ScenarioSummary
 from monitor.dex.pool import PoolState
 from monitor.errors import DataError
 from monitor.protocols.aave_v3.book import Book
-from monitor.risk import CascadeBook, Limits, ModelParams, Projector, SweepSpec, choose_venues, sweep
+from monitor.risk import (
+    CascadeBook,
+    Limits,
+    ModelParams,
+    Projector,
+    SweepSpec,
+    choose_venues,
+    collateral_assets,
+    sweep,
+)
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +53,16 @@ class CascadeProjector:
         usable = aligned_pools(pools, {r.asset: r.price / 1e8 for r in book.market.reserves})
         projector = Projector(cbook, choose_venues(cbook.market, usable), self.params)
         scenarios = []
-        for sc in self.cfg.scenarios:
+        for name, shocks in expand_scenarios(self.cfg.scenarios, projector):
             try:
-                r = projector.project(sc.shocks)
+                r = projector.project(shocks)
             except DataError as exc:  # e.g. an asset the market does not list: say so once per block, go on
-                log.warning("scenario %s skipped: %s", sc.name, exc)
+                log.warning("scenario %s skipped: %s", name, exc)
                 continue
             drops = [r.drop(a) for a in r.shocks]
             scenarios.append(
                 ScenarioSummary(
-                    name=sc.name,
+                    name=name,
                     final_drop=max(drops, default=0.0),
                     amplification=r.max_amplification,
                     debt_repaid_usd=r.debt_repaid_usd,
@@ -96,6 +107,21 @@ class CascadeProjector:
         """Block until the running sweep (if any) is done (tests, benchmarks)."""
         if self._running is not None:
             self._running.result(timeout)
+
+
+def expand_scenarios(scenarios: Iterable[ScenarioConfig], projector: Projector) -> list[tuple[str, dict[str, float]]]:
+    """``(name, shocks)`` of each projection: a scenario on each collateral asset (``"*"``) becomes one
+    projection per collateral asset some account holds, named ``<name>-<SYMBOL>``, in the market's order."""
+    out: list[tuple[str, dict[str, float]]] = []
+    for sc in scenarios:
+        if not sc.each_collateral:
+            out.append((sc.name, dict(sc.shocks)))
+            continue
+        change = sc.shocks[EACH_COLLATERAL]
+        m = projector.market
+        for asset in collateral_assets(projector):
+            out.append((f"{sc.name}-{m.symbols[m.column[asset]]}", {asset: change}))
+    return out
 
 
 MAX_POOL_DEVIATION = 0.05

@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from monitor.config import MonitorConfig, parse_config
+from monitor.config import MonitorConfig, default_alert_rules, parse_config
 from monitor.daemon.run import Daemon
 from monitor.devnet.anvil import free_port
 from monitor.devnet.liquidator import crash
@@ -126,3 +126,69 @@ async def test_broker_down_while_alerts_fire_delivers_everything_after_restart(
         assert unique[0][0] == unique[1][0] != unique[2][0]
         assert [a["block"] for a in got] == sorted(a["block"] for a in got), "in order"
         assert daemon.publisher.stats().dropped == 0
+
+
+DEFAULT_RULES = [r.name for r in default_alert_rules()]
+
+
+def _default_cfg(devnet: Devnet, tmp_path: Path, broker: Mosquitto, **more: Any) -> MonitorConfig:
+    """The devnet config with no ``alerts``, ``scenarios`` or ``sweep`` key (every default applies), plus ``more``."""
+    data = devnet_config(devnet.url, devnet.dep, metrics_port=free_port(), checkpoint=str(tmp_path / "cp.sqlite"))
+    for key in ("alerts", "scenarios", "sweep"):
+        del data[key]
+    data["mqtt"] = {"url": broker.url, "topic_prefix": "cascade-monitor"}
+    return parse_config({**data, **more}, environ={})
+
+
+def _all_alerts(c: Collector) -> list[dict[str, Any]]:
+    return [m.json() for m in c.messages if m.topic.startswith(f"cascade-monitor/{MARKET}/alerts/")]
+
+
+async def test_a_config_without_alerts_pages_a_crash_with_the_default_rules(
+    devnet: Devnet, tmp_path: Path, broker: Mosquitto
+) -> None:
+    cfg = _default_cfg(devnet, tmp_path, broker)
+    assert cfg.alerts.rules_are_default and cfg.scenarios_are_default and cfg.sweep.enabled
+    await asyncio.to_thread(devnet.rpc.mine, 1)  # a head stamped now: data-stale has no reason to fire
+    async with Collector(broker.port) as sub, _daemon(cfg) as daemon:
+        await _blocks_until(devnet, lambda: MARKET in daemon.alerting.latest, "first result")
+        first = daemon.alerting.latest[MARKET]
+        collateral = {"WETH", "WBTC", "LINK"}  # collateral assets the devnet's borrowers hold
+        names = {s.name for s in first.scenarios}
+        assert {f"each-collateral-{p}-{a}" for p in (10, 20, 30) for a in collateral} <= names
+        assert all(n.startswith("each-collateral-") for n in names) and len(names) % 3 == 0
+        await _blocks_until(devnet, lambda: bool(daemon.alerting.latest[MARKET].critical_shocks), "first sweep")
+        assert _all_alerts(sub) == [], "nothing fires on the calm devnet"
+        await asyncio.to_thread(crash, devnet.rpc, devnet.dep, "WETH", 0.30)  # no liquidator: debt stays
+        want = {"liquidatable-debt", "projected-bad-debt"}
+        await _blocks_until(devnet, lambda: want <= {a["rule"] for a in _all_alerts(sub)}, "default alerts on MQTT")
+        got = _all_alerts(sub)
+        print("default alerts after a -30% WETH crash:", [(a["rule"], a["severity"], a["value"]) for a in got])
+        assert {a["rule"] for a in got} <= set(DEFAULT_RULES)
+        assert all(a["state"] == "firing" and a["market"] == MARKET for a in got)
+        page = next(a for a in got if a["rule"] == "liquidatable-debt")
+        assert page["severity"] == "page" and page["value"] > page["threshold"] == 1_000_000
+        bad = next(a for a in got if a["rule"] == "projected-bad-debt")
+        worst = max(s.bad_debt_usd for s in daemon.alerting.latest[MARKET].scenarios)
+        assert bad["value"] > bad["threshold"] == 1_000_000 and worst > 1_000_000
+        states = [x.json() for x in sub.messages if x.topic == f"cascade-monitor/{MARKET}/state"]
+        assert list(states[-1]["rules"]) == DEFAULT_RULES
+        assert {"liquidatable-debt", "projected-bad-debt"} <= set(states[-1]["active"])
+
+
+async def test_explicit_empty_rules_publish_nothing_on_a_crash(
+    devnet: Devnet, tmp_path: Path, broker: Mosquitto
+) -> None:
+    cfg = _default_cfg(devnet, tmp_path, broker, alerts={"rules": []})
+    assert cfg.alerts.rules == [] and not cfg.alerts.rules_are_default
+    await asyncio.to_thread(devnet.rpc.mine, 1)
+    async with Collector(broker.port) as sub, _daemon(cfg) as daemon:
+        await _blocks_until(devnet, lambda: MARKET in daemon.alerting.latest, "first result")
+        await asyncio.to_thread(crash, devnet.rpc, devnet.dep, "WETH", 0.30)
+        head = devnet.rpc.block_number()
+        await _blocks_until(devnet, lambda: daemon.alerting.latest[MARKET].block > head + 3, "results after the crash")
+        result = daemon.alerting.latest[MARKET]
+        assert result.liquidatable_debt_usd > 1_000_000, "the default rule would have fired"
+        assert daemon.alerting.events_total == 0
+        assert [m.topic for m in sub.messages if "/alerts/" in m.topic or m.topic.endswith("/state")] == []
+        assert any(m.payload == b"online" for m in sub.messages if m.topic == "cascade-monitor/status")

@@ -1,17 +1,28 @@
 """The daemon's projector: pools far off the oracle price are not used as venues; scenarios and critical
-shocks come out of the cascade engine on a real devnet book."""
+shocks come out of the cascade engine on a real devnet book; the daemon's scenario results equal
+``cascade-monitor simulate --json`` at the same block."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
 
 from monitor.chain.rpc import RpcClient
-from monitor.config import parse_config
+from monitor.config import load_config, parse_config
 from monitor.daemon.projection import CascadeProjector, aligned_pools
+from monitor.devnet.anvil import free_port
 from monitor.devnet.liquidator import crash
 from monitor.devnet.monitor_config import devnet_config
 from monitor.snapshot import load_snapshot
 from tests.conftest import Devnet
+from tests.daemon.harness import running_daemon
 
 
 async def test_projector_on_the_devnet_and_pool_alignment(devnet: Devnet, tmp_path: Path) -> None:
@@ -35,3 +46,46 @@ async def test_projector_on_the_devnet_and_pool_alignment(devnet: Devnet, tmp_pa
     weth = next(s for s in out.scenarios if s.name == "weth-20")
     assert weth.final_drop >= 0.2 - 1e-9 and weth.amplification >= 1.0
     assert out.critical_shocks is not None and set(out.critical_shocks) >= {"WETH", "WBTC", "LINK"}
+
+
+async def _simulate(config: Path, block: int, shocks: dict[str, float]) -> dict[str, Any]:
+    """``cascade-monitor simulate --json`` at ``block`` in a child process: the command as a user runs it."""
+    argv = [str(Path(sys.executable).parent / "cascade-monitor"), "simulate", "--config", str(config),
+            "--block", str(block), "--json"] + [f"--shock={a}={c}" for a, c in shocks.items()]  # fmt: skip
+    done = await asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    doc: dict[str, Any] = json.loads(done.stdout)
+    return doc
+
+
+async def test_daemon_scenarios_equal_simulate_at_the_same_block(devnet: Devnet, tmp_path: Path) -> None:
+    data = devnet_config(devnet.url, devnet.dep, metrics_port=free_port(), checkpoint=str(tmp_path / "cp.sqlite"))
+    data["scenarios"].append({"name": "each-30", "shocks": {"*": -0.3}})
+    data["sweep"] = {"enabled": False}
+    config = tmp_path / "monitor.yaml"
+    config.write_text(yaml.safe_dump(data))
+    cfg = load_config(config, environ={})
+    async with running_daemon(cfg) as daemon:
+        await asyncio.to_thread(devnet.rpc.mine, 1)
+        head = devnet.rpc.block_number()  # nothing else moves the chain from here on: the daemon settles on it
+        async with asyncio.timeout(120):
+            while (r := daemon.alerting.latest.get("devnet-aave")) is None or r.block < head:
+                await asyncio.sleep(0.2)
+    assert r.block == head == devnet.rpc.block_number()
+    by_name = {s.name: s for s in r.scenarios}
+    shocks = {sc.name: dict(sc.shocks) for sc in cfg.scenarios if not sc.each_collateral}
+    shocks |= {f"each-30-{a}": {a: -0.3} for a in ("WETH", "WBTC", "LINK")}
+    assert set(shocks) <= set(by_name)
+    for name, shock in shocks.items():
+        got, doc = by_name[name], await _simulate(config, r.block, shock)
+        assert doc["block"] == r.block
+        symbol = {t.address.lower(): s for s, t in devnet.dep.tokens.items()}
+        final = {symbol[a]: p for a, p in doc["final_prices_usd"].items()}
+        drops = [1.0 - final[a] / r.oracle_prices_usd[a] for a in shock]
+        assert got.final_drop == pytest.approx(max(drops), rel=1e-12, abs=1e-12), name
+        assert got.debt_repaid_usd == pytest.approx(doc["debt_repaid_usd"], rel=1e-12), name
+        # the daemon reports bad debt the scenario creates, simulate all of it: equal while none is bad before
+        assert got.bad_debt_usd == pytest.approx(doc["bad_debt_usd"], rel=1e-12, abs=1e-6), name
+        assert got.bad_debt_accounts == doc["bad_debt_accounts"], name
+        assert got.rounds == len(doc["rounds"]), name
+        assert got.debt_repaid_usd > 0 and got.rounds >= 1, f"{name}: the shock liquidates something"

@@ -1,8 +1,12 @@
 """A real Prometheus (Debian's server) scraping the daemon on the devnet, evaluating the shipped rules and sending
 to a real Alertmanager running the example config.
 
-Before the crash nothing fires; after a scripted WETH crash (no liquidator: accounts stay liquidatable) the page
-alert fires in Prometheus's /api/v1/alerts and reaches the PagerDuty receiver. Then every PromQL expression of the
+The daemon runs its real projection engine (the config's scenarios every block, the critical-shock sweep in the
+background), and the risk rules are fed by it: before the crash exactly the alerts that the engine's scenario bad
+debt and critical shocks cross fire (the exported values equal the daemon's own result); after a scripted WETH
+crash (no liquidator: accounts stay liquidatable) the page alert fires in Prometheus's /api/v1/alerts and reaches
+the PagerDuty receiver, and the projected-bad-debt and critical-shock alerts follow the engine's new numbers
+(a sweep of the crashed book included). Then every PromQL expression of the
 rules and of the dashboard runs against the live server: it parses, and returns data whenever the metrics it
 names are exported by the running daemon (only the metrics in MAY_BE_ABSENT may be missing, with the reason).
 
@@ -15,24 +19,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config import MonitorConfig, parse_config
-from monitor.daemon.pipeline import Projections, Projector
-from monitor.daemon.result import ScenarioSummary
 from monitor.daemon.run import Daemon
 from monitor.devnet.anvil import free_port
 from monitor.devnet.liquidator import crash
 from monitor.devnet.rpc import DevRpc
-from monitor.dex.pool import PoolState
-from monitor.protocols.aave_v3.book import Book
 from tests.alerts.broker import Mosquitto, mosquitto_binary
 from tests.conftest import Devnet
 from tests.daemon.harness import running_daemon
@@ -59,19 +61,10 @@ MAY_BE_ABSENT = {
     "cascade_monitor_rpc_retries_total": "exported after the first retried RPC request",
 }
 RATE_INTERVAL = "15s"  # 15 scrapes at 1 s
-
-
-def stand_in_projector(cfg: MonitorConfig, market: str) -> Projector:
-    """Fixed projections standing in for the cascade engine, which the daemon does not run yet: only so the
-    scenario and critical-shock series exist and their queries can be checked. Values are chosen below every
-    alert level (a critical shock of 60%, no bad debt); `None` exports NaN (no critical shock)."""
-
-    def project(block: int, book: Book, pools: dict[str, PoolState]) -> Projections:
-        scenario = ScenarioSummary(name="weth-30", final_drop=0.32, amplification=1.07, debt_repaid_usd=1e5,
-                                   bad_debt_usd=0.0, bad_debt_accounts=0, rounds=2, accounts_liquidated=12)  # fmt: skip
-        return Projections(scenarios=(scenario,), critical_shocks={"WETH": 0.6, "WBTC": None})
-
-    return project
+BAD_DEBT_ALERT, CRITICAL_ALERT = "CascadeProjectedBadDebt", "CascadeCriticalShock"
+BAD_DEBT = f'cascade_monitor_scenario_bad_debt_usd{{market="{MARKET}"}}'
+CRITICAL = f'cascade_monitor_critical_shock_ratio{{market="{MARKET}"}}'
+CRITICAL_WETH = f'cascade_monitor_critical_shock_ratio{{market="{MARKET}",asset="WETH"}}'
 
 
 def _config(devnet: Devnet, tmp_path: Path, broker: Mosquitto) -> MonitorConfig:
@@ -116,7 +109,7 @@ def _live_prometheus_config(rules: Path, monitor_port: int, am: Server) -> dict[
 
 @contextlib.asynccontextmanager
 async def _daemon(cfg: MonitorConfig) -> AsyncIterator[Daemon]:
-    async with running_daemon(cfg, projector_factory=stand_in_projector) as daemon:
+    async with running_daemon(cfg) as daemon:  # the real projector: scenarios every block, the sweep behind
         yield daemon
 
 
@@ -169,7 +162,7 @@ async def test_crash_pages_through_prometheus_and_every_query_returns_data(devne
             notifications = stack.enter_context(sink())
             am = stack.enter_context(alertmanager(tmp_path / "am", alertmanager_to_sink(tmp_path, notifications.url)))
             await asyncio.to_thread(devnet.rpc.mine, 1)  # a head stamped now
-            async with _daemon(cfg), httpx.AsyncClient(timeout=10) as c:
+            async with _daemon(cfg) as daemon, httpx.AsyncClient(timeout=10) as c:
                 miner = asyncio.create_task(_mine_every_second(devnet.url, stop_mining), name="miner")
                 monitor = f"http://127.0.0.1:{cfg.metrics.port}"
                 await _until("monitor ready", 60, lambda: _ok(c, f"{monitor}/readyz"))
@@ -180,11 +173,17 @@ async def test_crash_pages_through_prometheus_and_every_query_returns_data(devne
                     "first scrape", 30, lambda: _query(c, prom, f'cascade_monitor_last_block{{market="{MARKET}"}}')
                 )
                 await _check_rules_loaded(c, prom)
+                await _until("first sweep exported", 60, lambda: _query(c, prom, CRITICAL_WETH))
+                timings["first sweep exported"] = time.monotonic() - t0
+                calm = await _engine_values(c, prom, daemon)
+                print("engine output before the crash:", calm)
 
-                # before the crash: a few evaluations with nothing pending or firing
+                # before the crash: a few evaluations; what fires is exactly what the engine's numbers cross
                 await asyncio.sleep(4)
                 before = await _alerts(c, prom)
-                assert before == [], f"alerts before the crash: {[(a['labels'], a['state']) for a in before]}"
+                got = sorted(_key(a) for a in before)
+                assert got == _expected_risk_alerts(calm), f"alerts before the crash: {got}"
+                assert all(a["state"] == "firing" for a in before)
 
                 t_crash = time.monotonic()
                 await asyncio.to_thread(crash, devnet.rpc, devnet.dep, "WETH", 0.25, liquidate=False)
@@ -206,6 +205,33 @@ async def test_crash_pages_through_prometheus_and_every_query_returns_data(devne
                 timings["crash -> PagerDuty notification"] = time.monotonic() - t_crash
                 assert event["routing_key"] == "test-routing-key" and event["event_action"] == "trigger"
 
+                # the risk rules fed by the real engine: scenario bad debt and the sweep's critical shock
+                crash_block = devnet.rpc.block_number()
+
+                async def swept_after_crash() -> bool:
+                    r = daemon.alerting.latest.get(MARKET)
+                    projector = daemon.pipelines[MARKET].projector
+                    return r is not None and getattr(projector, "critical_block", -1) >= crash_block
+
+                await _until("a sweep of the crashed book", 60, swept_after_crash)
+                bad = await _until("projected bad debt firing", 45, lambda: _firing(c, prom, BAD_DEBT_ALERT))
+                timings["crash -> projected bad debt firing"] = time.monotonic() - t_crash
+                crashed = await _engine_values(c, prom, daemon)
+                print("engine output after the crash:", crashed)
+                scenario = {a["labels"]["scenario"]: float(a["value"]) for a in bad}
+                for name, value in scenario.items():
+                    assert value == pytest.approx(crashed["bad_debt"][name], rel=1e-3), name
+                assert max(crashed["bad_debt"].values()) > 1e6 > max(calm["bad_debt"].values())
+                want = set(_expected_risk_alerts(crashed))
+
+                async def risk_alerts_match() -> bool:
+                    names = {BAD_DEBT_ALERT, CRITICAL_ALERT}
+                    firing = {_key(a) for a in await _alerts(c, prom) if a["labels"]["alertname"] in names
+                              and a["state"] == "firing"}  # fmt: skip
+                    return firing == want
+
+                await _until(f"risk alerts {sorted(want)} firing", 45, risk_alerts_match)
+
                 t_q = time.monotonic()
                 checked = await _check_every_query(c, prom, monitor)
                 timings[f"{checked} queries"] = time.monotonic() - t_q
@@ -218,6 +244,42 @@ async def test_crash_pages_through_prometheus_and_every_query_returns_data(devne
     timings["total"] = time.monotonic() - t0
     print("live Prometheus timings:", {k: round(v, 1) for k, v in timings.items()})
     assert timings["total"] < 120
+
+
+def _key(alert: dict[str, Any]) -> tuple[str, str, str]:
+    labels = alert["labels"]
+    return labels["alertname"], labels.get("asset", labels.get("scenario", "")), labels["severity"]
+
+
+def _expected_risk_alerts(values: dict[str, dict[str, float]]) -> list[tuple[str, str, str]]:
+    """The alerts the shipped levels raise on these engine values (critical shock < 30% ticket, < 15% page;
+    scenario bad debt > $1M ticket, > $10M page); NaN (no critical shock) never fires."""
+    out = [(CRITICAL_ALERT, a, sev) for a, v in values["critical"].items() for lim, sev in ((0.3, "ticket"),
+           (0.15, "page")) if v < lim]  # fmt: skip
+    out += [(BAD_DEBT_ALERT, n, sev) for n, v in values["bad_debt"].items() for lim, sev in ((1e6, "ticket"),
+            (1e7, "page")) if v > lim]  # fmt: skip
+    return sorted(out)
+
+
+async def _firing(c: httpx.AsyncClient, prom: Server, name: str) -> list[dict[str, Any]]:
+    return [a for a in await _alerts(c, prom) if a["labels"]["alertname"] == name and a["state"] == "firing"]
+
+
+async def _engine_values(c: httpx.AsyncClient, prom: Server, daemon: Daemon) -> dict[str, dict[str, float]]:
+    """Scenario bad debt and critical shocks as Prometheus holds them; each equals the daemon's newest result
+    (the chain only mines empty blocks: interest moves values by far less than the tolerance)."""
+    r = daemon.alerting.latest[MARKET]
+    bad = {x["metric"]["scenario"]: float(x["value"][1]) for x in await _query(c, prom, BAD_DEBT)}
+    critical = {x["metric"]["asset"]: float(x["value"][1]) for x in await _query(c, prom, CRITICAL)}
+    own_bad = {s.name: s.bad_debt_usd for s in r.scenarios}
+    assert set(bad) == set(own_bad) == {"weth-30", "link-50"}
+    for name, value in bad.items():
+        assert value == pytest.approx(own_bad[name], rel=1e-3, abs=1.0), name
+    own_critical = {a: math.nan if v is None else v for a, v in r.critical_shocks.items()}
+    assert set(critical) == set(own_critical) >= {"WETH", "WBTC", "LINK"}
+    for asset, value in critical.items():
+        assert value == pytest.approx(own_critical[asset], nan_ok=True), asset
+    return {"bad_debt": bad, "critical": critical}
 
 
 async def _ok(c: httpx.AsyncClient, url: str) -> bool:
