@@ -140,8 +140,9 @@ class AccountStore:
             sc, sv, st = self.scaled_atoken[j, sel], self.scaled_debt[j, sel], self.stable_debt[j, sel]
             self.fc[j, sel] = 0.0
             self.fd[j, sel] = 0.0
-            # Branch: collateral counts when flagged and the reserve's LT is non-zero.
-            if tables.lt[j] != 0:
+            # Branch: collateral counts when flagged and the reserve's LT is non-zero (v3.0), or always (v3.6:
+            # an e-mode category may count a reserve of LT 0 at its own LT).
+            if tables.lt[j] != 0 or tables.maths == "v3.6":
                 live = np.flatnonzero(self.collateral_flag[j, sel] & (sc != 0))
                 supplied = (sc[live] * tables.income[j] + HALF_RAY) // RAY
                 self.fc[j, sel[live]] = supplied.astype(np.float64)
@@ -152,7 +153,7 @@ class AccountStore:
     def _refresh_few(self, tables: MarketTables, rows: list[int]) -> None:
         """:meth:`refresh_floats` for a handful of rows, in plain Python (numpy call overhead dominates)."""
         for j in range(tables.size):
-            counts = tables.lt[j] != 0
+            counts = tables.lt[j] != 0 or tables.maths == "v3.6"
             income, debt_index = tables.income[j], tables.debt_index[j]
             for i in rows:
                 sc = self.scaled_atoken[j, i]
