@@ -7,8 +7,7 @@ steps of ``GenericLogic``: per-position values are floored, the average LT is fl
 
 One fused pass runs over chunks of accounts (so the temporaries stay in cache) and, inside a chunk, over the
 reserves in a fixed order; e-mode members get their category's LT and price per element. On Aave v3.6 the HF
-is the LT-weighted sum over the debt (no floored average LT in between) and debt values round up there: the
-float path floors them, one base unit per debt position at most, inside its tolerance. Every step is
+is the LT-weighted sum over the debt (no floored average LT in between), and debt values round up. Every step is
 element-wise, so recomputing a subset of accounts gives the same bits as a full recompute.
 """
 
@@ -36,6 +35,8 @@ WORKERS = max(1, min(4, os.cpu_count() or 1))
 #: A mixed-LT account whose ``sum(value * LT) / sum(value)`` lies this close (relative) to an integer gets its
 #: average LT from the exact path: float64 cannot tell on which side of the integer it falls.
 NEAR_INTEGER = 1e-12
+#: v3.6 debt values round up: the nudged-up unit price times this lands just below an exact integer product.
+CEIL_UNNUDGE = 1.0 - 2.0**-48
 #: Float HFs this close to 1 have their liquidatable flag decided by the exact path.
 HF_BOUNDARY = 1e-9
 
@@ -156,7 +157,11 @@ def _chunk(
         for idx, up, _ in groups:
             if up != c.unit_price:
                 xb[idx] = fdj[idx] * up
-        np.floor(xb, out=xb)
+        if maths == "v3.6":  # debt values round up (mulDivCeil): undo the floor nudge, twice over, then ceil
+            np.multiply(xb, CEIL_UNNUDGE, out=xb)
+            np.ceil(xb, out=xb)
+        else:
+            np.floor(xb, out=xb)
         np.add(d, xb, out=d)
     ambiguous = _average(t, w, lt_uniform[s:e], out.avg[s:e])
     if maths == "v3.6":
