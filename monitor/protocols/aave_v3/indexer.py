@@ -28,7 +28,7 @@ from monitor.protocols.aave_v3.checkpoint import Checkpoint
 from monitor.protocols.aave_v3.discovery import Discovery, RangeResult, Rollback
 from monitor.protocols.aave_v3.market import MarketAddresses
 from monitor.protocols.aave_v3.reader import MarketRead, read_accounts, read_market
-from monitor.protocols.aave_v3.version import AaveVersion, detect_version
+from monitor.protocols.aave_v3.version import AaveVersion, configured_override, detect_version
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class MarketIndexer:
                 touched |= u.stale_positions
         known = self.discovery.accounts()
         if self.version is None:  # at start: the pool's revision picks maths and rules (config may override)
-            override = self.market.liquidation_rules if "liquidation_rules" in self.market.model_fields_set else None
+            override = configured_override(self.market)
             self.version = await detect_version(self.rpc, addresses.pool, block, override=override)
         market_read = await read_market(self.rpc, addresses, block, self.version)
         rebuilt = False

@@ -20,6 +20,7 @@ from typing import Literal
 
 from monitor.chain.abi import AbiFunction
 from monitor.chain.rpc import RpcClient
+from monitor.config import MarketConfig
 from monitor.errors import MalformedResponseError, ProtocolError, RpcResponseError
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,11 @@ def version_for_revision(revision: int, *, pool: str = "", override: str | None 
         return AaveVersion(known.name, revision, known.maths, _BY_RULES[override].liquidation_rules,
                            known.liquid_emode, known.stable_debt)  # fmt: skip
     return known
+
+
+def configured_override(market: MarketConfig) -> str | None:
+    """The market's ``liquidation_rules`` when the config sets it explicitly (then it overrides the pool's)."""
+    return market.liquidation_rules if "liquidation_rules" in market.model_fields_set else None
 
 
 def decode_revision(raw: str) -> int:
