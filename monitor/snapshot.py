@@ -21,6 +21,7 @@ from monitor.protocols.aave_v3.discovery import RangeResult
 from monitor.protocols.aave_v3.indexer import MarketIndexer
 from monitor.protocols.aave_v3.market import MarketAddresses
 from monitor.protocols.aave_v3.reader import MarketRead, read_accounts, read_market
+from monitor.protocols.aave_v3.version import configured_override, detect_version
 
 Progress = Callable[[int, int, int], None]  # (processed block, first block, safe head)
 
@@ -69,7 +70,8 @@ async def load_snapshot(
             addresses = indexer.discovery.addresses
             seen = checkpoint.first_seen(market.name)
             users = sorted(a for a, b in seen.items() if b <= block)
-            market_read = await read_market(rpc, addresses, block)
+            version = await detect_version(rpc, addresses.pool, block, override=configured_override(market))
+            market_read = await read_market(rpc, addresses, block, version)
             book = Book.build(market_read.inputs, await read_accounts(rpc, addresses, users, block))
             at = block
     pools = {p: await read_pool(rpc, p, at) for p in cfg.dex.pools}

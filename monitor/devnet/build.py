@@ -29,7 +29,13 @@ def build_devnet(rpc: DevRpc, spec: MarketSpec = DEFAULT_MARKET) -> Deployment:
         treasury=accounts[4],
     )
     deploy_tokens(rpc, dep, spec)
-    deploy_aave(rpc, dep, spec)
+    if spec.aave == "v3.0":
+        deploy_aave(rpc, dep, spec)
+    else:
+        from monitor.devnet.aave36_deploy import deploy_aave36
+
+        deploy_aave36(rpc, dep, spec)
+    dep.aave_version = spec.aave
     dep.lens = rpc.deploy(dep.deployer, own_artifact("AaveLens").bytecode)
     dep.populator = rpc.deploy(dep.deployer, own_artifact("Populator").bytecode)
     supply_whale(rpc, dep, spec)

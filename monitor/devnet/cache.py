@@ -1,6 +1,6 @@
 """State cache: a populated devnet is built once, dumped, and reloaded in well under two seconds.
 
-Two forms are kept per (code, market, population) key:
+Two forms are kept per (code, market, population) key; the market includes its flavour (Aave v3.0 or v3.6):
 
 - ``full``: every block, transaction and log (discovery from events needs history);
 - ``slim``: accounts plus the head block only (fastest to load; ``eth_getLogs`` over history finds nothing).
@@ -22,6 +22,7 @@ from monitor.devnet.anvil import Anvil
 from monitor.devnet.artifacts import OWN_CONTRACTS_FILE
 from monitor.devnet.build import build_devnet
 from monitor.devnet.deployment import Deployment
+from monitor.devnet.origin_build import compile_origin
 from monitor.devnet.paths import CACHE_DIR, PROJECT_ROOT
 from monitor.devnet.population import PopulationSpec, populate
 from monitor.devnet.rpc import DevRpc, hex_int
@@ -108,6 +109,8 @@ def build_and_dump(
 ) -> None:
     """Build a devnet from scratch, populate it, and write the cache files atomically."""
     compile_contracts()
+    if market.aave != "v3.0":
+        compile_origin()
     target.directory.mkdir(parents=True, exist_ok=True)
     with Anvil() as node, DevRpc(node.url) as rpc:
         t0 = time.monotonic()

@@ -62,6 +62,7 @@ class Deployment:
     pools: list[PoolInfo] = field(default_factory=list)
     borrowers: list[str] = field(default_factory=list)
     deploy_block: int = 0
+    aave_version: str = "v3.0"  # the devnet flavour's Aave code: "v3.0" (v3.0.2) or "v3.6"
 
     def token(self, symbol_or_address: str) -> TokenInfo:
         """A token by symbol (case-insensitive) or address."""

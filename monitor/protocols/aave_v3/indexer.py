@@ -28,6 +28,7 @@ from monitor.protocols.aave_v3.checkpoint import Checkpoint
 from monitor.protocols.aave_v3.discovery import Discovery, RangeResult, Rollback
 from monitor.protocols.aave_v3.market import MarketAddresses
 from monitor.protocols.aave_v3.reader import MarketRead, read_accounts, read_market
+from monitor.protocols.aave_v3.version import AaveVersion, configured_override, detect_version
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,7 @@ class MarketIndexer:
                                    poll_interval_s=poll_interval_s)  # fmt: skip
         self.book: Book | None = None
         self.block: int | None = None
+        self.version: AaveVersion | None = None  # read from the pool on the first refresh
 
     async def refresh(self, *, max_ranges: int | None = None) -> RefreshResult:
         """Catch up and bring the book to the newest safe block."""
@@ -99,7 +101,10 @@ class MarketIndexer:
                 removed |= u.removed_accounts
                 touched |= u.stale_positions
         known = self.discovery.accounts()
-        market_read = await read_market(self.rpc, addresses, block)
+        if self.version is None:  # at start: the pool's revision picks maths and rules (config may override)
+            override = configured_override(self.market)
+            self.version = await detect_version(self.rpc, addresses.pool, block, override=override)
+        market_read = await read_market(self.rpc, addresses, block, self.version)
         rebuilt = False
         if self.book is None:
             to_read = sorted(known)

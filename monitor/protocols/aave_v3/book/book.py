@@ -1,4 +1,5 @@
-"""The health-factor book: every account of one Aave v3.0 market, columnar, with exact and float paths."""
+"""The health-factor book: every account of one Aave v3 market (v3.0.2 or v3.6 maths), columnar, with exact and
+float paths."""
 
 from __future__ import annotations
 
@@ -249,7 +250,8 @@ class Book:
         tables = self._tables.with_prices(prices)
         n, s = len(self), self._store
         out = Outputs.empty(n)
-        pending = compute(s.fc[:, :n], s.fd[:, :n], s.emode[:n], self._view("lt_uni"), plan(tables), out)
+        pending = compute(s.fc[:, :n], s.fd[:, :n], s.emode[:n], self._view("lt_uni"), plan(tables), out,
+                          maths=tables.maths)  # fmt: skip
         self._settle(tables, None, out, pending)
         return out.hf
 
@@ -397,7 +399,7 @@ class Book:
         lt_uni = uniform_lt(tab, s.fc, em, rows)
         self._out["lt_uni"][rows] = lt_uni
         out = Outputs.empty(rows.size)
-        pending = compute(s.fc[:, rows], s.fd[:, rows], em, lt_uni, self._plan, out)
+        pending = compute(s.fc[:, rows], s.fd[:, rows], em, lt_uni, self._plan, out, maths=tab.maths)
         self._settle(tab, rows, out, pending)
         for name in ("t", "w", "d", "avg", "hf"):
             self._out[name][rows] = getattr(out, name)
@@ -408,5 +410,6 @@ class Book:
         if refresh_uniform:
             self._out["lt_uni"][:n] = uniform_lt(tab, s.fc, s.emode[:n], np.arange(n, dtype=np.intp))
         out = self._live_outputs()
-        pending = compute(s.fc[:, :n], s.fd[:, :n], s.emode[:n], self._view("lt_uni"), self._plan, out)
+        pending = compute(s.fc[:, :n], s.fd[:, :n], s.emode[:n], self._view("lt_uni"), self._plan, out,
+                          maths=tab.maths)  # fmt: skip
         self._settle(tab, None, out, pending)
