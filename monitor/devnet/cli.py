@@ -89,10 +89,12 @@ def run(args: argparse.Namespace) -> int:
     """Dispatch a devnet action."""
     action = args.devnet_command
     if action == "build":
+        from monitor.devnet.morpho_compile import compile_morpho
         from monitor.devnet.solc import compile_contracts
 
         path = compile_contracts()
         print(f"compiled contracts/*.sol -> {path}")
+        print(f"compiled Morpho Blue -> {compile_morpho()}")
         return 0
     if action == "up":
         return _up(args)
@@ -186,6 +188,9 @@ def _crash(args: argparse.Namespace, rpc: DevRpc, dep: Deployment) -> int:
                 f"  round {r.round}: {r.accounts_liquidated} liquidated, ${r.debt_repaid_usd:,.0f} repaid",
                 flush=True,
             )
+            if r.morpho:
+                print(f"           Morpho: {r.morpho.accounts_liquidated} liquidated, ${r.morpho.debt_repaid_usd:,.0f}"
+                      f" repaid, ${r.morpho.bad_debt_usd:,.0f} bad debt", flush=True)  # fmt: skip
 
     report = crash(rpc, dep, args.asset, args.drop, liquidate=args.liquidate, progress=show)
     if args.json:
@@ -202,4 +207,6 @@ def _crash(args: argparse.Namespace, rpc: DevRpc, dep: Deployment) -> int:
         print(f"{len(report.rounds)} rounds, ${report.debt_repaid_usd:,.0f} debt repaid, final {report.symbol} "
               f"${report.final_prices_usd[report.symbol]:,.2f}; bad debt ${report.bad_debt_usd:,.0f} "
               f"({report.bad_debt_accounts} accounts)")  # fmt: skip
+        if dep.morpho:
+            print(f"Morpho Blue: ${report.morpho_bad_debt_usd:,.0f} bad debt realised (lost by lenders)")
     return 0

@@ -27,6 +27,7 @@ from monitor.devnet.market import (
     swap_exact_in,
     target_sqrt_price,
 )
+from monitor.devnet.morpho_liquidator import MorphoRoundReport, liquidate_morpho_round, prepare_morpho_liquidator
 from monitor.devnet.population import account_data
 from monitor.devnet.rpc import MAX_UINT, DevRpc
 from monitor.errors import DevnetError
@@ -46,6 +47,7 @@ class RoundReport:
     reverted: int
     collateral_seized: dict[str, int] = field(default_factory=dict)  # symbol -> token units
     oracle_prices_usd: dict[str, float] = field(default_factory=dict)  # after the round's sales
+    morpho: MorphoRoundReport | None = None  # the round's Morpho Blue liquidations, after Aave's
 
 
 @dataclass
@@ -63,6 +65,7 @@ class CrashReport:
     debt_repaid_usd: float = 0.0
     bad_debt_usd: float = 0.0
     bad_debt_accounts: int = 0
+    morpho_bad_debt_usd: float = 0.0  # realised by Morpho liquidations: lost by its lenders
 
 
 def crash(
@@ -99,6 +102,7 @@ def crash(
     if liquidate:
         report.rounds = run_liquidator(rpc, dep, max_rounds=max_rounds, progress=progress)
         report.debt_repaid_usd = sum(r.debt_repaid_usd for r in report.rounds)
+        report.morpho_bad_debt_usd = sum(r.morpho.bad_debt_usd for r in report.rounds if r.morpho)
     report.final_prices_usd = {t.symbol: oracle_price(rpc, dep, t.symbol) / 1e8 for t in dep.tokens.values()}
     report.bad_debt_usd, report.bad_debt_accounts = bad_debt(rpc, dep)
     return report
@@ -120,11 +124,19 @@ def run_liquidator(
 ) -> list[RoundReport]:
     """Liquidation rounds until no account with collateral has HF < 1 (or ``max_rounds``)."""
     _prepare_liquidator(rpc, dep)
+    if dep.morpho:
+        prepare_morpho_liquidator(rpc, dep)
     rounds: list[RoundReport] = []
     for n in range(1, max_rounds + 1):
         report = liquidate_round(rpc, dep, n)
-        if report is None:
+        morpho = liquidate_morpho_round(rpc, dep) if dep.morpho else None
+        if report is None and morpho is None:
             break
+        if report is None:
+            report = RoundReport(round=n, accounts_liquidated=0, debt_repaid_usd=0.0, reverted=0)
+        report.morpho = morpho
+        if morpho:
+            report.oracle_prices_usd = {s: oracle_price(rpc, dep, s) / 1e8 for s in dep.tokens}
         rounds.append(report)
         if progress:
             progress(report)

@@ -45,7 +45,9 @@ def test_liquidation_incentive_factor(lltv_pct: str, expected: Fraction) -> None
 
 
 def test_incentive_cap_threshold() -> None:
-    assert liquidation_incentive_factor(565 * 10**15) < 115 * 10**16 < liquidation_incentive_factor(5 * 10**17) + 1
+    # 1 / (1 - 0.3 (1 - LLTV)) reaches 1.15 at LLTV = 1 - (1 - 1/1.15) / 0.3, about 0.5652
+    assert liquidation_incentive_factor(570 * 10**15) < 115 * 10**16
+    assert liquidation_incentive_factor(565 * 10**15) == 115 * 10**16
     assert liquidation_incentive_factor(5 * 10**17) == 115 * 10**16
     assert liquidation_incentive_factor(0) == 115 * 10**16
     with pytest.raises(DataError):
