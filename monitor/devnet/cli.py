@@ -192,7 +192,7 @@ def _crash(args: argparse.Namespace, rpc: DevRpc, dep: Deployment) -> int:
                 print(f"           Morpho: {r.morpho.accounts_liquidated} liquidated, ${r.morpho.debt_repaid_usd:,.0f}"
                       f" repaid, ${r.morpho.bad_debt_usd:,.0f} bad debt", flush=True)  # fmt: skip
 
-    report = crash(rpc, dep, args.asset, args.drop, liquidate=args.liquidate, progress=show)
+    report = crash(rpc, dep, args.asset, args.drop, liquidate=args.liquidate, progress=show, morpho=True)
     if args.json:
         from dataclasses import asdict
 

@@ -77,8 +77,12 @@ def crash(
     liquidate: bool = False,
     max_rounds: int = 50,
     progress: Callable[[RoundReport], None] | None = None,
+    morpho: bool = False,
 ) -> CrashReport:
-    """Sell ``symbol`` into its main pool until its price is down by ``drop``; set the oracle; optionally cascade."""
+    """Sell ``symbol`` into its main pool until its price is down by ``drop``; set the oracle; optionally cascade.
+
+    With ``morpho`` the cascade also liquidates the devnet's Morpho Blue markets each round (after Aave's).
+    """
     if not 0.0 < drop < 1.0:
         raise DevnetError(f"--drop must be between 0 and 1 (a share of the price), got {drop}")
     token = dep.token(symbol)
@@ -100,7 +104,7 @@ def crash(
     report.oracle_price_after_shock = set_oracle_to_pool(rpc, dep, token.symbol)
     report.pool_price_after_shock = report.oracle_price_after_shock
     if liquidate:
-        report.rounds = run_liquidator(rpc, dep, max_rounds=max_rounds, progress=progress)
+        report.rounds = run_liquidator(rpc, dep, max_rounds=max_rounds, progress=progress, morpho=morpho)
         report.debt_repaid_usd = sum(r.debt_repaid_usd for r in report.rounds)
         report.morpho_bad_debt_usd = sum(r.morpho.bad_debt_usd for r in report.rounds if r.morpho)
     report.final_prices_usd = {t.symbol: oracle_price(rpc, dep, t.symbol) / 1e8 for t in dep.tokens.values()}
@@ -121,21 +125,24 @@ def run_liquidator(
     *,
     max_rounds: int = 50,
     progress: Callable[[RoundReport], None] | None = None,
+    morpho: bool = False,
 ) -> list[RoundReport]:
-    """Liquidation rounds until no account with collateral has HF < 1 (or ``max_rounds``)."""
+    """Liquidation rounds until no account with collateral has HF < 1 (or ``max_rounds``); Aave only unless
+    ``morpho`` (then every unhealthy Morpho Blue position too)."""
+    morpho = morpho and dep.morpho is not None
     _prepare_liquidator(rpc, dep)
-    if dep.morpho:
+    if morpho:
         prepare_morpho_liquidator(rpc, dep)
     rounds: list[RoundReport] = []
     for n in range(1, max_rounds + 1):
         report = liquidate_round(rpc, dep, n)
-        morpho = liquidate_morpho_round(rpc, dep) if dep.morpho else None
-        if report is None and morpho is None:
+        morpho_round = liquidate_morpho_round(rpc, dep) if morpho else None
+        if report is None and morpho_round is None:
             break
         if report is None:
             report = RoundReport(round=n, accounts_liquidated=0, debt_repaid_usd=0.0, reverted=0)
-        report.morpho = morpho
-        if morpho:
+        report.morpho = morpho_round
+        if morpho_round:
             report.oracle_prices_usd = {s: oracle_price(rpc, dep, s) / 1e8 for s in dep.tokens}
         rounds.append(report)
         if progress:
