@@ -38,7 +38,9 @@ def _settings() -> dict[str, Any]:
         "optimizer": {"enabled": True, "runs": 999999},
         "evmVersion": "paris",
         "outputSelection": {
-            "src/Morpho.sol": {CONTRACT: ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}
+            "src/Morpho.sol": {CONTRACT: ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]},
+            # solc 0.8.19 leaves library events out of the contract's ABI: EventsLib's ABI lists them
+            "src/libraries/EventsLib.sol": {"EventsLib": ["abi"]},
         },
     }
 
@@ -87,13 +89,15 @@ def compile_morpho(out: Path = MORPHO_BUILD_FILE, *, force: bool = False) -> Pat
     if errors:
         raise DevnetError("Morpho Blue solc errors:\n" + "\n".join(e.get("formattedMessage", str(e)) for e in errors))
     c = result["contracts"]["src/Morpho.sol"][CONTRACT]
+    lib_abi = result["contracts"]["src/libraries/EventsLib.sol"]["EventsLib"]["abi"]
+    events = [e for e in lib_abi if e["type"] == "event"]
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     tmp.write_text(
         json.dumps(
             {
                 "key": key,
-                "abi": c["abi"],
+                "abi": c["abi"] + events,
                 "bytecode": c["evm"]["bytecode"]["object"],
                 "deployedBytecode": c["evm"]["deployedBytecode"]["object"],
             }
