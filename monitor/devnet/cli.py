@@ -172,6 +172,10 @@ def _print_addresses(dep: Deployment) -> None:
     print(f"  QuoterV2              {dep.quoter_v2}\n  TickLens              {dep.tick_lens}")
     for t in dep.tokens.values():
         print(f"  {t.symbol:5s} {t.address} ({t.decimals} decimals, feed {t.feed})")
+    if dep.morpho:
+        from monitor.devnet.morpho_deployment import describe
+
+        print(describe(dep.morpho))
 
 
 def _crash(args: argparse.Namespace, rpc: DevRpc, dep: Deployment) -> int:

@@ -59,3 +59,12 @@ class MorphoDeployment:
         data = dict(data)
         data["markets"] = [MorphoMarketInfo(**m) for m in data["markets"]]
         return cls(**data)
+
+
+def describe(info: MorphoDeployment) -> str:
+    """Addresses, markets and borrower counts, for ``devnet up``."""
+    lines = [f"  Morpho Blue           {info.morpho}\n  Morpho IRM (kinked)   {info.irm}"]
+    for m in info.markets:
+        lines.append(f"  market {m.name:14s} {m.market_id} ({len(info.borrowers.get(m.market_id, []))} borrowers,"
+                     f" oracle {m.oracle})")  # fmt: skip
+    return "\n".join(lines)
