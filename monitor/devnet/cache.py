@@ -22,6 +22,8 @@ from monitor.devnet.anvil import Anvil
 from monitor.devnet.artifacts import OWN_CONTRACTS_FILE
 from monitor.devnet.build import build_devnet
 from monitor.devnet.deployment import Deployment
+from monitor.devnet.morpho_compile import compile_morpho
+from monitor.devnet.morpho_population import populate_morpho, population_for
 from monitor.devnet.origin_build import compile_origin
 from monitor.devnet.paths import CACHE_DIR, PROJECT_ROOT
 from monitor.devnet.population import PopulationSpec, populate
@@ -111,12 +113,14 @@ def build_and_dump(
     compile_contracts()
     if market.aave != "v3.0":
         compile_origin()
+    compile_morpho()
     target.directory.mkdir(parents=True, exist_ok=True)
     with Anvil() as node, DevRpc(node.url) as rpc:
         t0 = time.monotonic()
         dep = build_devnet(rpc, market)
         deploy_s = time.monotonic() - t0
         populate(rpc, dep, population, market, progress=progress)
+        populate_morpho(rpc, dep, population_for(population))
         populate_s = time.monotonic() - t0 - deploy_s
         head = rpc.call("eth_getBlockByNumber", "latest", False)
         state = dump_state(rpc)

@@ -103,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
     """Dispatch a devnet action."""
     action = args.devnet_command
     if action == "build":
+        from monitor.devnet.morpho_compile import compile_morpho
         from monitor.devnet.origin_build import ORIGIN_PACKAGE, compile_origin
         from monitor.devnet.solc import compile_contracts
 
@@ -111,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
         t0 = time.monotonic()
         path = compile_origin()
         print(f"compiled {ORIGIN_PACKAGE} (Aave v3.6) -> {path} in {time.monotonic() - t0:.1f} s")
+        print(f"compiled Morpho Blue -> {compile_morpho()}")
         return 0
     if action == "up":
         return _up(args)
@@ -190,6 +192,10 @@ def _print_addresses(dep: Deployment) -> None:
     print(f"  QuoterV2              {dep.quoter_v2}\n  TickLens              {dep.tick_lens}")
     for t in dep.tokens.values():
         print(f"  {t.symbol:5s} {t.address} ({t.decimals} decimals, feed {t.feed})")
+    if dep.morpho:
+        from monitor.devnet.morpho_deployment import describe
+
+        print(describe(dep.morpho))
 
 
 def _crash(args: argparse.Namespace, rpc: DevRpc, dep: Deployment) -> int:
@@ -206,8 +212,11 @@ def _crash(args: argparse.Namespace, rpc: DevRpc, dep: Deployment) -> int:
                 f"  round {r.round}: {r.accounts_liquidated} liquidated, ${r.debt_repaid_usd:,.0f} repaid",
                 flush=True,
             )
+            if r.morpho:
+                print(f"           Morpho: {r.morpho.accounts_liquidated} liquidated, ${r.morpho.debt_repaid_usd:,.0f}"
+                      f" repaid, ${r.morpho.bad_debt_usd:,.0f} bad debt", flush=True)  # fmt: skip
 
-    report = crash(rpc, dep, args.asset, args.drop, liquidate=args.liquidate, progress=show)
+    report = crash(rpc, dep, args.asset, args.drop, liquidate=args.liquidate, progress=show, morpho=True)
     if args.json:
         from dataclasses import asdict
 
@@ -222,4 +231,6 @@ def _crash(args: argparse.Namespace, rpc: DevRpc, dep: Deployment) -> int:
         print(f"{len(report.rounds)} rounds, ${report.debt_repaid_usd:,.0f} debt repaid, final {report.symbol} "
               f"${report.final_prices_usd[report.symbol]:,.2f}; bad debt ${report.bad_debt_usd:,.0f} "
               f"({report.bad_debt_accounts} accounts)")  # fmt: skip
+        if dep.morpho:
+            print(f"Morpho Blue: ${report.morpho_bad_debt_usd:,.0f} bad debt realised (lost by lenders)")
     return 0

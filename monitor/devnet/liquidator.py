@@ -27,6 +27,7 @@ from monitor.devnet.market import (
     swap_exact_in,
     target_sqrt_price,
 )
+from monitor.devnet.morpho_liquidator import MorphoRoundReport, liquidate_morpho_round, prepare_morpho_liquidator
 from monitor.devnet.population import account_data
 from monitor.devnet.rpc import MAX_UINT, DevRpc
 from monitor.errors import DevnetError
@@ -46,6 +47,7 @@ class RoundReport:
     reverted: int
     collateral_seized: dict[str, int] = field(default_factory=dict)  # symbol -> token units
     oracle_prices_usd: dict[str, float] = field(default_factory=dict)  # after the round's sales
+    morpho: MorphoRoundReport | None = None  # the round's Morpho Blue liquidations, after Aave's
 
 
 @dataclass
@@ -63,6 +65,7 @@ class CrashReport:
     debt_repaid_usd: float = 0.0
     bad_debt_usd: float = 0.0
     bad_debt_accounts: int = 0
+    morpho_bad_debt_usd: float = 0.0  # realised by Morpho liquidations: lost by its lenders
 
 
 def crash(
@@ -74,8 +77,12 @@ def crash(
     liquidate: bool = False,
     max_rounds: int = 50,
     progress: Callable[[RoundReport], None] | None = None,
+    morpho: bool = False,
 ) -> CrashReport:
-    """Sell ``symbol`` into its main pool until its price is down by ``drop``; set the oracle; optionally cascade."""
+    """Sell ``symbol`` into its main pool until its price is down by ``drop``; set the oracle; optionally cascade.
+
+    With ``morpho`` the cascade also liquidates the devnet's Morpho Blue markets each round (after Aave's).
+    """
     if not 0.0 < drop < 1.0:
         raise DevnetError(f"--drop must be between 0 and 1 (a share of the price), got {drop}")
     token = dep.token(symbol)
@@ -97,8 +104,9 @@ def crash(
     report.oracle_price_after_shock = set_oracle_to_pool(rpc, dep, token.symbol)
     report.pool_price_after_shock = report.oracle_price_after_shock
     if liquidate:
-        report.rounds = run_liquidator(rpc, dep, max_rounds=max_rounds, progress=progress)
+        report.rounds = run_liquidator(rpc, dep, max_rounds=max_rounds, progress=progress, morpho=morpho)
         report.debt_repaid_usd = sum(r.debt_repaid_usd for r in report.rounds)
+        report.morpho_bad_debt_usd = sum(r.morpho.bad_debt_usd for r in report.rounds if r.morpho)
     report.final_prices_usd = {t.symbol: oracle_price(rpc, dep, t.symbol) / 1e8 for t in dep.tokens.values()}
     report.bad_debt_usd, report.bad_debt_accounts = bad_debt(rpc, dep)
     return report
@@ -117,14 +125,25 @@ def run_liquidator(
     *,
     max_rounds: int = 50,
     progress: Callable[[RoundReport], None] | None = None,
+    morpho: bool = False,
 ) -> list[RoundReport]:
-    """Liquidation rounds until no account with collateral has HF < 1 (or ``max_rounds``)."""
+    """Liquidation rounds until no account with collateral has HF < 1 (or ``max_rounds``); Aave only unless
+    ``morpho`` (then every unhealthy Morpho Blue position too)."""
+    morpho = morpho and dep.morpho is not None
     _prepare_liquidator(rpc, dep)
+    if morpho:
+        prepare_morpho_liquidator(rpc, dep)
     rounds: list[RoundReport] = []
     for n in range(1, max_rounds + 1):
         report = liquidate_round(rpc, dep, n)
-        if report is None:
+        morpho_round = liquidate_morpho_round(rpc, dep) if morpho else None
+        if report is None and morpho_round is None:
             break
+        if report is None:
+            report = RoundReport(round=n, accounts_liquidated=0, debt_repaid_usd=0.0, reverted=0)
+        report.morpho = morpho_round
+        if morpho_round:
+            report.oracle_prices_usd = {s: oracle_price(rpc, dep, s) / 1e8 for s in dep.tokens}
         rounds.append(report)
         if progress:
             progress(report)
