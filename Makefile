@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml package.json package-lock.json $(wildcard contracts/*.s
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[dev]'
 	# the lock lists every platform's optional anvil package, so npm ci installs it as it is and leaves it unchanged
 	npm ci --no-audit --no-fund --loglevel=error
+	# the risk page serves uPlot (pinned in package.json) as package data: copied here, git-ignored
+	mkdir -p monitor/web/static/vendor
+	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css monitor/web/static/vendor/
+	cp node_modules/uplot/LICENSE monitor/web/static/vendor/uPlot.LICENSE
 	$(BIN)/cascade-monitor devnet build
 	mkdir -p build && touch $(STAMP)
 
