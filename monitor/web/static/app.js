@@ -2,7 +2,7 @@
 "use strict";
 (function () {
   const POLL_MS = 2000;
-  const COLORS = ["#2563eb", "#dc2626", "#059669", "#d97706", "#7c3aed", "#db2777", "#0891b2", "#4b5563"];
+  const COLORS = ["#2563eb", "#059669", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d", "#4b5563"];
   const $ = (id) => document.getElementById(id);
   const state = { view: "", block: null, key: null, status: null, charts: {}, whatIf: null, updates: 0 };
   window.cascade = state;
@@ -62,16 +62,19 @@
   const usdAxis = (scale = "y", side = 3) =>
     ({ scale, side, size: 60, values: (u, v) => v.map((x) => x == null ? "" : "$" + compact(x)) });
 
+  // a bucket by its lower edge ("<1" for the first): short enough to label every bar
+  const edgeLabel = (d, i) => i === 0 ? "<" + d.edges[0] : (i < d.labels.length ? String(d.edges[i - 1]) : "");
+
   function drawDistribution(d) {
     const x = d.labels.map((_, i) => i);
     const bars = uPlot.paths && uPlot.paths.bars ? uPlot.paths.bars({ size: [0.7, 60] }) : undefined;
     plot("chart-distribution", [
       { label: "accounts", stroke: "#2563eb", fill: "rgba(37,99,235,.35)", paths: bars, scale: "n", points: { show: false } },
-      line("debt $", 1, "usd", { points: { show: true, size: 6 } }),
+      line("debt $", 0, "usd", { stroke: "#dc2626", points: { show: true, size: 6 } }),
     ], [x, d.counts, d.debt_usd], {
       xLabel: "HF", key: d.labels.join(","),
       scales: { x: { time: false, range: [-0.5, x.length - 0.5] }, n: {}, usd: {} },
-      axes: [{ values: (u, v) => v.map((i) => d.labels[i] ?? ""), space: 36, rotate: 0 },
+      axes: [{ splits: () => x, values: (u, v) => v.map((i) => edgeLabel(d, i)), rotate: -45, size: 52, gap: 2 },
              { scale: "n", size: 48 }, usdAxis("usd", 1)],
     });
   }
@@ -104,12 +107,12 @@
     });
     plot("chart-path", [
       ...assets.map((a, i) => line(a + " price", i, "ratio")),
-      line("debt repaid $", assets.length, "usd", { dash: [6, 4] }),
-      line("bad debt $", assets.length + 1, "usd", { stroke: "#c0392b" }),
+      line("debt repaid $", 0, "usd", { dash: [6, 4], stroke: "#111827" }),
+      line("bad debt $", 0, "usd", { stroke: "#dc2626", width: 3 }),
     ], [rounds, ...prices, cum, s.path.map((p) => p.bad_debt_usd)], {
       xLabel: "round", key: s.name,
       scales: { x: { time: false }, ratio: {}, usd: {} },
-      axes: [{}, { scale: "ratio", size: 50, values: (u, v) => v.map((x) => pct(x, 0)) }, usdAxis("usd", 1)],
+      axes: [{}, { scale: "ratio", size: 56, values: (u, v) => v.map((x) => pct(x, 1)) }, usdAxis("usd", 1)],
     });
     $("path-note").textContent = `${s.name}: final drop ${pct(s.final_drop)}, amplification ${num(s.amplification, 3)}, ` +
       `${s.rounds} rounds, debt repaid ${usd(s.debt_repaid_usd)}, bad debt ${usd(s.bad_debt_usd)}`;
@@ -162,7 +165,7 @@
     rows("alerts-active", a.active, (x) => `<tr class="firing"><td>${esc(x.market)}</td><td class="l">${esc(x.rule)}</td>` +
       `<td>${esc(x.severity)}</td><td>${num(x.value, 3)}</td></tr>`, "no alert firing");
     rows("alerts-history", a.history.slice(0, 100), (e) => `<tr class="${e.state}"><td>${e.block}</td>` +
-      `<td>${esc(e.market)}</td><td class="l">${esc(e.rule)}</td><td>${esc(e.state)}</td><td>${num(e.value, 3)}</td></tr>`,
+      `<td class="l">${esc(e.market)}</td><td class="l">${esc(e.rule)}</td><td>${esc(e.state)}</td><td>${num(e.value, 3)}</td></tr>`,
       "no alert event yet");
   }
 
