@@ -17,6 +17,7 @@
     return x.toFixed(a >= 100 ? 0 : 2);
   }
   const num = (x, d = 3) => x == null ? "–" : Number(x).toFixed(d);
+  const value = (x) => x == null ? "–" : Math.abs(x) >= 1000 ? compact(x) : Number(x).toFixed(3);
   function esc(s) {
     return String(s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   }
@@ -112,7 +113,7 @@
     ], [rounds, ...prices, cum, s.path.map((p) => p.bad_debt_usd)], {
       xLabel: "round", key: s.name,
       scales: { x: { time: false }, ratio: {}, usd: {} },
-      axes: [{}, { scale: "ratio", size: 56, values: (u, v) => v.map((x) => pct(x, 1)) }, usdAxis("usd", 1)],
+      axes: [{}, { scale: "ratio", size: 64, values: (u, v) => v.map((x) => pct(x, 1)) }, usdAxis("usd", 1)],
     });
     $("path-note").textContent = `${s.name}: final drop ${pct(s.final_drop)}, amplification ${num(s.amplification, 3)}, ` +
       `${s.rounds} rounds, debt repaid ${usd(s.debt_repaid_usd)}, bad debt ${usd(s.bad_debt_usd)}`;
@@ -163,9 +164,9 @@
 
   function drawAlerts(a) {
     rows("alerts-active", a.active, (x) => `<tr class="firing"><td>${esc(x.market)}</td><td class="l">${esc(x.rule)}</td>` +
-      `<td>${esc(x.severity)}</td><td>${num(x.value, 3)}</td></tr>`, "no alert firing");
+      `<td>${esc(x.severity)}</td><td>${value(x.value)}</td></tr>`, "no alert firing");
     rows("alerts-history", a.history.slice(0, 100), (e) => `<tr class="${e.state}"><td>${e.block}</td>` +
-      `<td class="l">${esc(e.market)}</td><td class="l">${esc(e.rule)}</td><td>${esc(e.state)}</td><td>${num(e.value, 3)}</td></tr>`,
+      `<td class="l">${esc(e.market)}</td><td class="l">${esc(e.rule)}</td><td>${esc(e.state)}</td><td>${value(e.value)}</td></tr>`,
       "no alert event yet");
   }
 
