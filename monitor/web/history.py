@@ -24,8 +24,8 @@ class ShockPoint:
 
 
 class CriticalShockHistory:
-    """One ring per market; a result is added when its block differs from the newest point (a reorg's lower
-    block drops the points above it first)."""
+    """One ring per market; a result is added when its block differs from the newest point (a reorg's result
+    replaces the points from its block on)."""
 
     def __init__(self, points: int = CRITICAL_POINTS) -> None:
         if points < 1:
@@ -34,11 +34,11 @@ class CriticalShockHistory:
         self._rings: dict[str, deque[ShockPoint]] = {}
 
     def add(self, result: MarketResult) -> bool:
-        """Record ``result``; False when its block is already the newest point."""
+        """Record ``result``; False when its block is already the newest point (and no reorg brought it)."""
         ring = self._rings.setdefault(result.market, deque(maxlen=self.points))
-        if ring and ring[-1].block == result.block:
+        if ring and ring[-1].block == result.block and result.reorg_fork_block is None:
             return False
-        while ring and ring[-1].block > result.block:
+        while ring and ring[-1].block >= result.block:  # a reorg: the points from there on were orphaned
             ring.pop()
         ring.append(ShockPoint(result.block, result.block_timestamp, dict(result.critical_shocks)))
         return True
