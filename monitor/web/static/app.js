@@ -39,6 +39,10 @@
   // -- charts --------------------------------------------------------------------------------------------
   function plot(id, series, data, opts = {}) {
     const el = $(id);
+    if (typeof uPlot === "undefined") {  // a build without `make setup`'s copy of uPlot: tables only
+      el.innerHTML = `<p class="note">charts need uPlot in monitor/web/static/vendor/ (make setup copies it)</p>`;
+      return;
+    }
     const width = Math.max(el.clientWidth, 240);
     const key = series.map((s) => s.label).join("|") + "|" + (opts.key || "");
     const old = state.charts[id];
@@ -186,10 +190,9 @@
       `${pct(d.deviation, 2)}</td></tr>`, "no priced pool");
   }
 
-  function assetsFor(doc) {
+  function assetsFor(risk) {
     const pick = $("wi-asset");
-    const names = doc.deviation.map((d) => d.symbol);
-    const list = names.length ? names : [];
+    const list = risk.assets.map((a) => a.symbol);
     if (list.length && [...pick.options].map((o) => o.value).join() !== list.join()) {
       const was = pick.value;
       pick.innerHTML = list.map((n) => `<option>${esc(n)}</option>`).join("");
@@ -244,7 +247,7 @@
     const [dist, top, risk, scen, pools, crit] = await Promise.all(
       ["distribution", "top", "collateral-at-risk", "scenarios", "pools", "critical-shocks"].map(api));
     drawDistribution(dist); drawTop(top); drawAtRisk(risk); drawPath(scen); drawPools(pools); drawCritical(crit);
-    assetsFor(pools);
+    assetsFor(risk);
     state.scenarios = scen;
     state.key = key;
     state.block = m.block;
