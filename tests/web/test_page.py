@@ -149,6 +149,9 @@ async def test_the_page_in_chromium(devnet: Devnet, tmp_path: Path) -> None:
         width = await wp.page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= 390, f"no horizontal scrolling on a phone (page is {width} px wide)"
         await wp.page.screenshot(path=str(SHOTS / "phone.png"), full_page=True)
+        await wp.page.screenshot(path=str(SHOTS / "phone-top.png"))
+        await wp.page.locator("#what-if").scroll_into_view_if_needed()
+        await wp.page.screenshot(path=str(SHOTS / "phone-middle.png"))
         # a crash: the distribution and the alerts on the page change within a few blocks
         await page.evaluate(
             "() => { window.distBefore = JSON.stringify(window.cascade.charts['chart-distribution'].data[1]); }"

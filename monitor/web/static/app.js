@@ -126,9 +126,11 @@
   function drawCritical(doc) {
     const h = doc.history;
     const assets = Object.keys(h.critical_shock);
-    if (!h.timestamp.length) return;
+    // from the first swept point on (before it, no asset has a value yet)
+    const first = h.timestamp.findIndex((_, i) => assets.some((a) => h.critical_shock[a][i] != null));
+    if (first < 0) return;
     plot("chart-critical", assets.map((a, i) => line(a, i)),
-      [h.timestamp, ...assets.map((a) => h.critical_shock[a].map((x) => x == null ? null : 100 * x))],
+      [h.timestamp.slice(first), ...assets.map((a) => h.critical_shock[a].slice(first).map((x) => x == null ? null : 100 * x))],
       { xLabel: "time", scales: { x: { time: true }, y: {} },
         axes: [{}, { size: 50, values: (u, v) => v.map((x) => x + "%") }] });
   }
@@ -176,7 +178,7 @@
 
   function drawTop(doc) {
     rows("top", doc.accounts, (a) => `<tr><td>${a.rank}</td><td class="addr" title="${esc(a.address)}">` +
-      `${esc(a.address.slice(0, 10))}…${esc(a.address.slice(-6))}</td>` +
+      `${esc(a.address.slice(0, 8))}…${esc(a.address.slice(-4))}</td>` +
       `<td class="${a.health_factor < 1 ? "bad" : ""}">${num(a.health_factor, 4)}</td><td>${usd(a.debt_usd)}</td>` +
       `<td>${usd(a.collateral_usd)}</td></tr>`, "no account with debt");
   }
