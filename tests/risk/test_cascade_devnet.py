@@ -11,13 +11,13 @@ from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig
 from monitor.devnet.liquidator import crash
 from monitor.dex import PoolState
-from monitor.dex.reader import read_pool
 from monitor.protocols.aave_v3.book import Book
 from monitor.protocols.aave_v3.discovery import resolve_market
 from monitor.protocols.aave_v3.liquidation_model import BASE_CURRENCY_UNIT, AaveV3Liquidation
 from monitor.protocols.aave_v3.reader import read_accounts, read_market
 from monitor.protocols.aave_v3.risk_input import risk_input
 from monitor.risk import CascadeBook, CascadeResult, Projector, choose_venues
+from monitor.venues.uniswap_v3 import read_pool
 from tests.conftest import Devnet
 
 
