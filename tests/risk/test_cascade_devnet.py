@@ -12,8 +12,9 @@ from monitor.config import ChainConfig
 from monitor.devnet.liquidator import crash
 from monitor.dex import PoolState
 from monitor.protocols.aave_v3.book import Book
+from monitor.protocols.aave_v3.book.wadray import BASE_CURRENCY_UNIT
 from monitor.protocols.aave_v3.discovery import resolve_market
-from monitor.protocols.aave_v3.liquidation_model import BASE_CURRENCY_UNIT, AaveV3Liquidation
+from monitor.protocols.aave_v3.liquidation_model import AaveV3Liquidation
 from monitor.protocols.aave_v3.reader import read_accounts, read_market
 from monitor.protocols.aave_v3.risk_input import risk_input
 from monitor.risk import CascadeBook, CascadeResult, Projector, choose_venues

@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 
 from monitor.errors import DataError
 from monitor.protocols.aave_v3.book.tables import FLOOR_NUDGE
+from monitor.protocols.aave_v3.book.wadray import BASE_CURRENCY_UNIT
 from monitor.risk.health import Health, members, own_unit_prices, unit_prices
 from monitor.risk.market import RiskMarket
 from monitor.risk.model import Batch, Floors, LiquidationModel, Liquidations
@@ -42,8 +43,6 @@ Bool = NDArray[np.bool_]
 Idx = NDArray[np.intp]
 
 Rules = Literal["v3.0", "v3.3"]
-#: Aave's base currency (USD) has 8 decimals: prices are integers in units of 1e-8 USD.
-BASE_CURRENCY_UNIT = 1e8
 #: A ratio ``sum(value * LT) / sum(value)`` within this of the next integer is taken as that integer.
 AVERAGE_EPS = 1e-7
 CLOSE_FACTOR_HF = 0.95

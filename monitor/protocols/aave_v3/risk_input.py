@@ -13,7 +13,8 @@ import numpy as np
 
 from monitor.errors import DataError
 from monitor.protocols.aave_v3.book import Book, MarketInputs
-from monitor.protocols.aave_v3.liquidation_model import BASE_CURRENCY_UNIT, AaveV3Liquidation, Rules
+from monitor.protocols.aave_v3.book.wadray import BASE_CURRENCY_UNIT
+from monitor.protocols.aave_v3.liquidation_model import AaveV3Liquidation, Rules
 from monitor.risk.market import AssetParams, CascadeBook, RiskClass, RiskMarket
 
 
@@ -51,7 +52,7 @@ def risk_market(market: MarketInputs) -> RiskMarket:
             )
         )
     prices = {a: float(p) for a, p in market.prices().items()}
-    return RiskMarket(assets, prices, BASE_CURRENCY_UNIT, classes)
+    return RiskMarket(assets, prices, float(BASE_CURRENCY_UNIT), classes)
 
 
 def risk_classes(market: MarketInputs, emode: np.ndarray | list[int]) -> np.ndarray:
