@@ -20,6 +20,9 @@ from monitor.risk import (
     Projector,
     RiskClass,
     RiskMarket,
+    SweepSpec,
+    collateral_assets,
+    sweep,
 )
 from tests.risk import markets as mk
 
@@ -120,3 +123,11 @@ def test_its_rules_hold_under_a_capital_limit() -> None:
     )
     assert full.rounds[0].debt_repaid_usd > 5000.0
     assert capped.rounds[0].debt_repaid_usd == pytest.approx(5000.0, abs=1e-3)  # the marginal call repays the rest
+
+
+def test_a_sweep_finds_collateral_that_counts_only_in_a_class() -> None:
+    """Every asset's default threshold is 0 here: the classes make WETH and WBTC collateral."""
+    projector = Projector(_book([1.3, 1.6]), mk.venues(MARKET, 50e6), model=IsolatedMarkets())
+    assert collateral_assets(projector) == [mk.WETH, mk.WBTC]
+    result = sweep(projector, ["WETH"], SweepSpec(drops=(0.1, 0.3, 0.5)))
+    assert result.assets[0].accounts_liquidated == (0, 1, 2)  # HF 1.3 and 1.6 times 0.9, 0.7, 0.5
