@@ -13,13 +13,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from monitor.dex import PoolState
-from monitor.protocols.aave_v3.book.tables import FLOOR_NUDGE
 from monitor.protocols.aave_v3.liquidation_model import (
     CLOSE_FACTOR_HF,
     AaveV3Liquidation,
 )
 from monitor.protocols.aave_v3.liquidation_model import MIN_BASE_MAX_CLOSE_FACTOR as MIN_BASE
 from monitor.protocols.aave_v3.liquidation_model import MIN_LEFTOVER_BASE as MIN_LEFTOVER
+from monitor.risk.health import FLOOR_NUDGE
 from monitor.risk.market import CascadeBook, resolve_shocks
 from monitor.risk.params import ModelParams, Scenario
 from monitor.risk.venues import Venue

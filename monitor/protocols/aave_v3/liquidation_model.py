@@ -31,9 +31,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from monitor.errors import DataError
-from monitor.protocols.aave_v3.book.tables import FLOOR_NUDGE
 from monitor.protocols.aave_v3.book.wadray import BASE_CURRENCY_UNIT
-from monitor.risk.health import Health, members, own_unit_prices, unit_prices
+from monitor.risk.health import FLOOR_NUDGE, Health, members, own_unit_prices, unit_prices
 from monitor.risk.market import RiskMarket
 from monitor.risk.model import Batch, Floors, LiquidationModel, Liquidations
 
