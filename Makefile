@@ -23,6 +23,7 @@ lint: setup
 	$(BIN)/ruff format --check monitor tests benchmarks
 	$(BIN)/ruff check monitor tests benchmarks
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: setup lint
 	$(BIN)/pytest

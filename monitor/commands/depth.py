@@ -22,11 +22,11 @@ from monitor.chain.rpc import RpcClient
 from monitor.commands.quote import pinned_block, token_symbols
 from monitor.config import MonitorConfig, load_config
 from monitor.dex import DEFAULT_PCTS, DepthLevels, PairDepth, PoolState, pair_depth
-from monitor.dex.reader import read_pool
 from monitor.errors import ConfigError, MalformedResponseError, ProtocolError, RpcResponseError
 from monitor.protocols.aave_v3.book.wadray import BASE_CURRENCY_UNIT
 from monitor.protocols.aave_v3.discovery import resolve_market
 from monitor.protocols.aave_v3.reader import GET_ASSET_PRICE, GET_PRICE_ORACLE
+from monitor.venues.uniswap_v3 import read_pool
 
 HELP = "amounts that move each configured Uniswap v3 pool's price by 1 to 25 percent, per pool and pair, tokens and USD"
 

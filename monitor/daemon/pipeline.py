@@ -23,11 +23,11 @@ from monitor.daemon.metrics import Metrics
 from monitor.daemon.result import MarketResult, PoolSummary, ScenarioSummary, pool_summary, summarise_book
 from monitor.daemon.store import ResultStore
 from monitor.dex.pool import PoolState
-from monitor.dex.reader import pool_log_filter, read_pool, refresh_pools
 from monitor.errors import MonitorError
 from monitor.protocols.aave_v3.book import Book
 from monitor.protocols.aave_v3.checkpoint import Checkpoint
 from monitor.protocols.aave_v3.indexer import MarketIndexer, RefreshResult
+from monitor.venues.uniswap_v3 import pool_log_filter, read_pool, refresh_pools
 
 log = logging.getLogger(__name__)
 

@@ -15,16 +15,8 @@ from monitor.daemon.result import ScenarioSummary
 from monitor.dex.pool import PoolState
 from monitor.errors import DataError
 from monitor.protocols.aave_v3.book import Book
-from monitor.risk import (
-    CascadeBook,
-    Limits,
-    ModelParams,
-    Projector,
-    SweepSpec,
-    choose_venues,
-    collateral_assets,
-    sweep,
-)
+from monitor.protocols.aave_v3.risk_input import risk_input
+from monitor.risk import Limits, ModelParams, Projector, SweepSpec, choose_venues, collateral_assets, sweep
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +27,7 @@ class CascadeProjector:
     def __init__(self, cfg: MonitorConfig, market: MarketConfig) -> None:
         self.cfg = cfg
         self.market = market
-        self.params = ModelParams(rules=market.liquidation_rules)
+        self.params = ModelParams()
         s = cfg.sweep
         steps = round(s.max_shock / s.step)
         self.spec = SweepSpec(drops=tuple(round((i + 1) * s.step, 6) for i in range(steps)))
@@ -49,9 +41,10 @@ class CascadeProjector:
 
     def __call__(self, block: int, book: Book, pools: dict[str, PoolState]) -> Projections:
         """Scenario summaries for ``block``, and critical shocks (fresh or from the last sweep)."""
-        cbook = CascadeBook.from_book(book)
-        usable = aligned_pools(pools, {r.asset: r.price / 1e8 for r in book.market.reserves})
-        projector = Projector(cbook, choose_venues(cbook.market, usable), self.params)
+        risk = risk_input(book, self.market.liquidation_rules)
+        cbook = risk.book
+        usable = aligned_pools(pools, cbook.market.usd(cbook.market.prices))
+        projector = Projector(cbook, choose_venues(cbook.market, usable), self.params, model=risk.model)
         scenarios = []
         for name, shocks in expand_scenarios(self.cfg.scenarios, projector):
             try:

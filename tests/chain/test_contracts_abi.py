@@ -4,8 +4,8 @@ outputs), so the short definitions in the code cannot drift from the contracts."
 from __future__ import annotations
 
 from monitor.chain.abi import AbiFunction, load_abi
-from monitor.dex import reader as pool_reader
 from monitor.protocols.aave_v3 import events, market, reader
+from monitor.venues import uniswap_v3 as pool_reader
 
 CHECKS: list[tuple[str, AbiFunction]] = [
     ("AavePoolAddressesProvider", market.GET_POOL),
