@@ -18,6 +18,7 @@ from typing import Any
 from monitor.chain.rpc import RpcClient
 from monitor.config import MarketConfig, MonitorConfig, load_config
 from monitor.errors import ConfigError
+from monitor.logs import protect_config
 from monitor.risk import CascadeBook, CascadeResult, ModelParams, Projector, choose_venues
 from monitor.snapshot import MarketSnapshot, load_snapshot
 
@@ -102,6 +103,7 @@ async def _read(cfg: MonitorConfig, market: MarketConfig, block: int | None) -> 
 def projector_for(args: argparse.Namespace) -> tuple[MarketSnapshot, Projector]:
     """Read the chain and set the engine up as the options say."""
     cfg = load_config(args.config)
+    protect_config(cfg)
     market = select_market(cfg, args.market)
     params = model_params(args, market)
     snap = asyncio.run(_read(cfg, market, args.block))
