@@ -131,15 +131,34 @@ def _text(value: Any) -> str:
     return json.dumps(_value(value))
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes (as :data:`logging.lastResort` does)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        """The current ``sys.stderr``."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass
+
+
 def setup_logging(*, verbose: bool = False, json_lines: bool | None = None, secrets: Iterable[str] = ()) -> None:
-    """Configure the root logger for the process (every command; calling it again replaces the handler)."""
+    """Configure the root logger for the process (every command; calling it again replaces the handler).
+
+    Handlers installed by others (a test runner's capture) stay in place.
+    """
     _SECRETS.add(secrets)
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StderrHandler()
     use_json = (not sys.stderr.isatty()) if json_lines is None else json_lines
     handler.setFormatter(JsonFormatter(_SECRETS) if use_json else TextFormatter(_SECRETS))
     handler.addFilter(_SECRETS)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    root.handlers[:] = [h for h in root.handlers if not isinstance(h, _StderrHandler)] + [handler]
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     for noisy in ("httpx", "httpcore", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -186,14 +186,14 @@ def test_one_logging_setup_scrubs_config_secrets(json_lines: bool, tmp_path: Pat
     try:
         with contextlib.redirect_stderr(stream):
             setup_logging(json_lines=json_lines)
-        protect_config(cfg)
-        log = logging.getLogger("test.cli_errors")
-        log.warning("endpoint failed", extra={"endpoint": url, "attempts": 2})
-        log.info("plain %s", url)
-        try:
-            raise RuntimeError(f"cannot reach {url}")
-        except RuntimeError:
-            log.exception("read failed")
+            protect_config(cfg)
+            log = logging.getLogger("test.cli_errors")
+            log.warning("endpoint failed", extra={"endpoint": url, "attempts": 2})
+            log.info("plain %s", url)
+            try:
+                raise RuntimeError(f"cannot reach {url}")
+            except RuntimeError:
+                log.exception("read failed")
     finally:
         root.handlers[:], root.level = saved
     text = stream.getvalue()
