@@ -175,6 +175,16 @@ def test_silence_after_the_chain_id_check(command: str, chain_id_only: SilentSer
     assert f"no answer from http://127.0.0.1:{chain_id_only.port}/*** within 1 s" in line
 
 
+def test_run_with_the_metrics_port_taken(chain_id_only: SilentServer, tmp_path: Path) -> None:
+    # the RPC client and the checkpoint are open when the metrics server fails to listen: all closed, one line
+    config = _config(tmp_path, chain_id_only.port)
+    listen = yaml.safe_load(config.read_text())["metrics"]["listen"]
+    host, _, port = listen.rpartition(":")
+    with socket.create_server((host, int(port))):
+        line = _the_error_line("run", _run("run", config))
+    assert line.endswith(f"metrics.listen {listen}: cannot listen (Address already in use)")
+
+
 @pytest.mark.parametrize("json_lines", [True, False])
 def test_one_logging_setup_scrubs_config_secrets(json_lines: bool, tmp_path: Path) -> None:
     url = f"https://user:pa55word@rpc.example/v2/{SECRET}?token=QUERYTOKEN"
