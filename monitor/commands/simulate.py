@@ -18,6 +18,7 @@ from typing import Any
 from monitor.chain.rpc import RpcClient
 from monitor.config import MarketConfig, MonitorConfig, load_config
 from monitor.errors import ConfigError
+from monitor.logs import protect_config
 from monitor.protocols.aave_v3.liquidation_model import Rules
 from monitor.protocols.aave_v3.risk_input import risk_input
 from monitor.risk import CascadeResult, ModelParams, Projector, choose_venues
@@ -109,6 +110,7 @@ async def _read(cfg: MonitorConfig, market: MarketConfig, block: int | None) -> 
 def projector_for(args: argparse.Namespace) -> tuple[MarketSnapshot, Projector]:
     """Read the chain and set the engine up as the options say."""
     cfg = load_config(args.config)
+    protect_config(cfg)
     market = select_market(cfg, args.market)
     params = model_params(args)
     snap = asyncio.run(_read(cfg, market, args.block))
