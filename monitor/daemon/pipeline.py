@@ -17,6 +17,7 @@ from typing import Protocol
 
 import aiohttp
 
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import MarketConfig, MonitorConfig
 from monitor.daemon.metrics import Metrics
@@ -26,7 +27,6 @@ from monitor.dex.pool import PoolState
 from monitor.dex.reader import pool_log_filter, read_pool, refresh_pools
 from monitor.errors import MonitorError
 from monitor.protocols.aave_v3.book import Book
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
 from monitor.protocols.aave_v3.indexer import MarketIndexer, RefreshResult
 
 log = logging.getLogger(__name__)

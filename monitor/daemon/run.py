@@ -17,6 +17,7 @@ from pathlib import Path
 from aiohttp import web
 
 from monitor.alerts.mqtt import MqttPublisher
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import MonitorConfig
 from monitor.daemon.alerting import Alerting
@@ -25,7 +26,6 @@ from monitor.daemon.pipeline import MarketPipeline, Projector
 from monitor.daemon.projection import projector_factory
 from monitor.daemon.result import MarketResult
 from monitor.daemon.store import ResultStore
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
 
 log = logging.getLogger(__name__)
 

@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig, MarketConfig
 from monitor.devnet.activity import ActivityGenerator
 from monitor.devnet.market import oracle_price, set_oracle_price
 from monitor.devnet.population import account_data
 from monitor.protocols.aave_v3.book import Book
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
 from monitor.protocols.aave_v3.indexer import MarketIndexer
 from tests.conftest import Devnet
 
