@@ -289,7 +289,7 @@ async def test_checkpoint_of_another_market_is_refused(chain: Chain, tmp_path: P
             with pytest.raises(CheckpointError, match="start_block 5"):
                 await later.open()
         with Checkpoint(path) as cp:
-            cp._db.execute("UPDATE markets SET pool = '0x" + "11" * 20 + "'")
+            cp._db.execute("UPDATE markets SET identity = ?", (f"{chain.dep.addresses_provider} 0x{'11' * 20}",))
             again = Discovery(rpc, cp, market_cfg(chain.dep.addresses_provider), confirmations=0)
             with pytest.raises(CheckpointError, match="another checkpoint file"):
                 await again.open()
