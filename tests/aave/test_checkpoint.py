@@ -6,8 +6,12 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from prometheus_client import generate_latest
 
 from monitor.chain.follow.checkpoint import Checkpoint
+from monitor.config import parse_config
+from monitor.daemon.metrics import Metrics
+from monitor.daemon.store import ResultStore
 from monitor.errors import CheckpointError
 
 A, B, C = ("0x" + c * 40 for c in "abc")
@@ -146,3 +150,24 @@ def test_bad_files_are_checkpoint_errors(tmp_path: Path) -> None:
     (tmp_path / "dir.sqlite").mkdir()
     with pytest.raises(CheckpointError, match="cannot open"):
         Checkpoint(tmp_path / "dir.sqlite")
+
+
+def test_the_default_checkpoint_is_one_file_per_chain_and_an_explicit_path_wins() -> None:
+    base = {
+        "chain": {"rpc_urls": ["http://127.0.0.1:8545"], "chain_id": 10},
+        "markets": [{"name": "m", "protocol": "aave-v3", "pool_addresses_provider": "0x" + "1" * 40}],
+    }
+    assert parse_config(base, environ={}).checkpoint.path == "var/checkpoints/chain-10.sqlite"
+    other = {**base, "chain": {**base["chain"], "chain_id": 1}}
+    assert parse_config(other, environ={}).checkpoint.path == "var/checkpoints/chain-1.sqlite"
+    assert parse_config({**base, "checkpoint": {"path": "x/cp.sqlite"}}, environ={}).checkpoint.path == "x/cp.sqlite"
+    env = {"CASCADE_MONITOR__CHECKPOINT__PATH": "y.sqlite"}
+    assert parse_config(base, environ=env).checkpoint.path == "y.sqlite"
+
+
+def test_resets_are_exported_per_market() -> None:
+    metrics = Metrics(ResultStore(["a", "b"], 60.0))
+    metrics.checkpoint_resets.labels("b").inc()
+    text = generate_latest(metrics.registry).decode()
+    assert 'cascade_monitor_checkpoint_resets_total{market="a"} 0.0' in text
+    assert 'cascade_monitor_checkpoint_resets_total{market="b"} 1.0' in text
