@@ -214,7 +214,7 @@ class Follower:
         assert self.target is not None
         frm = self.last_block + 1
         to = min(frm + self.span.current - 1, self.target)
-        if frm > to:  # caught up: the tip must still be on the chain (a same-height reorg changes nothing else)
+        if frm > to:  # caught up: check that the tip is still on the chain (only it shows a same-height reorg)
             if self.last_hash is None:
                 return self._emit(CaughtUp(self.last_block))
             self._searching = False
