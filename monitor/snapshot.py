@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import MarketConfig, MonitorConfig
 from monitor.dex.pool import PoolState
 from monitor.errors import ChainError
 from monitor.protocols.aave_v3.book import Book
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
 from monitor.protocols.aave_v3.discovery import RangeResult
 from monitor.protocols.aave_v3.indexer import MarketIndexer
 from monitor.protocols.aave_v3.market import MarketAddresses

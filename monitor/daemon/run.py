@@ -18,6 +18,7 @@ from pathlib import Path
 from aiohttp import web
 
 from monitor.alerts.mqtt import MqttPublisher
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import MonitorConfig
 from monitor.daemon.alerting import Alerting
@@ -27,7 +28,6 @@ from monitor.daemon.projection import projector_factory
 from monitor.daemon.result import MarketResult
 from monitor.daemon.store import ResultStore
 from monitor.errors import ConfigError
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
 
 log = logging.getLogger(__name__)
 
