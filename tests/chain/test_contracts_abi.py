@@ -1,4 +1,4 @@
-"""Every inline call and event signature the monitor encodes equals the ABI in contracts_abi/ (inputs and
+"""Every inline call and event signature the monitor encodes equals the ABI in monitor/abi/ (inputs and
 outputs), so the short definitions in the code cannot drift from the contracts."""
 
 from __future__ import annotations
