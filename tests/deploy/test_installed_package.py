@@ -149,4 +149,8 @@ def test_run_equals_the_in_tree_daemon(installed: Path, session_devnet: Devnet, 
     assert got == want
     assert _one(got, "cascade_monitor_accounts", market=MARKET) > 1000
     names = {name for name, _ in got}
-    assert {"cascade_monitor_scenario_final_drop", "cascade_monitor_debt_usd"} <= names, sorted(names)
+    assert {
+        "cascade_monitor_scenario_final_drop_ratio",
+        "cascade_monitor_scenario_bad_debt_usd",
+        "cascade_monitor_debt_usd",
+    } <= names, sorted(names)
