@@ -3,10 +3,11 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := build/.setup-stamp
+COMPILED := monitor/compiled/contracts.json
 
 .PHONY: setup preflight demo test lint bench clean
 
-setup: $(STAMP)
+setup: $(STAMP) $(COMPILED)
 
 # Every external tool the tests need, checked before anything slow (installed with apt when run as root).
 preflight:
@@ -24,6 +25,10 @@ $(STAMP): pyproject.toml package.json package-lock.json $(wildcard contracts/*.s
 		|| { echo "make setup changed the git tree (lines above: < before, > after)" >&2; exit 1; }
 	touch $(STAMP)
 
+# package data the monitor needs at runtime (git-ignored): compiled again if it went missing
+$(COMPILED): $(wildcard contracts/*.sol) | $(STAMP)
+	$(BIN)/cascade-monitor devnet build
+
 demo: setup
 	$(BIN)/cascade-monitor demo
 
@@ -39,4 +44,4 @@ bench: setup
 	$(BIN)/python -m benchmarks.run
 
 clean:
-	rm -rf build .cache $(VENV) node_modules
+	rm -rf build dist .cache $(VENV) node_modules monitor/compiled
