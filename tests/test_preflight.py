@@ -10,7 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.tools import PACKAGES, find_tool
+import pytest
+
+from tests.tools import PACKAGES, find_tool, tool
 
 REPO = Path(__file__).resolve().parents[1]
 PREFLIGHT = REPO / "scripts" / "preflight"
@@ -64,3 +66,11 @@ def test_only_what_is_missing_is_named(tmp_path: Path) -> None:
 def test_this_machine_passes() -> None:
     res = subprocess.run([str(PREFLIGHT)], capture_output=True, text=True, timeout=60, check=False)
     assert (res.returncode, res.stdout, res.stderr) == (0, "", "")
+
+
+def test_a_test_whose_tool_is_missing_fails_naming_the_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tests.tools.SBIN_PATH", "")
+    monkeypatch.setenv("PATH", "")
+    with pytest.raises(pytest.fail.Exception, match=r"^amtool not found: install it with `apt-get install -y "
+                       r"prometheus-alertmanager`"):  # fmt: skip
+        tool("amtool")
