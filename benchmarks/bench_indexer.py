@@ -17,6 +17,7 @@ from pathlib import Path
 
 from web3 import Web3
 
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig, MarketConfig
 from monitor.devnet.aave_deploy import POOL, aave
@@ -26,7 +27,6 @@ from monitor.devnet.build import build_devnet
 from monitor.devnet.deployment import Deployment
 from monitor.devnet.population import PopulationSpec, populate
 from monitor.devnet.rpc import DevRpc
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
 from monitor.protocols.aave_v3.indexer import MarketIndexer
 
 NAIVE_SAMPLE = 1_000

@@ -144,10 +144,19 @@ class MqttConfig(_Frozen):
         return value
 
 
-class CheckpointConfig(_Frozen):
-    """Where indexer state persists between runs."""
+DEFAULT_CHECKPOINT = "var/checkpoints/chain-{chain_id}.sqlite"
 
-    path: str = "var/checkpoint.sqlite"
+
+class CheckpointConfig(_Frozen):
+    """Where indexer state persists between runs.
+
+    Left out, ``path`` is ``var/checkpoints/chain-<chain_id>.sqlite``: one file per chain, its tables keyed by
+    market name. The markets of a chain are followed against the same head and committed by one process, so
+    one file (one connection, one WAL) serves them all; a market's rows are reset on their own when its chain
+    no longer holds any stored block, and configs of other chains never share a file.
+    """
+
+    path: str = ""  # filled in by MonitorConfig from chain.chain_id when not given
 
 
 class BookConfig(_Frozen):
@@ -305,6 +314,19 @@ class MonitorConfig(_Frozen):
     scenarios: list[ScenarioConfig] = Field(default_factory=default_scenarios)  # [] projects none
     sweep: SweepConfig = Field(default_factory=SweepConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _checkpoint_per_chain(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("chain"), dict):
+            return data
+        checkpoint = data.get("checkpoint", {})
+        chain_id = data["chain"].get("chain_id")
+        if isinstance(chain_id, str) and chain_id.isdigit():
+            chain_id = int(chain_id)
+        if isinstance(checkpoint, dict) and not checkpoint.get("path") and isinstance(chain_id, int):
+            data = {**data, "checkpoint": {**checkpoint, "path": DEFAULT_CHECKPOINT.format(chain_id=chain_id)}}
+        return data
 
     @field_validator("markets")
     @classmethod

@@ -10,18 +10,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import MarketConfig, MonitorConfig
 from monitor.dex.pool import PoolState
-from monitor.dex.reader import read_pool
 from monitor.errors import ChainError
 from monitor.protocols.aave_v3.book import Book
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
 from monitor.protocols.aave_v3.discovery import RangeResult
 from monitor.protocols.aave_v3.indexer import MarketIndexer
 from monitor.protocols.aave_v3.market import MarketAddresses
 from monitor.protocols.aave_v3.reader import MarketRead, read_accounts, read_market
 from monitor.protocols.aave_v3.version import configured_override, detect_version
+from monitor.venues.uniswap_v3 import read_pool
 
 Progress = Callable[[int, int, int], None]  # (processed block, first block, safe head)
 

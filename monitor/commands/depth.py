@@ -22,11 +22,12 @@ from monitor.chain.rpc import RpcClient
 from monitor.commands.quote import pinned_block, token_symbols
 from monitor.config import MonitorConfig, load_config
 from monitor.dex import DEFAULT_PCTS, DepthLevels, PairDepth, PoolState, pair_depth
-from monitor.dex.reader import read_pool
 from monitor.errors import ConfigError, MalformedResponseError, ProtocolError, RpcResponseError
+from monitor.logs import protect_config
 from monitor.protocols.aave_v3.book.wadray import BASE_CURRENCY_UNIT
 from monitor.protocols.aave_v3.discovery import resolve_market
 from monitor.protocols.aave_v3.reader import GET_ASSET_PRICE, GET_PRICE_ORACLE
+from monitor.venues.uniswap_v3 import read_pool
 
 HELP = "amounts that move each configured Uniswap v3 pool's price by 1 to 25 percent, per pool and pair, tokens and USD"
 
@@ -308,6 +309,7 @@ def depth_text(report: DepthReport) -> str:
 def run(args: argparse.Namespace) -> int:
     """Read the pools, print the depth table (text or JSON)."""
     cfg = load_config(args.config)
+    protect_config(cfg)
     if args.block is not None and args.block < 0:
         raise ConfigError(f"--block must be >= 0, got {args.block}")
     report = asyncio.run(compute_depth(cfg, args.block))

@@ -18,7 +18,10 @@ from typing import Any
 from monitor.chain.rpc import RpcClient
 from monitor.config import MarketConfig, MonitorConfig, load_config
 from monitor.errors import ConfigError
-from monitor.risk import CascadeBook, CascadeResult, ModelParams, Projector, choose_venues
+from monitor.logs import protect_config
+from monitor.protocols.aave_v3.liquidation_model import Rules
+from monitor.protocols.aave_v3.risk_input import risk_input
+from monitor.risk import CascadeResult, ModelParams, Projector, choose_venues
 from monitor.snapshot import MarketSnapshot, load_snapshot
 
 HELP = "project the liquidation cascade of a price shock: rounds, final prices, amplification, bad debt"
@@ -70,10 +73,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
 
 
-def model_params(args: argparse.Namespace, market: MarketConfig) -> ModelParams:
+def liquidation_rules(args: argparse.Namespace, market: MarketConfig) -> Rules:
+    """The liquidation rules: ``--rules``, else the market's."""
+    rules: Rules = args.rules or market.liquidation_rules
+    return rules
+
+
+def model_params(args: argparse.Namespace) -> ModelParams:
     """The model parameters the options ask for."""
     return ModelParams(
-        rules=args.rules or market.liquidation_rules,
         liquidator_capital_usd=args.capital_usd,
         dex_sell_share=args.dex_share,
         gas_cost_usd=args.gas_usd,
@@ -102,11 +110,13 @@ async def _read(cfg: MonitorConfig, market: MarketConfig, block: int | None) -> 
 def projector_for(args: argparse.Namespace) -> tuple[MarketSnapshot, Projector]:
     """Read the chain and set the engine up as the options say."""
     cfg = load_config(args.config)
+    protect_config(cfg)
     market = select_market(cfg, args.market)
-    params = model_params(args, market)
+    params = model_params(args)
     snap = asyncio.run(_read(cfg, market, args.block))
-    book = CascadeBook.from_book(snap.book)
-    return snap, Projector(book, choose_venues(book.market, snap.pools), params)
+    risk = risk_input(snap.book, liquidation_rules(args, market))
+    book = risk.book
+    return snap, Projector(book, choose_venues(book.market, snap.pools), params, model=risk.model)
 
 
 def document(snap: MarketSnapshot, result: CascadeResult) -> dict[str, Any]:

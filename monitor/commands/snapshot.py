@@ -11,6 +11,7 @@ from typing import Any
 
 from monitor.chain.rpc import RpcClient
 from monitor.config import MonitorConfig, load_config
+from monitor.logs import protect_config
 from monitor.protocols.aave_v3.book import Book
 from monitor.snapshot import MarketSnapshot, load_snapshot
 
@@ -110,6 +111,7 @@ def _text(snap: MarketSnapshot, edges: list[float], top: int) -> str:
 def run(args: argparse.Namespace) -> int:
     """Read, then print text or JSON."""
     cfg = load_config(args.config)
+    protect_config(cfg)
     snaps = asyncio.run(_collect(cfg, args.block))
     edges = list(cfg.book.hf_buckets)
     if args.json:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -225,6 +225,14 @@ class Metrics:
             buckets=BLOCK_BUCKETS,
             registry=self.registry,
         )
+        self.checkpoint_resets = Counter(
+            P + "checkpoint_resets",
+            "Times none of the market's stored blocks was on the chain any more and it was backfilled again.",
+            ["market"],
+            registry=self.registry,
+        )
+        for market in store.statuses():
+            self.checkpoint_resets.labels(market)
 
     def app(self) -> web.Application:
         """The aiohttp application serving /metrics, /healthz, /readyz and the risk page (/, /api/v1/...)."""

@@ -17,17 +17,18 @@ from typing import Protocol
 
 import aiohttp
 
+from monitor.chain.follow.checkpoint import Checkpoint
+from monitor.chain.retry import Backoff
 from monitor.chain.rpc import RpcClient
 from monitor.config import MarketConfig, MonitorConfig
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.result import MarketResult, PoolSummary, ScenarioSummary, pool_summary, summarise_book
 from monitor.daemon.store import ResultStore
 from monitor.dex.pool import PoolState
-from monitor.dex.reader import pool_log_filter, read_pool, refresh_pools
 from monitor.errors import MonitorError
 from monitor.protocols.aave_v3.book import Book
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
 from monitor.protocols.aave_v3.indexer import MarketIndexer, RefreshResult
+from monitor.venues.uniswap_v3 import pool_log_filter, read_pool, refresh_pools
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class MarketPipeline:
         self.on_result = on_result
         self.indexer = MarketIndexer(rpc, checkpoint, market, confirmations=cfg.chain.confirmations,
                                      poll_interval_s=cfg.chain.poll_interval_s)  # fmt: skip
+        poll = cfg.chain.poll_interval_s
+        self.retry = Backoff(base_s=2 * poll, cap_s=min(64 * poll, 30.0), jitter=False)  # after a failed cycle
         self.pools: dict[str, PoolState] | None = None
         self.pool_block: int | None = None
         self.last_block: int | None = None
@@ -101,7 +104,7 @@ class MarketPipeline:
             except Exception as exc:  # partial failure is data: the market errs, the process stays up
                 failures += 1
                 self.store.failed(self.market.name, f"{type(exc).__name__}: {exc}")
-                delay = min(self.cfg.chain.poll_interval_s * 2 ** min(failures, 6), 30.0)
+                delay = self.retry.delay(failures)
                 expected = isinstance(exc, MonitorError | aiohttp.ClientError | TimeoutError | OSError)
                 log.log(logging.WARNING if expected else logging.ERROR, "market %s: cycle failed (%s: %s); "
                         "retrying in %.1f s", self.market.name, type(exc).__name__, exc, delay,
@@ -116,6 +119,8 @@ class MarketPipeline:
     async def cycle(self, seen: float) -> MarketResult:
         """One refresh at the newest safe block."""
         refresh = await self.indexer.refresh()
+        if refresh.resets:
+            self.metrics.checkpoint_resets.labels(self.market.name).inc(refresh.resets)
         block = refresh.block
         header = await self.rpc.block(block)
         pools = await self._pools(block)

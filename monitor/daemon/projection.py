@@ -15,8 +15,8 @@ from monitor.daemon.result import ScenarioRound, ScenarioSummary
 from monitor.dex.pool import PoolState
 from monitor.errors import DataError
 from monitor.protocols.aave_v3.book import Book
+from monitor.protocols.aave_v3.risk_input import RiskInput, risk_input
 from monitor.risk import (
-    CascadeBook,
     CascadeResult,
     Limits,
     ModelParams,
@@ -37,7 +37,7 @@ class CascadeProjector:
     def __init__(self, cfg: MonitorConfig, market: MarketConfig) -> None:
         self.cfg = cfg
         self.market = market
-        self.params = ModelParams(rules=market.liquidation_rules)
+        self.params = ModelParams()
         s = cfg.sweep
         steps = round(s.max_shock / s.step)
         self.spec = SweepSpec(drops=tuple(round((i + 1) * s.step, 6) for i in range(steps)))
@@ -48,15 +48,16 @@ class CascadeProjector:
         self.last_sweep_s = 0.0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sweep-{market.name}")
         self._running: Future[None] | None = None
-        self.latest: tuple[int, CascadeBook, dict[str, Venue]] | None = None  # newest block's engine inputs
+        self.latest: tuple[int, RiskInput, dict[str, Venue]] | None = None  # newest block's engine inputs
 
     def __call__(self, block: int, book: Book, pools: dict[str, PoolState]) -> Projections:
         """Scenario summaries for ``block``, and critical shocks (fresh or from the last sweep)."""
-        cbook = CascadeBook.from_book(book)
-        usable = aligned_pools(pools, {r.asset: r.price / 1e8 for r in book.market.reserves})
+        risk = risk_input(book, self.market.liquidation_rules)
+        cbook = risk.book
+        usable = aligned_pools(pools, cbook.market.usd(cbook.market.prices))
         venues = choose_venues(cbook.market, usable)
-        projector = Projector(cbook, venues, self.params)
-        self.latest = (block, cbook, venues)
+        projector = Projector(cbook, venues, self.params, model=risk.model)
+        self.latest = (block, risk, venues)
         scenarios = []
         for name, shocks in expand_scenarios(self.cfg.scenarios, projector):
             try:
@@ -86,8 +87,8 @@ class CascadeProjector:
         and model, with that block; None before the first block."""
         if self.latest is None:
             return None
-        block, cbook, venues = self.latest
-        return block, Projector(cbook, venues, self.params)
+        block, risk, venues = self.latest
+        return block, Projector(risk.book, venues, self.params, model=risk.model)
 
     def _maybe_sweep(self, block: int, projector: Projector) -> None:
         """Start a sweep in the background when one is due and none runs; its answer lands when ready.

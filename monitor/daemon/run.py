@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from aiohttp import web
 
 from monitor.alerts.mqtt import MqttPublisher
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import MonitorConfig
 from monitor.daemon.alerting import Alerting
@@ -25,7 +27,7 @@ from monitor.daemon.pipeline import MarketPipeline, Projector
 from monitor.daemon.projection import CascadeProjector, projector_factory
 from monitor.daemon.result import MarketResult
 from monitor.daemon.store import ResultStore
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
+from monitor.errors import ConfigError
 from monitor.web import WebSources
 from monitor.web.sources import WhatIfBase
 
@@ -80,7 +82,11 @@ class Daemon:
                 self.store.rpc_stats = rpc.stats
                 with Checkpoint(path) as checkpoint:
                     site = web.TCPSite(runner, self.cfg.metrics.host, self.cfg.metrics.port)
-                    await site.start()
+                    try:
+                        await site.start()
+                    except OSError as exc:
+                        why = os.strerror(exc.errno) if exc.errno else str(exc)
+                        raise ConfigError(f"metrics.listen {self.cfg.metrics.listen}: cannot listen ({why})") from None
                     self.listen_port = _bound_port(site)
                     log.info("metrics on http://%s:%s/metrics", self.cfg.metrics.host, self.listen_port)
                     self.started.set()

@@ -53,7 +53,7 @@ def _settings() -> dict[str, Any]:
 
 
 def compile_contracts(out: Path = OWN_CONTRACTS_FILE, *, force: bool = False) -> Path:
-    """Compile contracts/*.sol into ``out`` (build/contracts.json) unless it is up to date."""
+    """Compile contracts/*.sol into ``out`` (monitor/compiled/contracts.json) unless it is up to date."""
     sources = {p.name: p.read_text() for p in sorted(CONTRACTS_DIR.glob("*.sol"))}
     if not sources:
         raise DevnetError(f"no Solidity sources in {CONTRACTS_DIR.name}/")

@@ -8,11 +8,11 @@ import sys
 import pytest
 
 from monitor.chain.abi import AbiEvent
+from monitor.chain.follow.span import AdaptiveSpan, SpanPolicy, suggested_range
 from monitor.chain.model import Log
 from monitor.devnet.aave_deploy import CONFIGURATOR, POOL, PROVIDER, aave
 from monitor.errors import MalformedResponseError
 from monitor.protocols.aave_v3 import events
-from monitor.protocols.aave_v3.logrange import AdaptiveSpan, SpanPolicy, suggested_range
 from monitor.protocols.aave_v3.market import (
     GET_POOL,
     GET_POOL_CONFIGURATOR,
@@ -129,9 +129,10 @@ def test_adaptive_span() -> None:
 
 def test_pure_modules_import_no_io_libraries() -> None:
     code = (
-        "import sys, monitor.protocols.aave_v3.events, monitor.protocols.aave_v3.logrange;"
+        "import sys, monitor.protocols.aave_v3.events, monitor.chain.follow.span, monitor.chain.follow.machine;"
+        "import monitor.chain.follow.updates;"
         "import monitor.protocols.aave_v3.market, monitor.chain.jsonrpc;"
-        "bad = {'asyncio', 'aiohttp', 'httpx', 'web3'} & set(sys.modules); print(sorted(bad))"
+        "bad = {'asyncio', 'aiohttp', 'httpx', 'web3', 'sqlite3'} & set(sys.modules); print(sorted(bad))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"

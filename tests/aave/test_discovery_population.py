@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig, MarketConfig
 from monitor.devnet.aave_deploy import POOL, aave
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
 from monitor.protocols.aave_v3.discovery import Discovery, RangeResult
 from tests.conftest import Devnet
 

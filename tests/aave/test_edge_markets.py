@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig, MarketConfig
 from monitor.devnet.aave_deploy import CONFIGURATOR, aave, list_asset
@@ -16,7 +17,6 @@ from monitor.devnet.market import set_oracle_price
 from monitor.devnet.population import account_data
 from monitor.devnet.spec import AssetSpec
 from monitor.errors import ProtocolError
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
 from monitor.protocols.aave_v3.indexer import MarketIndexer
 from tests.aave.actions import Chain, user
 from tests.conftest import Devnet

@@ -9,13 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig, MarketConfig
 from monitor.devnet.market import oracle_price, set_oracle_price
 from monitor.devnet.population import account_data
 from monitor.protocols.aave_v3.book import Book
 from monitor.protocols.aave_v3.book.reference import user_account_data
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
 from monitor.protocols.aave_v3.indexer import MarketIndexer
 from monitor.protocols.aave_v3.version import (
     V3_0,

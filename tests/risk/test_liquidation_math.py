@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.risk.liquidation import Terms, amounts, liquidate, max_cover
+from monitor.protocols.aave_v3.liquidation_model import Terms, amounts, liquidate, max_cover
 
 
 def pmul(v: int, p: int) -> int:

@@ -1,4 +1,4 @@
-"""Aave v3 markets: who has a position (discovery), and what survives a restart (checkpoint).
+"""Aave v3 markets: who has a position (discovery over the chain-level log follower) and the book kept current.
 
 Public API:
 
@@ -13,22 +13,16 @@ Public API:
     ``async for update in disc.follow(stop_event)`` does that forever, polling.
   - An update is a :class:`~monitor.protocols.aave_v3.discovery.RangeResult` (``from_block..to_block`` committed:
     ``touched`` and ``new_accounts``, ``reserves_updated``, ``config_changed``, ``listing_changed``, event
-    counts) or a :class:`~.discovery.Rollback` (reorg: everything after ``fork_block`` forgotten;
-    ``removed_accounts`` leave the book, ``stale_positions`` must be read again).
+    counts) or a :class:`~.discovery.Rollback` (reorg: everything after ``fork_block`` forgotten,
+    ``removed_accounts`` with it unless a later range touches them again; ``reset``: no stored block was on the
+    chain any more and the market is backfilled from ``start_block``).
   - ``disc.accounts()`` — every known account; ``disc.last_block`` — the newest processed block.
 
-  Wiring: after each update, read the positions of ``touched`` accounts (all on a rollback's
-  ``stale_positions``) at ``update.to_block`` — the block discovery stands at, one snapshot per block —
-  and store them with :meth:`Checkpoint.save_positions`; on restart :meth:`Checkpoint.load_positions` gives
-  the book its inputs back without re-reading every account.
-- :class:`monitor.protocols.aave_v3.checkpoint.Checkpoint` — one SQLite file (WAL, one transaction per write) for all
-  markets: ``market(name)``, ``accounts(name)``, ``first_seen(name)``, ``block_hashes(name)``,
-  ``save_positions(name, block, [AccountInput])``, ``load_positions(name) -> {account: StoredPosition}``,
-  ``delete_positions``; discovery alone calls ``create_market``, ``commit_range`` and ``rollback``.
-  Positions are the book's own :class:`~.book.inputs.AccountInput` (ints stored as decimal TEXT).
+  The following itself (ranges, reorgs, the hash ring, the checkpoint) is the protocol-neutral
+  :class:`monitor.chain.follow.driver.LogFollower`; positions are not stored, a process reads every known
+  account once (:class:`~.indexer.MarketIndexer`) and then only the accounts each update touched.
 - :mod:`monitor.protocols.aave_v3.events` (pure) — the events that touch accounts, reserves or configuration, and
   :func:`~.events.digest_logs` turning logs into a :class:`~.events.LogDigest`.
-- :mod:`monitor.protocols.aave_v3.logrange` (pure) — adaptive eth_getLogs spans (:class:`SpanPolicy`).
 - :mod:`~.market` (pure) — :class:`MarketAddresses`, :class:`ReserveTokens` and the provider/pool
   view functions discovery calls.
 """

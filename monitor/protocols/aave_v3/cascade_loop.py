@@ -1,5 +1,6 @@
-"""The same cascade model as :mod:`monitor.risk.engine`, written as a straightforward loop over accounts in plain
-Python: every round recomputes every account's health factor, then liquidates the liquidatable ones one by one.
+"""The cascade engine's model (:mod:`monitor.risk.engine`) with Aave v3's rules (:mod:`.liquidation_model`),
+written as a straightforward loop over accounts in plain Python: every round recomputes every account's health
+factor, then liquidates the liquidatable ones one by one.
 
 It is the yardstick of the benchmark (vectorised vs per-account loop) and an independent oracle for the tests:
 on small markets both must agree.
@@ -12,14 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from monitor.dex import PoolState
-from monitor.protocols.aave_v3.book.tables import FLOOR_NUDGE
+from monitor.protocols.aave_v3.liquidation_model import (
+    CLOSE_FACTOR_HF,
+    AaveV3Liquidation,
+)
+from monitor.protocols.aave_v3.liquidation_model import MIN_BASE_MAX_CLOSE_FACTOR as MIN_BASE
+from monitor.protocols.aave_v3.liquidation_model import MIN_LEFTOVER_BASE as MIN_LEFTOVER
+from monitor.risk.health import FLOOR_NUDGE
 from monitor.risk.market import CascadeBook, resolve_shocks
 from monitor.risk.params import ModelParams, Scenario
 from monitor.risk.venues import Venue
-
-CLOSE_FACTOR_HF = 0.95
-MIN_BASE = 2000e8
-MIN_LEFTOVER = 1000e8
 
 
 @dataclass
@@ -63,12 +66,15 @@ def _largest(values: list[float]) -> int:
 class Loop:
     """Per-account state as Python lists (``c[i][j]``, ``d[i][j]``)."""
 
-    def __init__(self, book: CascadeBook, venues: Mapping[str, Venue], params: ModelParams) -> None:
+    def __init__(
+        self, book: CascadeBook, venues: Mapping[str, Venue], params: ModelParams, model: AaveV3Liquidation
+    ) -> None:
         self.m = book.market
         self.p = params
+        self.rules = model.rules
         self.c = book.collateral.T.tolist()
         self.d = book.debt.T.tolist()
-        self.e = book.emode.tolist()
+        self.e = book.risk_class.tolist()
         self.venues = {self.m.column[v.asset]: v for v in venues.values()}
         self.prices = self.m.prices.tolist()
         self.pools: dict[int, PoolState] = {j: v.pool for j, v in self.venues.items()}
@@ -95,7 +101,7 @@ class Loop:
 
     def amounts(self, i: int, jc: int, jd: int, hf: float, t: float, dd: float, cap: float) -> tuple[float, ...]:
         """``(collateral, debt, fee, received, capped, ok, no_collateral_left)`` of one call."""
-        m, cat, rules = self.m, self.e[i], self.p.rules
+        m, cat, rules = self.m, self.e[i], self.rules
         bal, debt = self.c[i][jc], self.d[i][jd]
         pc, pd = self.prices[m.slot_table[cat, jc]], self.prices[m.slot_table[cat, jd]]
         uc, ud = m.units[jc], m.units[jd]
@@ -132,7 +138,7 @@ class Loop:
         received = coll - fee
         ok = need >= 1.0 and received >= 1.0
         no_left = False
-        if self.p.rules == "v3.3":
+        if self.rules == "v3.3":
             if need < debt and coll < bal:
                 ok = ok and (
                     math.floor((debt - need) * pd / ud) >= MIN_LEFTOVER
@@ -166,8 +172,8 @@ class Loop:
             jc = _largest([x * u for x, u in zip(self.c[i], up, strict=True)])
             jd = _largest([x * u for x, u in zip(self.d[i], up, strict=True)])
             out = self.amounts(i, jc, jd, hf, t, dd, math.inf)
-            own_c = self.prices[jc] / m.units[jc] / 1e8
-            own_d = self.prices[jd] / m.units[jd] / 1e8
+            own_c = self.prices[jc] / m.units[jc] / m.price_unit
+            own_d = self.prices[jd] / m.units[jd] / m.price_unit
             profit = out[3] * own_c - out[1] * own_d
             if not out[5] or (p.profit_filter and profit - p.gas_cost_usd < p.min_profit_usd):
                 continue
@@ -183,8 +189,10 @@ class Loop:
             received[jc] += got
             repaid += need * own_d
             self.touched.add(i)
-            if p.rules == "v3.3" and no_left:
-                self.deficit_usd += sum(self.d[i][j] * self.prices[j] / m.units[j] for j in range(m.size)) / 1e8
+            if self.rules == "v3.3" and no_left:
+                self.deficit_usd += (
+                    sum(self.d[i][j] * self.prices[j] / m.units[j] for j in range(m.size)) / m.price_unit
+                )
                 self.d[i] = [0.0] * m.size
                 self.deficit.add(i)
         return len(calls), repaid, received, waiting
@@ -217,7 +225,7 @@ class Loop:
             if done is None:
                 continue
             self.pools[j] = done[0]
-            self._oracle(j, float(v.price_8dec(self.pools[j])))
+            self._oracle(j, float(v.spot_price(self.pools[j])))
 
     def _oracle(self, slot: int, new: float) -> None:
         dev = self.p.oracle_deviation
@@ -230,17 +238,18 @@ def run_loop(
     venues: Mapping[str, Venue],
     scenario: Scenario | Mapping[str, float],
     params: ModelParams | None = None,
+    model: AaveV3Liquidation | None = None,
 ) -> LoopResult:
-    """Project ``scenario`` with the per-account loop."""
+    """Project ``scenario`` with the per-account loop (``model``: the rules, default v3.0)."""
     p = params or ModelParams()
     sc = scenario if isinstance(scenario, Scenario) else Scenario(scenario)
-    loop = Loop(book, venues, p)
+    loop = Loop(book, venues, p, model or AaveV3Liquidation())
     m = loop.m
     for slot, change in sorted(resolve_shocks(m, sc.shocks).items()):
         v = loop.venues.get(slot)
         if v is not None:
             loop.pools[slot] = v.shocked(loop.pools[slot], change)
-            loop._oracle(slot, float(v.price_8dec(loop.pools[slot])))
+            loop._oracle(slot, float(v.spot_price(loop.pools[slot])))
         else:
             loop.prices[slot] = max(math.floor(loop.prices[slot] * (1.0 + change)), 1.0)
     res = LoopResult()
@@ -252,8 +261,8 @@ def run_loop(
         if count == 0 and waiting == 0:
             break
         loop.sell(received)
-        res.rounds.append(LoopRound(count, repaid, {a: loop.prices[j] / 1e8 for j, a in enumerate(m.assets)}))
-    res.final_prices_usd = {a: loop.prices[j] / 1e8 for j, a in enumerate(m.assets)}
+        res.rounds.append(LoopRound(count, repaid, {a: loop.prices[j] / m.price_unit for j, a in enumerate(m.assets)}))
+    res.final_prices_usd = {a: loop.prices[j] / m.price_unit for j, a in enumerate(m.assets)}
     res.debt_repaid_usd = sum(r.debt_repaid_usd for r in res.rounds)
     bad = 0.0
     n_bad = 0
@@ -263,7 +272,7 @@ def run_loop(
             slots = m.slot_of[cat]
             bad += sum(loop.d[i][j] * loop.prices[slots[j]] / m.units[j] for j in range(m.size)) * FLOOR_NUDGE
             n_bad += 1
-    res.bad_debt_usd = bad / 1e8 + loop.deficit_usd
+    res.bad_debt_usd = bad / m.price_unit + loop.deficit_usd
     res.bad_debt_accounts = n_bad + len(loop.deficit)
     res.accounts_liquidated = len(loop.touched)
     return res

@@ -1,38 +1,92 @@
-"""One ``liquidationCall`` per account, vectorised: the liquidator's pick, the close factor and the amounts.
+"""Aave v3's health check and ``liquidationCall`` for the cascade engine (:class:`AaveV3Liquidation`).
 
-Amounts follow ``LiquidationLogic`` (aave-v3-core v3.0.2, ``_calculateDebt`` and
+Health follows ``GenericLogic`` v3.0 on float balances with its integer steps: per position the base-currency
+value is floored (``balance * price / 10**decimals``), the average LT is floored to whole basis points,
+``percentMul`` rounds half up, and HF < 1 is ``adjusted < debt`` in base units; accounts of a risk class (an
+e-mode category) are redone with their class's vectors.
+
+Liquidation amounts follow ``LiquidationLogic`` (aave-v3-core v3.0.2, ``_calculateDebt`` and
 ``_calculateAvailableCollateralToLiquidate``; aave-v3-origin v3.3 for the position-level close factor, the
 dust rule and deficits) on float64 token units with the contracts' integer floors:
 
+- the liquidator picks the collateral and the debt reserve with the largest value at their own oracle prices;
 - base collateral = ``floor(debtPrice * cover * collUnit / (collPrice * debtUnit))``, times the bonus
   (``percentMul``); above the balance, the whole balance is taken and the debt needed is scaled down
   (``percentDiv`` of the balance's debt value);
 - protocol fee = ``percentMul(collateral - percentDiv(collateral, bonus), fee)``, to the treasury; the
   liquidator receives the rest;
-- a call whose debt repaid or collateral received is 0 reverts (a zero burn).
+- a call whose debt repaid or collateral received is 0 reverts (a zero burn);
+- v3.0: close factor 50% of the reserve's debt while HF > 0.95, 100% below; v3.3: 50% of the total debt only
+  when both reserve positions are >= $2,000, no partial liquidation leaving less than $1,000
+  (``MUST_NOT_LEAVE_DUST``: the liquidator covers less), the remaining debt burned into a deficit when the
+  collateral runs out.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.protocols.aave_v3.book.tables import FLOOR_NUDGE
-from monitor.risk.health import own_unit_prices
+from monitor.errors import DataError
+from monitor.protocols.aave_v3.book.wadray import BASE_CURRENCY_UNIT
+from monitor.risk.health import FLOOR_NUDGE, Health, members, own_unit_prices, unit_prices
 from monitor.risk.market import RiskMarket
-from monitor.risk.params import Rules
+from monitor.risk.model import Batch, Floors, LiquidationModel, Liquidations
 
 F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
 Bool = NDArray[np.bool_]
 Idx = NDArray[np.intp]
 
+Rules = Literal["v3.0", "v3.3"]
+#: A ratio ``sum(value * LT) / sum(value)`` within this of the next integer is taken as that integer.
+AVERAGE_EPS = 1e-7
 CLOSE_FACTOR_HF = 0.95
 #: v3.3: a reserve position below this (base units, $2,000) may be closed at once.
-MIN_BASE_MAX_CLOSE_FACTOR = 2000e8
+MIN_BASE_MAX_CLOSE_FACTOR = 2000 * BASE_CURRENCY_UNIT
 #: v3.3: a partial liquidation must leave at least this much debt and collateral (base units, $1,000).
-MIN_LEFTOVER_BASE = 1000e8
+MIN_LEFTOVER_BASE = 1000 * BASE_CURRENCY_UNIT
+
+
+# -- health -----------------------------------------------------------------------------------------------------
+
+
+def _sums(c: F64, d: F64, up: F64, lt: F64) -> tuple[F64, F64, F64]:
+    x = np.multiply(c, up[:, None])
+    np.floor(x, out=x)
+    t: F64 = x.sum(axis=0)
+    w: F64 = lt @ x
+    np.multiply(d, up[:, None], out=x)
+    np.floor(x, out=x)
+    return t, w, x.sum(axis=0)
+
+
+def evaluate(market: RiskMarket, c: F64, d: F64, risk_class: I64, prices: F64) -> Health:
+    """Health of every column of ``c`` / ``d`` (accounts of classes ``risk_class``) at slot ``prices``."""
+    t, w, debt = _sums(c, d, unit_prices(market, prices), market.lt)
+    for k, cols in members(market, risk_class).items():
+        upc, ltc = unit_prices(market, prices, k), market.lt_of[k]
+        t[cols], w[cols], debt[cols] = _sums(c[:, cols], d[:, cols], upc, ltc)
+    return health_from_sums(t, w, debt)
+
+
+def health_from_sums(t: F64, w: F64, d: F64) -> Health:
+    """HF from counted collateral, LT-weighted collateral and debt (base units)."""
+    has_coll = t > 0
+    # Branch: the average LT is 0 without collateral, else floor(sum(value * LT) / total).
+    avg = np.where(has_coll, np.floor(w / np.where(has_coll, t, 1.0) + AVERAGE_EPS), 0.0)
+    adjusted = np.floor((t * avg + 5000.0) / 10_000.0)
+    has_debt = d > 0
+    # Branch: HF = adjusted / debt, or +inf (uint max) without debt.
+    hf: F64 = np.where(has_debt, adjusted / np.where(has_debt, d, 1.0), np.inf)
+    liq: Bool = has_debt & has_coll & (adjusted < d)
+    return Health(t, w, d, hf, liq)
+
+
+# -- one liquidationCall per account ----------------------------------------------------------------------------
 
 
 def percent_mul(v: F64, p: F64 | float) -> F64:
@@ -161,3 +215,48 @@ def liquidate(terms: Terms, cover_cap: F64, rules: Rules) -> Amounts:
             getattr(out, name)[pos] = getattr(again, name)[good]
         out.ok[pos] = True
     return out
+
+
+# -- the model the engine calls ---------------------------------------------------------------------------------
+
+
+class AaveV3Liquidation(LiquidationModel):
+    """Aave v3's health and liquidation rules (``v3.0`` or ``v3.3``) for the engine."""
+
+    def __init__(self, rules: Rules = "v3.0") -> None:
+        if rules not in get_args(Rules):
+            raise DataError(f"rules must be 'v3.0' or 'v3.3', got {rules!r}")
+        self.rules: Rules = rules
+
+    def health(self, market: RiskMarket, c: F64, d: F64, risk_class: I64, prices: F64) -> Health:
+        """See :func:`evaluate`."""
+        return evaluate(market, c, d, risk_class, prices)
+
+    def floors(self, market: RiskMarket) -> Floors:
+        """Per position < 1 base unit floored away; the whole-bps average LT loses < 1 bps out of at least the
+        smallest LT; ``percentMul`` half a unit; the debt < 1 unit per position."""
+        lts = np.concatenate([v[v > 0] for v in market.lt_of.values()])
+        rel = 1.0 / float(lts.min()) if lts.size else 0.0
+        return Floors(relative=rel, slack=market.size * (1.0 - rel) + 0.5, debt_slack=float(market.size))
+
+    def liquidate(self, market: RiskMarket, batch: Batch, cover_cap: F64) -> Liquidations:
+        """The bot's pick and one ``liquidationCall`` per account (see the module docstring)."""
+        jc, jd = choose(market, batch.c, batch.d, batch.prices)
+        cols = np.arange(jc.size)
+        cls = batch.risk_class * market.size
+        h = batch.health
+        terms = Terms(
+            bal=batch.c[jc, cols],
+            debt=batch.d[jd, cols],
+            pc=batch.prices[market.slot_flat[cls + jc]],
+            pd=batch.prices[market.slot_flat[cls + jd]],
+            uc=market.units[jc],
+            ud=market.units[jd],
+            bonus=market.bonus_flat[cls + jc],
+            fee=market.protocol_fee[jc],
+            hf=h.hf,
+            total_collateral=h.t,
+            total_debt=h.d,
+        )
+        a = liquidate(terms, cover_cap, self.rules)
+        return Liquidations(jc, jd, a.collateral, a.debt, a.fee, a.received, a.capped, a.ok, a.no_collateral_left)
