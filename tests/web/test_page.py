@@ -6,7 +6,6 @@ Screenshots (desktop and phone) land in build/screenshots/ for a look."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,9 +17,9 @@ from playwright.async_api import Browser, ConsoleMessage, Page, Request, async_p
 
 from monitor.devnet.liquidator import crash
 from tests.conftest import Devnet
+from tests.tools import tool
 from tests.web.helpers import MARKET, cli, page_daemon, settled, write_config
 
-CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
@@ -30,9 +29,9 @@ MARKET_CHARTS = ["chart-distribution", "chart-at-risk", "chart-path", "chart-cri
 @asynccontextmanager
 async def chromium() -> AsyncIterator[Browser]:
     """Debian's chromium, headless (opened inside the test: Playwright stays on the test's event loop)."""
-    assert shutil.which(CHROMIUM), "Debian's chromium is not installed (apt-get install chromium)"
+    executable = tool("chromium")
     async with async_playwright() as p:
-        b = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = await p.chromium.launch(executable_path=executable, args=ARGS)
         try:
             yield b
         finally:
