@@ -4,10 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := build/.setup-stamp
 COMPILED := monitor/compiled/contracts.json
+UPLOT := monitor/web/static/vendor/uPlot.iife.min.js
 
 .PHONY: setup preflight demo test lint bench clean
 
-setup: $(STAMP) $(COMPILED)
+setup: $(STAMP) $(COMPILED) $(UPLOT)
 
 # Every external tool the tests need, checked before anything slow (installed with apt when run as root).
 preflight:
@@ -28,6 +29,11 @@ $(STAMP): pyproject.toml package.json package-lock.json $(wildcard contracts/*.s
 # package data the monitor needs at runtime (git-ignored): compiled again if it went missing
 $(COMPILED): $(wildcard contracts/*.sol) | $(STAMP)
 	$(BIN)/cascade-monitor devnet build
+
+# the risk page serves uPlot (pinned in package.json) as package data (git-ignored): copied from node_modules
+$(UPLOT): package-lock.json | $(STAMP)
+	mkdir -p $(@D)
+	cp node_modules/uplot/dist/uPlot.iife.min.js node_modules/uplot/dist/uPlot.min.css node_modules/uplot/LICENSE $(@D)/
 
 demo: setup
 	$(BIN)/cascade-monitor demo

@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 from monitor import __version__
 from monitor.daemon.result import MarketResult
 from monitor.daemon.store import ResultStore
+from monitor.web import WebSources, add_web_routes
 
 P = "cascade_monitor_"
 BLOCK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
@@ -212,8 +213,9 @@ class ResultCollector(Collector):
 class Metrics:
     """The registry: the result collector plus the block-processing histogram."""
 
-    def __init__(self, store: ResultStore) -> None:
+    def __init__(self, store: ResultStore, web: WebSources | None = None) -> None:
         self.store = store
+        self.web = web
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(ResultCollector(store))
         self.block_seconds = Histogram(
@@ -233,11 +235,12 @@ class Metrics:
             self.checkpoint_resets.labels(market)
 
     def app(self) -> web.Application:
-        """The aiohttp application serving /metrics, /healthz and /readyz."""
+        """The aiohttp application serving /metrics, /healthz, /readyz and the risk page (/, /api/v1/...)."""
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
+        add_web_routes(app, self.store, self.web)
         return app
 
     async def _metrics(self, _: web.Request) -> web.Response:

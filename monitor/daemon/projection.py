@@ -11,12 +11,22 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from monitor.config import EACH_COLLATERAL, MarketConfig, MonitorConfig, ScenarioConfig
 from monitor.daemon.pipeline import Projections
-from monitor.daemon.result import ScenarioSummary
+from monitor.daemon.result import ScenarioRound, ScenarioSummary
 from monitor.dex.pool import PoolState
 from monitor.errors import DataError
 from monitor.protocols.aave_v3.book import Book
-from monitor.protocols.aave_v3.risk_input import risk_input
-from monitor.risk import Limits, ModelParams, Projector, SweepSpec, choose_venues, collateral_assets, sweep
+from monitor.protocols.aave_v3.risk_input import RiskInput, risk_input
+from monitor.risk import (
+    CascadeResult,
+    Limits,
+    ModelParams,
+    Projector,
+    SweepSpec,
+    Venue,
+    choose_venues,
+    collateral_assets,
+    sweep,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,13 +48,16 @@ class CascadeProjector:
         self.last_sweep_s = 0.0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sweep-{market.name}")
         self._running: Future[None] | None = None
+        self.latest: tuple[int, RiskInput, dict[str, Venue]] | None = None  # newest block's engine inputs
 
     def __call__(self, block: int, book: Book, pools: dict[str, PoolState]) -> Projections:
         """Scenario summaries for ``block``, and critical shocks (fresh or from the last sweep)."""
         risk = risk_input(book, self.market.liquidation_rules)
         cbook = risk.book
         usable = aligned_pools(pools, cbook.market.usd(cbook.market.prices))
-        projector = Projector(cbook, choose_venues(cbook.market, usable), self.params, model=risk.model)
+        venues = choose_venues(cbook.market, usable)
+        projector = Projector(cbook, venues, self.params, model=risk.model)
+        self.latest = (block, risk, venues)
         scenarios = []
         for name, shocks in expand_scenarios(self.cfg.scenarios, projector):
             try:
@@ -63,10 +76,19 @@ class CascadeProjector:
                     bad_debt_accounts=r.bad_debt_accounts,
                     rounds=len(r.rounds),
                     accounts_liquidated=r.accounts_liquidated,
+                    path=cascade_path(r, projector),
                 )
             )
         self._maybe_sweep(block, projector)
         return Projections(scenarios=tuple(scenarios), critical_shocks=dict(self.critical))
+
+    def what_if_projector(self) -> tuple[int, Projector] | None:
+        """A projector of its own (own buffers: safe beside a running sweep) on the newest block's book, venues
+        and model, with that block; None before the first block."""
+        if self.latest is None:
+            return None
+        block, risk, venues = self.latest
+        return block, Projector(risk.book, venues, self.params, model=risk.model)
 
     def _maybe_sweep(self, block: int, projector: Projector) -> None:
         """Start a sweep in the background when one is due and none runs; its answer lands when ready.
@@ -100,6 +122,19 @@ class CascadeProjector:
         """Block until the running sweep (if any) is done (tests, benchmarks)."""
         if self._running is not None:
             self._running.result(timeout)
+
+
+def cascade_path(result: CascadeResult, projector: Projector) -> tuple[ScenarioRound, ...]:
+    """Round by round: prices of the assets the cascade moves (by symbol), debt repaid and new bad debt."""
+    m = projector.market
+    symbol = dict(zip(m.assets, m.symbols, strict=True))
+    moved = [a for a in m.assets if result.final_prices_usd.get(a) != result.initial_prices_usd.get(a)]
+    before = result.bad_debt_before_usd
+    path = [ScenarioRound(0, 0, 0.0, 0.0, {symbol[a]: result.shocked_prices_usd[a] for a in moved})]
+    for r in result.rounds:
+        prices = {symbol[a]: r.oracle_prices_usd[a] for a in moved}
+        path.append(ScenarioRound(r.round, r.accounts_liquidated, r.debt_repaid_usd, r.bad_debt_usd - before, prices))
+    return tuple(path)
 
 
 def expand_scenarios(scenarios: Iterable[ScenarioConfig], projector: Projector) -> list[tuple[str, dict[str, float]]]:

@@ -21,7 +21,7 @@ from monitor.dex.pool import PoolState
 from monitor.protocols.aave_v3.book import Book
 
 Status = Literal["ok", "errored", "stale", "starting"]
-AT_RISK_DROPS = (0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)  # drop levels exported as labels
+AT_RISK_DROPS = (0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)  # drop levels (labels)
 DEPTH_MOVES = (0.02, 0.05, 0.1)  # DEX depth levels exported as labels
 
 
@@ -38,6 +38,17 @@ class PoolSummary:
 
 
 @dataclass(frozen=True)
+class ScenarioRound:
+    """One round of a projected cascade (round 0: right after the shock, before any liquidation)."""
+
+    round: int
+    accounts_liquidated: int
+    debt_repaid_usd: float  # in this round
+    bad_debt_usd: float  # new bad debt so far, at this round's prices
+    prices_usd: Mapping[str, float]  # symbol -> oracle price after the round, for the assets the cascade moves
+
+
+@dataclass(frozen=True)
 class ScenarioSummary:
     """Projection of one shock scenario."""
 
@@ -49,6 +60,7 @@ class ScenarioSummary:
     bad_debt_accounts: int
     rounds: int
     accounts_liquidated: int
+    path: tuple[ScenarioRound, ...] = ()  # round by round (round 0 first)
 
 
 @dataclass(frozen=True)

@@ -24,10 +24,12 @@ from monitor.config import MonitorConfig
 from monitor.daemon.alerting import Alerting
 from monitor.daemon.metrics import Metrics
 from monitor.daemon.pipeline import MarketPipeline, Projector
-from monitor.daemon.projection import projector_factory
+from monitor.daemon.projection import CascadeProjector, projector_factory
 from monitor.daemon.result import MarketResult
 from monitor.daemon.store import ResultStore
 from monitor.errors import ConfigError
+from monitor.web import WebSources
+from monitor.web.sources import WhatIfBase
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +50,12 @@ class Daemon:
     ) -> None:
         self.cfg = cfg
         self.store = ResultStore([m.name for m in cfg.markets], cfg.alerts.stale_after_s)
-        self.metrics = Metrics(self.store)
         self.projector_factory = projector_factory
         self.on_result = on_result
         self.publisher = MqttPublisher(cfg.mqtt) if cfg.mqtt is not None else None
         self.alerting = Alerting(cfg, self.publisher)
+        page = WebSources(self.alerting.alert_states, lambda: tuple(self.alerting.recent), self._what_if_projector)
+        self.metrics = Metrics(self.store, page)
         self.store.alert_states = self.alerting.alert_states
         self.store.outbox_stats = self.alerting.outbox_stats
         self.stop_event = asyncio.Event()
@@ -107,6 +110,12 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
+
+    def _what_if_projector(self, market: str) -> WhatIfBase | None:
+        """The risk page's what-if: a projector of its own on the market's newest book (None before it)."""
+        pipe = self.pipelines.get(market)
+        cascade = None if pipe is None else pipe.projector
+        return cascade.what_if_projector() if isinstance(cascade, CascadeProjector) else None
 
     async def _on_result(self, result: MarketResult) -> None:
         await self.alerting.on_result(result)
