@@ -35,6 +35,12 @@ class BlockReads(RpcClient):
         self._head = head
         self._answers = {}
 
+    async def pin_to_head(self) -> int:
+        """Ask the chain's head (one eth_blockNumber) and start a cycle pinned to it."""
+        head = await self._rpc.block_number()
+        self.pin(head)
+        return head
+
     @property
     def head(self) -> int | None:
         """The head the current cycle is pinned to (None before the first pin)."""

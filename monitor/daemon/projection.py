@@ -8,8 +8,7 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from monitor.config import MarketConfig, MonitorConfig
-from monitor.daemon.pipeline import Projections
-from monitor.daemon.result import ScenarioSummary
+from monitor.daemon.result import Projections, ScenarioSummary
 from monitor.dex.pool import PoolState
 from monitor.errors import DataError
 from monitor.protocols.aave_v3.book import Book

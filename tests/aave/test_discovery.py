@@ -11,10 +11,11 @@ import pytest
 
 from monitor.chain.retry import Backoff
 from monitor.chain.rpc import RpcClient
-from monitor.config import ChainConfig, MarketConfig
+from monitor.config import ChainConfig
 from monitor.errors import CheckpointError, ProtocolError, ReorgTooDeepError
 from monitor.protocols.aave_v3.book.inputs import AccountInput, PositionInput
 from monitor.protocols.aave_v3.checkpoint import Checkpoint
+from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.aave_v3.discovery import Discovery, RangeResult, Rollback
 from monitor.protocols.aave_v3.logrange import SpanPolicy
 from tests.aave.actions import Chain, user
@@ -30,9 +31,11 @@ def chain_cfg(*urls: str) -> ChainConfig:
     return ChainConfig(rpc_urls=list(urls), chain_id=31337)
 
 
-def market_cfg(provider: str, start_block: int = 0) -> MarketConfig:
+def market_cfg(provider: str, start_block: int = 0) -> AaveV3MarketConfig:
     """The devnet market."""
-    return MarketConfig(name="devnet", protocol="aave-v3", pool_addresses_provider=provider, start_block=start_block)
+    return AaveV3MarketConfig(
+        name="devnet", protocol="aave-v3", pool_addresses_provider=provider, start_block=start_block
+    )
 
 
 async def backfill(chain: Chain, path: Path, **kw: Any) -> tuple[frozenset[str], list[Any]]:

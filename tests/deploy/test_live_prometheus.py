@@ -25,8 +25,7 @@ import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.config import MonitorConfig, parse_config
-from monitor.daemon.pipeline import Projections, Projector
-from monitor.daemon.result import ScenarioSummary
+from monitor.daemon.result import Projections, Projector, ScenarioSummary
 from monitor.daemon.run import Daemon
 from monitor.devnet.anvil import free_port
 from monitor.devnet.liquidator import crash
