@@ -4,13 +4,15 @@
 head it read at the start of a cycle; until the next pin, ``eth_blockNumber`` answers that head without a
 request, and a header, an eth_call, a code read or a log query asked again with the same arguments (by the
 same market or another one on the same contracts) is answered by the first request, even while that request
-is still in flight. A failed request is not remembered: the next ask sends it again.
+is still in flight; calls with a state override (the account lens) are shared when the override is the same.
+A failed request is not remembered: the next ask sends it again.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+import json
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, TypeVar
 
 from monitor.chain.model import Block, Log, LogFilter
@@ -19,6 +21,7 @@ from monitor.chain.stats import RpcStats
 from monitor.errors import RpcResponseError
 
 T = TypeVar("T")
+Key = tuple[Any, ...]  # (kind, arguments...) of one request
 
 
 class BlockReads(RpcClient):
@@ -28,7 +31,7 @@ class BlockReads(RpcClient):
         super().__init__(rpc.config)
         self._rpc = rpc
         self._head: int | None = None
-        self._answers: dict[Hashable, asyncio.Future[Any]] = {}
+        self._answers: dict[Key, asyncio.Future[Any]] = {}
 
     def pin(self, head: int) -> None:
         """Start a cycle at ``head``: answers of the previous cycle are forgotten."""
@@ -62,26 +65,45 @@ class BlockReads(RpcClient):
         """The underlying client's endpoints."""
         return self._rpc.endpoints
 
-    async def _shared(self, key: Hashable, fetch: Callable[[], Awaitable[T]]) -> T:
-        pending = self._answers.get(key)
-        if pending is not None:
-            result: T = await asyncio.shield(pending)
-            return result
+    def _claim(self, keys: Sequence[Key]) -> tuple[list[Key], list[asyncio.Future[Any]]]:
+        """The keys nobody asked yet in this cycle, now claimed by the caller (who must :meth:`_fill` them), and
+        the future answer of every key."""
+        loop = asyncio.get_running_loop()
+        owned = []
+        for key in dict.fromkeys(keys):
+            if key not in self._answers:
+                self._answers[key] = loop.create_future()
+                owned.append(key)
+        return owned, [self._answers[k] for k in keys]
+
+    async def _fill(self, keys: Sequence[Key], fetch: Callable[[], Awaitable[Sequence[Any]]]) -> None:
+        """Fetch the answers of claimed ``keys`` in one request; a failure is handed to every waiter, not kept."""
         answers = self._answers
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        answers[key] = future
+        futures = [answers[k] for k in keys]
         try:
-            value = await fetch()
+            values = await fetch()
         except BaseException as exc:
-            answers.pop(key, None)
-            if isinstance(exc, asyncio.CancelledError):
-                future.cancel()
-            else:
-                future.set_exception(exc)
-                future.exception()  # retrieved: waiters (if any) get it raised, none is not an error
+            for key, future in zip(keys, futures, strict=True):
+                answers.pop(key, None)
+                if isinstance(exc, asyncio.CancelledError):
+                    future.cancel()
+                else:
+                    future.set_exception(exc)
+                    future.exception()  # retrieved: waiters (if any) get it raised, none is not an error
             raise
-        future.set_result(value)
-        return value
+        for future, value in zip(futures, values, strict=True):
+            future.set_result(value)
+
+    async def _shared(self, key: Key, fetch: Callable[[], Awaitable[T]]) -> T:
+        owned, (future,) = self._claim([key])
+        if owned:
+
+            async def one() -> list[T]:
+                return [await fetch()]
+
+            await self._fill(owned, one)
+        answer: T = await asyncio.shield(future)
+        return answer
 
     async def call(self, method: str, params: Sequence[Any] = (), *, parse: Any = None) -> Any:
         """Not shared: sent as is."""
@@ -108,27 +130,19 @@ class BlockReads(RpcClient):
 
     async def blocks(self, numbers: Sequence[int]) -> list[Block | None]:
         """Headers by number: those not asked yet in this cycle in one batch, the others shared."""
-        missing = sorted({n for n in numbers if ("block", n) not in self._answers})
-        if missing:
-            fetched = asyncio.ensure_future(self._rpc.blocks(missing))
-            _raise_first(
-                await asyncio.gather(
-                    *(self._shared(("block", n), _nth(fetched, i)) for i, n in enumerate(missing)),
-                    return_exceptions=True,
-                )
-            )
-        return [await self.block(n) for n in numbers]
+        owned, futures = self._claim([("block", n) for n in numbers])
+        if owned:
+            await self._fill(owned, lambda: self._rpc.blocks([k[1] for k in owned]))
+        return [await asyncio.shield(f) for f in futures]
 
     async def get_code(self, address: str, block: int) -> str:
         """eth_getCode, shared."""
         return await self._shared(("code", address, block), lambda: self._rpc.get_code(address, block))
 
     async def eth_call(self, to: str, data: str, block: int, state_override: dict[str, Any] | None = None) -> str:
-        """eth_call, shared (with a state override: sent as is)."""
-        if state_override:
-            return await self._rpc.eth_call(to, data, block, state_override)
-        answer = await self._shared(("call", to, data, block), lambda: self._rpc.eth_call(to, data, block))
-        if isinstance(answer, RpcResponseError):  # a revert another market's batch got in its place
+        """eth_call, shared; a revert raises :class:`RpcResponseError`."""
+        (answer,) = await self.eth_calls([(to, data)], block, state_override=state_override, return_errors=True)
+        if isinstance(answer, RpcResponseError):
             raise answer
         return str(answer)
 
@@ -142,41 +156,19 @@ class BlockReads(RpcClient):
     ) -> list[Any]:
         """Many eth_calls: those not asked yet in this cycle in one batch, the others shared; a revert is an
         :class:`RpcResponseError` in its place with ``return_errors``, raised otherwise."""
-        if state_override:
-            return await self._rpc.eth_calls(calls, block, state_override=state_override, return_errors=return_errors)
-        keys = [("call", to, data, block) for to, data in calls]
-        missing = list(dict.fromkeys(k for k in keys if k not in self._answers))
-        if missing:
-            fetched = asyncio.ensure_future(
-                self._rpc.eth_calls([(k[1], k[2]) for k in missing], block, return_errors=True)
-            )
-            _raise_first(
-                await asyncio.gather(
-                    *(self._shared(k, _nth(fetched, i)) for i, k in enumerate(missing)), return_exceptions=True
-                )
-            )
-        out: list[Any] = []
-        for key in keys:
-            future = self._answers.get(key)
-            answer = await asyncio.shield(future) if future is not None else await self.eth_call(key[1], key[2], block)
-            if isinstance(answer, RpcResponseError) and not return_errors:
-                raise answer
-            out.append(answer)
+        override = json.dumps(state_override, sort_keys=True) if state_override else ""
+        owned, futures = self._claim([("call", to, data, block, override) for to, data in calls])
+        if owned:
+            batch = [(k[1], k[2]) for k in owned]
+            await self._fill(owned, lambda: self._rpc.eth_calls(batch, block, state_override=state_override,
+                                                                return_errors=True))  # fmt: skip
+        out = [await asyncio.shield(f) for f in futures]
+        if not return_errors:
+            for answer in out:
+                if isinstance(answer, RpcResponseError):
+                    raise answer
         return out
 
     async def get_logs(self, flt: LogFilter) -> list[Log]:
         """eth_getLogs, shared by markets asking the same filter."""
         return await self._shared(("logs", flt), lambda: self._rpc.get_logs(flt))
-
-
-def _raise_first(results: Sequence[object]) -> None:
-    for r in results:
-        if isinstance(r, BaseException):
-            raise r
-
-
-def _nth(batch: asyncio.Future[list[Any]], i: int) -> Callable[[], Awaitable[Any]]:
-    async def pick() -> Any:
-        return (await asyncio.shield(batch))[i]
-
-    return pick
