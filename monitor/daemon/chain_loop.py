@@ -23,6 +23,7 @@ from monitor.daemon.pipeline import MarketPipeline
 from monitor.daemon.result import MarketResult
 from monitor.daemon.store import ResultStore
 from monitor.errors import MonitorError
+from monitor.protocols.base import Refresh
 
 log = logging.getLogger(__name__)
 
@@ -79,18 +80,23 @@ class ChainLoop:
         due = self._due(head - self.cfg.chain.confirmations)
         if not due:
             return []
-        try:
-            context = await self.reader.context(head, seen)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            self._failed(due, exc)
+        # the context (header, pools) and the markets' own reads go out together
+        context, *refreshes = await asyncio.gather(
+            self.reader.context(head, seen), *(p.refresh() for p in due), return_exceptions=True
+        )
+        _reraise_cancel([context, *refreshes])
+        if isinstance(context, BaseException):
+            self._failed(due, context)
             return []
-        outcomes = await asyncio.gather(*(p.cycle(context) for p in due), return_exceptions=True)
+        assert isinstance(context, BlockContext)
+        ready = [(p, r) for p, r in zip(due, refreshes, strict=True) if isinstance(r, Refresh)]
+        for pipe, refresh in zip(due, refreshes, strict=True):
+            if isinstance(refresh, BaseException):
+                self._failed([pipe], refresh)
+        outcomes = await asyncio.gather(*(p.compute(context, r) for p, r in ready), return_exceptions=True)
+        _reraise_cancel(outcomes)
         results: list[MarketResult] = []
-        for pipe, outcome in zip(due, outcomes, strict=True):
-            if isinstance(outcome, asyncio.CancelledError):
-                raise outcome
+        for (pipe, _), outcome in zip(ready, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 self._failed([pipe], outcome)
                 continue
@@ -115,3 +121,9 @@ class ChainLoop:
             log.log(logging.WARNING if expected else logging.ERROR, "market %s: cycle failed (%s: %s); retrying in "
                     "%.1f s", pipe.name, type(exc).__name__, exc, delay,
                     exc_info=exc if not expected else None)  # fmt: skip
+
+
+def _reraise_cancel(outcomes: Sequence[object]) -> None:
+    for outcome in outcomes:
+        if isinstance(outcome, asyncio.CancelledError):
+            raise outcome

@@ -20,7 +20,7 @@ from monitor.protocols.base import MarketTracker, MarketView, Refresh
 
 
 class MarketPipeline:
-    """The cycle of one market; the chain loop runs it once per block context."""
+    """The cycle of one market: the chain loop refreshes it while it reads the block context, then computes it."""
 
     def __init__(self, cfg: MonitorConfig, tracker: MarketTracker, projector: Projector = no_projections) -> None:
         self.cfg = cfg
@@ -34,9 +34,12 @@ class MarketPipeline:
         """The market's config name."""
         return self.tracker.name
 
-    async def cycle(self, context: BlockContext) -> MarketResult:
-        """Bring the market to the context's block and compute its result."""
-        refresh = await self.tracker.refresh()
+    async def refresh(self) -> Refresh:
+        """Bring the market to the newest safe block (the reads are pinned to the chain's current head)."""
+        return await self.tracker.refresh()
+
+    async def compute(self, context: BlockContext, refresh: Refresh) -> MarketResult:
+        """The market's result from its refreshed view and the chain's context of the same block."""
         if refresh.view.block != context.block:
             raise ChainError(
                 f"market {self.name}: read at block {refresh.view.block}, the chain's context is at {context.block}"
