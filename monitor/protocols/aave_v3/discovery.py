@@ -59,7 +59,6 @@ class RangeResult:
     to_hash: str
     touched: frozenset[str]  # accounts whose position may have changed in the range
     new_accounts: frozenset[str]  # touched for the first time
-    reserves_updated: frozenset[str]  # reserve assets whose indexes/rates changed
     config_changed: bool  # risk parameters changed (PoolConfigurator events)
     listing_changed: bool  # a reserve was listed or dropped
     events: Mapping[str, int] = field(default_factory=dict)
@@ -286,7 +285,6 @@ class Discovery:
                 to_hash=last.hash,
                 touched=frozenset(digest.accounts),
                 new_accounts=new,
-                reserves_updated=digest.reserves_updated,
                 config_changed=digest.config_changed,
                 listing_changed=digest.listing_changed,
                 events=MappingProxyType(dict(digest.events)),
