@@ -6,7 +6,7 @@ Adding a protocol: its package declares a config model (added to :data:`monitor.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from monitor.chain.rpc import RpcClient
@@ -14,8 +14,9 @@ from monitor.config import ChainConfig, MarketConfig
 from monitor.errors import ConfigError
 from monitor.protocols.aave_v3.checkpoint import Checkpoint
 from monitor.protocols.aave_v3.config import AaveV3MarketConfig
+from monitor.protocols.aave_v3.prices import read_prices as read_aave_v3_prices
 from monitor.protocols.aave_v3.tracker import AaveV3Tracker
-from monitor.protocols.base import MarketTracker
+from monitor.protocols.base import MarketTracker, PriceSource
 
 
 @dataclass(frozen=True)
@@ -27,27 +28,60 @@ class TrackerDeps:
     chain: ChainConfig
 
 
-def _open_aave_v3(market: MarketConfig, deps: TrackerDeps) -> MarketTracker:
+PriceReader = Callable[[RpcClient, MarketConfig, Sequence[str], int], Awaitable[Mapping[str, PriceSource]]]
+
+
+@dataclass(frozen=True)
+class ProtocolPackage:
+    """What the rest of the monitor asks a protocol package for."""
+
+    open_tracker: Callable[[MarketConfig, TrackerDeps], MarketTracker]
+    read_prices: PriceReader  # (rpc, entry, tokens, block) -> the market's prices of those tokens, no indexing
+
+
+def _aave_v3(market: MarketConfig) -> AaveV3MarketConfig:
     if not isinstance(market, AaveV3MarketConfig):
         raise ConfigError(f"market {market.name}: not an aave-v3 entry")
-    return AaveV3Tracker(deps.rpc, deps.checkpoint, market, confirmations=deps.chain.confirmations,
+    return market
+
+
+def _open_aave_v3(market: MarketConfig, deps: TrackerDeps) -> MarketTracker:
+    return AaveV3Tracker(deps.rpc, deps.checkpoint, _aave_v3(market), confirmations=deps.chain.confirmations,
                          poll_interval_s=deps.chain.poll_interval_s)  # fmt: skip
 
 
-OPENERS: dict[str, Callable[[MarketConfig, TrackerDeps], MarketTracker]] = {
-    "aave-v3": _open_aave_v3,
+async def _aave_v3_prices(
+    rpc: RpcClient, market: MarketConfig, tokens: Sequence[str], block: int
+) -> Mapping[str, PriceSource]:
+    return await read_aave_v3_prices(rpc, _aave_v3(market), tokens, block)
+
+
+PACKAGES: dict[str, ProtocolPackage] = {
+    "aave-v3": ProtocolPackage(_open_aave_v3, _aave_v3_prices),
 }
 
 
 def known_protocols() -> tuple[str, ...]:
     """Every ``protocol`` value a config entry may name, sorted."""
-    return tuple(sorted(OPENERS))
+    return tuple(sorted(PACKAGES))
+
+
+def package(market: MarketConfig) -> ProtocolPackage:
+    """The package serving one config entry; a protocol without one is a ConfigError naming the known ones."""
+    found = PACKAGES.get(market.protocol)
+    if found is None:
+        known = ", ".join(known_protocols())
+        raise ConfigError(f"market {market.name}: unknown protocol {market.protocol!r}; known protocols: {known}")
+    return found
 
 
 def open_tracker(market: MarketConfig, deps: TrackerDeps) -> MarketTracker:
-    """The tracker of one config entry; a protocol without a package is a ConfigError naming the known ones."""
-    opener = OPENERS.get(market.protocol)
-    if opener is None:
-        known = ", ".join(known_protocols())
-        raise ConfigError(f"market {market.name}: unknown protocol {market.protocol!r}; known protocols: {known}")
-    return opener(market, deps)
+    """The tracker of one config entry (see :func:`package` for an unknown protocol)."""
+    return package(market).open_tracker(market, deps)
+
+
+async def read_prices(
+    rpc: RpcClient, market: MarketConfig, tokens: Sequence[str], block: int
+) -> Mapping[str, PriceSource]:
+    """The market's USD prices of those of ``tokens`` it prices, at ``block`` (see :func:`package`)."""
+    return await package(market).read_prices(rpc, market, tokens, block)

@@ -61,9 +61,9 @@ RATE_INTERVAL = "15s"  # 15 scrapes at 1 s
 
 
 def stand_in_projector(cfg: MonitorConfig, market: str) -> Projector:
-    """Fixed projections standing in for the cascade engine, which the daemon does not run yet: only so the
-    scenario and critical-shock series exist and their queries can be checked. Values are chosen below every
-    alert level (a critical shock of 60%, no bad debt); `None` exports NaN (no critical shock)."""
+    """Fixed projections in place of the daemon's cascade engine, so that the scenario and critical-shock series
+    hold known values and their queries can be checked against them. Values are chosen below every alert level
+    (a critical shock of 60%, no bad debt); `None` exports NaN (no critical shock)."""
 
     def project(block: int, book: Book, pools: dict[str, PoolState]) -> Projections:
         scenario = ScenarioSummary(name="weth-30", final_drop=0.32, amplification=1.07, debt_repaid_usd=1e5,
