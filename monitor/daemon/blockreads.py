@@ -5,7 +5,8 @@ head it read at the start of a cycle; until the next pin, ``eth_blockNumber`` an
 request, and a header, an eth_call, a code read or a log query asked again with the same arguments (by the
 same market or another one on the same contracts) is answered by the first request, even while that request
 is still in flight; calls with a state override (the account lens) are shared when the override is the same.
-A failed request is not remembered: the next ask sends it again.
+A revert is an answer like any other (the same call at the same block reverts again); a request that failed
+(transport, timeout, a malformed answer) is not remembered: the next ask sends it again.
 """
 
 from __future__ import annotations
