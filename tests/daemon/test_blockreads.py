@@ -12,9 +12,10 @@ from monitor.chain.rpc import RpcClient
 from monitor.chain.stats import RpcStats
 from monitor.config import ChainConfig
 from monitor.daemon.blockreads import BlockReads
-from monitor.errors import RpcResponseError
+from monitor.errors import RpcError, RpcResponseError
 from monitor.protocols.aave_v3.market import GET_POOL, GET_RESERVES_LIST
 from tests.conftest import Devnet
+from tests.faultproxy import FaultProxy
 
 
 def _sent(after: RpcStats, before: RpcStats) -> Counter[str]:
@@ -54,3 +55,24 @@ async def test_each_request_is_sent_once_per_cycle(devnet: Devnet) -> None:
         await reads.eth_call(provider, get_pool, head)
         await reads.block(head)
         assert _sent(rpc.stats(), before) == {"eth_blockNumber": 1, "eth_call": 4, "eth_getBlockByNumber": 3}
+
+
+async def test_a_failed_request_reaches_every_asker_and_is_sent_again_next_time(devnet: Devnet) -> None:
+    async with FaultProxy(devnet.url) as proxy:
+        chain = ChainConfig(rpc_urls=[proxy.url], chain_id=devnet.dep.chain_id, max_retries=0)
+        provider, get_pool = devnet.dep.addresses_provider, GET_POOL.encode()
+        async with RpcClient(chain) as rpc:
+            reads = BlockReads(rpc)
+            head = await reads.pin_to_head()
+            proxy.script = ["503"]
+            outcomes = await asyncio.gather(
+                reads.eth_call(provider, get_pool, head),
+                reads.eth_call(provider, get_pool, head),
+                return_exceptions=True,
+            )
+            assert all(isinstance(o, RpcError) for o in outcomes), outcomes
+            answer = await reads.eth_call(provider, get_pool, head)  # not remembered: sent again, answered
+            assert GET_POOL.decode(answer)[0].lower() == devnet.dep.pool.lower()
+            requests = [r for p in proxy.seen for r in (p if isinstance(p, list) else [p])]
+            calls = [r for r in requests if r.get("method") == "eth_call"]
+            assert len(calls) == 2, "one failed request shared by both askers, then one that succeeded"
