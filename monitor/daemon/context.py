@@ -38,6 +38,7 @@ class ChainReader:
         self.confirmations = confirmations
         self._pools: dict[str, PoolState] | None = None
         self._pool_block: int | None = None
+        self._pool_hash: str | None = None  # hash of the block the pool states are at
 
     async def head(self) -> int:
         """Ask the chain's head once and pin the shared reads to it."""
@@ -46,19 +47,28 @@ class ChainReader:
     async def context(self, head: int, seen: float | None = None) -> BlockContext:
         """The context of the safe block under ``head`` (after :meth:`head` pinned the reads to it)."""
         block = head - self.confirmations
-        header = await self.reads.block(block)
+        # the block after the pools' block too: its parent hash says whether the pool states are still on the
+        # chain (the markets' log followers ask for the same headers, so they are shared, not read twice)
+        advancing = self._pool_block is not None and self._pool_block < block
+        numbers = sorted({self._pool_block + 1, block}) if advancing and self._pool_block is not None else [block]
+        headers = await self.reads.blocks(numbers)
+        first, header = headers[0], headers[-1]
         if header is None:
             raise ChainError(f"the node has no header for block {block} (head {head})")
-        pools = await self._read_pools(block)
+        on_chain = not advancing or (first is not None and first.parent_hash == self._pool_hash)
+        pools = await self._read_pools(block, header.hash, on_chain)
         return BlockContext(head, block, header.timestamp, MappingProxyType(dict(pools)),
                             time.monotonic() if seen is None else seen)  # fmt: skip
 
-    async def _read_pools(self, block: int) -> dict[str, PoolState]:
-        if self._pools is None or self._pool_block is None or block < self._pool_block:
-            # first read, or the chain reorganised below our pool reads: read them again
+    async def _read_pools(self, block: int, block_hash: str, on_chain: bool) -> dict[str, PoolState]:
+        """The pool states at ``block``: updated from the logs since the last read when that read is still on
+        the chain, read again otherwise (first read, or a reorganisation below or at the last read)."""
+        if self._pools is None or self._pool_block is None or block < self._pool_block or not on_chain:
             self._pools = {p: await read_pool(self.reads, p, block) for p in self.pool_addresses}
         elif block > self._pool_block:
             logs = await self.reads.get_logs(pool_log_filter(list(self._pools), self._pool_block + 1, block))
             self._pools = await refresh_pools(self.reads, self._pools, logs, block)
-        self._pool_block = block
+        elif block_hash != self._pool_hash:  # same height, another block
+            self._pools = {p: await read_pool(self.reads, p, block) for p in self.pool_addresses}
+        self._pool_block, self._pool_hash = block, block_hash
         return self._pools
