@@ -9,13 +9,16 @@ from pathlib import Path
 
 from monitor.chain.rpc import RpcClient
 from monitor.chain.stats import RpcStats
-from monitor.config import MonitorConfig, parse_config
+from monitor.config import ChainConfig, MonitorConfig, parse_config
 from monitor.daemon.blockreads import BlockReads
 from monitor.daemon.chain_loop import ChainLoop
+from monitor.daemon.context import ChainReader
 from monitor.daemon.pipeline import MarketPipeline
 from monitor.daemon.result import MarketResult
 from monitor.daemon.store import ResultStore
+from monitor.devnet.market import fund, swap_exact_in
 from monitor.devnet.monitor_config import devnet_config
+from monitor.dex.reader import read_pool
 from monitor.protocols.aave_v3.checkpoint import Checkpoint
 from monitor.protocols.registry import TrackerDeps, open_tracker
 from tests.aave.actions import Chain, user
@@ -90,3 +93,24 @@ async def test_rpc_calls_per_block_do_not_grow_with_the_markets_sharing_the_chai
         assert (alone.accounts, alone.accounts_with_debt) == (first.accounts, first.accounts_with_debt)
     assert one_results[-1][0].accounts == one_results[0][0].accounts + CYCLES - 1, "each cycle has its new account"
     assert one_results[-1][0].debt_usd > one_results[0][0].debt_usd, "and its new debt"
+
+
+async def test_pool_states_follow_a_reorg_that_lengthens_the_chain(devnet: Devnet) -> None:
+    """A swap lands, the chain reorganises it away and grows past it: the context reads the pools again instead
+    of applying the new chain's logs to states of the orphaned one."""
+    dep = devnet.dep
+    pool = next(p for p in dep.pools if p.symbol == "WETH")
+    chain = ChainConfig(rpc_urls=[devnet.url], chain_id=dep.chain_id)
+    async with RpcClient(chain) as rpc:
+        reader = ChainReader(BlockReads(rpc), [pool.address], confirmations=0)
+        before = await reader.context(await reader.head())
+        fund(devnet.rpc, dep, dep.seller, "WETH", 10**30, dep.swap_router)
+        swap_exact_in(devnet.rpc, dep, dep.seller, pool, "WETH", 10**18 * 500)
+        swapped = await reader.context(await reader.head())
+        assert swapped.pools[pool.address].sqrt_price_x96 < before.pools[pool.address].sqrt_price_x96
+        devnet.rpc.call("anvil_rollback", swapped.block - before.block)  # the swap and its funding orphaned
+        devnet.rpc.mine(swapped.block - before.block + 2)  # a longer chain without them
+        after = await reader.context(await reader.head())
+        assert after.block > swapped.block
+        assert after.pools[pool.address] == await read_pool(rpc, pool.address, after.block)
+        assert after.pools[pool.address].sqrt_price_x96 == before.pools[pool.address].sqrt_price_x96
