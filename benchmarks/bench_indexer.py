@@ -19,7 +19,7 @@ from web3 import Web3
 
 from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
-from monitor.config import ChainConfig, MarketConfig
+from monitor.config import ChainConfig
 from monitor.devnet.aave_deploy import POOL, aave
 from monitor.devnet.activity import ActivityGenerator
 from monitor.devnet.anvil import Anvil
@@ -27,6 +27,7 @@ from monitor.devnet.build import build_devnet
 from monitor.devnet.deployment import Deployment
 from monitor.devnet.population import PopulationSpec, populate
 from monitor.devnet.rpc import DevRpc
+from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.aave_v3.indexer import MarketIndexer
 
 NAIVE_SAMPLE = 1_000
@@ -49,7 +50,7 @@ def _naive(url: str, pool: str, users: list[str]) -> float:
 
 async def _measure(n: int, url: str, rpc_dev: DevRpc, dep: Deployment, path: Path) -> list[str]:
     rows = []
-    market = MarketConfig(name="bench", protocol="aave-v3", pool_addresses_provider=dep.addresses_provider)
+    market = AaveV3MarketConfig(name="bench", protocol="aave-v3", pool_addresses_provider=dep.addresses_provider)
     async with RpcClient(ChainConfig(rpc_urls=[url], chain_id=31337, batch_size=500)) as rpc:
         with Checkpoint(path) as cp:
             ix = MarketIndexer(rpc, cp, market, confirmations=0)

@@ -10,8 +10,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from monitor.config import EACH_COLLATERAL, MarketConfig, MonitorConfig, ScenarioConfig
-from monitor.daemon.pipeline import Projections
-from monitor.daemon.result import ScenarioRound, ScenarioSummary
+from monitor.daemon.result import Projections, ScenarioRound, ScenarioSummary
 from monitor.dex.pool import PoolState
 from monitor.errors import DataError
 from monitor.protocols.aave_v3.book import Book

@@ -10,7 +10,7 @@ from prometheus_client import generate_latest
 
 from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.config import parse_config
-from monitor.daemon.metrics import Metrics
+from monitor.daemon.metrics import ExporterSources, Metrics
 from monitor.daemon.store import ResultStore
 from monitor.errors import CheckpointError
 
@@ -165,9 +165,12 @@ def test_the_default_checkpoint_is_one_file_per_chain_and_an_explicit_path_wins(
     assert parse_config(base, environ=env).checkpoint.path == "y.sqlite"
 
 
-def test_resets_are_exported_per_market() -> None:
-    metrics = Metrics(ResultStore(["a", "b"], 60.0))
-    metrics.checkpoint_resets.labels("b").inc()
-    text = generate_latest(metrics.registry).decode()
+def test_resets_are_exported_per_market(tmp_path: Path) -> None:
+    with Checkpoint(tmp_path / "cp.sqlite") as cp:
+        for name in ("a", "b"):
+            cp.create_market(name, identity=f"market {name}", start_block=0)
+        cp.reset("b")
+        metrics = Metrics(ResultStore(["a", "b"], 60.0), ExporterSources(checkpoint_resets=cp.resets))
+        text = generate_latest(metrics.registry).decode()
     assert 'cascade_monitor_checkpoint_resets_total{market="a"} 0.0' in text
     assert 'cascade_monitor_checkpoint_resets_total{market="b"} 1.0' in text

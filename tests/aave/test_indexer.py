@@ -10,18 +10,21 @@ from pathlib import Path
 
 from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
-from monitor.config import ChainConfig, MarketConfig
+from monitor.config import ChainConfig
 from monitor.devnet.activity import ActivityGenerator
 from monitor.devnet.market import oracle_price, set_oracle_price
 from monitor.devnet.population import account_data
 from monitor.protocols.aave_v3.book import Book
+from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.aave_v3.indexer import MarketIndexer
 from tests.aave.actions import Chain, user
 from tests.conftest import Devnet
 
 
-def _market(devnet: Devnet) -> MarketConfig:
-    return MarketConfig(name="devnet-aave", protocol="aave-v3", pool_addresses_provider=devnet.dep.addresses_provider)
+def _market(devnet: Devnet) -> AaveV3MarketConfig:
+    return AaveV3MarketConfig(
+        name="devnet-aave", protocol="aave-v3", pool_addresses_provider=devnet.dep.addresses_provider
+    )
 
 
 @asynccontextmanager

@@ -11,11 +11,12 @@ import pytest
 
 from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
-from monitor.config import ChainConfig, MarketConfig
+from monitor.config import ChainConfig
 from monitor.devnet.market import oracle_price, set_oracle_price
 from monitor.devnet.population import account_data
 from monitor.protocols.aave_v3.book import Book
 from monitor.protocols.aave_v3.book.reference import user_account_data
+from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.aave_v3.indexer import MarketIndexer
 from monitor.protocols.aave_v3.version import (
     V3_0,
@@ -30,8 +31,10 @@ from tests.conftest import Devnet
 WAD = 10**18
 
 
-def _market(devnet: Devnet) -> MarketConfig:
-    return MarketConfig(name="devnet-aave", protocol="aave-v3", pool_addresses_provider=devnet.dep.addresses_provider)
+def _market(devnet: Devnet) -> AaveV3MarketConfig:
+    return AaveV3MarketConfig(
+        name="devnet-aave", protocol="aave-v3", pool_addresses_provider=devnet.dep.addresses_provider
+    )
 
 
 async def _indexed(devnet: Devnet, path: Path) -> tuple[MarketIndexer, int, Book]:

@@ -115,7 +115,7 @@ async def test_api_on_a_store_filled_by_hand() -> None:
     store = ResultStore(["m", "idle"], stale_after_s=1e12)
     store.publish(synthetic_result("m"))
     states = [AlertState("m", "r", "page", True, 2.0), AlertState("m", "q", "ticket", False, None)]
-    app = Metrics(store, WebSources(lambda: states, lambda: [_event(7)])).app()
+    app = Metrics(store, web=WebSources(lambda: states, lambda: [_event(7)])).app()
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -1,28 +1,22 @@
-"""Aave v3 markets: who has a position (discovery over the chain-level log follower) and the book kept current.
+"""Aave v3: everything that knows its contracts, events and exact maths.
 
-Public API:
-
-- :class:`monitor.protocols.aave_v3.discovery.Discovery` — ``Discovery(rpc, checkpoint, market_config,
-  confirmations=chain.confirmations, poll_interval_s=chain.poll_interval_s)``:
-
-  - ``await disc.open()`` resolves the pool via ``PoolAddressesProvider.getPool()`` and the reserves' tokens
-    (:class:`~monitor.protocols.aave_v3.market.MarketAddresses`); an address that is not a provider raises
-    :class:`~monitor.errors.ProtocolError`; a checkpoint made for another market or ``start_block`` raises
-    :class:`~monitor.errors.CheckpointError`.
-  - ``await disc.sync(max_ranges=None)`` catches up to ``head - confirmations`` and returns the updates;
-    ``async for update in disc.follow(stop_event)`` does that forever, polling.
-  - An update is a :class:`~monitor.protocols.aave_v3.discovery.RangeResult` (``from_block..to_block`` committed:
-    ``touched`` and ``new_accounts``, ``reserves_updated``, ``config_changed``, ``listing_changed``, event
-    counts) or a :class:`~.discovery.Rollback` (reorg: everything after ``fork_block`` forgotten,
-    ``removed_accounts`` with it unless a later range touches them again; ``reset``: no stored block was on the
-    chain any more and the market is backfilled from ``start_block``).
-  - ``disc.accounts()`` — every known account; ``disc.last_block`` — the newest processed block.
-
-  The following itself (ranges, reorgs, the hash ring, the checkpoint) is the protocol-neutral
-  :class:`monitor.chain.follow.driver.LogFollower`; positions are not stored, a process reads every known
-  account once (:class:`~.indexer.MarketIndexer`) and then only the accounts each update touched.
-- :mod:`monitor.protocols.aave_v3.events` (pure) — the events that touch accounts, reserves or configuration, and
-  :func:`~.events.digest_logs` turning logs into a :class:`~.events.LogDigest`.
-- :mod:`~.market` (pure) — :class:`MarketAddresses`, :class:`ReserveTokens` and the provider/pool
-  view functions discovery calls.
+- :mod:`~.config` — the ``protocol: aave-v3`` entry of ``markets:`` (:class:`AaveV3MarketConfig`).
+- :mod:`~.tracker` — Aave v3 behind the protocol seam (:mod:`monitor.protocols.base`): :class:`AaveV3Tracker`
+  follows one market, :class:`AaveV3View` is its book at one block.
+- :mod:`~.discovery` — who has a position, over the protocol-neutral :class:`monitor.chain.follow.driver.LogFollower`
+  (ranges, reorgs, the hash ring and the checkpoint live there): each committed range says which accounts it
+  ``touched``, which are new, and whether risk parameters or the reserve listing changed; a
+  :class:`~.discovery.Rollback` says which accounts a reorg removed (``reset``: no stored block was on the chain
+  any more and the market is backfilled from ``start_block``).
+- :mod:`~.indexer` — discovery -> reads pinned to one block -> book: :meth:`MarketIndexer.refresh`. Positions are
+  not stored: the first refresh of a process reads every known account at the refresh block; later refreshes read
+  only the accounts the new ranges touched.
+- :mod:`~.version` — the pool's ``POOL_REVISION`` picks the maths and liquidation rules (v3.0.2 or v3.6).
+- :mod:`~.reader` — reserves, e-mode categories, indices, oracle prices and positions at one block (the account
+  lens injected with a state override).
+- :mod:`~.liquidation_model`, :mod:`~.risk_input` — the protocol's liquidation rules for the cascade engine, and
+  the book as the engine's neutral risk table.
+- :mod:`~.events` (pure) — the events that touch accounts or configuration, and :func:`~.events.digest_logs`.
+- :mod:`~.market` (pure) — the market's contract addresses and the provider/pool view functions that find them.
+- :mod:`~.book` (pure) — the columnar book with integer-exact health factors.
 """

@@ -23,7 +23,6 @@ from monitor.chain.follow.span import SpanPolicy
 from monitor.chain.follow.updates import Committed, RolledBack
 from monitor.chain.model import Log, LogFilter
 from monitor.chain.rpc import RpcClient
-from monitor.config import MarketConfig
 from monitor.errors import (
     CheckpointError,
     MalformedResponseError,
@@ -31,6 +30,7 @@ from monitor.errors import (
     RpcResponseError,
     RpcTransportError,
 )
+from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.aave_v3.events import LogDigest, all_topics, digest_logs
 from monitor.protocols.aave_v3.market import (
     GET_POOL,
@@ -56,7 +56,6 @@ class RangeResult:
     to_hash: str
     touched: frozenset[str]  # accounts whose position may have changed in the range
     new_accounts: frozenset[str]  # touched for the first time
-    reserves_updated: frozenset[str]  # reserve assets whose indexes/rates changed
     config_changed: bool  # risk parameters changed (PoolConfigurator events)
     listing_changed: bool  # a reserve was listed or dropped
     events: Mapping[str, int] = field(default_factory=dict)
@@ -136,7 +135,7 @@ class Discovery:
         self,
         rpc: RpcClient,
         checkpoint: Checkpoint,
-        market: MarketConfig,
+        market: AaveV3MarketConfig,
         *,
         confirmations: int,
         span: SpanPolicy | None = None,
@@ -231,7 +230,7 @@ class Discovery:
                 d = u.digest
                 yield RangeResult(
                     market=self.name, from_block=u.from_block, to_block=u.to_block, to_hash=u.to_hash,
-                    touched=frozenset(d.accounts), new_accounts=u.new_accounts, reserves_updated=d.reserves_updated,
+                    touched=frozenset(d.accounts), new_accounts=u.new_accounts,
                     config_changed=d.config_changed, listing_changed=d.listing_changed,
                     events=MappingProxyType(dict(d.events)), head=u.head,
                 )  # fmt: skip

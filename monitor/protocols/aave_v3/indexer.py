@@ -22,10 +22,10 @@ from dataclasses import dataclass
 from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.follow.updates import BookChanges
 from monitor.chain.rpc import RpcClient
-from monitor.config import MarketConfig
 from monitor.errors import ChainError
 from monitor.protocols.aave_v3.book import Book
 from monitor.protocols.aave_v3.book.inputs import MarketInputs
+from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.aave_v3.discovery import Discovery, RangeResult, Rollback
 from monitor.protocols.aave_v3.market import MarketAddresses
 from monitor.protocols.aave_v3.reader import MarketRead, read_accounts, read_market
@@ -68,7 +68,7 @@ def _same_parameters(a: MarketInputs, b: MarketInputs) -> bool:
 class MarketIndexer:
     """Discovery, reads and the book of one market."""
 
-    def __init__(self, rpc: RpcClient, checkpoint: Checkpoint, market: MarketConfig, *, confirmations: int,
+    def __init__(self, rpc: RpcClient, checkpoint: Checkpoint, market: AaveV3MarketConfig, *, confirmations: int,
                  poll_interval_s: float = 1.0) -> None:  # fmt: skip
         self.rpc = rpc
         self.checkpoint = checkpoint

@@ -13,6 +13,7 @@ from monitor.errors import DataError
 from monitor.protocols.aave_v3.book import analytics, exact
 from monitor.protocols.aave_v3.book.analytics import BookArrays
 from monitor.protocols.aave_v3.book.columns import check_config, position_matrices, resized, uint_matrix
+from monitor.protocols.aave_v3.book.compare import BookParts, book_diff
 from monitor.protocols.aave_v3.book.floatpath import (
     HF_BOUNDARY,
     Outputs,
@@ -335,9 +336,10 @@ class Book:
 
     def diff(self, other: Book, limit: int = 10) -> list[str]:
         """Human-readable differences (market, account set, raw rows, float results), at most ``limit``."""
-        from monitor.protocols.aave_v3.book.compare import book_diff
+        return book_diff(self._parts(), other._parts(), limit)
 
-        return book_diff(self, other, limit)
+    def _parts(self) -> BookParts:
+        return BookParts(self.market, self._store, self._out, self._liq)
 
     # -- internals --------------------------------------------------------------------------------------------
 
