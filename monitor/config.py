@@ -88,7 +88,8 @@ class MarketConfig(_Frozen):
     start_block: int = Field(default=0, ge=0)
     liquidation_rules: Literal["v3.0", "v3.3"] = Field(
         default="v3.0",
-        description="v3.0: 50%/100% close factor per reserve; v3.3: position-level, dust, deficit",
+        description="override of the rules of the pool's detected revision (set only to override; a warning "
+        "when it disagrees): v3.0: 50%/100% close factor per reserve; v3.3: position-level, dust, deficit",
     )
 
 

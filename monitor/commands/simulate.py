@@ -18,8 +18,8 @@ from typing import Any
 from monitor.chain.rpc import RpcClient
 from monitor.config import MarketConfig, MonitorConfig, load_config
 from monitor.errors import ConfigError
-from monitor.protocols.aave_v3.liquidation_model import Rules
 from monitor.protocols.aave_v3.risk_input import risk_input
+from monitor.protocols.aave_v3.version import configured_override
 from monitor.risk import CascadeResult, ModelParams, Projector, choose_venues
 from monitor.snapshot import MarketSnapshot, load_snapshot
 
@@ -49,7 +49,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--block", type=int, default=None, help="block number (default: the newest safe block)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     g = parser.add_argument_group("model options (defaults: the on-chain model)")
-    g.add_argument("--rules", choices=("v3.0", "v3.3"), default=None, help="liquidation rules (default: the market's)")
+    rules_help = "liquidation rules (default: the pool's detected version, or the config's override)"
+    g.add_argument("--rules", choices=("v3.0", "v3.3"), default=None, help=rules_help)
     g.add_argument("--capital-usd", type=float, default=math.inf, help="debt liquidators can repay per round")
     g.add_argument("--dex-share", type=float, default=1.0, help="share of seized collateral sold on the DEX")
     g.add_argument("--gas-usd", type=float, default=0.0, help="gas cost of one liquidation, USD")
@@ -72,9 +73,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
 
 
-def liquidation_rules(args: argparse.Namespace, market: MarketConfig) -> Rules:
-    """The liquidation rules: ``--rules``, else the market's."""
-    rules: Rules = args.rules or market.liquidation_rules
+def liquidation_rules(args: argparse.Namespace, market: MarketConfig) -> str | None:
+    """The liquidation rules asked for: ``--rules``, else the config's explicit ``liquidation_rules`` (an
+    override), else None: those of the pool's revision, detected when the market is read."""
+    rules: str | None = args.rules or configured_override(market)
     return rules
 
 
@@ -119,6 +121,7 @@ def projector_for(args: argparse.Namespace) -> tuple[MarketSnapshot, Projector]:
 
 def document(snap: MarketSnapshot, result: CascadeResult) -> dict[str, Any]:
     """The ``--json`` document (field names are a public interface)."""
+    symbols = {r.asset: r.symbol for r in snap.book.market.reserves}
     return {
         "block": snap.block,
         "market": snap.config.name,
@@ -135,6 +138,9 @@ def document(snap: MarketSnapshot, result: CascadeResult) -> dict[str, Any]:
         "debt_repaid_usd": result.debt_repaid_usd,
         "bad_debt_usd": result.bad_debt_usd,
         "bad_debt_accounts": result.bad_debt_accounts,
+        "rules": result.rules,
+        "deficit_usd": result.deficit_usd,
+        "deficit_usd_by_reserve": {symbols[a]: usd for a, usd in result.deficit_usd_by_reserve.items()},
     }
 
 

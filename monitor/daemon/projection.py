@@ -16,6 +16,7 @@ from monitor.dex.pool import PoolState
 from monitor.errors import DataError
 from monitor.protocols.aave_v3.book import Book
 from monitor.protocols.aave_v3.risk_input import risk_input
+from monitor.protocols.aave_v3.version import configured_override
 from monitor.risk import Limits, ModelParams, Projector, SweepSpec, choose_venues, collateral_assets, sweep
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,8 @@ class CascadeProjector:
 
     def __call__(self, block: int, book: Book, pools: dict[str, PoolState]) -> Projections:
         """Scenario summaries for ``block``, and critical shocks (fresh or from the last sweep)."""
-        risk = risk_input(book, self.market.liquidation_rules)
+        # the pool's detected version gives the rules; config's explicit liquidation_rules overrides them
+        risk = risk_input(book, configured_override(self.market))
         cbook = risk.book
         usable = aligned_pools(pools, cbook.market.usd(cbook.market.prices))
         projector = Projector(cbook, choose_venues(cbook.market, usable), self.params, model=risk.model)
