@@ -148,6 +148,8 @@ def run_liquidator(
     """Liquidation rounds until no account with collateral has HF < 1 (or ``max_rounds``); Aave only unless
     ``morpho`` (then every unhealthy Morpho Blue position too)."""
     morpho = morpho and dep.morpho is not None
+    if dep.liquidator.lower() in {b.lower() for b in dep.borrowers}:
+        raise DevnetError("the liquidator is a borrower: Aave v3.4+ refuses self-liquidation")
     _prepare_liquidator(rpc, dep)
     if morpho:
         prepare_morpho_liquidator(rpc, dep)

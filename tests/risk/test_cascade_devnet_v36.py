@@ -73,10 +73,13 @@ async def test_projection_matches_the_chain_v36(devnet_v36: Devnet, symbol: str,
         f"${projected.bad_debt_usd - projected.deficit_usd:,.0f} vs ${chain.bad_debt_usd:,.0f}"
     )
     assert chain.rounds and chain.debt_repaid_usd > 0, "the shock set a cascade off"
+    assert any(r.reverted for r in chain.rounds), "dust cases: the pool rejects some maximal calls"
     assert projected.shocked_prices_usd[asset] * BASE_CURRENCY_UNIT == pytest.approx(
         chain.oracle_price_after_shock, abs=0.5
     )
     assert [r.accounts_liquidated for r in projected.rounds] == [r.accounts_liquidated for r in chain.rounds]
+    # the calls the pool rejects (MustNotLeaveDust) are the ones the model leaves for the next round
+    assert [r.skipped for r in projected.rounds] == [r.reverted for r in chain.rounds]
     assert abs(final_dev) < 0.005
     assert abs(repaid_dev) < 0.02
     assert deficit_gap <= max(1_000.0, 0.05 * chain.deficit_usd)
@@ -103,4 +106,8 @@ async def test_the_engines_health_factors_equal_the_books_v36(devnet_v36: Devnet
     finite = np.isfinite(hf)
     assert np.array_equal(finite, np.isfinite(h.hf))
     assert np.allclose(h.hf[finite], hf[finite], rtol=1e-12, atol=0)
-    assert int((cbook.risk_class > 0).sum()) > 100, "e-mode accounts are in the book"
+    debt_usd = h.d / m.price_unit
+    for k in (1, 2):
+        assert int((cbook.risk_class == k).sum()) > 50, f"accounts of e-mode category class {k} are in the book"
+    assert int(((debt_usd > 0) & (debt_usd < 2_000)).sum()) > 100, "small positions (100% close factor)"
+    assert len(cbook) >= 2_000
