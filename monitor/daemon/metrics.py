@@ -102,6 +102,14 @@ class ResultCollector(Collector):
                 "scenario_debt_repaid_usd", "Projected debt repaid by liquidations, USD.", ["market", "scenario"]
             ),
             "sc_bad": _g("scenario_bad_debt_usd", "Projected bad debt, USD.", ["market", "scenario"]),
+            "sc_deficit": _g(
+                "scenario_deficit_usd",
+                "Projected new reserve deficit (debt burned when collateral runs out, Aave v3.3+), USD.",
+                ["market", "scenario", "asset"],
+            ),
+            "deficit": _g(
+                "reserve_deficit_usd", "Reserve deficit now (getReserveDeficit, Aave v3.3+), USD.", ["market", "asset"]
+            ),
             "sc_liq": _g(
                 "scenario_accounts_liquidated", "Projected liquidations (accounts x rounds).", ["market", "scenario"]
             ),
@@ -158,6 +166,10 @@ class ResultCollector(Collector):
                 f["sc_repaid"].add_metric([m, s.name], s.debt_repaid_usd)
                 f["sc_bad"].add_metric([m, s.name], s.bad_debt_usd)
                 f["sc_liq"].add_metric([m, s.name], s.accounts_liquidated)
+                for asset, usd in s.deficit_usd_by_reserve.items():
+                    f["sc_deficit"].add_metric([m, s.name, asset], usd)
+            for asset, usd in r.reserve_deficit_usd.items():
+                f["deficit"].add_metric([m, asset], usd)
             for asset, shock in r.critical_shocks.items():
                 f["crit"].add_metric([m, asset], _num(shock))
             for p in r.pools:

@@ -155,6 +155,11 @@ class MarketPipeline:
             scenarios=proj.scenarios,
             critical_shocks=proj.critical_shocks or {},
             reorg_fork_block=refresh.fork_block,
+            reserve_deficit_usd={
+                r.symbol: refresh.market_read.deficits[r.asset] * r.price / 10**r.decimals / 1e8
+                for r in book.market.reserves
+                if r.asset in refresh.market_read.deficits
+            },
             **fields,  # type: ignore[arg-type]
         )
 

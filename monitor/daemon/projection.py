@@ -48,6 +48,7 @@ class CascadeProjector:
         usable = aligned_pools(pools, cbook.market.usd(cbook.market.prices))
         projector = Projector(cbook, choose_venues(cbook.market, usable), self.params, model=risk.model)
         scenarios = []
+        symbol = dict(zip(cbook.market.assets, cbook.market.symbols, strict=True))
         for name, shocks in expand_scenarios(self.cfg.scenarios, projector):
             try:
                 r = projector.project(shocks)
@@ -65,6 +66,7 @@ class CascadeProjector:
                     bad_debt_accounts=r.bad_debt_accounts,
                     rounds=len(r.rounds),
                     accounts_liquidated=r.accounts_liquidated,
+                    deficit_usd_by_reserve={symbol[a]: usd for a, usd in r.deficit_usd_by_reserve.items()},
                 )
             )
         self._maybe_sweep(block, projector)

@@ -49,6 +49,7 @@ class ScenarioSummary:
     bad_debt_accounts: int
     rounds: int
     accounts_liquidated: int
+    deficit_usd_by_reserve: Mapping[str, float] = field(default_factory=dict)  # symbol -> new deficit (Aave v3.3+)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,7 @@ class MarketResult:
     top_accounts: tuple[RiskyAccount, ...]
     debt_below: Mapping[float, float] = field(default_factory=dict)  # HF level -> debt USD (alert levels)
     reorg_fork_block: int | None = None  # set when this cycle rolled back a reorg to that block
+    reserve_deficit_usd: Mapping[str, float] = field(default_factory=dict)  # symbol -> getReserveDeficit, USD
 
     def data_age_s(self, now: float | None = None) -> float:
         """Seconds since the block was mined."""
