@@ -184,6 +184,9 @@ def text(snap: MarketSnapshot, projector: Projector, result: CascadeResult) -> s
         f"  toxic (LT x bonus > HF): {tb.accounts:,} accounts / ${tb.debt_usd:,.0f} debt before the shock, "
         f"{ta.accounts:,} / ${ta.debt_usd:,.0f} right after it",
     ]
+    if result.deficit_usd_by_reserve:
+        parts = ", ".join(f"{sym[a]} ${usd:,.0f}" for a, usd in result.deficit_usd_by_reserve.items())
+        lines.append(f"  new reserve deficits: ${result.deficit_usd:,.0f} ({parts})")
     if not result.converged:
         lines.append(
             f"  stopped with {result.unliquidated_accounts:,} accounts still liquidatable "

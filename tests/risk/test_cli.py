@@ -79,6 +79,8 @@ def test_simulate_on_v36_uses_the_detected_rules_and_reports_deficits_per_reserv
     assert isinstance(by, dict) and by, "a 35% drop leaves deficits on the v3.6 devnet"
     assert set(by) <= set(session_devnet_v36.dep.tokens) and all(v > 0 for v in by.values())
     assert sum(by.values()) == pytest.approx(doc["deficit_usd"], rel=1e-12)
+    assert main(["simulate", "--config", config, "--shock", "WETH=-0.35"]) == 0
+    assert "new reserve deficits: $" in capsys.readouterr().out
     # config's liquidation_rules is an override: used, with a warning that it disagrees with the pool's
     (tmp_path / "override").mkdir()
     override = _config_v36(session_devnet_v36, tmp_path / "override", liquidation_rules="v3.0")
