@@ -31,8 +31,8 @@ class MarketSnapshot:
 
     @property
     def book(self) -> Any:
-        """What the cascade engine projects the market from (the view's risk input)."""
-        return self.view.risk_input()
+        """The protocol's own book of the market's accounts (:attr:`MarketView.book`)."""
+        return self.view.book
 
 
 async def load_snapshot(

@@ -141,6 +141,14 @@ class ResultCollector(Collector):
                 "scenario_debt_repaid_usd", "Projected debt repaid by liquidations, USD.", ["market", "scenario"]
             ),
             "sc_bad": _gauge("scenario_bad_debt_usd", "Projected bad debt, USD.", ["market", "scenario"]),
+            "sc_deficit": _gauge(
+                "scenario_deficit_usd",
+                "Projected new reserve deficit (debt burned when collateral runs out, Aave v3.3+), USD.",
+                ["market", "scenario", "asset"],
+            ),
+            "deficit": _gauge(
+                "reserve_deficit_usd", "Reserve deficit now (getReserveDeficit, Aave v3.3+), USD.", ["market", "asset"]
+            ),
             "sc_liq": _gauge(
                 "scenario_accounts_liquidated", "Projected liquidations (accounts x rounds).", ["market", "scenario"]
             ),
@@ -201,6 +209,10 @@ class ResultCollector(Collector):
                 fam["sc_repaid"].add_metric([market, scenario.name], scenario.debt_repaid_usd)
                 fam["sc_bad"].add_metric([market, scenario.name], scenario.bad_debt_usd)
                 fam["sc_liq"].add_metric([market, scenario.name], scenario.accounts_liquidated)
+                for asset, usd in scenario.deficit_usd_by_reserve.items():
+                    fam["sc_deficit"].add_metric([market, scenario.name, asset], usd)
+            for asset, usd in result.reserve_deficit_usd.items():
+                fam["deficit"].add_metric([market, asset], usd)
             for asset, shock in result.critical_shocks.items():
                 fam["crit"].add_metric([market, asset], _num(shock))
             for pool in result.pools:

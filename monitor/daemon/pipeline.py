@@ -83,6 +83,7 @@ class MarketPipeline:
             top_accounts=figures.top_accounts,
             debt_below=figures.debt_below,
             reorg_fork_block=refresh.fork_block,
+            reserve_deficit_usd=view.reserve_deficits_usd(),
         )
 
 

@@ -13,13 +13,12 @@ from monitor.config import EACH_COLLATERAL, MarketConfig, MonitorConfig, Scenari
 from monitor.daemon.result import Projections, ScenarioRound, ScenarioSummary
 from monitor.dex.pool import PoolState
 from monitor.errors import DataError
-from monitor.protocols.aave_v3.book import Book
-from monitor.protocols.aave_v3.risk_input import RiskInput, risk_input
 from monitor.risk import (
     CascadeResult,
     Limits,
     ModelParams,
     Projector,
+    RiskInput,
     SweepSpec,
     Venue,
     choose_venues,
@@ -49,15 +48,15 @@ class CascadeProjector:
         self._running: Future[None] | None = None
         self.latest: tuple[int, RiskInput, dict[str, Venue]] | None = None  # newest block's engine inputs
 
-    def __call__(self, block: int, book: Book, pools: dict[str, PoolState]) -> Projections:
+    def __call__(self, block: int, risk: RiskInput, pools: dict[str, PoolState]) -> Projections:
         """Scenario summaries for ``block``, and critical shocks (fresh or from the last sweep)."""
-        risk = risk_input(book, self.market.liquidation_rules)
         cbook = risk.book
         usable = aligned_pools(pools, cbook.market.usd(cbook.market.prices))
         venues = choose_venues(cbook.market, usable)
         projector = Projector(cbook, venues, self.params, model=risk.model)
         self.latest = (block, risk, venues)
         scenarios = []
+        symbol = dict(zip(cbook.market.assets, cbook.market.symbols, strict=True))
         for name, shocks in expand_scenarios(self.cfg.scenarios, projector):
             try:
                 r = projector.project(shocks)
@@ -76,6 +75,7 @@ class CascadeProjector:
                     rounds=len(r.rounds),
                     accounts_liquidated=r.accounts_liquidated,
                     path=cascade_path(r, projector),
+                    deficit_usd_by_reserve={symbol[a]: usd for a, usd in r.deficit_usd_by_reserve.items()},
                 )
             )
         self._maybe_sweep(block, projector)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from monitor.dex import pair_depth
 from monitor.dex.depth import DepthLevels
 from monitor.dex.pool import PoolState
 from monitor.protocols.base import AT_RISK_DROPS, RiskyAccount
+from monitor.risk.model import RiskInput
 
 __all__ = ["AT_RISK_DROPS", "RiskyAccount"]  # re-exported: the exporters' tests build results from them
 
@@ -64,6 +65,7 @@ class ScenarioSummary:
     rounds: int
     accounts_liquidated: int
     path: tuple[ScenarioRound, ...] = ()  # round by round (round 0 first)
+    deficit_usd_by_reserve: Mapping[str, float] = field(default_factory=dict)  # symbol -> new deficit (Aave v3.3+)
 
 
 @dataclass(frozen=True)
@@ -78,10 +80,10 @@ class Projector(Protocol):
     """Runs the cascade projections of one market (CPU work, called in a worker thread): ``risk_input`` is what
     the market's view hands the engine (:meth:`~monitor.protocols.base.MarketView.risk_input`)."""
 
-    def __call__(self, block: int, risk_input: Any, pools: dict[str, PoolState], /) -> Projections: ...
+    def __call__(self, block: int, risk_input: RiskInput, pools: dict[str, PoolState], /) -> Projections: ...
 
 
-def no_projections(block: int, risk_input: Any, pools: dict[str, PoolState]) -> Projections:
+def no_projections(block: int, risk_input: RiskInput, pools: dict[str, PoolState]) -> Projections:
     """A projector that projects nothing (used when no scenario or sweep is configured)."""
     return Projections()
 
@@ -114,6 +116,7 @@ class MarketResult:
     top_accounts: tuple[RiskyAccount, ...]
     debt_below: Mapping[float, float] = field(default_factory=dict)  # HF level -> debt USD (alert levels)
     reorg_fork_block: int | None = None  # set when this cycle rolled back a reorg to that block
+    reserve_deficit_usd: Mapping[str, float] = field(default_factory=dict)  # symbol -> getReserveDeficit, USD
 
     def data_age_s(self, now: float | None = None) -> float:
         """Seconds since the block was mined."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.chain.model import Log, LogFilter
+from monitor.risk.model import RiskInput
 
 AT_RISK_DROPS = (
     0.01,
@@ -94,6 +95,7 @@ class MarketView(ABC):
     name: str  # the config entry's name
     protocol: str  # the config entry's protocol
     block: int
+    book: Any  # the protocol's own book of accounts at this block (its exact maths; tests and tools read it)
 
     @abstractmethod
     def figures(self, edges: Sequence[float], levels: Sequence[float], top_n: int) -> HealthFigures:
@@ -104,8 +106,13 @@ class MarketView(ABC):
         """The market's price of every asset it lists, by token address."""
 
     @abstractmethod
-    def risk_input(self) -> Any:
-        """What the cascade engine projects this market from (handed to the projector unchanged)."""
+    def risk_input(self, rules: str | None = None) -> RiskInput:
+        """The engine's input for this market: its neutral risk table and the protocol's liquidation model;
+        ``rules`` names other liquidation rules of the protocol than those of the market's detected version."""
+
+    def reserve_deficits_usd(self) -> Mapping[str, float]:
+        """Debt the protocol has written off and not yet covered, USD by asset symbol (none by default)."""
+        return {}
 
     @abstractmethod
     def document(self, edges: Sequence[float]) -> dict[str, Any]:

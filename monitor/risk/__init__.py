@@ -46,7 +46,7 @@ from __future__ import annotations
 from monitor.risk.engine import Projector, project
 from monitor.risk.health import Health
 from monitor.risk.market import AssetParams, CascadeBook, RiskClass, RiskMarket
-from monitor.risk.model import Batch, Floors, LiquidationModel, Liquidations
+from monitor.risk.model import Batch, Floors, LiquidationModel, Liquidations, RiskInput
 from monitor.risk.params import Limits, ModelParams, Scenario, SweepSpec
 from monitor.risk.results import CascadeResult, RoundResult, Toxic
 from monitor.risk.sweep import AssetSweep, SweepResult, collateral_assets, critical_shock, crossing, sweep
@@ -66,6 +66,7 @@ __all__ = [
     "ModelParams",
     "Projector",
     "RiskClass",
+    "RiskInput",
     "RiskMarket",
     "RoundResult",
     "Scenario",

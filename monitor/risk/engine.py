@@ -168,6 +168,9 @@ class Projector:
             converged=run.converged,
             extra_drop=extra,
             amplification=amp,
+            deficit_usd_by_reserve={
+                m.assets[j]: float(v) for j, v in enumerate(run.deficit_by_asset.tolist()) if v > 0
+            },
         )
 
     def _usd(self, prices: F64, shocks: Mapping[int, float]) -> dict[str, float]:

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from monitor.risk.health import Health
-from monitor.risk.market import RiskMarket
+from monitor.risk.market import CascadeBook, RiskMarket
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -90,3 +90,11 @@ class LiquidationModel(ABC):
     def liquidate(self, market: RiskMarket, batch: Batch, cover_cap: F64) -> Liquidations:
         """One liquidation per column of ``batch`` as a liquidator sends it, repaying at most ``cover_cap``
         (token units of the debt asset; ``inf``: as much as the protocol allows)."""
+
+
+@dataclass(frozen=True)
+class RiskInput:
+    """What the engine projects one market from: its neutral risk table and the protocol's liquidation model."""
+
+    book: CascadeBook
+    model: LiquidationModel

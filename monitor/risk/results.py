@@ -67,6 +67,7 @@ class CascadeResult:
     converged: bool  # ended because no account was left to liquidate
     extra_drop: Mapping[str, float] = field(default_factory=dict)
     amplification: Mapping[str, float] = field(default_factory=dict)
+    deficit_usd_by_reserve: Mapping[str, float] = field(default_factory=dict)  # asset -> part of deficit_usd
 
     @property
     def new_bad_debt_usd(self) -> float:

@@ -84,6 +84,7 @@ class Run:
         self._bury(self.book.debt[:, empty], self.book.risk_class[empty])
         self.deficit_rows: list[Idx] = []
         self.deficit_usd = 0.0
+        self.deficit_by_asset = np.zeros(self.m.size)  # USD written off per asset (at the round's prices)
         self.liquidations = 0
         self.rounds: list[RoundResult] = []
         self.converged = False
@@ -238,7 +239,9 @@ class Run:
         gone = np.flatnonzero(out.write_off[sel])
         if gone.size:
             own = self.prices[: self.m.size] / self.m.units
-            self.deficit_usd += float((own @ d[:, gone]).sum()) / self.m.price_unit
+            written = own * d[:, gone].sum(axis=1) / self.m.price_unit
+            self.deficit_by_asset += written
+            self.deficit_usd += float(written.sum())
             d[:, gone] = 0.0
             self.deficit_rows.append(rows[gone])
         self.overlay.put(rows, c, d)

@@ -73,10 +73,12 @@ def synthetic_result(market: str = "m") -> MarketResult:
                 bad_debt_accounts=1,
                 rounds=3,
                 accounts_liquidated=2,
+                deficit_usd_by_reserve=MappingProxyType({"USDC": 4.0}),
             ),
         ),
         critical_shocks=MappingProxyType({"WETH": 0.4}),
         top_accounts=(RiskyAccount(address="0x" + "22" * 20, health_factor=0.9, debt_usd=10.0, collateral_usd=11.0),),
+        reserve_deficit_usd=MappingProxyType({"USDC": 3.0}),
     )
 
 

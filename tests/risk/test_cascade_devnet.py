@@ -30,7 +30,9 @@ async def _snapshot(devnet: Devnet) -> tuple[Book, CascadeBook, dict[str, PoolSt
         read = await read_market(rpc, market, block)
         book = Book.build(read.inputs, await read_accounts(rpc, market, dep.borrowers, block))
         pools = {p.address: await read_pool(rpc, p.address, block) for p in dep.pools}
-    return book, risk_input(book, "v3.0").book, pools
+    risk = risk_input(book)  # the rules of the detected revision
+    assert (risk.model.rules, risk.model.maths) == ("v3.0", "v3.0")
+    return book, risk.book, pools
 
 
 @pytest.mark.parametrize(("symbol", "drop"), [("WETH", 0.10), ("WETH", 0.20), ("WETH", 0.35), ("WBTC", 0.25)])

@@ -42,6 +42,8 @@ def test_engine_equals_the_loop(params: ModelParams, model: AaveV3Liquidation, s
     assert ours.accounts_liquidated == loop.accounts_liquidated
     assert ours.bad_debt_accounts == loop.bad_debt_accounts
     assert ours.bad_debt_usd == pytest.approx(loop.bad_debt_usd, rel=1e-9, abs=1e-6)
+    assert set(ours.deficit_usd_by_reserve) == set(loop.deficit_usd_by_reserve)
+    assert dict(ours.deficit_usd_by_reserve) == pytest.approx(loop.deficit_usd_by_reserve, rel=1e-9, abs=1e-6)
 
 
 def test_the_cases_are_not_trivial() -> None:
@@ -49,6 +51,9 @@ def test_the_cases_are_not_trivial() -> None:
     assert all(r.accounts_liquidated > 10 for r in results)
     assert any(r.bad_debt_usd > 0 for r in results)
     assert len(BOOK) == 400 and int((BOOK.risk_class == 1).sum()) > 20
+    v33 = [Projector(BOOK, VENUES, model=V33).project(s) for s in SCENARIOS]
+    assert V33.maths == "v3.6" and any(r.deficit_usd_by_reserve for r in v33), "v3.3 rules write debt off"
+    assert any(r.skipped for res in v33 for r in res.rounds), "some maximal calls leave dust and wait"
 
 
 def test_engine_equals_the_loop_with_bad_debt_already_there() -> None:

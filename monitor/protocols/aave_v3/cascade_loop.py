@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from monitor.dex import PoolState
 from monitor.protocols.aave_v3.liquidation_model import (
+    CEIL_UNNUDGE,
     CLOSE_FACTOR_HF,
     AaveV3Liquidation,
 )
@@ -44,6 +45,7 @@ class LoopResult:
     bad_debt_usd: float = 0.0
     bad_debt_accounts: int = 0
     accounts_liquidated: int = 0
+    deficit_usd_by_reserve: dict[str, float] = field(default_factory=dict)
 
 
 def _pmul(v: float, p: float) -> float:
@@ -54,12 +56,13 @@ def _pdiv(v: float, p: float) -> float:
     return math.floor((v * 10_000.0 + math.floor(p / 2.0)) / p)
 
 
-def _largest(values: list[float]) -> int:
-    """Index of the first largest value."""
-    best = 0
-    for j, v in enumerate(values):
-        if v > values[best]:
-            best = j
+def _largest(balances: list[float], unit_prices: list[float], symbols: tuple[str, ...]) -> int:
+    """Index of the held position with the largest ``(floor(value), symbol)``."""
+    best, key = 0, (-1.0, "")
+    for j, (x, up) in enumerate(zip(balances, unit_prices, strict=True)):
+        k = (math.floor(x * up), symbols[j])
+        if x > 0 and k > key:
+            best, key = j, k
     return best
 
 
@@ -72,6 +75,7 @@ class Loop:
         self.m = book.market
         self.p = params
         self.rules = model.rules
+        self.maths = model.maths
         self.c = book.collateral.T.tolist()
         self.d = book.debt.T.tolist()
         self.e = book.risk_class.tolist()
@@ -79,6 +83,7 @@ class Loop:
         self.prices = self.m.prices.tolist()
         self.pools: dict[int, PoolState] = {j: v.pool for j, v in self.venues.items()}
         self.deficit_usd = 0.0
+        self.deficit_by_asset = [0.0] * self.m.size
         self.deficit: set[int] = set()
         self.first: dict[int, int] = {}
         self.touched: set[int] = set()
@@ -93,11 +98,20 @@ class Loop:
             x = math.floor(self.c[i][j] * up)
             t += x
             w += x * lts[j]
-            dd += math.floor(self.d[i][j] * up)
+            dd += self._debt_value(self.d[i][j], up)
+        if self.maths == "v3.6":
+            hf = w / (dd * 10_000.0) if dd > 0 else math.inf
+            return t, dd, hf, dd > 0 and t > 0 and w < dd * 10_000.0
         avg = math.floor(w / t + 1e-7) if t > 0 else 0.0
         adjusted = math.floor((t * avg + 5000.0) / 10_000.0)
         hf = adjusted / dd if dd > 0 else math.inf
         return t, dd, hf, dd > 0 and t > 0 and adjusted < dd
+
+    def _debt_value(self, debt: float, up: float) -> float:
+        """A debt's value from the nudged unit price: floored (v3.0) or rounded up (v3.6)."""
+        if self.maths == "v3.6":
+            return math.ceil(debt * up * CEIL_UNNUDGE)
+        return math.floor(debt * up)
 
     def amounts(self, i: int, jc: int, jd: int, hf: float, t: float, dd: float, cap: float) -> tuple[float, ...]:
         """``(collateral, debt, fee, received, capped, ok, no_collateral_left)`` of one call."""
@@ -110,13 +124,15 @@ class Loop:
             cover = _pmul(debt, 5000.0 if hf > CLOSE_FACTOR_HF else 10_000.0)
         else:
             cover = debt
-            half = math.floor(bal * pc / uc) >= MIN_BASE and math.floor(debt * pd / ud) >= MIN_BASE
+            debt_base = self._debt_value(debt, pd / ud * FLOOR_NUDGE)
+            half = math.floor(bal * pc / uc) >= MIN_BASE and debt_base >= MIN_BASE
             allowed = _pmul(dd, 5000.0)
-            if half and hf > CLOSE_FACTOR_HF and math.floor(debt * pd / ud) > allowed:
+            if half and hf > CLOSE_FACTOR_HF and debt_base > allowed:
                 cover = math.floor(allowed * ud / pd)
+        most = cover
         cover = min(cover, cap)
         out = self._calc(bal, debt, pc, pd, uc, ud, bonus, fee_pct, t, cover)
-        if rules == "v3.3" and not out[5]:
+        if rules == "v3.3" and not out[5] and cover < most:
             by_debt = debt - math.ceil(MIN_LEFTOVER * ud / pd)
             by_coll = math.floor(
                 (bal - math.ceil(MIN_LEFTOVER * uc / pc)) * pc * ud * 10_000.0 / (pd * uc * bonus)
@@ -133,7 +149,14 @@ class Loop:
         wanted = _pmul(base, bonus)
         capped = wanted > bal
         coll = bal if capped else wanted
-        need = _pdiv(math.floor(pc * bal * ud / (pd * uc)), bonus) if capped else cover
+        worth = math.floor(pc * bal * ud / (pd * uc))
+        if not capped:
+            need = cover
+        elif self.maths == "v3.6":
+            need = math.floor(worth * 10_000.0 / bonus)
+            need += float(worth * 10_000.0 - need * bonus > 0)
+        else:
+            need = _pdiv(worth, bonus)
         fee = _pmul(coll - _pdiv(coll, bonus), fee_pct) if fee_pct > 0 else 0.0
         received = coll - fee
         ok = need >= 1.0 and received >= 1.0
@@ -141,7 +164,7 @@ class Loop:
         if self.rules == "v3.3":
             if need < debt and coll < bal:
                 ok = ok and (
-                    math.floor((debt - need) * pd / ud) >= MIN_LEFTOVER
+                    self._debt_value(debt - need, pd / ud * FLOOR_NUDGE) >= MIN_LEFTOVER
                     and math.floor((bal - coll) * pc / uc) >= MIN_LEFTOVER
                 )
             no_left = t == math.floor(coll * (pc / uc * FLOOR_NUDGE))
@@ -169,8 +192,8 @@ class Loop:
                 waiting += 1
                 continue
             up = [self.prices[j] / m.units[j] * FLOOR_NUDGE for j in range(m.size)]
-            jc = _largest([x * u for x, u in zip(self.c[i], up, strict=True)])
-            jd = _largest([x * u for x, u in zip(self.d[i], up, strict=True)])
+            jc = _largest(self.c[i], up, m.symbols)
+            jd = _largest(self.d[i], up, m.symbols)
             out = self.amounts(i, jc, jd, hf, t, dd, math.inf)
             own_c = self.prices[jc] / m.units[jc] / m.price_unit
             own_d = self.prices[jd] / m.units[jd] / m.price_unit
@@ -190,9 +213,10 @@ class Loop:
             repaid += need * own_d
             self.touched.add(i)
             if self.rules == "v3.3" and no_left:
-                self.deficit_usd += (
-                    sum(self.d[i][j] * self.prices[j] / m.units[j] for j in range(m.size)) / m.price_unit
-                )
+                for j in range(m.size):
+                    usd = self.d[i][j] * self.prices[j] / m.units[j] / m.price_unit
+                    self.deficit_by_asset[j] += usd
+                    self.deficit_usd += usd
                 self.d[i] = [0.0] * m.size
                 self.deficit.add(i)
         return len(calls), repaid, received, waiting
@@ -275,4 +299,5 @@ def run_loop(
     res.bad_debt_usd = bad / m.price_unit + loop.deficit_usd
     res.bad_debt_accounts = n_bad + len(loop.deficit)
     res.accounts_liquidated = len(loop.touched)
+    res.deficit_usd_by_reserve = {a: v for a, v in zip(m.assets, loop.deficit_by_asset, strict=True) if v > 0}
     return res

@@ -10,8 +10,8 @@ and stable debts of hundreds of accounts.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.chain.abi import AbiFunction
@@ -34,6 +34,7 @@ NORMALIZED_INCOME = AbiFunction("getReserveNormalizedIncome", ("address",), ("ui
 NORMALIZED_DEBT = AbiFunction("getReserveNormalizedVariableDebt", ("address",), ("uint256",))
 EMODE_CATEGORY = AbiFunction("getEModeCategoryData", ("uint8",), ("(uint16,uint16,uint16,address,string)",))
 EMODE_LABEL = AbiFunction("getEModeCategoryLabel", ("uint8",), ("string",))
+RESERVE_DEFICIT = AbiFunction("getReserveDeficit", ("address",), ("uint256",))
 SYMBOL = AbiFunction("symbol", (), ("string",))
 SYMBOL_BYTES32 = AbiFunction("symbol", (), ("bytes32",))
 
@@ -43,12 +44,14 @@ LENS_CALLS_PER_BATCH = 8
 
 @dataclass(frozen=True)
 class MarketRead:
-    """Everything market-wide read at one block: the book's market inputs, the oracle and the pool's version."""
+    """Everything market-wide read at one block: the book's market inputs, the oracle and the pool's version;
+    on v3.3+ code each reserve's ``getReserveDeficit`` (asset -> token units)."""
 
     block: int
     oracle: str
     inputs: MarketInputs
     version: AaveVersion = V3_0
+    deficits: Mapping[str, int] = field(default_factory=dict)
 
 
 # -- pure decoders --------------------------------------------------------------------------------------------
@@ -177,7 +180,21 @@ async def read_market(
         raw = await rpc.eth_calls([(oracle, GET_ASSET_PRICE.encode(a)) for a in extra], block)
         source_prices = {a: decode_uint(GET_ASSET_PRICE, p) for a, p in zip(extra, raw, strict=True)}
     inputs_read = MarketInputs(tuple(inputs), tuple(emodes), source_prices, maths=version.maths)
-    return MarketRead(block, oracle, inputs_read, version)
+    deficits = (
+        await _read_deficits(rpc, market.pool, [r.asset for r in reserves], block) if version.maths == "v3.6" else {}
+    )
+    return MarketRead(block, oracle, inputs_read, version, deficits)
+
+
+async def _read_deficits(rpc: RpcClient, pool: str, assets: Sequence[str], block: int) -> dict[str, int]:
+    """v3.3+: ``getReserveDeficit`` of each reserve (a pool without it, e.g. an overridden unknown revision,
+    has no entry)."""
+    answers = await rpc.eth_calls([(pool, RESERVE_DEFICIT.encode(a)) for a in assets], block, return_errors=True)
+    return {
+        a: decode_uint(RESERVE_DEFICIT, raw)
+        for a, raw in zip(assets, answers, strict=True)
+        if not isinstance(raw, RpcResponseError)
+    }
 
 
 def decode_liquid_emodes(flat: Sequence[int], labels: Sequence[str]) -> list[EModeCategoryInput]:

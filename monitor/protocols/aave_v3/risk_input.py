@@ -9,23 +9,14 @@ Members are the reserves whose configuration names the category (v3.0) or the ca
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from monitor.errors import DataError
 from monitor.protocols.aave_v3.book import Book, MarketInputs
 from monitor.protocols.aave_v3.book.wadray import BASE_CURRENCY_UNIT
-from monitor.protocols.aave_v3.liquidation_model import AaveV3Liquidation, Rules
+from monitor.protocols.aave_v3.liquidation_model import AaveV3Liquidation, Maths, Rules, as_rules
 from monitor.risk.market import AssetParams, CascadeBook, RiskClass, RiskMarket
-
-
-@dataclass(frozen=True)
-class RiskInput:
-    """What the engine needs of one market: the neutral table and the protocol's liquidation model."""
-
-    book: CascadeBook
-    model: AaveV3Liquidation
+from monitor.risk.model import RiskInput
 
 
 def class_index(market: MarketInputs) -> dict[int, int]:
@@ -83,6 +74,17 @@ def cascade_book(book: Book, market: RiskMarket | None = None) -> CascadeBook:
     )
 
 
-def risk_input(book: Book, rules: Rules) -> RiskInput:
-    """The engine's input for an Aave v3 market: its risk table and the liquidation rules ``rules``."""
-    return RiskInput(cascade_book(book), AaveV3Liquidation(rules))
+#: The liquidation rules of the code whose maths the book was read with (the pool's detected revision).
+RULES_OF_MATHS: dict[str, Rules] = {"v3.0": "v3.0", "v3.6": "v3.3"}
+
+
+def detected_rules(book: Book) -> Rules:
+    """The liquidation rules of the pool the book was read from (its maths follow the detected revision)."""
+    return RULES_OF_MATHS[book.market.maths]
+
+
+def risk_input(book: Book, rules: str | None = None) -> RiskInput:
+    """The engine's input for an Aave v3 market: its risk table and its liquidation model, with the maths the
+    book was read with and the rules ``rules`` (default: those of the pool's detected version)."""
+    maths: Maths = "v3.6" if book.market.maths == "v3.6" else "v3.0"
+    return RiskInput(cascade_book(book), AaveV3Liquidation(as_rules(rules) if rules else detected_rules(book), maths))

@@ -22,6 +22,7 @@ from monitor.protocols.aave_v3.discovery import RangeResult
 from monitor.protocols.aave_v3.events import all_topics, digest_logs
 from monitor.protocols.aave_v3.indexer import MarketIndexer
 from monitor.protocols.aave_v3.reader import read_accounts, read_market
+from monitor.protocols.aave_v3.risk_input import risk_input
 from monitor.protocols.aave_v3.version import configured_override, detect_version
 from monitor.protocols.base import (
     AT_RISK_DROPS,
@@ -33,13 +34,26 @@ from monitor.protocols.base import (
     Refresh,
     RiskyAccount,
 )
+from monitor.risk.model import RiskInput
 
 
 class AaveV3View(MarketView):
-    """An Aave v3 book at one block, with the oracle that priced it."""
+    """An Aave v3 book at one block, with the oracle that priced it, the reserve deficits (v3.3+, raw token units
+    by asset) and the config's explicit liquidation rules (None: those of the pool's detected revision)."""
 
-    def __init__(self, name: str, block: int, book: Book, oracle: str) -> None:
+    def __init__(
+        self,
+        name: str,
+        block: int,
+        book: Book,
+        oracle: str,
+        *,
+        deficits: Mapping[str, int] | None = None,
+        rules: str | None = None,
+    ) -> None:
         self.name = name
+        self.deficits = dict(deficits or {})
+        self.rules = rules
         self.protocol = PROTOCOL
         self.block = block
         self.book = book
@@ -86,9 +100,18 @@ class AaveV3View(MarketView):
             }
         )
 
-    def risk_input(self) -> Book:
-        """The book itself (the cascade engine copies what it needs)."""
-        return self.book
+    def risk_input(self, rules: str | None = None) -> RiskInput:
+        """The book as the engine's risk table, with Aave's liquidation model: ``rules`` if given, else the
+        config's explicit ``liquidation_rules``, else those of the pool's revision."""
+        return risk_input(self.book, rules or self.rules)
+
+    def reserve_deficits_usd(self) -> Mapping[str, float]:
+        """``getReserveDeficit`` of each reserve that reports one, USD at the oracle price."""
+        return {
+            r.symbol: self.deficits[r.asset] * r.price / 10**r.decimals / BASE_CURRENCY_UNIT
+            for r in self.book.market.reserves
+            if r.asset in self.deficits
+        }
 
     def document(self, edges: Sequence[float]) -> dict[str, Any]:
         """Accounts with debt (exact ``health_factor_wad``), HF distribution, collateral at risk per reserve."""
@@ -189,7 +212,9 @@ class AaveV3Tracker(MarketTracker):
     async def refresh(self) -> Refresh:
         """The indexer's refresh, as a view of its live book."""
         result = await self.indexer.refresh()
-        view = AaveV3View(self.name, result.block, result.book, result.market_read.oracle)
+        read = result.market_read
+        view = AaveV3View(self.name, result.block, result.book, read.oracle, deficits=read.deficits,
+                          rules=configured_override(self.config))  # fmt: skip
         return Refresh(view, result.fork_block)
 
     async def read_at(self, block: int) -> MarketView:
@@ -204,7 +229,8 @@ class AaveV3Tracker(MarketTracker):
         version = await detect_version(self.rpc, addresses.pool, block, override=configured_override(self.config))
         market_read = await read_market(self.rpc, addresses, block, version)
         book = Book.build(market_read.inputs, await read_accounts(self.rpc, addresses, users, block))
-        return AaveV3View(self.name, block, book, market_read.oracle)
+        return AaveV3View(self.name, block, book, market_read.oracle, deficits=market_read.deficits,
+                          rules=configured_override(self.config))  # fmt: skip
 
     def log_filter(self) -> LogFilter:
         """The pool, configurator and token logs discovery follows (after discovery has opened the market)."""
