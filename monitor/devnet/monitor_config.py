@@ -44,7 +44,8 @@ def morpho_entry(dep: Deployment, name: str = "devnet-morpho") -> dict[str, Any]
 
 
 def devnet_config(rpc_url: str, dep: Deployment, *, metrics_port: int = 9464, mqtt_port: int | None = None,
-                  checkpoint: str = "var/devnet-checkpoint.sqlite", morpho: bool = False) -> dict[str, Any]:  # fmt: skip
+                  checkpoint: str = "var/devnet-checkpoint.sqlite",
+                  morpho: bool = False) -> dict[str, Any]:  # fmt: skip
     """The monitor config of the devnet market, as a plain dict (the shape of config/devnet.example.yaml); with
     ``morpho`` (and a Morpho deployment) its Morpho Blue markets too, as a second entry."""
     cfg: dict[str, Any] = {

@@ -12,12 +12,13 @@ import pytest
 import yaml
 
 from monitor.cli import main
+from monitor.devnet.artifacts import own_artifact
 from monitor.devnet.liquidator import crash
 from monitor.devnet.market import oracle_price
 from monitor.devnet.monitor_config import devnet_config, morpho_entry
 from monitor.devnet.morpho_compile import morpho_artifact
 from monitor.devnet.morpho_liquidator import liquidate_morpho_round, prepare_morpho_liquidator
-from monitor.devnet.rpc import hex_int
+from monitor.devnet.rpc import MAX_UINT, hex_int
 from monitor.protocols.morpho_blue.events import LIQUIDATE
 from monitor.protocols.morpho_blue.reads import ORACLE_PRICE, POSITION, id_bytes
 from tests.conftest import Devnet
@@ -125,6 +126,8 @@ def _chain_cascade(devnet: Devnet, symbol: str, drop: float) -> tuple[list[int],
     start = rpc.block_number() + 1
     report = crash(rpc, dep, symbol, drop)
     prepare_morpho_liquidator(rpc, dep)
+    approve = own_artifact("TestERC20").abi.fn("approve")  # the liquidator sells what it seizes
+    rpc.send_many([(dep.liquidator, t.address, approve.encode(dep.swap_router, MAX_UINT)) for t in dep.tokens.values()])
     counts, repaid = [], 0.0
     for _ in range(50):
         r = liquidate_morpho_round(rpc, dep)
