@@ -36,6 +36,7 @@ from monitor.configbase import Address
 from monitor.configbase import FrozenModel as _Frozen
 from monitor.errors import ConfigError
 from monitor.protocols.aave_v3.config import AaveV3MarketConfig
+from monitor.protocols.morpho_blue.config import MorphoBlueMarketConfig
 
 ENV_PREFIX = "CASCADE_MONITOR__"
 
@@ -65,8 +66,8 @@ class ChainConfig(_Frozen):
 
 # One entry of ``markets:``, its model chosen by the ``protocol`` key. A protocol package declares its own model
 # (name, protocol, start_block and what finds its contracts); add it to this union and to the protocol registry.
-MarketConfig = Annotated[Union[AaveV3MarketConfig], Field(discriminator="protocol")]  # noqa: UP007
-MARKET_MODELS: tuple[type[_Frozen], ...] = (AaveV3MarketConfig,)
+MarketConfig = Annotated[Union[AaveV3MarketConfig, MorphoBlueMarketConfig], Field(discriminator="protocol")]  # noqa: UP007
+MARKET_MODELS: tuple[type[_Frozen], ...] = (AaveV3MarketConfig, MorphoBlueMarketConfig)
 KNOWN_PROTOCOLS: tuple[str, ...] = tuple(str(get_args(m.model_fields["protocol"].annotation)[0]) for m in MARKET_MODELS)
 
 

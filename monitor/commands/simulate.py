@@ -122,7 +122,7 @@ def projector_for(args: argparse.Namespace) -> tuple[MarketSnapshot, Projector]:
 
 def document(snap: MarketSnapshot, result: CascadeResult) -> dict[str, Any]:
     """The ``--json`` document (field names are a public interface)."""
-    symbols = {r.asset: r.symbol for r in snap.book.market.reserves}
+    symbols = {a: p.symbol for a, p in snap.view.price_sources().items()}
     return {
         "block": snap.block,
         "market": snap.config.name,
@@ -142,6 +142,7 @@ def document(snap: MarketSnapshot, result: CascadeResult) -> dict[str, Any]:
         "rules": result.rules,
         "deficit_usd": result.deficit_usd,
         "deficit_usd_by_reserve": {symbols[a]: usd for a, usd in result.deficit_usd_by_reserve.items()},
+        **snap.view.scenario_fields(result),
     }
 
 
@@ -188,6 +189,11 @@ def text(snap: MarketSnapshot, projector: Projector, result: CascadeResult) -> s
     if result.deficit_usd_by_reserve:
         parts = ", ".join(f"{sym[a]} ${usd:,.0f}" for a, usd in result.deficit_usd_by_reserve.items())
         lines.append(f"  new reserve deficits: ${result.deficit_usd:,.0f} ({parts})")
+    for key, losses in snap.view.scenario_fields(result).get("lender_loss_by_market", {}).items():
+        if losses["usd"] > 0:
+            lines.append(
+                f"  lenders of market {key}: ${losses['usd']:,.0f} lost ({losses['pct_of_supply']:.2f}% of supply)"
+            )
     if not result.converged:
         lines.append(
             f"  stopped with {result.unliquidated_accounts:,} accounts still liquidatable "

@@ -160,7 +160,7 @@ def _up(args: argparse.Namespace) -> int:
         with DevRpc(node.url) as rpc:
             rpc.mine(1)  # a head stamped now: a monitor started on it sees fresh data
         _save_state(args.state_out, node.url, dep)
-        write_devnet_config(args.config_out, node.url, dep)
+        write_devnet_config(args.config_out, node.url, dep, morpho=True)
         took = time.monotonic() - t0
         print(f"devnet up in {took:.1f} s: {node.url} (Aave {dep.aave_version}, chain id {dep.chain_id}, "
               f"anvil pid {node.pid})")  # fmt: skip

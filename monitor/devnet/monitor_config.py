@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from monitor.devnet.deployment import Deployment
+from monitor.errors import DevnetError
 
 DEVNET_RULES: list[dict[str, Any]] = [
     {"name": "critical-shock", "kind": "critical_shock", "op": "below", "threshold": 0.10, "reset": 0.12,
@@ -24,9 +25,29 @@ DEVNET_RULES: list[dict[str, Any]] = [
 ]  # fmt: skip
 
 
+def morpho_entry(dep: Deployment, name: str = "devnet-morpho") -> dict[str, Any]:
+    """The config entry of the devnet's Morpho Blue markets (loan tokens priced by their USD feeds; the lender
+    listed as a supplier)."""
+    if dep.morpho is None:
+        raise DevnetError("this devnet has no Morpho Blue deployment")
+    info = dep.morpho
+    loans = sorted({m.loan for m in info.markets})
+    return {
+        "name": name,
+        "protocol": "morpho-blue",
+        "morpho": info.morpho,
+        "market_ids": [m.market_id for m in info.markets],
+        "start_block": info.deploy_block,
+        "suppliers": [info.lender],
+        "loan_usd_feeds": {dep.token(s).address: dep.token(s).feed for s in loans},
+    }
+
+
 def devnet_config(rpc_url: str, dep: Deployment, *, metrics_port: int = 9464, mqtt_port: int | None = None,
-                  checkpoint: str = "var/devnet-checkpoint.sqlite") -> dict[str, Any]:  # fmt: skip
-    """The monitor config of the devnet market, as a plain dict (the shape of config/devnet.example.yaml)."""
+                  checkpoint: str = "var/devnet-checkpoint.sqlite",
+                  morpho: bool = False) -> dict[str, Any]:  # fmt: skip
+    """The monitor config of the devnet market, as a plain dict (the shape of config/devnet.example.yaml); with
+    ``morpho`` (and a Morpho deployment) its Morpho Blue markets too, as a second entry."""
     cfg: dict[str, Any] = {
         "chain": {"rpc_urls": [rpc_url], "chain_id": dep.chain_id, "confirmations": 0},
         "markets": [
@@ -41,6 +62,8 @@ def devnet_config(rpc_url: str, dep: Deployment, *, metrics_port: int = 9464, mq
         "metrics": {"listen": f"127.0.0.1:{metrics_port}"},
         "checkpoint": {"path": checkpoint},
     }
+    if morpho and dep.morpho is not None:
+        cfg["markets"].append(morpho_entry(dep))
     cfg["scenarios"] = [
         {"name": "weth-20", "shocks": {"WETH": -0.2}},
         {"name": "wbtc-25", "shocks": {"WBTC": -0.25}},

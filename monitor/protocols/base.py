@@ -24,6 +24,7 @@ from typing import Any
 
 from monitor.chain.model import Log, LogFilter
 from monitor.risk.model import RiskInput
+from monitor.risk.results import CascadeResult as RiskResult
 
 AT_RISK_DROPS = (
     0.01,
@@ -109,6 +110,11 @@ class MarketView(ABC):
     def risk_input(self, rules: str | None = None) -> RiskInput:
         """The engine's input for this market: its neutral risk table and the protocol's liquidation model;
         ``rules`` names other liquidation rules of the protocol than those of the market's detected version."""
+
+    def scenario_fields(self, result: RiskResult) -> dict[str, Any]:
+        """Protocol-specific fields a projection of this market adds to its ``simulate --json`` entry (none by
+        default; Morpho Blue: lenders' losses)."""
+        return {}
 
     def reserve_deficits_usd(self) -> Mapping[str, float]:
         """Debt the protocol has written off and not yet covered, USD by asset symbol (none by default)."""

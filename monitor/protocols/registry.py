@@ -17,6 +17,9 @@ from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.aave_v3.prices import read_prices as read_aave_v3_prices
 from monitor.protocols.aave_v3.tracker import AaveV3Tracker
 from monitor.protocols.base import MarketTracker, PriceSource
+from monitor.protocols.morpho_blue.config import MorphoBlueMarketConfig
+from monitor.protocols.morpho_blue.prices import read_prices as read_morpho_blue_prices
+from monitor.protocols.morpho_blue.tracker import MorphoBlueTracker
 
 
 @dataclass(frozen=True)
@@ -56,8 +59,26 @@ async def _aave_v3_prices(
     return await read_aave_v3_prices(rpc, _aave_v3(market), tokens, block)
 
 
+def _morpho_blue(market: MarketConfig) -> MorphoBlueMarketConfig:
+    if not isinstance(market, MorphoBlueMarketConfig):
+        raise ConfigError(f"market {market.name}: not a morpho-blue entry")
+    return market
+
+
+def _open_morpho_blue(market: MarketConfig, deps: TrackerDeps) -> MarketTracker:
+    return MorphoBlueTracker(deps.rpc, deps.checkpoint, _morpho_blue(market), confirmations=deps.chain.confirmations,
+                             poll_interval_s=deps.chain.poll_interval_s)  # fmt: skip
+
+
+async def _morpho_blue_prices(
+    rpc: RpcClient, market: MarketConfig, tokens: Sequence[str], block: int
+) -> Mapping[str, PriceSource]:
+    return await read_morpho_blue_prices(rpc, _morpho_blue(market), tokens, block)
+
+
 PACKAGES: dict[str, ProtocolPackage] = {
     "aave-v3": ProtocolPackage(_open_aave_v3, _aave_v3_prices),
+    "morpho-blue": ProtocolPackage(_open_morpho_blue, _morpho_blue_prices),
 }
 
 

@@ -171,6 +171,9 @@ class Projector:
             deficit_usd_by_reserve={
                 m.assets[j]: float(v) for j, v in enumerate(run.deficit_by_asset.tolist()) if v > 0
             },
+            deficit_usd_by_class={
+                m.class_names[k]: float(v) for k, v in enumerate(run.deficit_by_class.tolist()) if v > 0
+            },
         )
 
     def _usd(self, prices: F64, shocks: Mapping[int, float]) -> dict[str, float]:

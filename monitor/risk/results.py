@@ -68,6 +68,7 @@ class CascadeResult:
     extra_drop: Mapping[str, float] = field(default_factory=dict)
     amplification: Mapping[str, float] = field(default_factory=dict)
     deficit_usd_by_reserve: Mapping[str, float] = field(default_factory=dict)  # asset -> part of deficit_usd
+    deficit_usd_by_class: Mapping[str, float] = field(default_factory=dict)  # risk class name -> part of it
 
     @property
     def new_bad_debt_usd(self) -> float:

@@ -85,6 +85,7 @@ class Run:
         self.deficit_rows: list[Idx] = []
         self.deficit_usd = 0.0
         self.deficit_by_asset = np.zeros(self.m.size)  # USD written off per asset (at the round's prices)
+        self.deficit_by_class = np.zeros(self.m.n_classes)  # the same, per risk class of the accounts
         self.liquidations = 0
         self.rounds: list[RoundResult] = []
         self.converged = False
@@ -241,6 +242,9 @@ class Run:
             own = self.prices[: self.m.size] / self.m.units
             written = own * d[:, gone].sum(axis=1) / self.m.price_unit
             self.deficit_by_asset += written
+            classes = self.book.risk_class[rows[gone]]
+            per_account = (own[:, None] * d[:, gone]).sum(axis=0) / self.m.price_unit
+            self.deficit_by_class += np.bincount(classes, weights=per_account, minlength=self.m.n_classes)
             self.deficit_usd += float(written.sum())
             d[:, gone] = 0.0
             self.deficit_rows.append(rows[gone])

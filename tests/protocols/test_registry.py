@@ -20,7 +20,7 @@ from tests.config.test_config import GOOD
 
 
 def test_every_config_protocol_has_a_package_and_back() -> None:
-    assert set(known_protocols()) == set(KNOWN_PROTOCOLS) == {"aave-v3"}
+    assert set(known_protocols()) == set(KNOWN_PROTOCOLS) == {"aave-v3", "morpho-blue"}
 
 
 @pytest.mark.parametrize("protocol", ["compound-v3", "aave-v2", "AAVE-V3"])
@@ -31,13 +31,15 @@ def test_unknown_protocol_is_a_config_error_listing_the_known_ones(protocol: str
         parse_config(data, environ={})
     message = str(info.value)
     assert f"markets[0].protocol: unknown protocol {protocol!r}" in message
-    assert "known protocols: aave-v3" in message
+    assert "known protocols: aave-v3, morpho-blue" in message
 
 
 def test_missing_protocol_names_the_choices() -> None:
     data = copy.deepcopy(GOOD)
     del data["markets"][0]["protocol"]  # type: ignore[attr-defined]
-    with pytest.raises(ConfigError, match=r"markets\[0\]\.protocol: missing required key \(one of: aave-v3\)"):
+    with pytest.raises(
+        ConfigError, match=r"markets\[0\]\.protocol: missing required key \(one of: aave-v3, morpho-blue\)"
+    ):
         parse_config(data, environ={})
 
 

@@ -22,6 +22,7 @@ from monitor.chain.abi import AbiFunction
 from monitor.chain.rpc import RpcClient
 from monitor.config import MarketConfig
 from monitor.errors import MalformedResponseError, ProtocolError, RpcResponseError
+from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +87,11 @@ def version_for_revision(revision: int, *, pool: str = "", override: str | None 
 
 
 def configured_override(market: MarketConfig) -> str | None:
-    """The market's ``liquidation_rules`` when the config sets it explicitly (then it overrides the pool's)."""
-    return market.liquidation_rules if "liquidation_rules" in market.model_fields_set else None
+    """The market's ``liquidation_rules`` when the config sets it explicitly (then it overrides the pool's); None
+    for an entry of another protocol."""
+    if not isinstance(market, AaveV3MarketConfig) or "liquidation_rules" not in market.model_fields_set:
+        return None
+    return market.liquidation_rules
 
 
 def decode_revision(raw: str) -> int:

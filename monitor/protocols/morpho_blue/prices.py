@@ -1,0 +1,86 @@
+"""The I/O edge for what Morpho itself does not say: token symbols and decimals, and loan tokens' USD prices.
+
+Morpho's oracles price collateral in loan-token units; USD comes from a Chainlink-style feed per loan token
+(``loan_usd_feeds`` in the config: ``latestAnswer()`` / ``decimals()``), or $1 when the config names none (the
+price source then says it is assumed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from monitor.chain.abi import AbiFunction
+from monitor.chain.rpc import RpcClient
+from monitor.errors import MalformedResponseError, ProtocolError, RpcResponseError
+from monitor.protocols.base import PriceSource
+from monitor.protocols.morpho_blue.book import Token
+from monitor.protocols.morpho_blue.config import MorphoBlueMarketConfig
+from monitor.protocols.morpho_blue.reads import read_market
+
+SYMBOL = AbiFunction("symbol", (), ("string",))
+DECIMALS = AbiFunction("decimals", (), ("uint8",))
+LATEST_ANSWER = AbiFunction("latestAnswer", (), ("int256",))
+ASSUMED_USD = "assumed $1 (no loan_usd_feeds entry)"
+
+
+async def read_tokens(rpc: RpcClient, tokens: Sequence[str], block: int) -> dict[str, Token]:
+    """Symbol and decimals of each token; a token without ``symbol()`` is named by its address."""
+    calls = [c for t in tokens for c in ((t, SYMBOL.encode()), (t, DECIMALS.encode()))]
+    answers = await rpc.eth_calls(calls, block, return_errors=True)
+    out = {}
+    for i, t in enumerate(tokens):
+        raw_symbol, raw_decimals = answers[2 * i], answers[2 * i + 1]
+        if isinstance(raw_decimals, RpcResponseError):
+            raise ProtocolError(f"token {t}: decimals() reverted at block {block}")
+        try:
+            symbol = t if isinstance(raw_symbol, RpcResponseError) else str(SYMBOL.decode(raw_symbol)[0])
+        except MalformedResponseError:
+            symbol = t
+        out[t] = Token(t, symbol or t, int(DECIMALS.decode(raw_decimals)[0]))
+    return out
+
+
+async def read_loan_usd(
+    rpc: RpcClient, feeds: Mapping[str, str], loans: Sequence[str], block: int
+) -> dict[str, tuple[float, str]]:
+    """USD per whole loan token and its source: its feed's answer, or $1 without a feed."""
+    out: dict[str, tuple[float, str]] = {t: (1.0, ASSUMED_USD) for t in loans if t not in feeds}
+    fed = [t for t in loans if t in feeds]
+    if not fed:
+        return out
+    calls = [c for t in fed for c in ((feeds[t], LATEST_ANSWER.encode()), (feeds[t], DECIMALS.encode()))]
+    try:
+        answers = await rpc.eth_calls(calls, block)
+        for i, t in enumerate(fed):
+            answer = int(LATEST_ANSWER.decode(answers[2 * i])[0])
+            decimals = int(DECIMALS.decode(answers[2 * i + 1])[0])
+            if answer <= 0:
+                raise ProtocolError(f"USD feed {feeds[t]} of loan token {t}: answer {answer} at block {block}")
+            out[t] = (answer / 10**decimals, f"USD feed {feeds[t]}")
+    except (RpcResponseError, MalformedResponseError) as exc:
+        raise ProtocolError(
+            f"a loan_usd_feeds feed did not answer latestAnswer/decimals at block {block}: {exc}"
+        ) from None
+    return out
+
+
+async def read_prices(
+    rpc: RpcClient, market: MorphoBlueMarketConfig, tokens: Sequence[str], block: int
+) -> Mapping[str, PriceSource]:
+    """USD prices of those ``tokens`` the configured markets list, at ``block``: loan tokens from their feeds
+    (or $1), collateral through the first configured market that takes it as collateral."""
+    wanted = set(tokens)
+    out: dict[str, PriceSource] = {}
+    for mid in market.market_ids:
+        snap = await read_market(rpc, market.morpho, mid, block)
+        loan, coll = snap.params.loan_token, snap.params.collateral_token
+        if not ({loan, coll} & wanted) or (loan in out and coll in out):
+            continue
+        meta = await read_tokens(rpc, [loan, coll], block)
+        usd, source = (await read_loan_usd(rpc, market.loan_usd_feeds, [loan], block))[loan]
+        if loan in wanted and loan not in out:
+            out[loan] = PriceSource(loan, meta[loan].symbol, usd, source)
+        if coll in wanted and coll not in out:
+            value = snap.price / 10**36 * 10 ** meta[coll].decimals / 10 ** meta[loan].decimals * usd
+            out[coll] = PriceSource(coll, meta[coll].symbol, value, f"Morpho oracle {snap.params.oracle} x {source}")
+    return out

@@ -1,0 +1,169 @@
+"""A group of Morpho Blue markets followed block by block behind the protocol seam (:class:`MorphoBlueTracker`).
+
+Discovery runs the chain-level log follower over the markets' borrower-side events (:mod:`~.discovery`);
+each refresh reads, at the one safe block the follower reached, every market's totals, oracle price and IRM
+rate (interest accrued off chain to the block's timestamp) and the positions of the (market, account) pairs
+the processed ranges touched or a reorg made stale; untouched positions are kept. On the first refresh of a
+process every known position is read once. Configured suppliers' positions are read every refresh.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from monitor.chain.follow.checkpoint import Checkpoint
+from monitor.chain.follow.driver import LogFollower
+from monitor.chain.follow.updates import BookChanges, Committed
+from monitor.chain.model import Log, LogFilter
+from monitor.chain.rpc import RpcClient
+from monitor.errors import ChainError, CheckpointError, ProtocolError
+from monitor.protocols.base import MarketTracker, MarketView, Progress, Refresh
+from monitor.protocols.morpho_blue.book import MarketAtBlock, MorphoBook, Token
+from monitor.protocols.morpho_blue.config import PROTOCOL, MorphoBlueMarketConfig
+from monitor.protocols.morpho_blue.discovery import MorphoDigest, digest_logs, identity, log_filter, split_key
+from monitor.protocols.morpho_blue.prices import read_loan_usd, read_tokens
+from monitor.protocols.morpho_blue.reads import read_market, read_positions
+from monitor.protocols.morpho_blue.view import MorphoBlueView
+
+
+class MorphoBlueTracker(MarketTracker):
+    """The configured markets of one Morpho contract: discovery, pinned-block reads and the book."""
+
+    def __init__(
+        self,
+        rpc: RpcClient,
+        checkpoint: Checkpoint,
+        market: MorphoBlueMarketConfig,
+        *,
+        confirmations: int,
+        poll_interval_s: float = 1.0,
+    ) -> None:
+        self.name = market.name
+        self.protocol = PROTOCOL
+        self.config = market
+        self.rpc = rpc
+        self.checkpoint = checkpoint
+        self.poll_interval_s = poll_interval_s
+        self.ids = tuple(market.market_ids)
+        self.follower: LogFollower[MorphoDigest] = LogFollower(
+            rpc, checkpoint, market.name, digest=self._digest, confirmations=confirmations
+        )
+        self.tokens: dict[str, Token] = {}
+        self.book: MorphoBook | None = None
+        self._read_at: dict[tuple[str, str], int] = {}  # position -> the block it was read at
+
+    def _digest(self, logs: Sequence[Log]) -> MorphoDigest:
+        return digest_logs(logs, self.ids)
+
+    @property
+    def last_block(self) -> int:
+        """The newest processed block (``start_block - 1`` before the first range)."""
+        state = self.checkpoint.market(self.name)
+        return self.config.start_block - 1 if state is None else state.last_block
+
+    async def _open(self) -> None:
+        """Check the contract and the markets at the safe head; register the group in the checkpoint."""
+        if self.tokens:
+            return
+        morpho = self.config.morpho
+        safe = max(await self.rpc.block_number() - self.follower.confirmations, 0)
+        if await self.rpc.get_code(morpho, safe) == "0x":
+            raise ProtocolError(f"market {self.name}: {morpho} has no contract code at block {safe} (check morpho)")
+        tokens: set[str] = set()
+        for mid in self.ids:
+            snap = await read_market(self.rpc, morpho, mid, safe)
+            tokens |= {snap.params.loan_token, snap.params.collateral_token}
+        who = identity(morpho, self.ids)
+        state = self.checkpoint.market(self.name)
+        if state is None:
+            self.checkpoint.create_market(self.name, identity=who, start_block=self.config.start_block)
+        elif state.identity != who:
+            raise CheckpointError(f"checkpoint market {self.name!r} belongs to {state.identity!r}, the config now "
+                                  f"names {who!r}: use another checkpoint file")  # fmt: skip
+        elif state.start_block != self.config.start_block:
+            raise CheckpointError(
+                f"checkpoint market {self.name!r} was backfilled from block {state.start_block}, the config says "
+                f"start_block {self.config.start_block}: delete the checkpoint to backfill again"
+            )
+        self.tokens = await read_tokens(self.rpc, sorted(tokens), safe)
+
+    async def _filter_at(self, target: int) -> LogFilter:
+        return log_filter(self.config.morpho, self.ids)
+
+    async def _sync(self) -> BookChanges:
+        await self._open()
+        changes = BookChanges()
+        async for u in self.follower.updates(self._filter_at):
+            if isinstance(u, Committed):
+                changes.range(u.digest.accounts, u.new_accounts)
+            else:
+                stale = [f"{m}:{a}" for (m, a), b in self._read_at.items() if b > u.fork_block]
+                changes.rollback(u.fork_block, u.removed_accounts, stale, reset=u.reset)
+        return changes
+
+    async def catch_up(self, progress: Progress | None = None) -> None:
+        """Run discovery to the newest safe block."""
+        await self._open()
+        safe = await self.rpc.block_number() - self.follower.confirmations
+        async for u in self.follower.updates(self._filter_at):
+            if progress is not None and isinstance(u, Committed):
+                progress(u.to_block, self.config.start_block, safe)
+
+    async def markets_at(self, block: int) -> dict[str, MarketAtBlock]:
+        """Every configured market read at ``block``, totals accrued to its timestamp."""
+        await self._open()
+        snaps = [await read_market(self.rpc, self.config.morpho, mid, block) for mid in self.ids]
+        loans = sorted({s.params.loan_token for s in snaps})
+        usd = await read_loan_usd(self.rpc, self.config.loan_usd_feeds, loans, block)
+        return {
+            s.market_id: MarketAtBlock(s, self.tokens[s.params.loan_token], self.tokens[s.params.collateral_token],
+                                       *usd[s.params.loan_token])
+            for s in snaps
+        }  # fmt: skip
+
+    def _suppliers(self) -> list[tuple[str, str]]:
+        return [(mid, s) for mid in self.ids for s in self.config.suppliers]
+
+    async def refresh(self) -> Refresh:
+        """Catch up and read the markets and the touched positions at the newest safe block."""
+        changes = await self._sync()
+        block = self.last_block
+        if block < self.config.start_block:
+            raise ChainError(f"market {self.name}: start_block {self.config.start_block} is not yet final")
+        markets = await self.markets_at(block)
+        known = {split_key(k) for k in self.checkpoint.accounts(self.name)}
+        if self.book is None:
+            book = MorphoBook(markets)
+            to_read = sorted(known)
+        else:
+            book = self.book.with_markets(markets)
+            forgotten = set(self._read_at) - known
+            book.remove(forgotten)
+            for pair in forgotten:
+                del self._read_at[pair]
+            to_read = sorted({split_key(k) for k in changes.to_read()} & known)
+        pairs = to_read + [p for p in self._suppliers() if p not in known]
+        book.upsert(pairs, await read_positions(self.rpc, self.config.morpho, pairs, block))
+        self._read_at.update(dict.fromkeys(to_read, block))
+        self.book = book
+        return Refresh(MorphoBlueView(self.name, block, book, self.config.suppliers), changes.fork_block)
+
+    async def read_at(self, block: int) -> MarketView:
+        """Every position discovered up to ``block``, read at ``block`` into a book of its own."""
+        if block < self.config.start_block:
+            raise ChainError(f"--block {block} is before the market's start_block {self.config.start_block}")
+        if self.last_block < block:
+            raise ChainError(f"market {self.name}: block {block} is past the newest discovered block")
+        pairs = sorted(split_key(k) for k, first in self.checkpoint.first_seen(self.name).items() if first <= block)
+        pairs += [p for p in self._suppliers() if p not in set(pairs)]
+        book = MorphoBook(await self.markets_at(block))
+        book.upsert(pairs, await read_positions(self.rpc, self.config.morpho, pairs, block))
+        return MorphoBlueView(self.name, block, book, self.config.suppliers)
+
+    def log_filter(self) -> LogFilter:
+        """Morpho's borrower-side events of the configured markets."""
+        return log_filter(self.config.morpho, self.ids)
+
+    def touched_accounts(self, logs: Sequence[Log]) -> Mapping[str, int]:
+        """Positions (``"<market id>:<account>"``) the logs touched, each with the first block touching it."""
+        return digest_logs(logs, self.ids).accounts

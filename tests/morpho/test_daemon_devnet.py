@@ -1,0 +1,41 @@
+"""The daemon on a config holding only the devnet's Morpho Blue markets publishes its health metrics, equal to a
+snapshot of the same block."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from monitor.chain.rpc import RpcClient
+from monitor.config import parse_config
+from monitor.devnet.anvil import free_port
+from monitor.devnet.monitor_config import devnet_config, morpho_entry
+from monitor.snapshot import load_snapshot
+from tests.conftest import Devnet
+from tests.daemon.test_daemon import _get, _one, _running, _samples, _wait_ready
+
+
+async def test_the_daemon_publishes_a_morpho_market(devnet: Devnet, tmp_path: Path) -> None:
+    data = devnet_config(devnet.url, devnet.dep, metrics_port=free_port(), checkpoint=str(tmp_path / "cp.sqlite"))
+    data["markets"] = [morpho_entry(devnet.dep)]
+    data["alerts"] = {"stale_after_s": 3600.0}
+    cfg = parse_config(data, environ={})
+    async with _running(cfg):
+        await _wait_ready(cfg.metrics.port, timeout=120)
+        status, body = await _get(f"http://127.0.0.1:{cfg.metrics.port}/metrics")
+    assert status == 200
+    m = _samples(body)
+    market = "devnet-morpho"
+    block = int(_one(m, "cascade_monitor_last_block", market=market))
+    snap_cfg = cfg.model_copy(update={"checkpoint": cfg.checkpoint.model_copy(
+        update={"path": str(tmp_path / "snap.sqlite")})})  # fmt: skip
+    async with RpcClient(cfg.chain) as rpc:
+        snap = await load_snapshot(rpc, snap_cfg, cfg.markets[0], block)
+    rows = snap.view.book.rows()
+    assert len(rows) >= 5 * 150
+    assert _one(m, "cascade_monitor_accounts_with_debt", market=market) == len(rows)
+    debt = sum(r.debt_usd for r in rows)
+    assert math.isclose(_one(m, "cascade_monitor_debt_usd", market=market), debt, rel_tol=1e-9)
+    bad = sum(1 for r in rows if not r.health.healthy)
+    assert _one(m, "cascade_monitor_liquidatable_accounts", market=market) == bad
+    assert _one(m, "cascade_monitor_scenario_bad_debt_usd", market=market, scenario="weth-20") >= 0.0
