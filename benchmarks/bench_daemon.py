@@ -65,6 +65,29 @@ def _cpu_s(pid: int | str = "self") -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the npm anvil launcher runs the anvil binary as its child)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+    return out
+
+
+def _tree_cpu_s(pid: int) -> float:
+    return sum(_cpu_s(p) for p in _tree(pid))
+
+
+def _tree_rss_mb(pid: int) -> float:
+    return sum(_rss_mb(p) for p in _tree(pid))
+
+
 def _pct(values: list[float], q: float) -> float:
     s = sorted(values)
     return s[min(int(q * len(s)), len(s) - 1)] if s else float("nan")
@@ -207,7 +230,7 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
         await asyncio.sleep(0.1)
     cold_s = obs.served[0][1] - t_start
     failures_cold = len(obs.failures)
-    before = _scrape(port)
+    before = await asyncio.to_thread(_scrape, port)
     activity = threading.Thread(target=_activity, args=(url, dep, args.block_interval, stop_activity, obs),
                                 name="activity", daemon=True)  # fmt: skip
     samples: list[tuple[float, float, float, float, int]] = []  # (t, rss MB, own CPU s, anvil CPU s, fds)
@@ -215,10 +238,12 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
     activity.start()
     while time.monotonic() - t0 < args.duration:
         samples.append(
-            (time.monotonic() - t0, _rss_mb(), _cpu_s(), _cpu_s(anvil_pid), len(os.listdir("/proc/self/fd")))
+            (time.monotonic() - t0, _rss_mb(), _cpu_s(), _tree_cpu_s(anvil_pid), len(os.listdir("/proc/self/fd")))
         )
         await asyncio.sleep(min(5.0, args.duration / 20))
-    samples.append((time.monotonic() - t0, _rss_mb(), _cpu_s(), _cpu_s(anvil_pid), len(os.listdir("/proc/self/fd"))))
+    samples.append(
+        (time.monotonic() - t0, _rss_mb(), _cpu_s(), _tree_cpu_s(anvil_pid), len(os.listdir("/proc/self/fd")))
+    )
     stop_activity.set()
     await asyncio.to_thread(activity.join, 60)
     last_mined = obs.mined[-1][0] if obs.mined else 0
@@ -226,7 +251,7 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
     while time.monotonic() < drain_until and (not obs.served or obs.served[-1][0] < last_mined):
         await asyncio.sleep(0.1)
     end = time.monotonic()
-    after = _scrape(port)
+    after = await asyncio.to_thread(_scrape, port)
     stop_poll.set()
     await asyncio.to_thread(poller.join, 30)
     daemon.stop()
@@ -269,7 +294,7 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
         "rss_mb_end": samples[-1][1],
         "rss_mb_max": max(s[1] for s in samples),
         "rss_mb_mid": samples[len(samples) // 2][1],
-        "anvil_rss_mb_end": _rss_mb(anvil_pid),
+        "anvil_rss_mb_end": _tree_rss_mb(anvil_pid),
         "fds_start": samples[0][4],
         "fds_end": samples[-1][4],
         "scrape_errors": obs.scrape_errors,

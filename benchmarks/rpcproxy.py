@@ -57,9 +57,11 @@ class LoopbackProxy:
         self._server.close()
         for w in list(self._writers):
             w.close()
-        for t in list(self._tasks):
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:  # closed connections end their handlers; cancel only what is still busy after that
+            _, busy = await asyncio.wait(list(self._tasks), timeout=2.0)
+            for t in busy:
+                t.cancel()
+            await asyncio.gather(*busy, return_exceptions=True)
         await self._server.wait_closed()
         await self._session.close()
 
