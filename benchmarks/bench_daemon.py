@@ -335,10 +335,14 @@ def main() -> None:
     parser.add_argument("--drain", type=float, default=15.0, help="seconds to wait for the last block at the end")
     parser.add_argument("--prune-history", type=int, nargs="?", const=0, default=None, metavar="N",
                         help="run anvil with --prune-history (keep N states in memory; bare: keep none)")  # fmt: skip
+    parser.add_argument("--confirmations", type=int, default=None,
+                        help="blocks behind the head the daemon reads at (default: the devnet config's)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON document of the figures")
     args = parser.parse_args()
     if args.duration <= 0 or args.block_interval <= 0 or args.poll_ms <= 0:
         parser.error("--duration, --block-interval and --poll-ms must be positive")
+    if args.confirmations is not None and args.confirmations < 0:
+        parser.error("--confirmations must be >= 0")
     extra = []
     if args.prune_history is not None:
         extra = ["--prune-history"] + ([str(args.prune_history)] if args.prune_history else [])
@@ -350,10 +354,15 @@ def main() -> None:
         populate_s = time.perf_counter() - t0
         port = free_port()
         cfg = devnet_config(node.url, dep, metrics_port=port, checkpoint=str(Path(tmp) / "cp.sqlite"))
+        chain = cfg["chain"]
+        assert isinstance(chain, dict)
+        if args.confirmations is not None:
+            chain["confirmations"] = args.confirmations
+        confirmations = chain.get("confirmations")
         anvil_pid = node._proc.pid if node._proc is not None else 0  # the benchmark reads anvil's /proc figures
         _progress(f"running the daemon for {args.duration:g} s ...")
         fig = asyncio.run(_run(cfg, port, args, anvil_pid, node.url, dep))
-    fig["populate_s"] = populate_s
+    fig.update(populate_s=populate_s, confirmations=confirmations)
     machine = f"{os.cpu_count()} vCPU {platform.machine()}, Python {platform.python_version()}"
     command = ".venv/bin/python -m benchmarks.bench_daemon " + " ".join(sys.argv[1:])
     if args.json:
