@@ -246,9 +246,11 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
     )
     stop_activity.set()
     await asyncio.to_thread(activity.join, 60)
-    last_mined = obs.mined[-1][0] if obs.mined else 0
+    # with confirmations c the last c blocks cannot be served until more are mined: they are left out
+    last_servable = (obs.mined[-1][0] if obs.mined else 0) - cfg.chain.confirmations
+    obs.mined = [(b, t) for b, t in obs.mined if b <= last_servable]
     drain_until = time.monotonic() + args.drain
-    while time.monotonic() < drain_until and (not obs.served or obs.served[-1][0] < last_mined):
+    while time.monotonic() < drain_until and (not obs.served or obs.served[-1][0] < last_servable):
         await asyncio.sleep(0.1)
     end = time.monotonic()
     after = await asyncio.to_thread(_scrape, port)
