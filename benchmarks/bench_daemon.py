@@ -235,6 +235,7 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
                                 name="activity", daemon=True)  # fmt: skip
     samples: list[tuple[float, float, float, float, int]] = []  # (t, rss MB, own CPU s, anvil CPU s, fds)
     t0 = time.monotonic()
+    load_start = os.getloadavg()[0]
     activity.start()
     while time.monotonic() - t0 < args.duration:
         samples.append(
@@ -300,6 +301,8 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
         "fds_start": samples[0][4],
         "fds_end": samples[-1][4],
         "scrape_errors": obs.scrape_errors,
+        "machine_load_1m_start": load_start,  # other jobs on the machine slow the daemon down: say how busy it was
+        "machine_load_1m_end": os.getloadavg()[0],
         "poll_ms": args.poll_ms,
     }
 
@@ -324,6 +327,8 @@ def rows(fig: dict[str, Any]) -> list[str]:
         f"| RSS start / middle / end / max | {fig['rss_mb_start']:.0f} / {fig['rss_mb_mid']:.0f} / "
         f"{fig['rss_mb_end']:.0f} / {fig['rss_mb_max']:.0f} MB |",
         f"| open file descriptors start / end | {fig['fds_start']} / {fig['fds_end']} |",
+        f"| machine load average (1 min) start / end | {fig['machine_load_1m_start']:.1f} / "
+        f"{fig['machine_load_1m_end']:.1f} |",
     ] + [f"| failed cycle | `{m}` |" for m in fig["failure_messages"]]
 
 

@@ -188,7 +188,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.rpc_latency_ms < 0 or (args.rps is not None and args.rps <= 0) or args.naive_sample < 1:
         parser.error("--rpc-latency-ms must be >= 0, --rps > 0, --naive-sample >= 1")
-    setup = {"rpc_latency_ms": args.rpc_latency_ms, "rps": args.rps, "batch_limit": args.batch_limit}
+    setup = {"rpc_latency_ms": args.rpc_latency_ms, "rps": args.rps, "batch_limit": args.batch_limit,
+             "machine_load_1m_start": os.getloadavg()[0]}  # fmt: skip
     machine = f"{os.cpu_count()} vCPU, {platform.machine()}, Python {platform.python_version()}"
     command = ".venv/bin/python -m benchmarks.bench_indexer " + " ".join(sys.argv[1:])
     figures = []
