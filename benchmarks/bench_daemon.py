@@ -138,10 +138,17 @@ class _CycleFailures(logging.Handler):
             self.sink.append(msg)
 
 
-def _activity(url: str, dep: Any, interval: float, stop: threading.Event, obs: Observed) -> None:
+class _FixedAccounts(ActivityGenerator):
+    """The same activity without opening new accounts, so that memory growth is not account growth."""
+
+    def _new_account(self) -> list[tuple[str, str | None, str]]:
+        return []
+
+
+def _activity(url: str, dep: Any, interval: float, stop: threading.Event, obs: Observed, hold: bool) -> None:
     """One block of ~10 actions every ``interval`` seconds (steady schedule); records when each was mined."""
     with DevRpc(url) as own:
-        gen = ActivityGenerator(own, dep, seed=3, actions_per_block=10)
+        gen = (_FixedAccounts if hold else ActivityGenerator)(own, dep, seed=3, actions_per_block=10)
         t_next = time.monotonic()
         while not stop.is_set():
             gen.step()
@@ -231,8 +238,8 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
     cold_s = obs.served[0][1] - t_start
     failures_cold = len(obs.failures)
     before = await asyncio.to_thread(_scrape, port)
-    activity = threading.Thread(target=_activity, args=(url, dep, args.block_interval, stop_activity, obs),
-                                name="activity", daemon=True)  # fmt: skip
+    activity_args = (url, dep, args.block_interval, stop_activity, obs, args.hold_accounts)
+    activity = threading.Thread(target=_activity, args=activity_args, name="activity", daemon=True)
     samples: list[tuple[float, float, float, float, int]] = []  # (t, rss MB, own CPU s, anvil CPU s, fds)
     t0 = time.monotonic()
     load_start = os.getloadavg()[0]
@@ -268,8 +275,11 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
     half = len(lat) // 2
     errors = METRIC + "market_cycle_errors_total"
     accounts = [v for n, _, v in after if n == METRIC + "accounts"]
+    accounts_start = [v for n, _, v in before if n == METRIC + "accounts"]
     return {
         "accounts": int(sum(accounts)),
+        "accounts_start": int(sum(accounts_start)),
+        "hold_accounts": args.hold_accounts,
         "borrowers": args.borrowers,
         "duration_s": wall,
         "block_interval_s": args.block_interval,
@@ -310,7 +320,7 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
 def rows(fig: dict[str, Any]) -> list[str]:
     """Markdown table rows."""
     return [
-        f"| accounts in the book | {fig['accounts']:,} |",
+        f"| accounts in the book, start / end | {fig['accounts_start']:,} / {fig['accounts']:,} |",
         f"| cold index (daemon start -> first metrics) | {fig['cold_index_s']:.2f} s |",
         f"| blocks mined / never served by the end | {fig['blocks_mined']:,} in {fig['duration_s']:.0f} s / "
         f"{fig['blocks_unserved']} |",
@@ -344,6 +354,7 @@ def main() -> None:
                         help="run anvil with --prune-history (keep N states in memory; bare: keep none)")  # fmt: skip
     parser.add_argument("--confirmations", type=int, default=None,
                         help="blocks behind the head the daemon reads at (default: the devnet config's)")  # fmt: skip
+    parser.add_argument("--hold-accounts", action="store_true", help="the activity opens no new accounts")
     parser.add_argument("--json", action="store_true", help="print one JSON document of the figures")
     args = parser.parse_args()
     if args.duration <= 0 or args.block_interval <= 0 or args.poll_ms <= 0:
