@@ -57,8 +57,10 @@ def test_bench_indexer_json_through_the_latency_proxy() -> None:
 
 @pytest.mark.anvil
 def test_bench_daemon_json() -> None:
-    doc = run_json("benchmarks.bench_daemon", "--borrowers", "150", "--duration", "4", "--prune-history", "64")
-    assert doc["accounts"] >= 150 and doc["prune_history"] == 64
+    doc = run_json("benchmarks.bench_daemon", "--borrowers", "150", "--duration", "4", "--prune-history", "64",
+                   "--confirmations", "1", "--hold-accounts")  # fmt: skip
+    assert doc["accounts"] >= 150 and doc["prune_history"] == 64 and doc["confirmations"] == 1
+    assert doc["accounts"] == doc["accounts_start"]  # the activity opened no account
     positive(doc, "latency_p50_ms", "latency_p99_ms", "rss_mb_start", "rss_mb_end", "blocks_mined", "cold_index_s")
     assert doc["latency_p99_ms"] >= doc["latency_p50_ms"]
     assert doc["cycles_ok"] + doc["cycles_failed"] >= 1
