@@ -1,7 +1,7 @@
 """Cascade engine benchmarks: one projection and a full sweep (90 drops x every collateral asset, with the
 critical-shock search) on 1,000,000 synthetic accounts over 8 assets, side by side with the per-account Python
-loop of the same model (monitor.risk.reference), which is run on a subsample and extrapolated linearly (it
-recomputes every account every round, so its cost is proportional to accounts x rounds). Memory: the book's
+loop of the same model (monitor.protocols.aave_v3.cascade_loop), which is run on a subsample and extrapolated
+linearly (it recomputes every account every round, so its cost is proportional to accounts x rounds). Memory: the book's
 arrays, the engine's peak traced allocations, and the process's peak RSS.
 
 Run: .venv/bin/python -m benchmarks.bench_cascade [--accounts 1000000] [--population devnet|calm] [--loop-sample 5000]
@@ -27,7 +27,9 @@ from typing import Any
 
 import numpy as np
 
-from monitor.risk import Limits, ModelParams, Projector, SweepSpec, run_loop, sweep
+from monitor.protocols.aave_v3.cascade_loop import run_loop
+from monitor.protocols.aave_v3.liquidation_model import AaveV3Liquidation
+from monitor.risk import Limits, ModelParams, Projector, SweepSpec, sweep
 from monitor.risk import synthetic as syn
 
 SHOCK = {"WETH": -0.2}
@@ -85,7 +87,7 @@ def main() -> None:
     rows.append((f"synthetic book: {n:,} accounts x {book.market.size} reserves (generation)", f"{t_book:.2f} s", ""))
     rows.append(("book arrays (collateral + debt, float64)", mib(book.collateral.nbytes + book.debt.nbytes), ""))
 
-    proj = Projector(book, venues, ModelParams())
+    proj = Projector(book, venues, ModelParams(), model=AaveV3Liquidation())
     t_cold, _ = timed(lambda: proj.project(SHOCK))
     t_warm, res = timed(lambda: proj.project(SHOCK), repeat=3)
     weth = book.market.resolve("WETH")
@@ -131,7 +133,7 @@ def main() -> None:
     small = syn.book(population(kind, s))
     small_venues = syn.venues(small.market, tvl_scale=s / 10_000)
     t_loop, loop_res = timed(lambda: run_loop(small, small_venues, SHOCK))
-    t_vec, vec_res = timed(lambda: Projector(small, small_venues).project(SHOCK), repeat=3)
+    t_vec, vec_res = timed(lambda: Projector(small, small_venues, model=AaveV3Liquidation()).project(SHOCK), repeat=3)
     same = [r.accounts_liquidated for r in vec_res.rounds] == [r.accounts_liquidated for r in loop_res.rounds]
     rows.append((f"per-account Python loop, WETH -20%, {s:,}-account subsample ({len(loop_res.rounds)} rounds; "
                  f"same rounds as the engine: {same})", f"{t_loop * 1e3:,.0f} ms", ""))  # fmt: skip

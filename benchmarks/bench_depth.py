@@ -49,7 +49,7 @@ from monitor.devnet.uniswap_deploy import (
     sqrt_price_x96,
 )
 from monitor.dex import PoolState, pool_curve, quote_exact_input_single
-from monitor.dex.reader import bitmap_words, read_pool
+from monitor.venues.uniswap_v3 import bitmap_words, read_pool
 
 POSITIONS = 500
 POSITION_USD = 1_000_000.0

@@ -30,8 +30,9 @@ import httpx
 from web3 import Web3
 
 from benchmarks.rpcproxy import LatencyProxy, ProxyThread
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
-from monitor.config import ChainConfig, MarketConfig
+from monitor.config import ChainConfig
 from monitor.devnet.aave_deploy import POOL, aave
 from monitor.devnet.activity import ActivityGenerator
 from monitor.devnet.anvil import Anvil
@@ -39,7 +40,7 @@ from monitor.devnet.build import build_devnet
 from monitor.devnet.deployment import Deployment
 from monitor.devnet.population import PopulationSpec, populate
 from monitor.devnet.rpc import DevRpc
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
+from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.aave_v3.indexer import MarketIndexer
 
 NAIVE_SAMPLE = 1_000
@@ -83,7 +84,7 @@ def _naive_plain(url: str, pool: str, users: list[str]) -> float:
 
 
 async def _measure(url: str, rpc_dev: DevRpc, dep: Deployment, path: Path, args: argparse.Namespace) -> dict[str, Any]:
-    market = MarketConfig(name="bench", protocol="aave-v3", pool_addresses_provider=dep.addresses_provider)
+    market = AaveV3MarketConfig(name="bench", protocol="aave-v3", pool_addresses_provider=dep.addresses_provider)
     chain = ChainConfig(rpc_urls=[url], chain_id=31337, batch_size=args.batch_limit or 500)
     fig: dict[str, Any] = {}
     async with RpcClient(chain) as rpc:

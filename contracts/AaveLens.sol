@@ -10,6 +10,14 @@ interface ILensPool {
     function getUserEMode(address user) external view returns (uint256);
 }
 
+/// @dev Liquid e-mode getters of Aave v3.2+ pools.
+interface ILensEModePool {
+    function getEModeCategoryCollateralConfig(uint8 id) external view returns (uint16, uint16, uint16);
+    function getEModeCategoryCollateralBitmap(uint8 id) external view returns (uint128);
+    function getEModeCategoryBorrowableBitmap(uint8 id) external view returns (uint128);
+    function getEModeCategoryLtvzeroBitmap(uint8 id) external view returns (uint128);
+}
+
 interface ILensToken {
     function balanceOf(address user) external view returns (uint256);
     function scaledBalanceOf(address user) external view returns (uint256);
@@ -80,6 +88,33 @@ contract AaveLens {
                     }
                 }
             }
+        }
+    }
+
+    /// @notice Every configured e-mode category of an Aave v3.2+ pool (liquidation threshold non-zero), ids 1-255,
+    ///         seven words each: id, ltv, liquidation threshold, liquidation bonus, collateral bitmap, borrowable
+    ///         bitmap, ltvzero bitmap (0 where the pool has no ltvzero getter).
+    function emodeCategories(ILensEModePool pool) external view returns (uint256[] memory out) {
+        uint256[] memory found = new uint256[](255 * 7);
+        uint256 n = 0;
+        for (uint256 id = 1; id <= 255; id++) {
+            (uint16 ltv, uint16 lt, uint16 bonus) = pool.getEModeCategoryCollateralConfig(uint8(id));
+            if (lt == 0) continue;
+            uint256 o = n * 7;
+            found[o] = id;
+            found[o + 1] = ltv;
+            found[o + 2] = lt;
+            found[o + 3] = bonus;
+            found[o + 4] = pool.getEModeCategoryCollateralBitmap(uint8(id));
+            found[o + 5] = pool.getEModeCategoryBorrowableBitmap(uint8(id));
+            try pool.getEModeCategoryLtvzeroBitmap(uint8(id)) returns (uint128 bits) {
+                found[o + 6] = bits;
+            } catch {}
+            n++;
+        }
+        out = new uint256[](n * 7);
+        for (uint256 i = 0; i < n * 7; i++) {
+            out[i] = found[i];
         }
     }
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import logging
 import sys
 from collections.abc import Sequence
 from typing import Protocol
 
 from monitor import __version__
 from monitor.errors import MonitorError
+from monitor.logs import redact, setup_logging
 
 
 class Command(Protocol):
@@ -75,17 +75,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     selected = next((a for a in args_list if a in COMMANDS), None)
     parser = build_parser(selected)
     args = parser.parse_args(args_list)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    # one logging setup for every command; a command adds its config's secrets once it has loaded it
+    setup_logging(verbose=args.verbose, json_lines=getattr(args, "log_json", None))
     try:
         rc: int = args._run(args)
     except MonitorError as exc:
-        print(f"cascade-monitor {args.command}: error: {exc}", file=sys.stderr)
+        print(f"cascade-monitor {args.command}: error: {redact(str(exc))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

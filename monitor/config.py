@@ -17,18 +17,14 @@ Unknown keys, malformed addresses and missing fields raise :class:`~monitor.erro
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Mapping
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Union, get_args
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -36,24 +32,12 @@ from pydantic import (
     model_validator,
 )
 
+from monitor.configbase import Address
+from monitor.configbase import FrozenModel as _Frozen
 from monitor.errors import ConfigError
+from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 
 ENV_PREFIX = "CASCADE_MONITOR__"
-_ADDRESS_RE = re.compile(r"^0x[0-9a-fA-F]{40}$")
-
-
-def _check_address(value: str) -> str:
-    if not _ADDRESS_RE.match(value):
-        raise ValueError(f"not a 20-byte hex address (0x + 40 hex digits): {value!r}")
-    return value.lower()
-
-
-Address = Annotated[str, AfterValidator(_check_address)]
-"""A 0x-prefixed 20-byte address, stored lower-case."""
-
-
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
 class ChainConfig(_Frozen):
@@ -79,17 +63,11 @@ class ChainConfig(_Frozen):
         return urls
 
 
-class MarketConfig(_Frozen):
-    """One lending market to monitor."""
-
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    protocol: Literal["aave-v3"]
-    pool_addresses_provider: Address
-    start_block: int = Field(default=0, ge=0)
-    liquidation_rules: Literal["v3.0", "v3.3"] = Field(
-        default="v3.0",
-        description="v3.0: 50%/100% close factor per reserve; v3.3: position-level, dust, deficit",
-    )
+# One entry of ``markets:``, its model chosen by the ``protocol`` key. A protocol package declares its own model
+# (name, protocol, start_block and what finds its contracts); add it to this union and to the protocol registry.
+MarketConfig = Annotated[Union[AaveV3MarketConfig], Field(discriminator="protocol")]  # noqa: UP007
+MARKET_MODELS: tuple[type[_Frozen], ...] = (AaveV3MarketConfig,)
+KNOWN_PROTOCOLS: tuple[str, ...] = tuple(str(get_args(m.model_fields["protocol"].annotation)[0]) for m in MARKET_MODELS)
 
 
 class DexConfig(_Frozen):
@@ -144,10 +122,19 @@ class MqttConfig(_Frozen):
         return value
 
 
-class CheckpointConfig(_Frozen):
-    """Where indexer state persists between runs."""
+DEFAULT_CHECKPOINT = "var/checkpoints/chain-{chain_id}.sqlite"
 
-    path: str = "var/checkpoint.sqlite"
+
+class CheckpointConfig(_Frozen):
+    """Where indexer state persists between runs.
+
+    Left out, ``path`` is ``var/checkpoints/chain-<chain_id>.sqlite``: one file per chain, its tables keyed by
+    market name. The markets of a chain are followed against the same head and committed by one process, so
+    one file (one connection, one WAL) serves them all; a market's rows are reset on their own when its chain
+    no longer holds any stored block, and configs of other chains never share a file.
+    """
+
+    path: str = ""  # filled in by MonitorConfig from chain.chain_id when not given
 
 
 class BookConfig(_Frozen):
@@ -306,6 +293,19 @@ class MonitorConfig(_Frozen):
     sweep: SweepConfig = Field(default_factory=SweepConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _checkpoint_per_chain(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not isinstance(data.get("chain"), dict):
+            return data
+        checkpoint = data.get("checkpoint", {})
+        chain_id = data["chain"].get("chain_id")
+        if isinstance(chain_id, str) and chain_id.isdigit():
+            chain_id = int(chain_id)
+        if isinstance(checkpoint, dict) and not checkpoint.get("path") and isinstance(chain_id, int):
+            data = {**data, "checkpoint": {**checkpoint, "path": DEFAULT_CHECKPOINT.format(chain_id=chain_id)}}
+        return data
+
     @field_validator("markets")
     @classmethod
     def _unique_names(cls, markets: list[MarketConfig]) -> list[MarketConfig]:
@@ -350,12 +350,25 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     return out or "<root>"
 
 
+def _without_protocol_tag(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """pydantic names the chosen union member in the location (``markets.0.aave-v3.start_block``): drop it."""
+    if len(loc) >= 3 and loc[0] == "markets" and isinstance(loc[1], int) and loc[2] in KNOWN_PROTOCOLS:
+        return loc[:2] + loc[3:]
+    return loc
+
+
 def _format_validation_error(exc: ValidationError, source: str) -> str:
     lines = [f"invalid config {source}:"]
+    known = ", ".join(KNOWN_PROTOCOLS)
     for err in exc.errors():
-        loc = _format_loc(tuple(err["loc"]))
+        loc = _format_loc(_without_protocol_tag(tuple(err["loc"])))
         kind = err["type"]
-        if kind == "extra_forbidden":
+        if kind == "union_tag_invalid":
+            tag = (err.get("ctx") or {}).get("tag")
+            loc, msg = f"{loc}.protocol", f"unknown protocol {tag!r}; known protocols: {known}"
+        elif kind == "union_tag_not_found":
+            loc, msg = f"{loc}.protocol", f"missing required key (one of: {known})"
+        elif kind == "extra_forbidden":
             msg = "unknown key"
         elif kind == "missing":
             msg = "missing required key"

@@ -1,7 +1,8 @@
-"""The project's own compiled contracts (contracts/*.sol -> build/contracts.json by solcjs at setup).
+"""The project's own compiled contracts (contracts/*.sol -> monitor/compiled/contracts.json by solcjs at setup).
 
 The monitor uses one of them at runtime: the read-only ``AaveLens``, injected into ``eth_call`` with a state
-override so it needs no deployment on any chain.
+override so it needs no deployment on any chain. The compiled file is package data (git-ignored, written by
+``make setup``), so an installed wheel carries it.
 """
 
 from __future__ import annotations
@@ -15,8 +16,7 @@ from typing import Any
 from monitor.chain.abi import Abi
 from monitor.errors import MonitorError
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-OWN_CONTRACTS_FILE = PROJECT_ROOT / "build" / "contracts.json"
+OWN_CONTRACTS_FILE = Path(__file__).resolve().parent / "compiled" / "contracts.json"
 LENS_ADDRESS = "0x00000000000000000000000000000000c0de1e45"  # where the lens code is injected
 
 
@@ -38,7 +38,10 @@ class OwnContract:
 @cache
 def _compiled() -> dict[str, Any]:
     if not OWN_CONTRACTS_FILE.exists():
-        raise MonitorError("contracts are not compiled: run `make setup` (or `cascade-monitor devnet build`)")
+        raise MonitorError(
+            f"{OWN_CONTRACTS_FILE} is missing: the contracts are not compiled. Run `make setup` in the source "
+            "tree (or `cascade-monitor devnet build`) before installing or building the package"
+        )
     data: dict[str, Any] = json.loads(OWN_CONTRACTS_FILE.read_text())
     return data
 
@@ -47,7 +50,7 @@ def own_contract(name: str) -> OwnContract:
     """One of contracts/*.sol, compiled."""
     contracts = _compiled()["contracts"]
     if name not in contracts:
-        raise MonitorError(f"contract {name} is not in build/contracts.json: run `cascade-monitor devnet build`")
+        raise MonitorError(f"contract {name} is not in {OWN_CONTRACTS_FILE}: run `make setup`")
     c = contracts[name]
     return OwnContract(name, tuple(c["abi"]), "0x" + c["bytecode"], "0x" + c["deployedBytecode"])
 

@@ -1,28 +1,23 @@
-"""One consistent view of a market at one block: the book and the DEX pools, read through the indexer.
+"""One consistent view of a market at one block: the protocol's view of it and the DEX pools.
 
-Used by the one-shot commands (``snapshot``, ``simulate``, ``sweep``, ``depth``); the daemon keeps its own
-long-lived indexers instead.
+Used by the one-shot commands (``snapshot``, ``simulate``, ``sweep``); the daemon keeps its own long-lived
+trackers instead. The market's protocol is found through :mod:`monitor.protocols.registry`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import MarketConfig, MonitorConfig
 from monitor.dex.pool import PoolState
-from monitor.dex.reader import read_pool
 from monitor.errors import ChainError
-from monitor.protocols.aave_v3.book import Book
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
-from monitor.protocols.aave_v3.discovery import RangeResult
-from monitor.protocols.aave_v3.indexer import MarketIndexer
-from monitor.protocols.aave_v3.market import MarketAddresses
-from monitor.protocols.aave_v3.reader import MarketRead, read_accounts, read_market
-
-Progress = Callable[[int, int, int], None]  # (processed block, first block, safe head)
+from monitor.protocols.base import MarketView, Progress
+from monitor.protocols.registry import TrackerDeps, open_tracker
+from monitor.venues.uniswap_v3 import read_pool
 
 
 @dataclass(frozen=True)
@@ -31,10 +26,13 @@ class MarketSnapshot:
 
     block: int
     config: MarketConfig
-    addresses: MarketAddresses
-    market: MarketRead
-    book: Book
+    view: MarketView
     pools: dict[str, PoolState]
+
+    @property
+    def book(self) -> Any:
+        """The protocol's own book of the market's accounts (:attr:`MarketView.book`)."""
+        return self.view.book
 
 
 async def load_snapshot(
@@ -44,7 +42,7 @@ async def load_snapshot(
     block: int | None = None,
     progress: Progress | None = None,
 ) -> MarketSnapshot:
-    """Catch discovery up (resuming from the checkpoint), then read the book and pools at one block.
+    """Catch the market up (resuming from the checkpoint), then read it and the pools at one block.
 
     ``block`` None means the newest safe block (head - confirmations); an older block reads the accounts
     discovered up to it, as they were then.
@@ -52,25 +50,11 @@ async def load_snapshot(
     path = Path(cfg.checkpoint.path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with Checkpoint(path) as checkpoint:
-        indexer = MarketIndexer(rpc, checkpoint, market, confirmations=cfg.chain.confirmations)
-        head = await rpc.block_number()
-        safe = head - cfg.chain.confirmations
+        tracker = open_tracker(market, TrackerDeps(rpc, checkpoint, cfg.chain))
+        safe = await rpc.block_number() - cfg.chain.confirmations
         if block is not None and block > safe:
             raise ChainError(f"--block {block} is not final yet: the newest safe block is {safe}")
-        async for update in indexer.discovery.updates():
-            if progress and isinstance(update, RangeResult):
-                progress(update.to_block, market.start_block, safe)
-        if block is None:
-            result = await indexer.refresh()
-            book, market_read, addresses, at = result.book, result.market_read, result.addresses, result.block
-        else:
-            if block < market.start_block:
-                raise ChainError(f"--block {block} is before the market's start_block {market.start_block}")
-            addresses = indexer.discovery.addresses
-            seen = checkpoint.first_seen(market.name)
-            users = sorted(a for a, b in seen.items() if b <= block)
-            market_read = await read_market(rpc, addresses, block)
-            book = Book.build(market_read.inputs, await read_accounts(rpc, addresses, users, block))
-            at = block
-    pools = {p: await read_pool(rpc, p, at) for p in cfg.dex.pools}
-    return MarketSnapshot(at, market, addresses, market_read, book, pools)
+        await tracker.catch_up(progress)
+        view = (await tracker.refresh()).view if block is None else await tracker.read_at(block)
+    pools = {p: await read_pool(rpc, p, view.block) for p in cfg.dex.pools}
+    return MarketSnapshot(view.block, market, view, pools)

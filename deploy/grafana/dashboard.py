@@ -382,6 +382,19 @@ def panels() -> list[Json]:
     )
     lay.add(
         timeseries(
+            "Reserve deficits: now and projected per scenario",
+            targets(
+                (f"cascade_monitor_reserve_deficit_usd{{{M}}}", "{{market}} {{asset}} now"),
+                (f"cascade_monitor_scenario_deficit_usd{{{M}}}", "{{market}} {{scenario}} {{asset}} projected"),
+            ),
+            "currencyUSD",
+            "Aave v3.3+: debt burned into each reserve's deficit when an account's collateral runs out "
+            "(getReserveDeficit now; the new deficit each scenario's cascade would add).",
+        ),
+        8,
+    )
+    lay.add(
+        timeseries(
             "Projected liquidations per scenario",
             targets(
                 (f"cascade_monitor_scenario_debt_repaid_usd{{{M}}}", "{{market}} {{scenario}} repaid"),

@@ -30,6 +30,7 @@ from aiomqtt.exceptions import MqttConnectError
 
 from monitor.alerts.model import AlertEvent, MarketState
 from monitor.alerts.mqttclient import connect, describe, leave, tls_context, watch
+from monitor.chain.retry import Backoff
 from monitor.config import MqttConfig, redact_url
 from monitor.errors import ConfigError
 
@@ -93,7 +94,7 @@ class MqttPublisher:
         self._client_id = config.client_id
         self._ssl = tls_context(config.ca_file) if self._tls else None
         self._outbox_size = config.outbox_size
-        self._backoff = (backoff_initial_s, backoff_max_s)
+        self._backoff = Backoff(backoff_initial_s, backoff_max_s, jitter=False)
         self._keepalive = keepalive_s
         self._timeout = timeout_s
         self._grace = shutdown_grace_s
@@ -176,7 +177,7 @@ class MqttPublisher:
                 self._was_up = False
                 self._connected = False
                 _raise_if_cancelled()
-                delay = min(self._backoff[1], self._backoff[0] * 2 ** min(attempt, 32))
+                delay = self._backoff.delay(attempt + 1)
                 attempt += 1
                 log.info("MQTT %s: retrying in %.1f s", self._label, delay)
                 await asyncio.sleep(delay)

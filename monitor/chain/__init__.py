@@ -29,6 +29,9 @@ Public API:
 - :class:`monitor.chain.model.Block`, :class:`~monitor.chain.model.Log`, :class:`~monitor.chain.model.LogFilter`
   — the plain values the client returns and takes.
 - :mod:`monitor.chain.abi` — build call -> execute -> decode: ``Abi``, ``AbiFunction``, ``AbiEvent``.
-- Pure helpers: :mod:`~monitor.chain.jsonrpc` (envelopes, typed results), :mod:`~monitor.chain.retry`,
+- :mod:`monitor.chain.follow` — the reorg-safe log follower of one market (sans-I/O state machine, driver,
+  checkpoint), protocol-neutral.
+- Pure helpers: :mod:`~monitor.chain.jsonrpc` (envelopes, typed results; the devnet's sync client uses them
+  too), :mod:`~monitor.chain.retry` (the one retry policy: RPC retries, MQTT reconnects, failed cycles),
   :mod:`~monitor.chain.ratelimit`, :mod:`~monitor.chain.endpoints`, :mod:`~monitor.chain.stats`.
 """

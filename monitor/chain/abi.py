@@ -2,7 +2,7 @@
 
 Chain reads follow *build call -> execute -> decode*: :meth:`AbiFunction.encode` builds the calldata,
 the RPC owner executes it, :meth:`AbiFunction.decode` turns the returned bytes into Python values.
-ABIs the monitor reads at runtime live as JSON files in the repository's ``contracts_abi/`` folder.
+ABIs the monitor reads at runtime are JSON files in ``monitor/abi/``, package data shipped in the wheel.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from eth_utils.crypto import keccak
 
 from monitor.errors import DataError, MalformedResponseError
 
-ABI_DIR = Path(__file__).resolve().parents[2] / "contracts_abi"
+ABI_DIR = Path(__file__).resolve().parents[1] / "abi"
 
 
 def canonical_type(param: Mapping[str, Any]) -> str:
@@ -158,10 +158,10 @@ class Abi:
 
 @cache
 def load_abi(name: str) -> Abi:
-    """Load ``contracts_abi/<name>.json`` (a plain ABI list)."""
+    """Load ``monitor/abi/<name>.json`` (a plain ABI list)."""
     path = ABI_DIR / f"{name}.json"
     try:
         entries = json.loads(path.read_text())
     except FileNotFoundError:
-        raise DataError(f"no ABI named {name!r} in contracts_abi/") from None
+        raise DataError(f"no ABI named {name!r} in {ABI_DIR}") from None
     return Abi(entries)

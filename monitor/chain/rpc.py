@@ -106,13 +106,25 @@ class RpcClient:
         await self.aclose()
 
     async def start(self) -> None:
-        """Open the HTTP pool and check the chain id of every endpoint (at least one must answer)."""
+        """Open the HTTP pool and check the chain id of every endpoint (at least one must answer).
+
+        When the check fails (or is cancelled) the pool is closed again before the error propagates:
+        ``async with`` runs ``__aexit__`` only after a successful ``__aenter__``.
+        """
         if self._client is None:
             self._client = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self.config.max_concurrency),
                 timeout=aiohttp.ClientTimeout(total=self.config.request_timeout_s),
                 headers={"content-type": "application/json"},
             )
+        try:
+            await self._verify_all()
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def _verify_all(self) -> None:
+        """Check every endpoint's chain id: a mismatch raises, at least one must answer."""
         outcomes = await asyncio.gather(*(self._verify(ep) for ep in self._pool.endpoints), return_exceptions=True)
         problems: list[str] = []
         for ep, out in zip(self._pool.endpoints, outcomes, strict=True):
@@ -120,7 +132,8 @@ class RpcClient:
                 raise out
             if isinstance(out, _AttemptFailed):
                 self._pool.failed(ep)
-                problems.append(f"{ep.label}: {out.error}")
+                detail = str(out.error).removeprefix("eth_chainId: ")
+                problems.append(detail if ep.label in detail else f"{ep.label}: {detail}")
             elif isinstance(out, BaseException):
                 raise out
         if len(problems) == len(self._pool.endpoints):

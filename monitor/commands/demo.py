@@ -126,6 +126,7 @@ def _screen(daemon: Daemon, cfg: MonitorConfig, broker: LocalBroker | None, cras
     lines = [
         f"cascade-monitor demo  t={elapsed:5.0f} s   metrics http://127.0.0.1:{daemon.listen_port}/metrics   "
         f"readyz http://127.0.0.1:{daemon.listen_port}/readyz",
+        f"risk page http://127.0.0.1:{daemon.listen_port}/   (plots, top accounts, alerts, what-if)",
         (
             f"alerts on MQTT: mosquitto_sub -h 127.0.0.1 -p {broker.port} -t 'cascade-monitor/#' -v"
             if broker

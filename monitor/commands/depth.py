@@ -3,8 +3,8 @@
 For each pool and direction: how much must be sold to move the pool price by 1 %, 2 %, 5 %, 10 %, 25 %
 (whole tokens, and USD where the token has a price), read at one block; then the same for each pair over all
 its configured fee tiers, selling where the marginal price (fee included) is best. USD prices come from the
-Aave oracle of a configured market that lists the token; otherwise USDC, USDT and DAI count as $1 and a
-token paired with one of them (or with an oracle-priced token) is priced through that pool.
+price source of a configured market that lists the token (Aave: its oracle); otherwise USDC, USDT and DAI count
+as $1 and a token paired with one of them (or with a market-priced token) is priced through that pool.
 """
 
 from __future__ import annotations
@@ -17,23 +17,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.chain.abi import AbiFunction
 from monitor.chain.rpc import RpcClient
 from monitor.commands.quote import pinned_block, token_symbols
 from monitor.config import MonitorConfig, load_config
 from monitor.dex import DEFAULT_PCTS, DepthLevels, PairDepth, PoolState, pair_depth
-from monitor.dex.reader import read_pool
-from monitor.errors import ConfigError, MalformedResponseError, ProtocolError, RpcResponseError
-from monitor.protocols.aave_v3.book.wadray import BASE_CURRENCY_UNIT
-from monitor.protocols.aave_v3.discovery import resolve_market
-from monitor.protocols.aave_v3.reader import GET_ASSET_PRICE, GET_PRICE_ORACLE
+from monitor.errors import ConfigError
+from monitor.logs import protect_config
+from monitor.protocols.registry import read_prices
+from monitor.venues.uniswap_v3 import read_pool
 
 HELP = "amounts that move each configured Uniswap v3 pool's price by 1 to 25 percent, per pool and pair, tokens and USD"
 
 STABLECOINS = frozenset({"USDC", "USDT", "DAI"})
-BASE_CURRENCY = AbiFunction("BASE_CURRENCY", (), ("address",))
-BASE_CURRENCY_UNIT_FN = AbiFunction("BASE_CURRENCY_UNIT", (), ("uint256",))
-ZERO_ADDRESS = "0x" + "00" * 20
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,36 +62,14 @@ class DepthReport:
 
 
 async def oracle_prices(rpc: RpcClient, cfg: MonitorConfig, tokens: Sequence[str], block: int) -> dict[str, UsdPrice]:
-    """Aave oracle prices (USD per whole token) of the ``tokens`` that a configured market lists."""
+    """The prices of the ``tokens`` that a configured market prices (the first market listing a token wins)."""
     out: dict[str, UsdPrice] = {}
     for market in cfg.markets:
-        wanted = set(tokens) - set(out)
+        wanted = sorted(set(tokens) - set(out))
         if not wanted:
             break
-        addresses = await resolve_market(rpc, market.pool_addresses_provider, block)
-        listed = sorted(wanted & {r.asset for r in addresses.reserves})
-        if not listed:
-            continue
-        what = f"market {market.name}: the price oracle"
-        try:
-            (oracle,) = GET_PRICE_ORACLE.decode(
-                await rpc.eth_call(addresses.provider, GET_PRICE_ORACLE.encode(), block)
-            )
-            oracle = str(oracle).lower()
-            raw = await rpc.eth_calls([(oracle, GET_ASSET_PRICE.encode(a)) for a in listed], block)
-            prices = [int(GET_ASSET_PRICE.decode(r)[0]) for r in raw]
-        except (RpcResponseError, MalformedResponseError) as exc:
-            raise ProtocolError(f"{what} did not answer getAssetPrice at block {block}: {exc}") from None
-        base, unit = await rpc.eth_calls(
-            [(oracle, BASE_CURRENCY.encode()), (oracle, BASE_CURRENCY_UNIT_FN.encode())], block, return_errors=True
-        )
-        # AaveOracle: base currency 0x0 means USD; a unit we cannot read is taken as Aave v3's USD unit (1e8)
-        if not isinstance(base, RpcResponseError) and str(BASE_CURRENCY.decode(base)[0]).lower() != ZERO_ADDRESS:
-            continue
-        scale = BASE_CURRENCY_UNIT if isinstance(unit, RpcResponseError) else int(BASE_CURRENCY_UNIT_FN.decode(unit)[0])
-        for asset, price in zip(listed, prices, strict=True):
-            if price > 0:
-                out[asset] = UsdPrice(price / scale, f"Aave oracle of market {market.name}")
+        for asset, price in (await read_prices(rpc, market, wanted, block)).items():
+            out[asset] = UsdPrice(price.usd, price.source)
     return out
 
 
@@ -308,6 +281,7 @@ def depth_text(report: DepthReport) -> str:
 def run(args: argparse.Namespace) -> int:
     """Read the pools, print the depth table (text or JSON)."""
     cfg = load_config(args.config)
+    protect_config(cfg)
     if args.block is not None and args.block < 0:
         raise ConfigError(f"--block must be >= 0, got {args.block}")
     report = asyncio.run(compute_depth(cfg, args.block))

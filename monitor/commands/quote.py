@@ -15,9 +15,10 @@ from monitor.chain.rpc import RpcClient
 from monitor.config import MonitorConfig, load_config
 from monitor.dex import PoolState, StopReason, SwapResult, swap_exact_input
 from monitor.dex.constants import INT256_MAX, Q96
-from monitor.dex.reader import read_pool
 from monitor.errors import ChainError, ConfigError, DataError, RpcResponseError
+from monitor.logs import protect_config
 from monitor.protocols.aave_v3.reader import SYMBOL, decode_symbol
+from monitor.venues.uniswap_v3 import read_pool
 
 HELP = "exact output of selling an amount into a Uniswap v3 pool (our maths, equal to QuoterV2) at the latest block"
 
@@ -155,6 +156,7 @@ def quote_text(outcome: QuoteOutcome, configured: bool) -> str:
 def run(args: argparse.Namespace) -> int:
     """Validate the options, read the pool, print the quote."""
     cfg = load_config(args.config)
+    protect_config(cfg)
     pool = parse_address("--pool", args.pool)
     token_in = parse_address("--token-in", args.token_in)
     amount_in = parse_amount("--amount-in", args.amount_in)

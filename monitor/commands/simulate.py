@@ -18,7 +18,9 @@ from typing import Any
 from monitor.chain.rpc import RpcClient
 from monitor.config import MarketConfig, MonitorConfig, load_config
 from monitor.errors import ConfigError
-from monitor.risk import CascadeBook, CascadeResult, ModelParams, Projector, choose_venues
+from monitor.logs import protect_config
+from monitor.protocols.aave_v3.version import configured_override
+from monitor.risk import CascadeResult, ModelParams, Projector, choose_venues
 from monitor.snapshot import MarketSnapshot, load_snapshot
 
 HELP = "project the liquidation cascade of a price shock: rounds, final prices, amplification, bad debt"
@@ -47,7 +49,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--block", type=int, default=None, help="block number (default: the newest safe block)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     g = parser.add_argument_group("model options (defaults: the on-chain model)")
-    g.add_argument("--rules", choices=("v3.0", "v3.3"), default=None, help="liquidation rules (default: the market's)")
+    rules_help = "liquidation rules (default: the pool's detected version, or the config's override)"
+    g.add_argument("--rules", choices=("v3.0", "v3.3"), default=None, help=rules_help)
     g.add_argument("--capital-usd", type=float, default=math.inf, help="debt liquidators can repay per round")
     g.add_argument("--dex-share", type=float, default=1.0, help="share of seized collateral sold on the DEX")
     g.add_argument("--gas-usd", type=float, default=0.0, help="gas cost of one liquidation, USD")
@@ -70,10 +73,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_model_arguments(parser)
 
 
-def model_params(args: argparse.Namespace, market: MarketConfig) -> ModelParams:
+def liquidation_rules(args: argparse.Namespace, market: MarketConfig) -> str | None:
+    """The liquidation rules asked for: ``--rules``, else the config's explicit ``liquidation_rules`` (an
+    override), else None: those of the pool's revision, detected when the market is read."""
+    rules: str | None = args.rules or configured_override(market)
+    return rules
+
+
+def model_params(args: argparse.Namespace) -> ModelParams:
     """The model parameters the options ask for."""
     return ModelParams(
-        rules=args.rules or market.liquidation_rules,
         liquidator_capital_usd=args.capital_usd,
         dex_sell_share=args.dex_share,
         gas_cost_usd=args.gas_usd,
@@ -102,15 +111,18 @@ async def _read(cfg: MonitorConfig, market: MarketConfig, block: int | None) -> 
 def projector_for(args: argparse.Namespace) -> tuple[MarketSnapshot, Projector]:
     """Read the chain and set the engine up as the options say."""
     cfg = load_config(args.config)
+    protect_config(cfg)
     market = select_market(cfg, args.market)
-    params = model_params(args, market)
+    params = model_params(args)
     snap = asyncio.run(_read(cfg, market, args.block))
-    book = CascadeBook.from_book(snap.book)
-    return snap, Projector(book, choose_venues(book.market, snap.pools), params)
+    risk = snap.view.risk_input(liquidation_rules(args, market))
+    book = risk.book
+    return snap, Projector(book, choose_venues(book.market, snap.pools), params, model=risk.model)
 
 
 def document(snap: MarketSnapshot, result: CascadeResult) -> dict[str, Any]:
     """The ``--json`` document (field names are a public interface)."""
+    symbols = {r.asset: r.symbol for r in snap.book.market.reserves}
     return {
         "block": snap.block,
         "market": snap.config.name,
@@ -127,6 +139,9 @@ def document(snap: MarketSnapshot, result: CascadeResult) -> dict[str, Any]:
         "debt_repaid_usd": result.debt_repaid_usd,
         "bad_debt_usd": result.bad_debt_usd,
         "bad_debt_accounts": result.bad_debt_accounts,
+        "rules": result.rules,
+        "deficit_usd": result.deficit_usd,
+        "deficit_usd_by_reserve": {symbols[a]: usd for a, usd in result.deficit_usd_by_reserve.items()},
     }
 
 
@@ -170,6 +185,9 @@ def text(snap: MarketSnapshot, projector: Projector, result: CascadeResult) -> s
         f"  toxic (LT x bonus > HF): {tb.accounts:,} accounts / ${tb.debt_usd:,.0f} debt before the shock, "
         f"{ta.accounts:,} / ${ta.debt_usd:,.0f} right after it",
     ]
+    if result.deficit_usd_by_reserve:
+        parts = ", ".join(f"{sym[a]} ${usd:,.0f}" for a, usd in result.deficit_usd_by_reserve.items())
+        lines.append(f"  new reserve deficits: ${result.deficit_usd:,.0f} ({parts})")
     if not result.converged:
         lines.append(
             f"  stopped with {result.unliquidated_accounts:,} accounts still liquidatable "

@@ -10,226 +10,286 @@ from __future__ import annotations
 import math
 import platform
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from monitor import __version__
-from monitor.daemon.result import MarketResult
-from monitor.daemon.store import ResultStore
+from monitor.chain.stats import RpcStats
+from monitor.daemon.result import BLOCK_BUCKETS, MarketResult, MarketStatus
+from monitor.daemon.store import AlertState, OutboxStats, ResultStore
+from monitor.web import WebSources, add_web_routes
 
-P = "cascade_monitor_"
-BLOCK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
-
-
-def _g(name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:
-    return GaugeMetricFamily(P + name, doc, labels=labels)
+PREFIX = "cascade_monitor_"
 
 
-def _num(x: float | None) -> float:
-    return math.nan if x is None else float(x)
+def _gauge(name: str, doc: str, labels: list[str]) -> GaugeMetricFamily:
+    return GaugeMetricFamily(PREFIX + name, doc, labels=labels)
+
+
+def _num(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+@dataclass(frozen=True)
+class ExporterSources:
+    """What the exporter shows besides the market results, each read at scrape time."""
+
+    rpc_stats: Callable[[], RpcStats] | None = None
+    alert_states: Callable[[], list[AlertState]] = list
+    outbox_stats: Callable[[], OutboxStats | None] = lambda: None
+    checkpoint_resets: Callable[[], Mapping[str, int]] = dict
 
 
 class ResultCollector(Collector):
-    """Turns the store's newest results into metric families at scrape time."""
+    """Turns the store's newest results (and the other sources) into metric families at scrape time."""
 
-    def __init__(self, store: ResultStore) -> None:
+    def __init__(self, store: ResultStore, sources: ExporterSources) -> None:
         self.store = store
+        self.sources = sources
 
     def collect(self) -> Iterator[Metric]:
         """All families; one pass over the latest results."""
         statuses = self.store.statuses()
-        info = _g("build_info", "Build of the running monitor (value 1).", ["version", "python"])
+        info = _gauge("build_info", "Build of the running monitor (value 1).", ["version", "python"])
         info.add_metric([__version__, platform.python_version()], 1)
         yield info
-        up = _g(
+        up = _gauge(
             "market_status",
             "1 for the market's current cycle status (ok, errored, stale, starting).",
             ["market", "status"],
         )
-        errors = CounterMetricFamily(P + "market_cycle_errors", "Failed block cycles of the market.", labels=["market"])
-        cycles = CounterMetricFamily(P + "market_cycles", "Block cycles run for the market.", labels=["market"])
-        for name, st in statuses.items():
-            for s in ("ok", "errored", "stale", "starting"):
-                up.add_metric([name, s], 1.0 if st.status == s else 0.0)
-            errors.add_metric([name], st.errors_total)
-            cycles.add_metric([name], st.cycles_total)
+        errors = CounterMetricFamily(
+            PREFIX + "market_cycle_errors", "Failed block cycles of the market.", labels=["market"]
+        )
+        cycles = CounterMetricFamily(PREFIX + "market_cycles", "Block cycles run for the market.", labels=["market"])
+        resets = CounterMetricFamily(
+            PREFIX + "checkpoint_resets",
+            "Times none of the market's stored blocks was on the chain any more and it was backfilled again.",
+            labels=["market"],
+        )
+        reset_counts = self.sources.checkpoint_resets()
+        for name, status in statuses.items():
+            resets.add_metric([name], reset_counts.get(name, 0))
+            for state in ("ok", "errored", "stale", "starting"):
+                up.add_metric([name, state], 1.0 if status.status == state else 0.0)
+            errors.add_metric([name], status.errors_total)
+            cycles.add_metric([name], status.cycles_total)
         yield up
         yield errors
         yield cycles
-        results = [st.result for st in statuses.values() if st.result is not None]
+        yield resets
+        yield self._processing(statuses)
+        results = [status.result for status in statuses.values() if status.result is not None]
         yield from self._results(results)
         yield from self._rpc()
         yield from self._alerts()
 
+    @staticmethod
+    def _processing(statuses: Mapping[str, MarketStatus]) -> HistogramMetricFamily:
+        family = HistogramMetricFamily(
+            PREFIX + "block_processing_seconds", "Block seen -> result ready, per market.", labels=["market"]
+        )
+        for name, status in statuses.items():
+            times = status.processing
+            buckets = [(f"{bound:g}", n) for bound, n in zip(BLOCK_BUCKETS, times.bucket_counts, strict=True)]
+            family.add_metric([name], [*buckets, ("+Inf", times.count)], times.sum_s)
+        return family
+
     def _results(self, results: list[MarketResult]) -> Iterator[Metric]:
         now = time.time()
-        f: dict[str, GaugeMetricFamily] = {
-            "last_block": _g("last_block", "Newest processed (safe) block.", ["market"]),
-            "age": _g("data_age_seconds", "Seconds since the newest processed block was mined.", ["market"]),
-            "proc": _g("last_block_processing_seconds", "Block seen -> result ready, newest block.", ["market"]),
-            "accounts": _g("accounts", "Accounts known to the market.", ["market"]),
-            "debtors": _g("accounts_with_debt", "Accounts with debt.", ["market"]),
-            "coll": _g("collateral_usd", "Collateral of all accounts, USD.", ["market"]),
-            "debt": _g("debt_usd", "Debt of all accounts, USD.", ["market"]),
-            "hf_acc": _g("health_factor_accounts", "Accounts with debt and health factor below le.", ["market", "le"]),
-            "hf_debt": _g(
+        fam: dict[str, GaugeMetricFamily] = {
+            "last_block": _gauge("last_block", "Newest processed (safe) block.", ["market"]),
+            "age": _gauge("data_age_seconds", "Seconds since the newest processed block was mined.", ["market"]),
+            "proc": _gauge("last_block_processing_seconds", "Block seen -> result ready, newest block.", ["market"]),
+            "accounts": _gauge("accounts", "Accounts known to the market.", ["market"]),
+            "debtors": _gauge("accounts_with_debt", "Accounts with debt.", ["market"]),
+            "coll": _gauge("collateral_usd", "Collateral of all accounts, USD.", ["market"]),
+            "debt": _gauge("debt_usd", "Debt of all accounts, USD.", ["market"]),
+            "hf_acc": _gauge(
+                "health_factor_accounts", "Accounts with debt and health factor below le.", ["market", "le"]
+            ),
+            "hf_debt": _gauge(
                 "health_factor_debt_usd", "Debt of accounts with health factor below le, USD.", ["market", "le"]
             ),
-            "liq_acc": _g("liquidatable_accounts", "Accounts with health factor < 1 now.", ["market"]),
-            "liq_debt": _g("liquidatable_debt_usd", "Debt of accounts with health factor < 1 now, USD.", ["market"]),
-            "toxic": _g("toxic_accounts", "Accounts where LT x bonus > HF (liquidation worsens them).", ["market"]),
-            "risk": _g(
+            "liq_acc": _gauge("liquidatable_accounts", "Accounts with health factor < 1 now.", ["market"]),
+            "liq_debt": _gauge(
+                "liquidatable_debt_usd", "Debt of accounts with health factor < 1 now, USD.", ["market"]
+            ),
+            "toxic": _gauge("toxic_accounts", "Accounts where LT x bonus > HF (liquidation worsens them).", ["market"]),
+            "risk": _gauge(
                 "collateral_at_risk_usd",
                 "Collateral (current prices) of accounts that turn liquidatable "
                 "if the asset alone drops by `drop`, USD.",
                 ["market", "asset", "drop"],
             ),
-            "price": _g("oracle_price_usd", "Oracle price, USD.", ["market", "asset"]),
-            "dev": _g("oracle_dex_deviation_ratio", "Oracle price / DEX price - 1.", ["market", "asset"]),
-            "sc_drop": _g(
+            "price": _gauge("oracle_price_usd", "Oracle price, USD.", ["market", "asset"]),
+            "dev": _gauge("oracle_dex_deviation_ratio", "Oracle price / DEX price - 1.", ["market", "asset"]),
+            "sc_drop": _gauge(
                 "scenario_final_drop_ratio",
                 "Projected final price drop of the scenario (share).",
                 ["market", "scenario"],
             ),
-            "sc_amp": _g(
+            "sc_amp": _gauge(
                 "scenario_amplification_ratio", "Projected final drop / initial shock.", ["market", "scenario"]
             ),
-            "sc_repaid": _g(
+            "sc_repaid": _gauge(
                 "scenario_debt_repaid_usd", "Projected debt repaid by liquidations, USD.", ["market", "scenario"]
             ),
-            "sc_bad": _g("scenario_bad_debt_usd", "Projected bad debt, USD.", ["market", "scenario"]),
-            "sc_liq": _g(
+            "sc_bad": _gauge("scenario_bad_debt_usd", "Projected bad debt, USD.", ["market", "scenario"]),
+            "sc_deficit": _gauge(
+                "scenario_deficit_usd",
+                "Projected new reserve deficit (debt burned when collateral runs out, Aave v3.3+), USD.",
+                ["market", "scenario", "asset"],
+            ),
+            "deficit": _gauge(
+                "reserve_deficit_usd", "Reserve deficit now (getReserveDeficit, Aave v3.3+), USD.", ["market", "asset"]
+            ),
+            "sc_liq": _gauge(
                 "scenario_accounts_liquidated", "Projected liquidations (accounts x rounds).", ["market", "scenario"]
             ),
-            "crit": _g(
+            "crit": _gauge(
                 "critical_shock_ratio",
                 "Smallest initial price drop of the asset whose projected cascade "
                 "crosses the configured limits (share; NaN: none up to the sweep's maximum).",
                 ["market", "asset"],
             ),
-            "depth": _g(
+            "depth": _gauge(
                 "dex_depth_usd",
                 "USD needed to move the pool's price by `move` in `direction`.",
                 ["market", "pool", "pair", "direction", "move"],
             ),
-            "dex_price": _g("dex_price_usd", "Spot price of the pool's base asset, USD.", ["market", "pool", "pair"]),
-            "top": _g(
+            "dex_price": _gauge(
+                "dex_price_usd", "Spot price of the pool's base asset, USD.", ["market", "pool", "pair"]
+            ),
+            "top": _gauge(
                 "top_account_health_factor",
                 "Health factor of the riskiest accounts (bounded top-N).",
                 ["market", "rank", "account"],
             ),
-            "top_debt": _g(
+            "top_debt": _gauge(
                 "top_account_debt_usd",
                 "Debt of the riskiest accounts (bounded top-N), USD.",
                 ["market", "rank", "account"],
             ),
         }
-        for r in results:
-            m = r.market
-            f["last_block"].add_metric([m], r.block)
-            f["age"].add_metric([m], r.data_age_s(now))
-            f["proc"].add_metric([m], r.processing_s)
-            f["accounts"].add_metric([m], r.accounts)
-            f["debtors"].add_metric([m], r.accounts_with_debt)
-            f["coll"].add_metric([m], r.collateral_usd)
-            f["debt"].add_metric([m], r.debt_usd)
-            for edge, n, d in zip(r.hf_edges, r.hf_counts_cumulative, r.hf_debt_cumulative_usd, strict=True):
-                f["hf_acc"].add_metric([m, f"{edge:g}"], n)
-                f["hf_debt"].add_metric([m, f"{edge:g}"], d)
-            f["hf_acc"].add_metric([m, "+Inf"], r.accounts_with_debt)
-            f["hf_debt"].add_metric([m, "+Inf"], r.debt_usd)
-            f["liq_acc"].add_metric([m], r.liquidatable_accounts)
-            f["liq_debt"].add_metric([m], r.liquidatable_debt_usd)
-            f["toxic"].add_metric([m], r.toxic_accounts)
-            for asset, curve in r.collateral_at_risk_usd.items():
+        for result in results:
+            market = result.market
+            fam["last_block"].add_metric([market], result.block)
+            fam["age"].add_metric([market], result.data_age_s(now))
+            fam["proc"].add_metric([market], result.processing_s)
+            fam["accounts"].add_metric([market], result.accounts)
+            fam["debtors"].add_metric([market], result.accounts_with_debt)
+            fam["coll"].add_metric([market], result.collateral_usd)
+            fam["debt"].add_metric([market], result.debt_usd)
+            for edge, count, debt in zip(
+                result.hf_edges, result.hf_counts_cumulative, result.hf_debt_cumulative_usd, strict=True
+            ):
+                fam["hf_acc"].add_metric([market, f"{edge:g}"], count)
+                fam["hf_debt"].add_metric([market, f"{edge:g}"], debt)
+            fam["hf_acc"].add_metric([market, "+Inf"], result.accounts_with_debt)
+            fam["hf_debt"].add_metric([market, "+Inf"], result.debt_usd)
+            fam["liq_acc"].add_metric([market], result.liquidatable_accounts)
+            fam["liq_debt"].add_metric([market], result.liquidatable_debt_usd)
+            fam["toxic"].add_metric([market], result.toxic_accounts)
+            for asset, curve in result.collateral_at_risk_usd.items():
                 for drop, usd in curve.items():
-                    f["risk"].add_metric([m, asset, f"{drop:g}"], usd)
-            for asset, price in r.oracle_prices_usd.items():
-                f["price"].add_metric([m, asset], price)
-            for asset, dev in r.oracle_dex_deviation.items():
-                f["dev"].add_metric([m, asset], dev)
-            for s in r.scenarios:
-                f["sc_drop"].add_metric([m, s.name], s.final_drop)
-                f["sc_amp"].add_metric([m, s.name], s.amplification)
-                f["sc_repaid"].add_metric([m, s.name], s.debt_repaid_usd)
-                f["sc_bad"].add_metric([m, s.name], s.bad_debt_usd)
-                f["sc_liq"].add_metric([m, s.name], s.accounts_liquidated)
-            for asset, shock in r.critical_shocks.items():
-                f["crit"].add_metric([m, asset], _num(shock))
-            for p in r.pools:
-                f["dex_price"].add_metric([m, p.address, p.pair], p.price_usd)
-                for move, usd in p.depth_down_usd.items():
-                    f["depth"].add_metric([m, p.address, p.pair, "down", f"{move:g}"], usd)
-                for move, usd in p.depth_up_usd.items():
-                    f["depth"].add_metric([m, p.address, p.pair, "up", f"{move:g}"], usd)
-            for rank, a in enumerate(r.top_accounts, start=1):
-                f["top"].add_metric([m, str(rank), a.address], a.health_factor)
-                f["top_debt"].add_metric([m, str(rank), a.address], a.debt_usd)
-        yield from f.values()
+                    fam["risk"].add_metric([market, asset, f"{drop:g}"], usd)
+            for asset, price in result.oracle_prices_usd.items():
+                fam["price"].add_metric([market, asset], price)
+            for asset, dev in result.oracle_dex_deviation.items():
+                fam["dev"].add_metric([market, asset], dev)
+            for scenario in result.scenarios:
+                fam["sc_drop"].add_metric([market, scenario.name], scenario.final_drop)
+                fam["sc_amp"].add_metric([market, scenario.name], scenario.amplification)
+                fam["sc_repaid"].add_metric([market, scenario.name], scenario.debt_repaid_usd)
+                fam["sc_bad"].add_metric([market, scenario.name], scenario.bad_debt_usd)
+                fam["sc_liq"].add_metric([market, scenario.name], scenario.accounts_liquidated)
+                for asset, usd in scenario.deficit_usd_by_reserve.items():
+                    fam["sc_deficit"].add_metric([market, scenario.name, asset], usd)
+            for asset, usd in result.reserve_deficit_usd.items():
+                fam["deficit"].add_metric([market, asset], usd)
+            for asset, shock in result.critical_shocks.items():
+                fam["crit"].add_metric([market, asset], _num(shock))
+            for pool in result.pools:
+                fam["dex_price"].add_metric([market, pool.address, pool.pair], pool.price_usd)
+                for move, usd in pool.depth_down_usd.items():
+                    fam["depth"].add_metric([market, pool.address, pool.pair, "down", f"{move:g}"], usd)
+                for move, usd in pool.depth_up_usd.items():
+                    fam["depth"].add_metric([market, pool.address, pool.pair, "up", f"{move:g}"], usd)
+            for rank, account in enumerate(result.top_accounts, start=1):
+                fam["top"].add_metric([market, str(rank), account.address], account.health_factor)
+                fam["top_debt"].add_metric([market, str(rank), account.address], account.debt_usd)
+        yield from fam.values()
 
     def _rpc(self) -> Iterator[Metric]:
-        if self.store.rpc_stats is None:
+        if self.sources.rpc_stats is None:
             return
-        stats = self.store.rpc_stats()
-        req = CounterMetricFamily(P + "rpc_requests", "JSON-RPC requests sent.", labels=["method", "endpoint"])
-        err = CounterMetricFamily(P + "rpc_errors", "JSON-RPC requests failed.", labels=["method", "endpoint", "kind"])
-        ret = CounterMetricFamily(P + "rpc_retries", "JSON-RPC requests sent again.", labels=["method", "endpoint"])
-        for (method, ep), n in stats.requests.items():
-            req.add_metric([method, ep], n)
-        for (method, ep, kind), n in stats.errors.items():
-            err.add_metric([method, ep, kind], n)
-        for (method, ep), n in stats.retries.items():
-            ret.add_metric([method, ep], n)
-        fo = CounterMetricFamily(P + "rpc_failovers", "Requests moved to another RPC endpoint.")
-        fo.add_metric([], stats.failovers)
-        yield from (req, err, ret, fo)
+        stats = self.sources.rpc_stats()
+        requests = CounterMetricFamily(
+            PREFIX + "rpc_requests", "JSON-RPC requests sent.", labels=["method", "endpoint"]
+        )
+        errors = CounterMetricFamily(
+            PREFIX + "rpc_errors", "JSON-RPC requests failed.", labels=["method", "endpoint", "kind"]
+        )
+        retries = CounterMetricFamily(
+            PREFIX + "rpc_retries", "JSON-RPC requests sent again.", labels=["method", "endpoint"]
+        )
+        for (method, endpoint), n in stats.requests.items():
+            requests.add_metric([method, endpoint], n)
+        for (method, endpoint, kind), n in stats.errors.items():
+            errors.add_metric([method, endpoint, kind], n)
+        for (method, endpoint), n in stats.retries.items():
+            retries.add_metric([method, endpoint], n)
+        failovers = CounterMetricFamily(PREFIX + "rpc_failovers", "Requests moved to another RPC endpoint.")
+        failovers.add_metric([], stats.failovers)
+        yield from (requests, errors, retries, failovers)
 
     def _alerts(self) -> Iterator[Metric]:
-        active = _g("alerts_active", "1 while the alert rule fires.", ["market", "rule", "severity"])
-        for a in self.store.alert_states():
-            active.add_metric([a.market, a.rule, a.severity], 1.0 if a.active else 0.0)
+        active = _gauge("alerts_active", "1 while the alert rule fires.", ["market", "rule", "severity"])
+        for alert in self.sources.alert_states():
+            active.add_metric([alert.market, alert.rule, alert.severity], 1.0 if alert.active else 0.0)
         yield active
-        ob = self.store.outbox_stats()
-        if ob is None:
+        outbox = self.sources.outbox_stats()
+        if outbox is None:
             return
-        conn = _g("mqtt_connected", "1 while connected to the MQTT broker.", [])
-        conn.add_metric([], 1.0 if ob.connected else 0.0)
-        queued = _g("mqtt_outbox_messages", "Alert messages waiting for the broker.", [])
-        queued.add_metric([], ob.queued)
-        pub = CounterMetricFamily(P + "mqtt_published", "MQTT messages published.")
-        pub.add_metric([], ob.published)
-        drop = CounterMetricFamily(P + "mqtt_dropped", "MQTT messages dropped from a full outbox (oldest first).")
-        drop.add_metric([], ob.dropped)
-        rec = CounterMetricFamily(P + "mqtt_reconnects", "Reconnections to the MQTT broker.")
-        rec.add_metric([], ob.reconnects)
-        yield from (conn, queued, pub, drop, rec)
+        connected = _gauge("mqtt_connected", "1 while connected to the MQTT broker.", [])
+        connected.add_metric([], 1.0 if outbox.connected else 0.0)
+        queued = _gauge("mqtt_outbox_messages", "Alert messages waiting for the broker.", [])
+        queued.add_metric([], outbox.queued)
+        published = CounterMetricFamily(PREFIX + "mqtt_published", "MQTT messages published.")
+        published.add_metric([], outbox.published)
+        dropped = CounterMetricFamily(
+            PREFIX + "mqtt_dropped", "MQTT messages dropped from a full outbox (oldest first)."
+        )
+        dropped.add_metric([], outbox.dropped)
+        reconnects = CounterMetricFamily(PREFIX + "mqtt_reconnects", "Reconnections to the MQTT broker.")
+        reconnects.add_metric([], outbox.reconnects)
+        yield from (connected, queued, published, dropped, reconnects)
 
 
 class Metrics:
-    """The registry: the result collector plus the block-processing histogram."""
+    """The registry (one collector over the latest results: nothing is pushed into it) and the HTTP endpoints."""
 
-    def __init__(self, store: ResultStore) -> None:
+    def __init__(
+        self, store: ResultStore, sources: ExporterSources | None = None, web: WebSources | None = None
+    ) -> None:
         self.store = store
+        self.web = web
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(ResultCollector(store))
-        self.block_seconds = Histogram(
-            P + "block_processing_seconds",
-            "Block seen -> metrics updated, per market.",
-            ["market"],
-            buckets=BLOCK_BUCKETS,
-            registry=self.registry,
-        )
+        self.registry.register(ResultCollector(store, sources or ExporterSources()))
 
     def app(self) -> web.Application:
-        """The aiohttp application serving /metrics, /healthz and /readyz."""
+        """The aiohttp application serving /metrics, /healthz, /readyz and the risk page (/, /api/v1/...)."""
         app = web.Application()
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         app.router.add_get("/readyz", self._readyz)
+        add_web_routes(app, self.store, self.web)
         return app
 
     async def _metrics(self, _: web.Request) -> web.Response:

@@ -10,17 +10,17 @@ from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from monitor.config import EACH_COLLATERAL, MarketConfig, MonitorConfig, ScenarioConfig
-from monitor.daemon.pipeline import Projections
-from monitor.daemon.result import ScenarioSummary
+from monitor.daemon.result import Projections, ScenarioRound, ScenarioSummary
 from monitor.dex.pool import PoolState
 from monitor.errors import DataError
-from monitor.protocols.aave_v3.book import Book
 from monitor.risk import (
-    CascadeBook,
+    CascadeResult,
     Limits,
     ModelParams,
     Projector,
+    RiskInput,
     SweepSpec,
+    Venue,
     choose_venues,
     collateral_assets,
     sweep,
@@ -35,7 +35,7 @@ class CascadeProjector:
     def __init__(self, cfg: MonitorConfig, market: MarketConfig) -> None:
         self.cfg = cfg
         self.market = market
-        self.params = ModelParams(rules=market.liquidation_rules)
+        self.params = ModelParams()
         s = cfg.sweep
         steps = round(s.max_shock / s.step)
         self.spec = SweepSpec(drops=tuple(round((i + 1) * s.step, 6) for i in range(steps)))
@@ -46,13 +46,17 @@ class CascadeProjector:
         self.last_sweep_s = 0.0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sweep-{market.name}")
         self._running: Future[None] | None = None
+        self.latest: tuple[int, RiskInput, dict[str, Venue]] | None = None  # newest block's engine inputs
 
-    def __call__(self, block: int, book: Book, pools: dict[str, PoolState]) -> Projections:
+    def __call__(self, block: int, risk: RiskInput, pools: dict[str, PoolState]) -> Projections:
         """Scenario summaries for ``block``, and critical shocks (fresh or from the last sweep)."""
-        cbook = CascadeBook.from_book(book)
-        usable = aligned_pools(pools, {r.asset: r.price / 1e8 for r in book.market.reserves})
-        projector = Projector(cbook, choose_venues(cbook.market, usable), self.params)
+        cbook = risk.book
+        usable = aligned_pools(pools, cbook.market.usd(cbook.market.prices))
+        venues = choose_venues(cbook.market, usable)
+        projector = Projector(cbook, venues, self.params, model=risk.model)
+        self.latest = (block, risk, venues)
         scenarios = []
+        symbol = dict(zip(cbook.market.assets, cbook.market.symbols, strict=True))
         for name, shocks in expand_scenarios(self.cfg.scenarios, projector):
             try:
                 r = projector.project(shocks)
@@ -70,10 +74,20 @@ class CascadeProjector:
                     bad_debt_accounts=r.bad_debt_accounts,
                     rounds=len(r.rounds),
                     accounts_liquidated=r.accounts_liquidated,
+                    path=cascade_path(r, projector),
+                    deficit_usd_by_reserve={symbol[a]: usd for a, usd in r.deficit_usd_by_reserve.items()},
                 )
             )
         self._maybe_sweep(block, projector)
         return Projections(scenarios=tuple(scenarios), critical_shocks=dict(self.critical))
+
+    def what_if_projector(self) -> tuple[int, Projector] | None:
+        """A projector of its own (own buffers: safe beside a running sweep) on the newest block's book, venues
+        and model, with that block; None before the first block."""
+        if self.latest is None:
+            return None
+        block, risk, venues = self.latest
+        return block, Projector(risk.book, venues, self.params, model=risk.model)
 
     def _maybe_sweep(self, block: int, projector: Projector) -> None:
         """Start a sweep in the background when one is due and none runs; its answer lands when ready.
@@ -107,6 +121,19 @@ class CascadeProjector:
         """Block until the running sweep (if any) is done (tests, benchmarks)."""
         if self._running is not None:
             self._running.result(timeout)
+
+
+def cascade_path(result: CascadeResult, projector: Projector) -> tuple[ScenarioRound, ...]:
+    """Round by round: prices of the assets the cascade moves (by symbol), debt repaid and new bad debt."""
+    m = projector.market
+    symbol = dict(zip(m.assets, m.symbols, strict=True))
+    moved = [a for a in m.assets if result.final_prices_usd.get(a) != result.initial_prices_usd.get(a)]
+    before = result.bad_debt_before_usd
+    path = [ScenarioRound(0, 0, 0.0, 0.0, {symbol[a]: result.shocked_prices_usd[a] for a in moved})]
+    for r in result.rounds:
+        prices = {symbol[a]: r.oracle_prices_usd[a] for a in moved}
+        path.append(ScenarioRound(r.round, r.accounts_liquidated, r.debt_repaid_usd, r.bad_debt_usd - before, prices))
+    return tuple(path)
 
 
 def expand_scenarios(scenarios: Iterable[ScenarioConfig], projector: Projector) -> list[tuple[str, dict[str, float]]]:

@@ -1,28 +1,32 @@
-"""The immutable per-block result of one market, and the store the exporters read it from.
+"""The immutable per-block result of one market, and what it is made of (pure: plain data, floats out).
 
-Everything here is plain data computed once per block (pure: numpy in, floats out). The collector and the
-alert rules never touch the book or the chain: a scrape costs no computation beyond formatting.
+Everything here is computed once per block. The collector and the alert rules never touch a book or the chain:
+a scrape costs no computation beyond formatting. Nothing here knows a protocol: a market's figures come through
+:class:`~monitor.protocols.base.HealthFigures`, its prices through :class:`~monitor.protocols.base.PriceSource`.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 
 from monitor.dex import pair_depth
 from monitor.dex.depth import DepthLevels
 from monitor.dex.pool import PoolState
-from monitor.protocols.aave_v3.book import Book
+from monitor.protocols.base import AT_RISK_DROPS, RiskyAccount
+from monitor.risk.model import RiskInput
+
+__all__ = ["AT_RISK_DROPS", "RiskyAccount"]  # re-exported: the exporters' tests build results from them
 
 Status = Literal["ok", "errored", "stale", "starting"]
-AT_RISK_DROPS = (0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)  # drop levels exported as labels
 DEPTH_MOVES = (0.02, 0.05, 0.1)  # DEX depth levels exported as labels
+PEG_BAND = 0.01  # two tokens priced within 1% of each other: neither is the other's quote
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,17 @@ class PoolSummary:
 
 
 @dataclass(frozen=True)
+class ScenarioRound:
+    """One round of a projected cascade (round 0: right after the shock, before any liquidation)."""
+
+    round: int
+    accounts_liquidated: int
+    debt_repaid_usd: float  # in this round
+    bad_debt_usd: float  # new bad debt so far, at this round's prices
+    prices_usd: Mapping[str, float]  # symbol -> oracle price after the round, for the assets the cascade moves
+
+
+@dataclass(frozen=True)
 class ScenarioSummary:
     """Projection of one shock scenario."""
 
@@ -49,16 +64,28 @@ class ScenarioSummary:
     bad_debt_accounts: int
     rounds: int
     accounts_liquidated: int
+    path: tuple[ScenarioRound, ...] = ()  # round by round (round 0 first)
+    deficit_usd_by_reserve: Mapping[str, float] = field(default_factory=dict)  # symbol -> new deficit (Aave v3.3+)
 
 
 @dataclass(frozen=True)
-class RiskyAccount:
-    """One of the bounded top-N riskiest accounts."""
+class Projections:
+    """Scenario projections and critical shocks of one block."""
 
-    address: str
-    health_factor: float
-    debt_usd: float
-    collateral_usd: float
+    scenarios: tuple[ScenarioSummary, ...] = ()
+    critical_shocks: dict[str, float | None] | None = None
+
+
+class Projector(Protocol):
+    """Runs the cascade projections of one market (CPU work, called in a worker thread): ``risk_input`` is what
+    the market's view hands the engine (:meth:`~monitor.protocols.base.MarketView.risk_input`)."""
+
+    def __call__(self, block: int, risk_input: RiskInput, pools: dict[str, PoolState], /) -> Projections: ...
+
+
+def no_projections(block: int, risk_input: RiskInput, pools: dict[str, PoolState]) -> Projections:
+    """A projector that projects nothing (used when no scenario or sweep is configured)."""
+    return Projections()
 
 
 @dataclass(frozen=True)
@@ -89,10 +116,28 @@ class MarketResult:
     top_accounts: tuple[RiskyAccount, ...]
     debt_below: Mapping[float, float] = field(default_factory=dict)  # HF level -> debt USD (alert levels)
     reorg_fork_block: int | None = None  # set when this cycle rolled back a reorg to that block
+    reserve_deficit_usd: Mapping[str, float] = field(default_factory=dict)  # symbol -> getReserveDeficit, USD
 
     def data_age_s(self, now: float | None = None) -> float:
         """Seconds since the block was mined."""
         return max((time.time() if now is None else now) - self.block_timestamp, 0.0)
+
+
+BLOCK_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)  # seconds, block processing
+
+
+@dataclass(frozen=True)
+class ProcessingTimes:
+    """Histogram of block processing times (block seen -> result ready) of the successful cycles."""
+
+    bucket_counts: tuple[int, ...] = (0,) * len(BLOCK_BUCKETS)  # cycles at or under each bucket's bound
+    count: int = 0
+    sum_s: float = 0.0
+
+    def observe(self, seconds: float) -> ProcessingTimes:
+        """A copy with one more cycle of ``seconds``."""
+        counts = tuple(n + (seconds <= bound) for n, bound in zip(self.bucket_counts, BLOCK_BUCKETS, strict=True))
+        return ProcessingTimes(counts, self.count + 1, self.sum_s + seconds)
 
 
 @dataclass(frozen=True)
@@ -105,53 +150,19 @@ class MarketStatus:
     last_error: str | None = None
     errors_total: int = 0
     cycles_total: int = 0
-
-
-def summarise_book(book: Book, edges: Sequence[float], levels: Sequence[float], top_n: int) -> dict[str, object]:
-    """The book-derived fields of a :class:`MarketResult`."""
-    debt = book.debt_usd()
-    coll = book.collateral_usd()
-    hf = book.health_factors()
-    has_debt = debt > 0
-    hf_d = hf[has_debt]
-    debt_d = debt[has_debt]
-    counts = tuple(int((hf_d < e).sum()) for e in edges)
-    debts = tuple(float(debt_d[hf_d < e].sum()) for e in edges)
-    liq = book.liquidatable_debt()
-    symbols = {r.asset: r.symbol for r in book.market.reserves}
-    at_risk: dict[str, Mapping[float, float]] = {}
-    for r in book.market.reserves:
-        car = book.collateral_at_risk(r.asset, AT_RISK_DROPS)
-        at_risk[r.symbol] = MappingProxyType(dict(zip(car.drops, car.collateral_now_usd, strict=True)))
-    top = tuple(
-        RiskyAccount(a.address, float(a.health_factor), float(a.debt_usd), float(a.collateral_usd))
-        for a in book.riskiest(top_n)
-    )
-    return {
-        "accounts": len(book),
-        "accounts_with_debt": int(has_debt.sum()),
-        "collateral_usd": float(coll.sum()),
-        "debt_usd": float(debt.sum()),
-        "hf_edges": tuple(edges),
-        "hf_counts_cumulative": counts,
-        "hf_debt_cumulative_usd": debts,
-        "liquidatable_accounts": liq.accounts,
-        "liquidatable_debt_usd": float(liq.debt_usd),
-        "toxic_accounts": len(book.toxic_accounts()),
-        "collateral_at_risk_usd": MappingProxyType(at_risk),
-        "oracle_prices_usd": MappingProxyType({symbols[a]: p / 1e8 for a, p in book.prices.items() if a in symbols}),
-        "top_accounts": top,
-        "debt_below": MappingProxyType({lv: float(debt_d[hf_d < lv].sum()) for lv in levels}),
-    }
+    processing: ProcessingTimes = field(default_factory=ProcessingTimes)
 
 
 def pool_summary(address: str, state: PoolState, symbols: Mapping[str, str], usd: Mapping[str, float]) -> PoolSummary:
-    """Price and depth of one pool in USD, priced from the oracle prices of its tokens (``usd`` by address)."""
+    """Price and depth of one pool in USD, priced from the market's prices of its tokens (``usd`` by address).
+
+    The pool prices its base side in terms of the other: the dearer token when both are priced (token0 when
+    they are within :data:`PEG_BAND` of each other, as in a stablecoin pair), else the one without a price.
+    """
     s0, s1 = symbols.get(state.token0, state.token0[:8]), symbols.get(state.token1, state.token1[:8])
     p0, p1 = usd.get(state.token0), usd.get(state.token1)
     raw = (state.sqrt_price_x96 / 2**96) ** 2 * 10**state.decimals0 / 10**state.decimals1  # token1 per token0
-    # the priced side: the non-stable token; with a $1 quote its USD price follows from the pool
-    if p1 is not None and (p0 is None or s1 in ("USDC", "USDT", "DAI")):
+    if p1 is not None and (p0 is None or p0 >= p1 * (1.0 - PEG_BAND)):
         base, price = s0, raw * p1
         base_is_0 = True
     elif p0 is not None:

@@ -1,8 +1,9 @@
 """The daemon: one root asyncio TaskGroup with named tasks; SIGTERM/SIGINT cancel the root cleanly.
 
-Tasks: ``metrics`` (HTTP server), ``market:<name>`` (one pipeline per market), ``alerts`` (MQTT publisher,
-when configured) and ``shutdown`` (waits for a signal). The checkpoint is one SQLite file shared by the
-markets; every write is its own transaction, so a stop at any point leaves it consistent.
+Tasks: ``chain`` (the block loop: one block context per new block, every market's cycle run on it),
+``alerts-mqtt`` (MQTT publisher, when configured), ``alerts-timer`` and ``shutdown`` (waits for a signal); the
+metrics HTTP server runs beside them. The checkpoint is one SQLite file shared by the markets; every write is
+its own transaction, so a stop at any point leaves it consistent.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,15 +19,21 @@ from pathlib import Path
 from aiohttp import web
 
 from monitor.alerts.mqtt import MqttPublisher
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import MonitorConfig
 from monitor.daemon.alerting import Alerting
-from monitor.daemon.metrics import Metrics
-from monitor.daemon.pipeline import MarketPipeline, Projector
-from monitor.daemon.projection import projector_factory
-from monitor.daemon.result import MarketResult
+from monitor.daemon.blockreads import BlockReads
+from monitor.daemon.chain_loop import ChainLoop
+from monitor.daemon.metrics import ExporterSources, Metrics
+from monitor.daemon.pipeline import MarketPipeline
+from monitor.daemon.projection import CascadeProjector, projector_factory
+from monitor.daemon.result import MarketResult, Projector
 from monitor.daemon.store import ResultStore
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
+from monitor.errors import ConfigError
+from monitor.protocols.registry import TrackerDeps, open_tracker
+from monitor.web import WebSources
+from monitor.web.sources import WhatIfBase
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +43,7 @@ class _Stop(Exception):
 
 
 class Daemon:
-    """Owns the RPC client, checkpoint, store, metrics server and pipelines of one process."""
+    """Owns the RPC client, checkpoint, store, metrics server, chain loop and market pipelines of one process."""
 
     def __init__(
         self,
@@ -46,17 +54,22 @@ class Daemon:
     ) -> None:
         self.cfg = cfg
         self.store = ResultStore([m.name for m in cfg.markets], cfg.alerts.stale_after_s)
-        self.metrics = Metrics(self.store)
+        self.rpc = RpcClient(cfg.chain)
+        self.checkpoint: Checkpoint | None = None  # open while run() runs
         self.projector_factory = projector_factory
         self.on_result = on_result
         self.publisher = MqttPublisher(cfg.mqtt) if cfg.mqtt is not None else None
         self.alerting = Alerting(cfg, self.publisher)
-        self.store.alert_states = self.alerting.alert_states
-        self.store.outbox_stats = self.alerting.outbox_stats
+        sources = ExporterSources(
+            self.rpc.stats, self.alerting.alert_states, self.alerting.outbox_stats, self._checkpoint_resets
+        )
+        page = WebSources(self.alerting.alert_states, lambda: tuple(self.alerting.recent), self._what_if_projector)
+        self.metrics = Metrics(self.store, sources, page)
         self.stop_event = asyncio.Event()
         self.started = asyncio.Event()
         self.listen_port: int | None = None
         self.pipelines: dict[str, MarketPipeline] = {}
+        self.chain: ChainLoop | None = None
 
     def stop(self) -> None:
         """Ask the daemon to stop (safe from signal handlers)."""
@@ -73,23 +86,30 @@ class Daemon:
         runner = web.AppRunner(self.metrics.app(), access_log=None)
         await runner.setup()
         try:
-            async with RpcClient(self.cfg.chain) as rpc:
-                self.store.rpc_stats = rpc.stats
+            async with self.rpc as rpc:
                 with Checkpoint(path) as checkpoint:
+                    self.checkpoint = checkpoint
                     site = web.TCPSite(runner, self.cfg.metrics.host, self.cfg.metrics.port)
-                    await site.start()
+                    try:
+                        await site.start()
+                    except OSError as exc:
+                        why = os.strerror(exc.errno) if exc.errno else str(exc)
+                        raise ConfigError(f"metrics.listen {self.cfg.metrics.listen}: cannot listen ({why})") from None
                     self.listen_port = _bound_port(site)
                     log.info("metrics on http://%s:%s/metrics", self.cfg.metrics.host, self.listen_port)
                     self.started.set()
                     try:
+                        reads = BlockReads(rpc)
+                        deps = TrackerDeps(reads, checkpoint, self.cfg.chain)
+                        factory = self.projector_factory or projector_factory
+                        for market in self.cfg.markets:
+                            tracker = open_tracker(market, deps)
+                            pipe = MarketPipeline(self.cfg, tracker, factory(self.cfg, market.name))
+                            self.pipelines[market.name] = pipe
+                        self.chain = ChainLoop(self.cfg, reads, list(self.pipelines.values()), self.store,
+                                               self._on_result)  # fmt: skip
                         async with asyncio.TaskGroup() as tg:
-                            for m in self.cfg.markets:
-                                factory = self.projector_factory or projector_factory
-                                projector = factory(self.cfg, m.name)
-                                pipe = MarketPipeline(self.cfg, m, rpc, checkpoint, self.store, self.metrics,
-                                                      projector, self._on_result)  # fmt: skip
-                                self.pipelines[m.name] = pipe
-                                tg.create_task(pipe.run(), name=f"market:{m.name}")
+                            tg.create_task(self.chain.run(), name="chain")
                             if self.publisher is not None:
                                 tg.create_task(self.publisher.run(), name="alerts-mqtt")
                             tg.create_task(self.alerting.timer(), name="alerts-timer")
@@ -101,6 +121,16 @@ class Daemon:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError, RuntimeError):
                     loop.remove_signal_handler(sig)
+
+    def _checkpoint_resets(self) -> dict[str, int]:
+        """Markets backfilled again because none of their stored blocks was on the chain any more, by name."""
+        return self.checkpoint.resets() if self.checkpoint is not None else {}
+
+    def _what_if_projector(self, market: str) -> WhatIfBase | None:
+        """The risk page's what-if: a projector of its own on the market's newest book (None before it)."""
+        pipe = self.pipelines.get(market)
+        cascade = None if pipe is None else pipe.projector
+        return cascade.what_if_projector() if isinstance(cascade, CascadeProjector) else None
 
     async def _on_result(self, result: MarketResult) -> None:
         await self.alerting.on_result(result)

@@ -1,13 +1,16 @@
-"""Where the pipelines leave their newest immutable results and the exporters pick them up."""
+"""Where the pipelines leave their newest immutable results and the exporters pick them up.
+
+The store holds market statuses only; the exporters get the other sources they show (RPC counters, alert
+states, the MQTT outbox) handed to them at construction, not through the store.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from types import MappingProxyType
 
-from monitor.chain.stats import RpcStats
 from monitor.daemon.result import MarketResult, MarketStatus
 
 
@@ -42,9 +45,6 @@ class ResultStore:
         self._status: Mapping[str, MarketStatus] = MappingProxyType(
             {m: MarketStatus(market=m, status="starting", result=None) for m in markets}
         )
-        self.rpc_stats: Callable[[], RpcStats] | None = None
-        self.alert_states: Callable[[], list[AlertState]] = list
-        self.outbox_stats: Callable[[], OutboxStats | None] = lambda: None
 
     def statuses(self) -> Mapping[str, MarketStatus]:
         """Every market's status, with ``stale`` applied from the data age at this moment."""
@@ -59,7 +59,8 @@ class ResultStore:
     def publish(self, result: MarketResult) -> None:
         """A cycle succeeded: this result is the market's newest."""
         old = self._status[result.market]
-        new = replace(old, status="ok", result=result, last_error=None, cycles_total=old.cycles_total + 1)
+        new = replace(old, status="ok", result=result, last_error=None, cycles_total=old.cycles_total + 1,
+                      processing=old.processing.observe(result.processing_s))  # fmt: skip
         self._status = MappingProxyType({**self._status, result.market: new})
 
     def failed(self, market: str, error: str) -> None:

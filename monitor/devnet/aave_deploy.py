@@ -177,6 +177,13 @@ def set_ltv(rpc: DevRpc, dep: Deployment, spec: MarketSpec, *, equal_to_lt: bool
 
     Health factors depend on liquidation thresholds only, so this changes no account's health factor.
     """
+    if spec.aave != "v3.0":
+        from monitor.devnet.aave36_deploy import set_emodes, set_reserve_ltvs
+
+        ltvs = {a.symbol: a.liquidation_threshold_bps if equal_to_lt else a.ltv_bps for a in spec.assets}
+        set_reserve_ltvs(rpc, dep, spec, ltvs)
+        set_emodes(rpc, dep, spec, ltv_equal_to_lt=equal_to_lt)
+        return
     conf_art = aave(CONFIGURATOR)
     txs = []
     for a in spec.assets:

@@ -12,6 +12,7 @@ from monitor.devnet.deployment import Deployment
 from monitor.devnet.market import oracle_price
 from monitor.devnet.population import VARIABLE_RATE, PopulationSpec, borrower_address, plan_population
 from monitor.devnet.rpc import MAX_UINT, DevRpc, hex_int
+from monitor.devnet.spec import market_for
 
 VOLATILE = ("WETH", "WBTC", "LINK")
 
@@ -80,7 +81,8 @@ class ActivityGenerator:
         """A fresh account supplies collateral (through the Populator) and borrows at a comfortable HF."""
         self._new += 1
         seed = 10_000 + self.seed
-        plan = plan_population(PopulationSpec(borrowers=self._new, seed=seed, cluster_share=0.0, hf_median=2.0))[-1]
+        plan = plan_population(PopulationSpec(borrowers=self._new, seed=seed, cluster_share=0.0, hf_median=2.0),
+                               market_for(self.dep.aave_version))[-1]  # fmt: skip
         plan.address = borrower_address(seed, self._new - 1)
         populator = own_artifact("Populator").abi
         pool = aave(POOL).abi

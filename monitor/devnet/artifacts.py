@@ -66,7 +66,7 @@ def npm_artifact(package: str, relative: str) -> Artifact:
 
 
 def own_artifact(name: str) -> Artifact:
-    """One of the project's own contracts (contracts/*.sol), compiled by solcjs into build/contracts.json."""
+    """One of the project's own contracts (contracts/*.sol), compiled by solcjs into monitor/compiled/contracts.json."""
     try:
         c = own_contract(name)
     except MonitorError as exc:

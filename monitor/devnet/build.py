@@ -1,4 +1,4 @@
-"""Bring a fresh anvil to a complete market: tokens, feeds, Aave v3, Uniswap v3, helper contracts, a whale."""
+"""Bring a fresh anvil to a complete market: tokens, feeds, Aave v3, Uniswap v3, Morpho Blue, helpers, a whale."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import logging
 from monitor.devnet.aave_deploy import aave, deploy_aave, deploy_tokens
 from monitor.devnet.artifacts import own_artifact
 from monitor.devnet.deployment import Deployment
+from monitor.devnet.morpho_deploy import deploy_morpho
 from monitor.devnet.rpc import MAX_UINT, DevRpc
 from monitor.devnet.spec import DEFAULT_MARKET, MarketSpec
 from monitor.devnet.uniswap_deploy import deploy_uniswap
@@ -29,11 +30,18 @@ def build_devnet(rpc: DevRpc, spec: MarketSpec = DEFAULT_MARKET) -> Deployment:
         treasury=accounts[4],
     )
     deploy_tokens(rpc, dep, spec)
-    deploy_aave(rpc, dep, spec)
+    if spec.aave == "v3.0":
+        deploy_aave(rpc, dep, spec)
+    else:
+        from monitor.devnet.aave36_deploy import deploy_aave36
+
+        deploy_aave36(rpc, dep, spec)
+    dep.aave_version = spec.aave
     dep.lens = rpc.deploy(dep.deployer, own_artifact("AaveLens").bytecode)
     dep.populator = rpc.deploy(dep.deployer, own_artifact("Populator").bytecode)
     supply_whale(rpc, dep, spec)
     deploy_uniswap(rpc, dep, spec)
+    deploy_morpho(rpc, dep)
     dep.deploy_block = rpc.block_number()
     log.info("devnet deployed at block %d", dep.deploy_block)
     return dep

@@ -1,6 +1,6 @@
 """State cache: a populated devnet is built once, dumped, and reloaded in well under two seconds.
 
-Two forms are kept per (code, market, population) key:
+Two forms are kept per (code, market, population) key; the market includes its flavour (Aave v3.0 or v3.6):
 
 - ``full``: every block, transaction and log (discovery from events needs history);
 - ``slim``: accounts plus the head block only (fastest to load; ``eth_getLogs`` over history finds nothing).
@@ -22,6 +22,9 @@ from monitor.devnet.anvil import Anvil
 from monitor.devnet.artifacts import OWN_CONTRACTS_FILE
 from monitor.devnet.build import build_devnet
 from monitor.devnet.deployment import Deployment
+from monitor.devnet.morpho_compile import compile_morpho
+from monitor.devnet.morpho_population import populate_morpho, population_for
+from monitor.devnet.origin_build import compile_origin
 from monitor.devnet.paths import CACHE_DIR, PROJECT_ROOT
 from monitor.devnet.population import PopulationSpec, populate
 from monitor.devnet.rpc import DevRpc, hex_int
@@ -108,12 +111,16 @@ def build_and_dump(
 ) -> None:
     """Build a devnet from scratch, populate it, and write the cache files atomically."""
     compile_contracts()
+    if market.aave != "v3.0":
+        compile_origin()
+    compile_morpho()
     target.directory.mkdir(parents=True, exist_ok=True)
     with Anvil() as node, DevRpc(node.url) as rpc:
         t0 = time.monotonic()
         dep = build_devnet(rpc, market)
         deploy_s = time.monotonic() - t0
         populate(rpc, dep, population, market, progress=progress)
+        populate_morpho(rpc, dep, population_for(population))
         populate_s = time.monotonic() - t0 - deploy_s
         head = rpc.call("eth_getBlockByNumber", "latest", False)
         state = dump_state(rpc)

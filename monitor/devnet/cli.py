@@ -12,9 +12,10 @@ from typing import Any
 
 from monitor.devnet.deployment import Deployment
 from monitor.devnet.rpc import DevRpc
+from monitor.devnet.spec import DEFAULT_FLAVOUR, FLAVOURS, market_for
 from monitor.errors import DevnetError
 
-HELP = "run and drive the built-in devnet (anvil + Aave v3 + Uniswap v3)"
+HELP = "run and drive the built-in devnet (anvil + Aave v3.6 or v3.0.2 + Uniswap v3)"
 DEFAULT_STATE = Path("var/devnet/devnet.json")
 DEFAULT_CONFIG = Path("var/devnet/monitor.yaml")
 
@@ -33,6 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     up.add_argument("--state-out", type=Path, default=DEFAULT_STATE, help=f"devnet address file ({DEFAULT_STATE})")
     up.add_argument("--block-time", type=float, default=None, help="mine a block every N seconds (default: on tx)")
+    _add_aave_option(up, DEFAULT_FLAVOUR)
 
     for name, text in (
         ("crash", "sell an asset into its pool until its price is down by --drop; set the oracle to it"),
@@ -50,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             default=DEFAULT_STATE,
             help=f"devnet file written by `up` ({DEFAULT_STATE})",
         )
+        _add_aave_option(p, None)
         if name == "crash":
             p.add_argument("--asset", required=True, help="symbol or address of the asset, e.g. WETH")
             p.add_argument("--drop", type=float, required=True, help="price drop as a share, e.g. 0.25 for -25%%")
@@ -63,11 +66,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             p.add_argument("--days", type=float, required=True, help="days to advance")
 
 
-def _load_state(path: Path) -> tuple[DevRpc, Deployment]:
+def _add_aave_option(parser: argparse.ArgumentParser, default: str | None) -> None:
+    what = f"default {default}" if default else "default: the devnet file's; another one is refused"
+    parser.add_argument("--aave", choices=sorted(FLAVOURS), default=default,
+                        help=f"Aave code of the devnet market: v3.6 or v3.0 (v3.0.2) ({what})")  # fmt: skip
+
+
+def _load_state(path: Path, aave: str | None = None) -> tuple[DevRpc, Deployment]:
     if not path.exists():
         raise DevnetError(f"{path} not found: start a devnet with `cascade-monitor devnet up` first")
     data = json.loads(path.read_text())
-    return DevRpc(data["rpc_url"]), Deployment.from_json(data["deployment"])
+    dep = Deployment.from_json(data["deployment"])
+    if aave is not None and aave != dep.aave_version:
+        raise DevnetError(
+            f"{path} is an Aave {dep.aave_version} devnet, not {aave}: start one with `devnet up --aave {aave}`"
+        )
+    return DevRpc(data["rpc_url"]), dep
 
 
 def _save_state(path: Path, rpc_url: str, dep: Deployment) -> None:
@@ -89,14 +103,20 @@ def run(args: argparse.Namespace) -> int:
     """Dispatch a devnet action."""
     action = args.devnet_command
     if action == "build":
+        from monitor.devnet.morpho_compile import compile_morpho
+        from monitor.devnet.origin_build import ORIGIN_PACKAGE, compile_origin
         from monitor.devnet.solc import compile_contracts
 
         path = compile_contracts()
         print(f"compiled contracts/*.sol -> {path}")
+        t0 = time.monotonic()
+        path = compile_origin()
+        print(f"compiled {ORIGIN_PACKAGE} (Aave v3.6) -> {path} in {time.monotonic() - t0:.1f} s")
+        print(f"compiled Morpho Blue -> {compile_morpho()}")
         return 0
     if action == "up":
         return _up(args)
-    rpc, dep = _load_state(args.devnet)
+    rpc, dep = _load_state(args.devnet, args.aave)
     if action == "crash":
         return _crash(args, rpc, dep)
     if action == "activity":
@@ -131,7 +151,7 @@ def _up(args: argparse.Namespace) -> int:
     t0 = time.monotonic()
     extra = ["--block-time", str(args.block_time)] if args.block_time else None
     node, dep = start_cached(PopulationSpec(borrowers=args.borrowers, seed=args.seed), port=args.port,
-                             progress=_progress)  # fmt: skip
+                             market=market_for(args.aave), progress=_progress)  # fmt: skip
     if extra:
         node.stop()
         node.extra_args = extra
@@ -141,7 +161,9 @@ def _up(args: argparse.Namespace) -> int:
             rpc.mine(1)  # a head stamped now: a monitor started on it sees fresh data
         _save_state(args.state_out, node.url, dep)
         write_devnet_config(args.config_out, node.url, dep)
-        print(f"devnet up in {time.monotonic() - t0:.1f} s: {node.url} (chain id {dep.chain_id}, anvil pid {node.pid})")
+        took = time.monotonic() - t0
+        print(f"devnet up in {took:.1f} s: {node.url} (Aave {dep.aave_version}, chain id {dep.chain_id}, "
+              f"anvil pid {node.pid})")  # fmt: skip
         _print_addresses(dep)
         print(f"monitor config: {args.config_out}\ndevnet file:    {args.state_out}")
         with DevRpc(node.url) as rpc:
@@ -170,6 +192,10 @@ def _print_addresses(dep: Deployment) -> None:
     print(f"  QuoterV2              {dep.quoter_v2}\n  TickLens              {dep.tick_lens}")
     for t in dep.tokens.values():
         print(f"  {t.symbol:5s} {t.address} ({t.decimals} decimals, feed {t.feed})")
+    if dep.morpho:
+        from monitor.devnet.morpho_deployment import describe
+
+        print(describe(dep.morpho))
 
 
 def _crash(args: argparse.Namespace, rpc: DevRpc, dep: Deployment) -> int:
@@ -186,8 +212,11 @@ def _crash(args: argparse.Namespace, rpc: DevRpc, dep: Deployment) -> int:
                 f"  round {r.round}: {r.accounts_liquidated} liquidated, ${r.debt_repaid_usd:,.0f} repaid",
                 flush=True,
             )
+            if r.morpho:
+                print(f"           Morpho: {r.morpho.accounts_liquidated} liquidated, ${r.morpho.debt_repaid_usd:,.0f}"
+                      f" repaid, ${r.morpho.bad_debt_usd:,.0f} bad debt", flush=True)  # fmt: skip
 
-    report = crash(rpc, dep, args.asset, args.drop, liquidate=args.liquidate, progress=show)
+    report = crash(rpc, dep, args.asset, args.drop, liquidate=args.liquidate, progress=show, morpho=True)
     if args.json:
         from dataclasses import asdict
 
@@ -202,4 +231,6 @@ def _crash(args: argparse.Namespace, rpc: DevRpc, dep: Deployment) -> int:
         print(f"{len(report.rounds)} rounds, ${report.debt_repaid_usd:,.0f} debt repaid, final {report.symbol} "
               f"${report.final_prices_usd[report.symbol]:,.2f}; bad debt ${report.bad_debt_usd:,.0f} "
               f"({report.bad_debt_accounts} accounts)")  # fmt: skip
+        if dep.morpho:
+            print(f"Morpho Blue: ${report.morpho_bad_debt_usd:,.0f} bad debt realised (lost by lenders)")
     return 0

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.devnet.morpho_deployment import MorphoDeployment
+
 
 @dataclass
 class TokenInfo:
@@ -62,6 +64,8 @@ class Deployment:
     pools: list[PoolInfo] = field(default_factory=list)
     borrowers: list[str] = field(default_factory=list)
     deploy_block: int = 0
+    aave_version: str = "v3.0"  # the devnet flavour's Aave code: "v3.0" (v3.0.2) or "v3.6"
+    morpho: MorphoDeployment | None = None
 
     def token(self, symbol_or_address: str) -> TokenInfo:
         """A token by symbol (case-insensitive) or address."""
@@ -88,6 +92,8 @@ class Deployment:
         data = dict(data)
         data["tokens"] = {k: TokenInfo(**v) for k, v in data["tokens"].items()}
         data["pools"] = [PoolInfo(**p) for p in data["pools"]]
+        if data.get("morpho"):
+            data["morpho"] = MorphoDeployment.from_json(data["morpho"])
         return cls(**data)
 
     def save(self, path: Path) -> None:

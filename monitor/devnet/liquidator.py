@@ -2,9 +2,14 @@
 
 A crash is an outside sale into the asset's main Uniswap pool until its price is down by the asked share;
 the oracle is then set to the pool price. The liquidator then works in rounds: every account with HF < 1 is
-liquidated once through the real ``Pool.liquidationCall`` (largest debt reserve against largest collateral
-reserve, as much as the close factor allows), all seized collateral is sold into its main pool for USDC,
-each sold asset's oracle is set to its pool's new price, and the next round starts, until none is left.
+liquidated once through the real ``Pool.liquidationCall`` with ``debtToCover = type(uint256).max`` (so the
+pool applies its own close factor), on the debt and the collateral reserve with the largest
+``floor(balance * price / 10**decimals)`` at their own oracle prices (a tie goes to the larger symbol); all
+seized collateral is sold into its main pool for USDC, each sold asset's oracle is set to its pool's new price,
+and the next round starts, until none is left. On v3.3+ a call the pool rejects (``MustNotLeaveDust``) leaves
+the account for the next round, and the cascade ends when a round liquidates nothing; the deficits the pool
+creates (``DeficitCreated``) are recorded per round. The liquidator is its own address, never a borrower (v3.4
+refuses self-liquidation).
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from monitor.chain.abi import AbiEvent
+from monitor.chain.abi import AbiEvent, AbiFunction
 from monitor.devnet.aave_deploy import POOL, aave
 from monitor.devnet.artifacts import own_artifact
 from monitor.devnet.deployment import Deployment
@@ -27,6 +32,7 @@ from monitor.devnet.market import (
     swap_exact_in,
     target_sqrt_price,
 )
+from monitor.devnet.morpho_liquidator import MorphoRoundReport, liquidate_morpho_round, prepare_morpho_liquidator
 from monitor.devnet.population import account_data
 from monitor.devnet.rpc import MAX_UINT, DevRpc
 from monitor.errors import DevnetError
@@ -34,6 +40,11 @@ from monitor.errors import DevnetError
 log = logging.getLogger(__name__)
 WAD = 10**18
 QUOTE = "USDC"
+#: Aave v3.3+ (IPool): the debt burned when a liquidation leaves an account without collateral.
+DEFICIT_CREATED = AbiEvent(
+    "DeficitCreated", (("user", "address", True), ("debtAsset", "address", True), ("amountCreated", "uint256", False))
+)
+GET_RESERVE_DEFICIT = AbiFunction("getReserveDeficit", ("address",), ("uint256",))
 
 
 @dataclass
@@ -46,6 +57,9 @@ class RoundReport:
     reverted: int
     collateral_seized: dict[str, int] = field(default_factory=dict)  # symbol -> token units
     oracle_prices_usd: dict[str, float] = field(default_factory=dict)  # after the round's sales
+    morpho: MorphoRoundReport | None = None  # the round's Morpho Blue liquidations, after Aave's
+    deficit: dict[str, int] = field(default_factory=dict)  # symbol -> token units burned into deficits (v3.3+)
+    deficit_usd: dict[str, float] = field(default_factory=dict)  # the same at the round's oracle prices
 
 
 @dataclass
@@ -63,6 +77,9 @@ class CrashReport:
     debt_repaid_usd: float = 0.0
     bad_debt_usd: float = 0.0
     bad_debt_accounts: int = 0
+    morpho_bad_debt_usd: float = 0.0  # realised by Morpho liquidations: lost by its lenders
+    deficit_usd: float = 0.0  # v3.3+: debt burned into reserve deficits (DeficitCreated, at each round's prices)
+    deficit_usd_by_reserve: dict[str, float] = field(default_factory=dict)  # symbol -> USD
 
 
 def crash(
@@ -74,8 +91,12 @@ def crash(
     liquidate: bool = False,
     max_rounds: int = 50,
     progress: Callable[[RoundReport], None] | None = None,
+    morpho: bool = False,
 ) -> CrashReport:
-    """Sell ``symbol`` into its main pool until its price is down by ``drop``; set the oracle; optionally cascade."""
+    """Sell ``symbol`` into its main pool until its price is down by ``drop``; set the oracle; optionally cascade.
+
+    With ``morpho`` the cascade also liquidates the devnet's Morpho Blue markets each round (after Aave's).
+    """
     if not 0.0 < drop < 1.0:
         raise DevnetError(f"--drop must be between 0 and 1 (a share of the price), got {drop}")
     token = dep.token(symbol)
@@ -97,8 +118,13 @@ def crash(
     report.oracle_price_after_shock = set_oracle_to_pool(rpc, dep, token.symbol)
     report.pool_price_after_shock = report.oracle_price_after_shock
     if liquidate:
-        report.rounds = run_liquidator(rpc, dep, max_rounds=max_rounds, progress=progress)
+        report.rounds = run_liquidator(rpc, dep, max_rounds=max_rounds, progress=progress, morpho=morpho)
         report.debt_repaid_usd = sum(r.debt_repaid_usd for r in report.rounds)
+        report.morpho_bad_debt_usd = sum(r.morpho.bad_debt_usd for r in report.rounds if r.morpho)
+        for r in report.rounds:
+            for sym, usd in r.deficit_usd.items():
+                report.deficit_usd_by_reserve[sym] = report.deficit_usd_by_reserve.get(sym, 0.0) + usd
+        report.deficit_usd = sum(report.deficit_usd_by_reserve.values())
     report.final_prices_usd = {t.symbol: oracle_price(rpc, dep, t.symbol) / 1e8 for t in dep.tokens.values()}
     report.bad_debt_usd, report.bad_debt_accounts = bad_debt(rpc, dep)
     return report
@@ -117,14 +143,27 @@ def run_liquidator(
     *,
     max_rounds: int = 50,
     progress: Callable[[RoundReport], None] | None = None,
+    morpho: bool = False,
 ) -> list[RoundReport]:
-    """Liquidation rounds until no account with collateral has HF < 1 (or ``max_rounds``)."""
+    """Liquidation rounds until no account with collateral has HF < 1 (or ``max_rounds``); Aave only unless
+    ``morpho`` (then every unhealthy Morpho Blue position too)."""
+    morpho = morpho and dep.morpho is not None
+    if dep.liquidator.lower() in {b.lower() for b in dep.borrowers}:
+        raise DevnetError("the liquidator is a borrower: Aave v3.4+ refuses self-liquidation")
     _prepare_liquidator(rpc, dep)
+    if morpho:
+        prepare_morpho_liquidator(rpc, dep)
     rounds: list[RoundReport] = []
     for n in range(1, max_rounds + 1):
         report = liquidate_round(rpc, dep, n)
-        if report is None:
+        morpho_round = liquidate_morpho_round(rpc, dep) if morpho else None
+        if report is None and morpho_round is None:
             break
+        if report is None:
+            report = RoundReport(round=n, accounts_liquidated=0, debt_repaid_usd=0.0, reverted=0)
+        report.morpho = morpho_round
+        if morpho_round:
+            report.oracle_prices_usd = {s: oracle_price(rpc, dep, s) / 1e8 for s in dep.tokens}
         rounds.append(report)
         if progress:
             progress(report)
@@ -185,11 +224,14 @@ def liquidate_round(rpc: DevRpc, dep: Deployment, number: int) -> RoundReport | 
     repaid_usd = 0.0
     ok = 0
     by_address = {t.address: s for s, t in dep.tokens.items()}
+    deficit: dict[str, int] = {}
     for rc in receipts:
         if rc is None or rc["status"] != "0x1":
             continue
         ok += 1
         repaid_usd += _repaid_usd(rc, event, dep.pool, by_address, prices, dep)
+        for sym, amount in _deficits(rc, dep.pool, by_address):
+            deficit[sym] = deficit.get(sym, 0) + amount
     seized = {s: balance_of(rpc, dep, s, dep.liquidator) - before[s] for s in symbols}
     report = RoundReport(
         round=number,
@@ -197,6 +239,8 @@ def liquidate_round(rpc: DevRpc, dep: Deployment, number: int) -> RoundReport | 
         debt_repaid_usd=repaid_usd,
         reverted=len(hashes) - ok,
         collateral_seized={s: v for s, v in seized.items() if v > 0},
+        deficit=deficit,
+        deficit_usd={s: v * prices[s] / 10 ** dep.tokens[s].decimals / 1e8 for s, v in deficit.items()},
     )
     for s, amount in report.collateral_seized.items():
         if s == QUOTE:
@@ -212,6 +256,8 @@ def liquidate_round(rpc: DevRpc, dep: Deployment, number: int) -> RoundReport | 
         report.reverted,
         report.debt_repaid_usd,
     )
+    if ok == 0 and dep.aave_version != "v3.0":
+        return None  # v3.3+: the pool rejected every call (dust rule): nothing more it will liquidate
     if ok == 0:
         raise DevnetError(f"round {number}: every liquidation reverted; first tx {hashes[0] if hashes else '-'}")
     return report
@@ -235,6 +281,24 @@ def _repaid_usd(
         sym = by_address[ev["debtAsset"].lower()]
         total += ev["debtToCover"] * prices[sym] / 10 ** dep.tokens[sym].decimals / 1e8
     return total
+
+
+def _deficits(receipt: dict[str, object], pool: str, by_address: dict[str, str]) -> list[tuple[str, int]]:
+    """``(debt symbol, amount)`` of the ``DeficitCreated`` logs of one receipt."""
+    out = []
+    logs = receipt.get("logs")
+    assert isinstance(logs, list)
+    for lg in logs:
+        if lg["address"].lower() != pool or lg["topics"][0] != DEFICIT_CREATED.topic0:
+            continue
+        ev = DEFICIT_CREATED.decode(lg["topics"], lg["data"])
+        out.append((by_address[ev["debtAsset"].lower()], int(ev["amountCreated"])))
+    return out
+
+
+def reserve_deficits(rpc: DevRpc, dep: Deployment) -> dict[str, int]:
+    """``getReserveDeficit`` of every reserve (token units; v3.3+ pools)."""
+    return {s: int(rpc.read(dep.pool, GET_RESERVE_DEFICIT, t.address)[0]) for s, t in dep.tokens.items()}
 
 
 def _reserve_ids(rpc: DevRpc, dep: Deployment) -> dict[str, int]:

@@ -74,7 +74,7 @@ def balance_of(rpc: DevRpc, dep: Deployment, symbol: str, account: str) -> int:
 
 
 @dataclass(frozen=True)
-class SwapResult:
+class ExecutedSwap:
     """What a swap did: amounts and the pool price after."""
 
     amount_in: int
@@ -90,7 +90,7 @@ def swap_exact_in(
     token_in: str,
     amount_in: int,
     sqrt_price_limit_x96: int = 0,
-) -> SwapResult:
+) -> ExecutedSwap:
     """Sell ``amount_in`` of ``token_in`` through SwapRouter.exactInputSingle (sender must hold and approve)."""
     token_in = dep.token(token_in).address
     token_out = pool.token1 if token_in == pool.token0 else pool.token0
@@ -100,7 +100,7 @@ def swap_exact_in(
     params = (token_in, token_out, pool.fee, sender, DEADLINE, amount_in, 0, sqrt_price_limit_x96)
     rpc.send(sender, dep.swap_router, periphery(ROUTER).abi.fn("exactInputSingle").encode(params))
     sqrt_after, _ = slot0(rpc, pool)
-    return SwapResult(
+    return ExecutedSwap(
         amount_in=before_in - balance_of(rpc, dep, symbol_in, sender),
         amount_out=balance_of(rpc, dep, symbol_out, sender) - before_out,
         sqrt_price_x96_after=sqrt_after,

@@ -1,9 +1,9 @@
 """Generate a borrower population on the devnet: N accounts from a seed with a target health-factor mix.
 
-The plan (who supplies what, who borrows what) is computed off-chain with Aave v3.0's own integer rules so
-every account lands on its target health factor; then it is executed in few transactions: the Populator
-contract supplies on behalf of hundreds of accounts per transaction, and each borrower (impersonated, no key)
-sends its own e-mode and borrow transactions in JSON-RPC batches with automine off.
+The plan (who supplies what, who borrows what) is computed off-chain with the market's own integer rules
+(Aave v3.0 or v3.6) so every account lands on its target health factor; then it is executed in few transactions:
+the Populator contract supplies on behalf of hundreds of accounts per transaction, and each borrower
+(impersonated, no key) sends its own e-mode and borrow transactions in JSON-RPC batches with automine off.
 """
 
 from __future__ import annotations
@@ -93,10 +93,22 @@ def plan_population(spec: PopulationSpec, market: MarketSpec = DEFAULT_MARKET) -
         size = max(size, 200.0)
         plan = BorrowerPlan(address=borrower_address(spec.seed, i), emode=0, target_hf=hf)
         # -- which assets
-        if rng.random() < spec.emode_share:
+        in_emode = rng.random() < spec.emode_share
+        if in_emode and market.aave == "v3.0":
             plan.emode = 1
             coll = [rng.choice(["USDC", "DAI"])]
             debts = ["DAI" if coll[0] == "USDC" else "USDC"]
+        elif in_emode and market.emodes:  # liquid e-mode (v3.2+): the category's sets
+            cat = rng.choice(market.emodes)
+            plan.emode = cat.category_id
+            coll = [rng.choice(cat.collateral)]
+            others = [c for c in cat.collateral if c not in coll]
+            if rng.random() < spec.multi_collateral_share and others and set(cat.borrowable) - {*coll, *others}:
+                coll.append(rng.choice(others))
+            loans = [b for b in cat.borrowable if b not in coll]
+            debts = [rng.choice(loans)]
+            if rng.random() < spec.multi_debt_share and len(loans) > 1:
+                debts.append(rng.choice([b for b in loans if b not in debts]))
         else:
             coll = [_pick(rng, COLLATERAL_WEIGHTS, set())]
             if rng.random() < spec.multi_collateral_share:
@@ -113,22 +125,25 @@ def plan_population(spec: PopulationSpec, market: MarketSpec = DEFAULT_MARKET) -
         total, weighted = 0, 0
         for sym, amount in plan.collateral.items():
             a = market.asset(sym)
-            lt = a.liquidation_threshold_bps
-            if plan.emode and a.emode_category == plan.emode:
-                lt = market.emodes[0].liquidation_threshold_bps
+            lt = market.emode_liquidation_threshold(plan.emode, sym)
             value = amount * prices[sym] // 10**a.decimals
             total += value
             weighted += value * lt
         avg_lt = weighted // total
-        debt_base = int(total * avg_lt / PERCENTAGE_FACTOR / hf)
+        # v3.0 rounds the average threshold down first; v3.6 divides sum(value * LT) by the debt directly
+        liquidation_base = total * avg_lt if market.aave == "v3.0" else weighted
+        debt_base = int(liquidation_base / PERCENTAGE_FACTOR / hf)
         dshares = [rng.uniform(0.3, 1.0) for _ in debts]
         for sym, share in zip(debts, dshares, strict=True):
             a = market.asset(sym)
             part = debt_base * share / sum(dshares)
             plan.debt[sym] = max(int(part * 10**a.decimals // prices[sym]), 1)
         debt_value = sum(plan.debt[s] * prices[s] // 10 ** market.asset(s).decimals for s in plan.debt)
-        adjusted = (total * avg_lt + PERCENTAGE_FACTOR // 2) // PERCENTAGE_FACTOR
-        plan.expected_hf_wad = (adjusted * WAD + debt_value // 2) // debt_value
+        if market.aave == "v3.0":
+            adjusted = (total * avg_lt + PERCENTAGE_FACTOR // 2) // PERCENTAGE_FACTOR
+            plan.expected_hf_wad = (adjusted * WAD + debt_value // 2) // debt_value
+        else:  # debt values round up on v3.6; the target check tolerates that
+            plan.expected_hf_wad = (weighted * WAD + debt_value // 2) // debt_value // PERCENTAGE_FACTOR
         plans.append(plan)
     return plans
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import httpx
 
+from monitor.chain import jsonrpc
 from monitor.chain.abi import AbiFunction
-from monitor.errors import DevnetError, MalformedResponseError, RpcResponseError, RpcTransportError
+from monitor.errors import DevnetError, RpcResponseError, RpcTransportError
 
 MAX_UINT = 2**256 - 1
 
@@ -41,7 +42,7 @@ class DevRpc:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- raw -------------------------------------------------------------------------------------------
+    # -- raw: envelopes built and checked by monitor.chain.jsonrpc, the monitor's own client's rules ---------
     def _post(self, payload: object) -> Any:
         try:
             r = self._client.post(self.url, json=payload)
@@ -49,28 +50,15 @@ class DevRpc:
             raise RpcTransportError(f"{self.url}: {exc}", url=self.url) from None
         if r.status_code != 200:
             raise RpcTransportError(f"{self.url}: HTTP {r.status_code}", url=self.url)
-        try:
-            return r.json()
-        except ValueError:
-            raise MalformedResponseError(f"{self.url}: answer is not JSON", url=self.url) from None
-
-    @staticmethod
-    def _unwrap(method: str, answer: Any) -> Any:
-        if not isinstance(answer, dict):
-            raise MalformedResponseError(f"{method}: answer is not a JSON-RPC object", method=method)
-        if "error" in answer and answer["error"] is not None:
-            err = answer["error"]
-            raise RpcResponseError(
-                f"{method}: {err.get('message')}", code=err.get("code"), data=err.get("data"), method=method
-            )
-        if "result" not in answer:
-            raise MalformedResponseError(f"{method}: answer has no result", method=method)
-        return answer["result"]
+        return jsonrpc.loads(r.content)
 
     def call(self, method: str, *params: Any) -> Any:
         """One JSON-RPC request; errors raise RpcResponseError."""
-        answer = self._post({"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": list(params)})
-        return self._unwrap(method, answer)
+        rid = next(self._ids)
+        result = jsonrpc.unwrap(self._post(jsonrpc.request(rid, method, params)), method, rid)
+        if isinstance(result, RpcResponseError):
+            raise result
+        return result
 
     def batch(self, requests: Sequence[tuple[str, Sequence[Any]]], *, chunk: int = 500) -> list[Any]:
         """Many requests as JSON-RPC batches of ``chunk``; results in order; the first error raises."""
@@ -78,15 +66,11 @@ class DevRpc:
         for start in range(0, len(requests), chunk):
             part = requests[start : start + chunk]
             ids = [next(self._ids) for _ in part]
-            payload = [
-                {"jsonrpc": "2.0", "id": i, "method": m, "params": list(p)} for i, (m, p) in zip(ids, part, strict=True)
-            ]
-            answers = self._post(payload)
-            if not isinstance(answers, list):
-                raise MalformedResponseError("batch answer is not a list")
-            by_id = {a.get("id"): a for a in answers if isinstance(a, dict)}
-            for i, (m, _) in zip(ids, part, strict=True):
-                results.append(self._unwrap(m, by_id.get(i)))
+            answers = self._post([jsonrpc.request(i, m, p) for i, (m, p) in zip(ids, part, strict=True)])
+            for item in jsonrpc.split_batch(answers, ids, [m for m, _ in part]):
+                if isinstance(item, RpcResponseError):
+                    raise item
+                results.append(item)
         return results
 
     # -- chain helpers ---------------------------------------------------------------------------------

@@ -6,7 +6,9 @@ reserve factor and liquidation protocol fee in basis points, prices in USD.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from monitor.errors import DevnetError
 
 
 @dataclass(frozen=True)
@@ -29,13 +31,19 @@ class AssetSpec:
 
 @dataclass(frozen=True)
 class EModeSpec:
-    """An e-mode category."""
+    """An e-mode category.
+
+    On Aave v3.0 an asset belongs to the category named by its ``AssetSpec.emode_category``. On v3.2+ (liquid
+    e-mode) the category lists its own ``collateral`` and ``borrowable`` symbols, and an asset may be in several.
+    """
 
     category_id: int
     label: str
     ltv_bps: int
     liquidation_threshold_bps: int
     liquidation_bonus_bps: int
+    collateral: tuple[str, ...] = ()
+    borrowable: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,6 +82,7 @@ class MarketSpec:
     )
 
     full_range_share: float = 0.05  # a thin full-range position, so a price never falls off the liquidity
+    aave: str = "v3.0"  # which Aave code the market runs: "v3.0" (v3.0.2) or "v3.6" (see FLAVOURS)
 
     def asset(self, symbol: str) -> AssetSpec:
         """Look an asset up by symbol."""
@@ -81,6 +90,27 @@ class MarketSpec:
             if a.symbol == symbol:
                 return a
         raise KeyError(symbol)
+
+    def emode(self, category_id: int) -> EModeSpec:
+        """An e-mode category by id."""
+        for e in self.emodes:
+            if e.category_id == category_id:
+                return e
+        raise KeyError(category_id)
+
+    def in_emode_collateral(self, category_id: int, symbol: str) -> bool:
+        """True when ``symbol`` counts at the category's liquidation threshold for its members."""
+        if category_id == 0:
+            return False
+        if self.aave == "v3.0":
+            return self.asset(symbol).emode_category == category_id
+        return symbol in self.emode(category_id).collateral
+
+    def emode_liquidation_threshold(self, category_id: int, symbol: str) -> int:
+        """Liquidation threshold of ``symbol`` for an account in ``category_id`` (0 = no e-mode)."""
+        if self.in_emode_collateral(category_id, symbol):
+            return self.emode(category_id).liquidation_threshold_bps
+        return self.asset(symbol).liquidation_threshold_bps
 
 
 STABLE_RATES = (0.9, 0.0, 0.04, 0.60)
@@ -102,5 +132,30 @@ DEFAULT_MARKET = MarketSpec(
         PoolSpec("DAI", "USDC", 100, 150_000_000.0),
     ),
 )
+
+# The same reserves on Aave v3.6 with two liquid e-mode categories whose collateral and borrowable sets differ:
+# stablecoins borrow stablecoins against stablecoins; "ETH/BTC majors" borrow stablecoins against WETH and WBTC.
+MARKET_V36 = replace(
+    DEFAULT_MARKET,
+    aave="v3.6",
+    assets=tuple(replace(a, emode_category=0) for a in DEFAULT_MARKET.assets),
+    emodes=(
+        EModeSpec(1, "Stablecoins", 9_300, 9_500, 10_100, collateral=("USDC", "DAI"), borrowable=("USDC", "DAI")),
+        EModeSpec(2, "ETH/BTC majors", 8_500, 8_800, 10_400, collateral=("WETH", "WBTC"), borrowable=("USDC", "DAI")),
+    ),
+)
+
+#: Devnet flavours by the name `--aave` takes; the first is the default.
+FLAVOURS: dict[str, MarketSpec] = {"v3.6": MARKET_V36, "v3.0": DEFAULT_MARKET}
+DEFAULT_FLAVOUR = "v3.6"
+
+
+def market_for(flavour: str) -> MarketSpec:
+    """The market of a devnet flavour ("v3.6" or "v3.0"; "aave-v3.6" is accepted too)."""
+    key = flavour.removeprefix("aave-")
+    if key not in FLAVOURS:
+        raise DevnetError(f"unknown Aave devnet flavour {flavour!r}; known: {', '.join(FLAVOURS)}")
+    return FLAVOURS[key]
+
 
 TICK_SPACING = {100: 1, 500: 10, 3_000: 60, 10_000: 200}

@@ -1,4 +1,5 @@
-"""Pure Uniswap v3 maths: exact integer ports, an exact swap simulator, and float depth curves (no I/O).
+"""Pure Uniswap v3 maths: exact integer ports, an exact swap simulator, and float depth curves (no I/O: pools
+are read from the chain by :mod:`monitor.venues.uniswap_v3`).
 
 Pool state (:mod:`monitor.dex.pool`), read at one block::
 

@@ -1,21 +1,20 @@
-"""Cascade projection engine: "if WETH drops 20%, where does it stop?" (pure numpy, no I/O).
+"""Cascade projection engine: "if WETH drops 20%, where does it stop?" (pure numpy, no I/O, protocol-neutral).
 
-The default model is what happens on chain when liquidators act at once (proven against the devnet's real
+The engine works on a neutral risk table (:mod:`monitor.risk.market`: accounts x assets, price slots, risk
+classes) and takes each protocol's health check and liquidation rules from a
+:class:`~monitor.risk.model.LiquidationModel` (Aave v3: ``monitor.protocols.aave_v3.liquidation_model``). The
+default model is what happens on chain when liquidators act at once (proven against the devnet's real
 ``liquidationCall`` cascades in ``tests/risk``):
 
 1. **Shock**: an outside seller moves each shocked asset's pool to ``(1 + change)`` of its price (exact Uniswap
    v3 swap with a price limit; the depth left continues from there); the asset's oracle is set to the pool's
    spot price. An asset without a pool (the quote asset) has its oracle price moved directly.
-2. **Rounds**: every account with collateral, debt and HF < 1 is liquidated once at the round's oracle prices
-   the way the liquidator bot does: largest-value collateral against largest-value debt, ``debtToCover`` =
-   as much as allowed. Aave v3.0 rules: close factor 50% of that reserve's debt while HF > 0.95, 100% below;
-   seized collateral = debt value x bonus capped at the balance (debt scaled down), a protocol fee share of the
-   bonus to the treasury; a call that would repay or pay out 0 reverts. v3.3 rules (``ModelParams.rules``):
-   position-level 50% only when both reserve positions are >= $2,000, no leftover below $1,000
-   (``MUST_NOT_LEAVE_DUST``: the liquidator covers less), remaining debt burned into a deficit when the
-   collateral runs out.
+2. **Rounds**: every account with collateral, debt and HF < 1 (the model's exact health) is liquidated once at
+   the round's oracle prices the way the protocol's liquidators do (the model's ``liquidate``: which assets,
+   how much may be repaid, what is seized, the protocol fee, calls that would revert, debt written off when
+   the collateral runs out).
 3. **Sales**: after the round, what the liquidators received of each asset is sold into its pool (exact swap, no
-   price limit; reserve order) and that asset's oracle is set to the pool's new spot price. Repeat until no
+   price limit; asset order) and that asset's oracle is set to the pool's new spot price. Repeat until no
    account is liquidatable (or a round can achieve nothing, or ``max_rounds``). Accounts left with debt and no
    collateral are bad debt.
 
@@ -25,10 +24,10 @@ liquidator latency in rounds.
 
 API::
 
-    book = CascadeBook.from_book(health_factor_book)          # or CascadeBook.from_arrays(market, coll, debt, emode)
+    book = CascadeBook(market, collateral, debt, risk_class)  # from the protocol (Aave: risk_input(book, rules))
     venues = choose_venues(book.market, pool_states)          # {asset: Venue(asset, quote, PoolState, quote_price)}
-    projector = Projector(book, venues, ModelParams())        # reuse it for many scenarios
-    result = projector.project({"WETH": -0.2})                # or project(book, venues, scenario, params)
+    projector = Projector(book, venues, ModelParams(), model=model)   # reuse it for many scenarios
+    result = projector.project({"WETH": -0.2})                # or project(book, venues, scenario, params, model=)
     result.rounds[i]  -> RoundResult(round, accounts_liquidated, debt_repaid_usd, collateral_seized,
                                      collateral_seized_usd, protocol_fee_usd, collateral_sold, oracle_prices_usd,
                                      bad_debt_usd, bad_debt_accounts, skipped)
@@ -36,30 +35,38 @@ API::
                             bad_debt_accounts, new_bad_debt_usd, toxic_before_shock, toxic_after_shock, ...)
     sweep(projector, assets=None, spec=SweepSpec(), limits=Limits()) -> SweepResult (curves 1..90% per asset,
                                                                          critical shock by bisection)
-    run_loop(book, venues, scenario, params)  # the same model as a per-account Python loop (benchmarks, tests)
 
-Amounts are float64 token units carrying the contracts' integer floors; on the devnet the projection matches
-the chain to ~1e-6 (rounds and accounts exactly). Bad inputs raise :class:`monitor.errors.DataError`.
+Amounts are float64 token units carrying the contracts' integer floors; prices are floats in the market's price
+unit (``RiskMarket.price_unit`` per USD); results are in USD. On the devnet the projection matches the chain to
+~1e-6 (rounds and accounts exactly). Bad inputs raise :class:`monitor.errors.DataError`.
 """
 
 from __future__ import annotations
 
 from monitor.risk.engine import Projector, project
-from monitor.risk.market import CascadeBook, RiskMarket
+from monitor.risk.health import Health
+from monitor.risk.market import AssetParams, CascadeBook, RiskClass, RiskMarket
+from monitor.risk.model import Batch, Floors, LiquidationModel, Liquidations, RiskInput
 from monitor.risk.params import Limits, ModelParams, Scenario, SweepSpec
-from monitor.risk.reference import LoopResult, run_loop
 from monitor.risk.results import CascadeResult, RoundResult, Toxic
 from monitor.risk.sweep import AssetSweep, SweepResult, collateral_assets, critical_shock, crossing, sweep
 from monitor.risk.venues import Venue, choose_venues
 
 __all__ = [
+    "AssetParams",
     "AssetSweep",
+    "Batch",
     "CascadeBook",
     "CascadeResult",
+    "Floors",
+    "Health",
     "Limits",
-    "LoopResult",
+    "LiquidationModel",
+    "Liquidations",
     "ModelParams",
     "Projector",
+    "RiskClass",
+    "RiskInput",
     "RiskMarket",
     "RoundResult",
     "Scenario",
@@ -72,6 +79,5 @@ __all__ = [
     "critical_shock",
     "crossing",
     "project",
-    "run_loop",
     "sweep",
 ]

@@ -13,8 +13,9 @@ from numpy.typing import NDArray
 from monitor.dex import PoolState
 from monitor.errors import DataError
 from monitor.risk.baseline import baseline
-from monitor.risk.health import debt_values, evaluate, toxic
+from monitor.risk.health import toxic
 from monitor.risk.market import CascadeBook, resolve_shocks
+from monitor.risk.model import LiquidationModel
 from monitor.risk.params import ModelParams, Scenario
 from monitor.risk.results import CascadeResult, Toxic
 from monitor.risk.rounds import Run, set_oracle
@@ -28,23 +29,31 @@ Idx = NDArray[np.intp]
 class Projector:
     """Projections of scenarios on one book, with one venue per sold asset and one set of model parameters.
 
-    The first projection pays for what every later one reuses: the accounts' linear sums at the market's
-    prices and, per shocked price, its share of them.
+    ``model`` is the protocol's health check and liquidation rules. The first projection pays for what every
+    later one reuses: the accounts' linear sums at the market's prices and, per shocked price, its share of them.
     """
 
     def __init__(
-        self, book: CascadeBook, venues: Mapping[str, Venue] | None = None, params: ModelParams | None = None
+        self,
+        book: CascadeBook,
+        venues: Mapping[str, Venue] | None = None,
+        params: ModelParams | None = None,
+        *,
+        model: LiquidationModel,
     ) -> None:
         if not isinstance(book, CascadeBook):
-            raise DataError("Projector needs a CascadeBook (CascadeBook.from_book(book))")
+            raise DataError("Projector needs a CascadeBook (the protocol's risk table)")
+        if not isinstance(model, LiquidationModel):
+            raise DataError("Projector needs the protocol's LiquidationModel")
         self.book = book
+        self.model = model
         self.market = book.market
         self.params = params or ModelParams()
         self.venues: dict[int, Venue] = {}
         for v in (venues or {}).values():
             col = self.market.column.get(v.asset)
             if col is None:
-                raise DataError(f"venue for {v.asset}: not a reserve of the market")
+                raise DataError(f"venue for {v.asset}: not an asset of the market")
             if col in self.venues:
                 raise DataError(f"two venues for {v.asset}")
             self.venues[col] = v
@@ -58,7 +67,7 @@ class Projector:
     def exposure(self) -> Exposure:
         """Linear sums of every account (computed on first use)."""
         if self._exposure is None:
-            self._exposure = Exposure(self.book)
+            self._exposure = Exposure(self.book, self.model)
         return self._exposure
 
     @property
@@ -74,10 +83,12 @@ class Projector:
         if self._before is None:
             ex, m, b = self.exposure, self.market, self.book
             rows = np.flatnonzero(may_liquidate(*ex.terms(ex.w0, ex.d0), ex.slack, 1.0, 1.0))
-            c, d, e = b.collateral[:, rows], b.debt[:, rows], b.emode[rows]
-            h = evaluate(m, c, d, e, m.prices)
+            c, d, e = b.collateral[:, rows], b.debt[:, rows], b.risk_class[rows]
+            h = self.model.health(m, c, d, e, m.prices)
             empty = self.empty
-            bad = float(debt_values(m, b.debt[:, empty], b.emode[empty], m.prices).sum()) / 1e8
+            dead = b.debt[:, empty]
+            bad_units = self.model.health(m, np.zeros_like(dead), dead, b.risk_class[empty], m.prices).d
+            bad = float(bad_units.sum()) / m.price_unit
             self._before = (toxic(m, c, e, h), bad)
         return self._before
 
@@ -92,7 +103,7 @@ class Projector:
             if venue is not None:
                 # Branch: an asset with a pool -> an outside trade moves the pool; the oracle follows it.
                 pools[slot] = venue.shocked(pools[slot], change)
-                set_oracle(prices, slot, float(venue.price_8dec(pools[slot])), self.params.oracle_deviation)
+                set_oracle(prices, slot, float(venue.spot_price(pools[slot])), self.params.oracle_deviation)
             else:
                 # Branch: no pool -> the oracle price itself moves.
                 prices[slot] = max(math.floor(prices[slot] * (1.0 + change)), 1.0)
@@ -132,10 +143,10 @@ class Projector:
             final_drop = 1.0 - float(run.prices[slot] / m.prices[slot])
             extra[m.slots[slot]] = final_drop + change
             amp[m.slots[slot]] = final_drop / -change
-        short = float(np.maximum(h.d[h.t > 0] - h.t[h.t > 0], 0.0).sum()) / 1e8
+        short = float(np.maximum(h.d[h.t > 0] - h.t[h.t > 0], 0.0).sum()) / m.price_unit
         return CascadeResult(
             shocks={m.slots[s]: c for s, c in shocks.items()},
-            rules=self.params.rules,
+            rules=self.model.rules,
             initial_prices_usd=self._usd(m.prices, shocks),
             shocked_prices_usd=self._usd(shocked_prices, shocks),
             final_prices_usd=self._usd(run.prices, shocks),
@@ -150,19 +161,22 @@ class Projector:
             bad_debt_before_usd=bad_before,
             deficit_usd=run.deficit_usd,
             unliquidated_accounts=int(np.count_nonzero(liq_end)),
-            unliquidated_debt_usd=float(h.d[liq_end].sum()) / 1e8,
+            unliquidated_debt_usd=float(h.d[liq_end].sum()) / m.price_unit,
             shortfall_usd=short + bad_usd,
             toxic_before_shock=toxic_before,
             toxic_after_shock=run.toxic_after or Toxic(0, 0.0, 0.0),
             converged=run.converged,
             extra_drop=extra,
             amplification=amp,
+            deficit_usd_by_reserve={
+                m.assets[j]: float(v) for j, v in enumerate(run.deficit_by_asset.tolist()) if v > 0
+            },
         )
 
     def _usd(self, prices: F64, shocks: Mapping[int, float]) -> dict[str, float]:
         out = self.market.usd(prices)
         for slot in shocks:
-            out[self.market.slots[slot]] = float(prices[slot]) / 1e8
+            out[self.market.slots[slot]] = float(prices[slot]) / self.market.price_unit
         return out
 
 
@@ -171,6 +185,8 @@ def project(
     venues: Mapping[str, Venue] | None,
     scenario: Scenario | Mapping[str, float],
     params: ModelParams | None = None,
+    *,
+    model: LiquidationModel,
 ) -> CascadeResult:
     """One projection (see :class:`Projector` to run many on one book)."""
-    return Projector(book, venues, params).project(scenario)
+    return Projector(book, venues, params, model=model).project(scenario)

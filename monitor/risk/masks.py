@@ -36,9 +36,9 @@ class Masks:
         for j in range(m.size):
             keys |= held[j].astype(np.int64) << int(m.slot_of[0][j])
         for cid in m.differing:
-            rows = np.flatnonzero(book.emode == cid)
+            rows = np.flatnonzero(book.risk_class == cid)
             if rows.size and not np.array_equal(m.slot_of[cid], m.slot_of[0]):
-                # Branch: an e-mode price source prices the category's reserves for its members.
+                # Branch: the class prices some assets through other slots (e.g. an e-mode price source).
                 k = np.zeros(rows.size, dtype=np.int64)
                 for j in range(m.size):
                     k |= held[j, rows].astype(np.int64) << int(m.slot_of[cid][j])

@@ -7,11 +7,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal
 
 from monitor.errors import DataError
-
-Rules = Literal["v3.0", "v3.3"]
 
 
 @dataclass(frozen=True)
@@ -39,10 +36,9 @@ class Scenario:
 @dataclass(frozen=True)
 class ModelParams:
     """How liquidators, the DEX and the oracle behave. The defaults are the on-chain model (see the package
-    docstring); every option departs from it in one way.
+    docstring); every option departs from it in one way. (The protocol's own rules come with its
+    :class:`~monitor.risk.model.LiquidationModel`.)
 
-    - ``rules``: liquidation rules of the deployed Aave version (``v3.0``: 50%/100% close factor per reserve;
-      ``v3.3``: position-level close factor, $1,000 dust rule, deficit accounting).
     - ``liquidator_capital_usd``: debt liquidators can repay per round (most profitable liquidations first;
       the marginal one partially).
     - ``dex_sell_share``: share of the seized collateral sold into the pool; the rest is sold elsewhere with no
@@ -55,7 +51,6 @@ class ModelParams:
     - ``max_rounds``: stop after this many rounds even if accounts remain liquidatable.
     """
 
-    rules: Rules = "v3.0"
     liquidator_capital_usd: float = math.inf
     dex_sell_share: float = 1.0
     gas_cost_usd: float = 0.0
@@ -65,8 +60,6 @@ class ModelParams:
     max_rounds: int = 50
 
     def __post_init__(self) -> None:
-        if self.rules not in ("v3.0", "v3.3"):
-            raise DataError(f"rules must be 'v3.0' or 'v3.3', got {self.rules!r}")
         if not self.liquidator_capital_usd >= 0:
             raise DataError("liquidator_capital_usd must be >= 0")
         if not 0.0 <= self.dex_sell_share <= 1.0:

@@ -1,8 +1,9 @@
 """What a projection returns: a rounds table, final prices, drops, amplification, totals and bad debt.
 
-Prices are USD floats keyed by asset address (reserves; e-mode price sources when shocked). Token amounts are
-in whole tokens (decimals applied). ``bad_debt_*`` is the debt of accounts left with no collateral (plus, under
-v3.3 rules, the deficits burned when collateral ran out); ``new_bad_debt_usd`` excludes what was bad before.
+Prices are USD floats keyed by asset address (assets; extra price sources when shocked). Token amounts are
+in whole tokens (decimals applied). ``bad_debt_*`` is the debt of accounts left with no collateral (plus the debt
+the protocol's model wrote off when collateral ran out, e.g. Aave v3.3 deficits); ``new_bad_debt_usd`` excludes
+what was bad before.
 """
 
 from __future__ import annotations
@@ -57,7 +58,7 @@ class CascadeResult:
     bad_debt_usd: float
     bad_debt_accounts: int
     bad_debt_before_usd: float
-    deficit_usd: float  # v3.3: debt burned into reserve deficits
+    deficit_usd: float  # debt the protocol wrote off when the collateral ran out (Aave v3.3: reserve deficits)
     unliquidated_accounts: int  # still liquidatable at the end (limits of the model options or round limit)
     unliquidated_debt_usd: float
     shortfall_usd: float  # sum over accounts of max(0, debt - collateral) at final prices
@@ -66,6 +67,7 @@ class CascadeResult:
     converged: bool  # ended because no account was left to liquidate
     extra_drop: Mapping[str, float] = field(default_factory=dict)
     amplification: Mapping[str, float] = field(default_factory=dict)
+    deficit_usd_by_reserve: Mapping[str, float] = field(default_factory=dict)  # asset -> part of deficit_usd
 
     @property
     def new_bad_debt_usd(self) -> float:

@@ -18,9 +18,9 @@ from numpy.typing import NDArray
 
 from monitor.dex import PoolState
 from monitor.risk.baseline import Baseline
-from monitor.risk.health import Health, evaluate, toxic, unit_prices
-from monitor.risk.liquidation import Amounts, Terms, choose, liquidate
+from monitor.risk.health import Health, toxic, unit_prices
 from monitor.risk.market import CascadeBook
+from monitor.risk.model import Batch, Liquidations
 from monitor.risk.params import ModelParams
 from monitor.risk.results import RoundResult, Toxic
 from monitor.risk.screen import Exposure
@@ -31,8 +31,6 @@ from monitor.risk.watch import Watch
 F64 = NDArray[np.float64]
 Bool = NDArray[np.bool_]
 Idx = NDArray[np.intp]
-
-_NAMES = ("collateral", "debt", "fee", "received", "capped", "no_collateral_left")
 
 
 @dataclass
@@ -74,17 +72,19 @@ class Run:
         self.book: CascadeBook = exposure.book
         self.m = self.book.market
         self.ex = exposure
+        self.model = exposure.model
         self.venues = venues
         self.params = params
         self.prices = prices.copy()
         self.ref = prices.copy()
         self.pools = dict(pools)
         self.overlay = Overlay(self.book, pos, buffers)
-        self.dead_units: dict[int, F64] = {}  # per e-mode category: debt of accounts with no collateral
+        self.dead_units: dict[int, F64] = {}  # per risk class: debt of accounts with no collateral
         self.dead_count = 0
-        self._bury(self.book.debt[:, empty], self.book.emode[empty])
+        self._bury(self.book.debt[:, empty], self.book.risk_class[empty])
         self.deficit_rows: list[Idx] = []
         self.deficit_usd = 0.0
+        self.deficit_by_asset = np.zeros(self.m.size)  # USD written off per asset (at the round's prices)
         self.liquidations = 0
         self.rounds: list[RoundResult] = []
         self.converged = False
@@ -92,8 +92,8 @@ class Run:
         self.first: NDArray[np.int64] | None = None
         self.prev: Idx = np.zeros(0, dtype=np.intp)
         self.watch = Watch(exposure, baseline, self.overlay, self.ref)
-        self.last_health: Health = evaluate(self.m, np.zeros((self.m.size, 0)), np.zeros((self.m.size, 0)),
-                                            np.zeros(0, dtype=np.int64), prices)  # fmt: skip
+        self.last_health: Health = self.model.health(self.m, np.zeros((self.m.size, 0)), np.zeros((self.m.size, 0)),
+                                                     np.zeros(0, dtype=np.int64), prices)  # fmt: skip
 
     # -- the loop ---------------------------------------------------------------------------------------------
 
@@ -105,7 +105,7 @@ class Run:
                 wpos, watch, c, d, h = self.watch.screen(self.prices)
                 self.last_health = h
                 if self.toxic_after is None:
-                    self.toxic_after = toxic(self.m, c, self.book.emode[watch], h)
+                    self.toxic_after = toxic(self.m, c, self.book.risk_class[watch], h)
                 liq = np.flatnonzero(h.liquidatable)
                 if liq.size == 0:
                     self.converged = True
@@ -156,11 +156,13 @@ class Run:
             skipped=o.skipped + waiting,
         )
 
-    def _bury(self, d: F64, emode: NDArray[np.int64]) -> None:
+    def _bury(self, d: F64, risk_class: NDArray[np.int64]) -> None:
         """Accounts left with debt and no collateral: their debt never changes again."""
-        self.dead_count += emode.size
+        self.dead_count += risk_class.size
+        # classes that see the default prices are priced as the default class
+        own = np.where(np.isin(risk_class, self.m.differing), risk_class, 0) if self.m.differing else risk_class
         for cid in {0, *self.m.differing}:
-            part = d[:, emode == cid] if self.m.differing else d
+            part = d[:, own == cid] if self.m.differing else d
             if part.size:
                 self.dead_units[cid] = self.dead_units.get(cid, np.zeros(self.m.size)) + part.sum(axis=1)
 
@@ -168,7 +170,7 @@ class Run:
         """Debt of accounts with no collateral (at current prices, unfloored) plus deficits, and how many."""
         value = sum(float(units @ unit_prices(self.m, self.prices, cid)) for cid, units in self.dead_units.items())
         deficits = np.unique(np.concatenate(self.deficit_rows)).size if self.deficit_rows else 0
-        return value / 1e8 + self.deficit_usd, self.dead_count + deficits
+        return value / self.m.price_unit + self.deficit_usd, self.dead_count + deficits
 
     # -- one round's liquidations -----------------------------------------------------------------------------
 
@@ -179,32 +181,19 @@ class Run:
         if at.size == 0:
             return Outcome(0, 0.0, 0.0, 0.0, received, 0)
         ca, da = c[:, at], d[:, at]
-        jc, jd = choose(m, ca, da, self.prices)
-        cols = np.arange(at.size)
-        cat = self.book.emode[watch[at]] * m.size
-        terms = Terms(
-            bal=ca[jc, cols],
-            debt=da[jd, cols],
-            pc=self.prices[m.slot_flat[cat + jc]],
-            pd=self.prices[m.slot_flat[cat + jd]],
-            uc=m.units[jc],
-            ud=m.units[jd],
-            bonus=m.bonus_flat[cat + jc],
-            fee=m.protocol_fee[jc],
-            hf=h.hf[at],
-            total_collateral=h.t[at],
-            total_debt=h.d[at],
-        )
-        out = liquidate(terms, np.full(at.size, np.inf), p.rules)
-        own_c = self.prices[jc] / m.units[jc] / 1e8  # USD per token unit at the assets' own oracle prices
-        own_d = self.prices[jd] / m.units[jd] / 1e8
+        batch = Batch(ca, da, self.book.risk_class[watch[at]], h.take(at), self.prices)
+        out = self.model.liquidate(m, batch, np.full(at.size, np.inf))
+        jc, jd = out.collateral_asset, out.debt_asset
+        unit = m.price_unit
+        own_c = self.prices[jc] / m.units[jc] / unit  # USD per token unit at the assets' own oracle prices
+        own_d = self.prices[jd] / m.units[jd] / unit
         ok = out.ok.copy()
         if p.profit_filter:
             # Branch: gas and minimum profit -> unprofitable calls are not sent.
             profit = out.received * own_c - out.debt * own_d - p.gas_cost_usd
             ok &= profit >= p.min_profit_usd
         if math.isfinite(p.liquidator_capital_usd):
-            ok = self._within_capital(terms, out, ok, own_c, own_d)
+            ok = self._within_capital(batch, out, ok, own_c, own_d)
         sel = np.flatnonzero(ok)
         if sel.size:
             self._apply(wpos[at[sel]], watch[at[sel]], ca[:, sel], da[:, sel], jc[sel], jd[sel], out, sel)
@@ -218,7 +207,7 @@ class Run:
             skipped=int(at.size - sel.size),
         )
 
-    def _within_capital(self, terms: Terms, out: Amounts, ok: Bool, own_c: F64, own_d: F64) -> Bool:
+    def _within_capital(self, batch: Batch, out: Liquidations, ok: Bool, own_c: F64, own_d: F64) -> Bool:
         """Capital per round: the most profitable calls first; the marginal call repays what is left."""
         budget = self.params.liquidator_capital_usd
         cand = np.flatnonzero(ok)
@@ -233,38 +222,38 @@ class Run:
             i = order[fits : fits + 1]
             units = np.floor(np.array([left]) / own_d[i])
             if units[0] >= 1.0:
-                part = liquidate(terms.take(i), units, self.params.rules)
+                part = self.model.liquidate(self.m, batch.take(i), units)
                 if part.ok[0]:
-                    for name in _NAMES:
-                        getattr(out, name)[i] = getattr(part, name)
+                    out.replace(i, part)
                     keep[i] = True
         return keep
 
-    def _apply(self, fpos: Idx, rows: Idx, c: F64, d: F64, jc: Idx, jd: Idx, out: Amounts, sel: Idx) -> None:
+    def _apply(self, fpos: Idx, rows: Idx, c: F64, d: F64, jc: Idx, jd: Idx, out: Liquidations, sel: Idx) -> None:
         """New balances of the liquidated ``rows`` (followed positions ``fpos``; ``c`` / ``d`` their copies;
         ``sel`` indexes ``out``), and their screening bounds."""
         cols = np.arange(rows.size)
         c[jc, cols] = np.where(out.capped[sel], 0.0, np.maximum(c[jc, cols] - out.collateral[sel], 0.0))
         d[jd, cols] = np.maximum(d[jd, cols] - out.debt[sel], 0.0)
         self.liquidations += int(rows.size)
-        if self.params.rules == "v3.3":
-            # Branch (v3.3): no collateral left -> the remaining debt is burned into reserve deficits.
-            gone = np.flatnonzero(out.no_collateral_left[sel])
-            if gone.size:
-                own = self.prices[: self.m.size] / self.m.units
-                self.deficit_usd += float((own @ d[:, gone]).sum()) / 1e8
-                d[:, gone] = 0.0
-                self.deficit_rows.append(rows[gone])
+        # Branch: no collateral left and the protocol writes the remaining debt off (e.g. Aave v3.3 deficits).
+        gone = np.flatnonzero(out.write_off[sel])
+        if gone.size:
+            own = self.prices[: self.m.size] / self.m.units
+            written = own * d[:, gone].sum(axis=1) / self.m.price_unit
+            self.deficit_by_asset += written
+            self.deficit_usd += float(written.sum())
+            d[:, gone] = 0.0
+            self.deficit_rows.append(rows[gone])
         self.overlay.put(rows, c, d)
-        emode = self.book.emode[rows]
+        risk_class = self.book.risk_class[rows]
         # only an account whose seized reserve is now empty can have no collateral left
         live = np.ones(rows.size, dtype=bool)
         empty = np.flatnonzero(c[jc, cols] == 0)
         live[empty] = c[:, empty].sum(axis=0) > 0
         dead = empty[~live[empty] & (d[:, empty].sum(axis=0) > 0)]
         if dead.size:
-            self._bury(d[:, dead], emode[dead])
-        self.watch.moved(fpos, c, d, emode, live)
+            self._bury(d[:, dead], risk_class[dead])
+        self.watch.moved(fpos, c, d, risk_class, live)
 
     # -- sales ------------------------------------------------------------------------------------------------
 
@@ -282,5 +271,5 @@ class Run:
                 continue
             self.pools[j] = done[0]
             sold[j] = float(amount)
-            set_oracle(self.prices, j, float(venue.price_8dec(self.pools[j])), self.params.oracle_deviation)
+            set_oracle(self.prices, j, float(venue.spot_price(self.pools[j])), self.params.oracle_deviation)
         return sold

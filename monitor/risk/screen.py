@@ -1,13 +1,14 @@
 """Screening: which accounts can be liquidatable at some prices, without computing every health factor.
 
-Without the integer floors an account's LT-weighted collateral ``w`` and debt ``d`` (base units) are linear in
-the prices. From ``a = w (1 - 1/LT_min) / 1e4`` and an upper bound ``d`` at reference prices, the exact HF at
-prices ``p`` is at least
+Without the protocol's integer floors an account's LT-weighted collateral ``w`` and debt ``d`` (price units) are
+linear in the prices. From ``a = w (1 - relative) / 1e4`` and an upper bound ``d`` at reference prices, the exact
+HF at prices ``p`` is at least
 
     (a * rho_min - slack) / (d * rho_max),     rho = p / p_ref over the price slots the account holds,
 
-where ``slack = R (1 - 1/LT_min) + 0.5`` covers the floors (< 1 base unit per position, the whole-bps average
-LT < 1 bps out of at least ``LT_min``, ``percentMul``'s half unit). Accounts where that bound is >= 1 are
+where ``relative`` and ``slack`` bound what the model's floors take away (:class:`monitor.risk.model.Floors`;
+for Aave: < 1 base unit per position, the whole-bps average LT < 1 bps out of at least ``LT_min``,
+``percentMul``'s half unit). Accounts where that bound is >= 1 are
 certainly not liquidatable and are skipped; the others (the *watch* set) get exact health factors, and those
 become their new reference. The slots an account holds come from its exposure mask (:mod:`monitor.risk.masks`);
 ``w`` and ``d`` at the market's prices and each price slot's share of them are computed once per book, so the
@@ -19,8 +20,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from monitor.risk.health import Health
-from monitor.risk.market import CascadeBook
+from monitor.risk.market import BPS, CascadeBook
 from monitor.risk.masks import Masks
+from monitor.risk.model import LiquidationModel
 
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -36,16 +38,18 @@ GUARD = 0.5
 class Exposure:
     """``w`` and ``d`` of every account at the market's prices, and per price slot (lazily) its share of them."""
 
-    def __init__(self, book: CascadeBook) -> None:
+    def __init__(self, book: CascadeBook, model: LiquidationModel) -> None:
         m = book.market
         self.book = book
-        self.members = {c: rows for c in m.differing if (rows := np.flatnonzero(book.emode == c)).size}
-        lts = np.concatenate([v[v > 0] for v in m.lt_of.values()])
-        #: Largest relative loss of the whole-bps average LT floor.
-        self.rel = 1.0 / float(lts.min()) if lts.size else 0.0
-        self.scale = (1.0 - self.rel) * (1.0 - ROUNDING) / 1e4
-        #: Absolute loss of the floors, base units (see the module docstring).
-        self.slack = m.size * (1.0 - self.rel) + 0.5
+        self.model = model
+        self.members = {c: rows for c in m.differing if (rows := np.flatnonzero(book.risk_class == c)).size}
+        floors = model.floors(m)
+        #: Largest relative loss of the model's floors on the LT-weighted collateral.
+        self.rel = floors.relative
+        self.scale = (1.0 - self.rel) * (1.0 - ROUNDING) / BPS
+        #: Absolute loss of the floors, price units (see the module docstring).
+        self.slack = floors.slack
+        self.debt_slack = floors.debt_slack
         self.w0, self.d0 = self._sums(np.ones(m.n_slots))
         self._by_slot: dict[int, tuple[F64, F64]] = {}
         self._has_collateral: Bool | None = None
@@ -99,21 +103,22 @@ class Exposure:
 
     def terms_exact(self, h: Health) -> tuple[F64, F64]:
         """Bound terms from exact (floored) sums: ``w`` floored is below the linear one, ``d`` less than
-        ``R`` units below."""
-        return h.w * self.scale, h.d + self.book.market.size
+        ``debt_slack`` units below."""
+        return h.w * self.scale, h.d + self.debt_slack
 
 
 def linear_sums(
-    book: CascadeBook, c: F64, d: F64, emode: I64, prices: F64, members: dict[int, Idx] | None = None
+    book: CascadeBook, c: F64, d: F64, risk_class: I64, prices: F64, members: dict[int, Idx] | None = None
 ) -> tuple[F64, F64]:
-    """``w`` and ``d`` of the columns of ``c`` / ``d`` (accounts in categories ``emode``, whose columns per
-    category ``members`` may give) at slot ``prices``."""
+    """``w`` and ``d`` of the columns of ``c`` / ``d`` (accounts in classes ``risk_class``, whose columns per
+    class ``members`` may give) at slot ``prices``."""
     m = book.market
     up = prices[m.slot_of[0]] / m.units
     w: F64 = (m.lt * up) @ c
     debt: F64 = up @ d
     for cid in m.differing:
-        rows = members.get(cid, np.zeros(0, dtype=np.intp)) if members is not None else np.flatnonzero(emode == cid)
+        none = np.zeros(0, dtype=np.intp)
+        rows = members.get(cid, none) if members is not None else np.flatnonzero(risk_class == cid)
         if rows.size:
             upc = prices[m.slot_of[cid]] / m.units
             w[rows] = (m.lt_of[cid] * upc) @ c[:, rows]

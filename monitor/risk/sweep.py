@@ -69,10 +69,11 @@ def crossing(result: CascadeResult, asset: str, limits: Limits, baseline: Cascad
 
 
 def collateral_assets(projector: Projector) -> list[str]:
-    """Reserves that count as collateral (LT > 0) and that some account holds."""
+    """Assets that count as collateral (LT > 0 in some risk class) and that some account holds."""
     m, b = projector.market, projector.book
     held = b.collateral.sum(axis=1) > 0
-    return [a for j, a in enumerate(m.assets) if m.lt[j] > 0 and held[j]]
+    counts = m.lt_table.max(axis=0) > 0
+    return [a for j, a in enumerate(m.assets) if counts[j] and held[j]]
 
 
 def critical_shock(

@@ -12,11 +12,12 @@ import numpy as np
 from monitor.dex import MAX_TICK, PoolState, pool_from_positions
 from monitor.dex.tick_math import get_tick_at_sqrt_ratio
 from monitor.errors import DataError
-from monitor.protocols.aave_v3.book import EModeCategoryInput, MarketInputs, ReserveInput
-from monitor.risk.market import CascadeBook, RiskMarket
+from monitor.risk.market import AssetParams, CascadeBook, RiskClass, RiskMarket
 from monitor.risk.venues import Venue
 
 Q96 = 1 << 96
+#: Synthetic prices are integers in units of 1e-8 USD.
+PRICE_UNIT = 1e8
 SPACING = {100: 1, 500: 10, 3000: 60, 10_000: 200}
 #: (half-width in ticks, share of the pool's value): dense near the price, thinning out; plus a full range.
 LADDER: tuple[tuple[int, float], ...] = (
@@ -37,7 +38,8 @@ FULL_RANGE_SHARE = 0.05
 
 @dataclass(frozen=True)
 class AssetSpec:
-    """One synthetic reserve; ``pool_tvl_usd`` 0 means no pool (the quote asset, or an asset with no DEX)."""
+    """One synthetic asset; ``pool_tvl_usd`` 0 means no pool (the quote asset, or an asset with no DEX);
+    ``stable_class`` 1: a member of the stablecoin class."""
 
     symbol: str
     decimals: int
@@ -45,7 +47,7 @@ class AssetSpec:
     lt: int
     bonus: int
     protocol_fee: int = 1000
-    emode: int = 0
+    stable_class: int = 0
     pool_tvl_usd: float = 0.0
     pool_fee: int = 3000
     collateral_weight: float = 0.0
@@ -56,15 +58,16 @@ ASSETS: tuple[AssetSpec, ...] = (
     AssetSpec("WETH", 18, 3000.0, 8300, 10500, pool_tvl_usd=600e6, pool_fee=500, collateral_weight=0.35,
               debt_weight=0.2),
     AssetSpec("WBTC", 8, 60_000.0, 7800, 10500, pool_tvl_usd=300e6, collateral_weight=0.15),
-    AssetSpec("USDC", 6, 1.0, 8000, 10450, emode=1, collateral_weight=0.08, debt_weight=0.5),
-    AssetSpec("DAI", 18, 1.0, 8000, 10500, emode=1, pool_tvl_usd=150e6, pool_fee=100, collateral_weight=0.04,
+    AssetSpec("USDC", 6, 1.0, 8000, 10450, stable_class=1, collateral_weight=0.08, debt_weight=0.5),
+    AssetSpec("DAI", 18, 1.0, 8000, 10500, stable_class=1, pool_tvl_usd=150e6, pool_fee=100, collateral_weight=0.04,
               debt_weight=0.25),
     AssetSpec("LINK", 18, 15.0, 6800, 10700, pool_tvl_usd=40e6, collateral_weight=0.1, debt_weight=0.02),
     AssetSpec("WSTETH", 18, 3500.0, 8000, 10600, pool_tvl_usd=200e6, pool_fee=500, collateral_weight=0.18),
     AssetSpec("AAVE", 18, 150.0, 7300, 10750, pool_tvl_usd=30e6, collateral_weight=0.05, debt_weight=0.01),
     AssetSpec("UNI", 18, 8.0, 7400, 11000, pool_tvl_usd=25e6, collateral_weight=0.05, debt_weight=0.02),
 )  # fmt: skip
-STABLE_CATEGORY = EModeCategoryInput(1, ltv=9300, liquidation_threshold=9500, liquidation_bonus=10100)
+#: Threshold and bonus (bps) of the stablecoin risk class for its member assets.
+STABLE_CLASS_LT, STABLE_CLASS_BONUS = 9500, 10100
 
 
 def asset_address(i: int) -> str:
@@ -72,16 +75,19 @@ def asset_address(i: int) -> str:
     return "0x" + f"{(i * 37 + 11) % 256:02x}" * 20
 
 
-def market_inputs(assets: Sequence[AssetSpec] = ASSETS) -> MarketInputs:
-    """The reserves (ids in order) and the stablecoin e-mode category."""
-    reserves = [
-        ReserveInput(asset=asset_address(i), symbol=a.symbol, reserve_id=i, decimals=a.decimals,
-                     ltv=max(a.lt - 300, 0), liquidation_threshold=a.lt, liquidation_bonus=a.bonus,
-                     price=round(a.price_usd * 1e8), liquidation_protocol_fee=a.protocol_fee, emode_category=a.emode)
-        for i, a in enumerate(assets)
-    ]  # fmt: skip
-    cats = [STABLE_CATEGORY] if any(a.emode for a in assets) else []
-    return MarketInputs(reserves, cats)
+def risk_market(assets: Sequence[AssetSpec] = ASSETS) -> RiskMarket:
+    """The assets (addresses in order) and, when some are members, the stablecoin class (class 1)."""
+    params = [
+        AssetParams(asset_address(i), a.symbol, a.decimals, a.lt, a.bonus, a.protocol_fee) for i, a in enumerate(assets)
+    ]
+    prices = {asset_address(i): float(round(a.price_usd * PRICE_UNIT)) for i, a in enumerate(assets)}
+    members = [asset_address(i) for i, a in enumerate(assets) if a.stable_class]
+    classes = (
+        [RiskClass("stablecoins", dict.fromkeys(members, STABLE_CLASS_LT), dict.fromkeys(members, STABLE_CLASS_BONUS))]
+        if members
+        else []
+    )
+    return RiskMarket(params, prices, PRICE_UNIT, classes)
 
 
 def ladder_pool(
@@ -128,7 +134,7 @@ def venues(
     """One ladder pool per asset with a TVL (times ``tvl_scale``), against ``quote`` (worth its oracle price)."""
     q = market.resolve(quote)
     qj = market.column[q]
-    q_usd = float(market.prices[qj]) / 1e8
+    q_usd = float(market.prices[qj]) / market.price_unit
     out: dict[str, Venue] = {}
     for j, a in enumerate(assets):
         if a.pool_tvl_usd <= 0 or market.assets[j] == q:
@@ -162,14 +168,12 @@ class Population:
     size_sigma: float = 1.3
     multi_collateral: float = 0.3
     multi_debt: float = 0.25
-    emode_share: float = 0.1
+    stable_class_share: float = 0.1
 
 
-def book(
-    population: Population, assets: Sequence[AssetSpec] = ASSETS, market: MarketInputs | None = None
-) -> CascadeBook:
+def book(population: Population, assets: Sequence[AssetSpec] = ASSETS, market: RiskMarket | None = None) -> CascadeBook:
     """Accounts with 1-2 collaterals and 1-2 debts landing on their target HF (float maths, no floors)."""
-    mk = RiskMarket(market or market_inputs(assets))
+    mk = market or risk_market(assets)
     rng = np.random.default_rng(population.seed)
     n, r = population.accounts, mk.size
     hf = np.clip(rng.lognormal(math.log(population.hf_median), population.hf_sigma, n), population.hf_min, 8.0)
@@ -185,27 +189,27 @@ def book(
     d2 = rng.choice(r, n, p=dw / dw.sum())
     split_c = np.where(rng.random(n) < population.multi_collateral, rng.uniform(0.3, 0.7, n), 1.0)
     split_d = np.where(rng.random(n) < population.multi_debt, rng.uniform(0.3, 0.7, n), 1.0)
-    emode = np.zeros(n, dtype=np.int64)
-    stables = [j for j, a in enumerate(assets) if a.emode == 1]
-    if len(stables) >= 2 and population.emode_share > 0:
-        em = rng.random(n) < population.emode_share
+    risk_class = np.zeros(n, dtype=np.int64)
+    stables = [j for j, a in enumerate(assets) if a.stable_class == 1]
+    if len(stables) >= 2 and population.stable_class_share > 0:
+        em = rng.random(n) < population.stable_class_share
         pick = rng.integers(0, 2, n)
         c1 = np.where(em, np.array(stables)[pick], c1)
         d1 = np.where(em, np.array(stables)[1 - pick], d1)
         split_c = np.where(em, 1.0, split_c)
         split_d = np.where(em, 1.0, split_d)
-        emode = np.where(em, 1, 0).astype(np.int64)
+        risk_class = np.where(em, 1, 0).astype(np.int64)
     value = np.zeros((r, n))
     cols = np.arange(n)
     np.add.at(value, (c1, cols), size * split_c)
     np.add.at(value, (c2, cols), size * (1.0 - split_c))
-    lt = np.where(emode[None, :] == 1, mk.lt_table[1][:, None], mk.lt[:, None])
+    lt = np.where(risk_class[None, :] == 1, mk.lt_table[1][:, None], mk.lt[:, None])
     avg_lt = (value * lt).sum(axis=0) / size
     debt_usd = size * avg_lt / 1e4 / hf
     dvalue = np.zeros((r, n))
     np.add.at(dvalue, (d1, cols), debt_usd * split_d)
     np.add.at(dvalue, (d2, cols), debt_usd * (1.0 - split_d))
-    per_unit = (mk.prices[: mk.size] / 1e8 / mk.units)[:, None]  # USD per token unit
+    per_unit = (mk.prices[: mk.size] / mk.price_unit / mk.units)[:, None]  # USD per token unit
     coll = np.floor(value / per_unit)
     debt = np.floor(dvalue / per_unit)
-    return CascadeBook(mk, coll, debt, emode)
+    return CascadeBook(mk, coll, debt, risk_class)

@@ -1,8 +1,9 @@
 """Where collateral is sold: one Uniswap v3 pool per asset, driven with the exact swap simulator.
 
-A :class:`Venue` sells ``asset`` for ``quote``. The asset's USD price read from the pool is
-``floor(pool price in quote units x quote_price)`` in 8 decimals, exact integer maths; with a quote worth
-``1e8`` (USDC at $1) this is the devnet's ``pool_price_8dec``. ``quote_price`` is fixed for a scenario.
+A :class:`Venue` sells ``asset`` for ``quote``. The asset's price read from the pool is
+``floor(pool price in quote units x quote_price)`` in the market's price units (``quote_price``: the quote's
+oracle price, an integer), exact integer maths; for an Aave market with USDC at $1 (``1e8``) this is the
+devnet's ``pool_price_8dec``. ``quote_price`` is fixed for a scenario.
 
 The initial shock is an outside sale (or purchase, for a rise) down to the target price with an unlimited
 amount, as the devnet crash does: ``sqrtPriceLimitX96 = int(sqrtP * sqrt(1 + change))`` for an asset that is
@@ -27,12 +28,13 @@ _Q192 = 1 << 192
 
 @dataclass(frozen=True)
 class Venue:
-    """The pool ``asset`` is sold into for ``quote`` (``quote_price``: USD of one whole quote token, 8 dec)."""
+    """The pool ``asset`` is sold into for ``quote`` (``quote_price``: one whole quote token in the market's
+    price units, an integer)."""
 
     asset: str
     quote: str
     pool: PoolState
-    quote_price: int = 10**8
+    quote_price: int
 
     def __post_init__(self) -> None:
         pair = {self.pool.token0, self.pool.token1}
@@ -46,8 +48,8 @@ class Venue:
         """True when the asset is the pool's token0 (selling it moves the sqrt price down)."""
         return self.pool.token0 == self.asset
 
-    def price_8dec(self, state: PoolState) -> int:
-        """USD price of the asset at ``state``'s spot price, 8 decimals, floor (at least 1)."""
+    def spot_price(self, state: PoolState) -> int:
+        """Price of the asset at ``state``'s spot price in the market's price units, floor (at least 1)."""
         p = state
         sq = p.sqrt_price_x96 * p.sqrt_price_x96
         # Branch: asset = token0 -> price = sqrt^2 / 2^192 (token1 per token0); token1 -> its inverse.
@@ -118,7 +120,7 @@ def depth_to(state: PoolState, asset_is_token0: bool, drop: float = 0.02) -> int
 def choose_venues(
     market: RiskMarket, pools: Mapping[str, PoolState] | Iterable[PoolState], quote: str | None = None
 ) -> dict[str, Venue]:
-    """One venue per reserve asset: its deepest pool (most asset absorbed within a 2% drop) against ``quote``.
+    """One venue per asset of the market: its deepest pool (most asset absorbed within a 2% drop) against ``quote``.
 
     ``quote`` (default: the reserve found in the most pools; a tie goes to the one priced closest to $1) is not
     sold. An asset with no pool against the
@@ -133,7 +135,7 @@ def choose_venues(
         # ties go to the reserve priced closest to $1 (a stablecoin is the usual quote)
         def rank(a: str) -> tuple[int, float, int]:
             j = market.column[a]
-            return counts[a], -abs(math.log(max(float(market.prices[j]), 1.0) / 1e8)), -j
+            return counts[a], -abs(math.log(max(float(market.prices[j]), 1.0) / market.price_unit)), -j
 
         quote = max(market.assets, key=rank) if usable else ""
     else:

@@ -14,7 +14,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from monitor.risk.baseline import Baseline, followed
-from monitor.risk.health import Health, evaluate
+from monitor.risk.health import Health
 from monitor.risk.market import CascadeBook
 from monitor.risk.screen import GUARD, Exposure, linear_sums, may_liquidate
 from monitor.risk.state import Overlay
@@ -60,7 +60,7 @@ class Watch:
             rows, a, d = rows[keep], a[keep], d[keep]
             t = ov.touched
             oc, od = ov.balances
-            ta, td = self.ex.terms(*linear_sums(self.book, oc, od, self.book.emode[t], self.ref))
+            ta, td = self.ex.terms(*linear_sums(self.book, oc, od, self.book.risk_class[t], self.ref))
             td = np.where(oc.sum(axis=0) > 0, td, 0.0)
             sel = np.flatnonzero(followed(ta, td, self.ex.slack, limits[self.masks.ids[t]]))
             rows, a, d = np.concatenate([rows, t[sel]]), np.concatenate([a, ta[sel]]), np.concatenate([d, td[sel]])
@@ -79,10 +79,10 @@ class Watch:
     def relinear(self) -> None:
         """Bound terms of every followed account at the current prices (a new check)."""
         b, ov = self.book, self.overlay
-        w, d = linear_sums(b, b.collateral, b.debt, b.emode, self.prices, self.ex.members)
+        w, d = linear_sums(b, b.collateral, b.debt, b.risk_class, self.prices, self.ex.members)
         if ov.n:
             t = ov.touched
-            w[t], d[t] = linear_sums(b, *ov.balances, b.emode[t], self.prices)
+            w[t], d[t] = linear_sums(b, *ov.balances, b.risk_class[t], self.prices)
         a, dd = self.ex.terms(w[self.follow], d[self.follow])
         live = self.ex.has_collateral[self.follow]
         p = ov.pos[self.follow]
@@ -151,7 +151,7 @@ class Watch:
         order, c, d = self.overlay.get(self.follow[wpos])
         wpos = wpos[order]
         watch = self.follow[wpos]
-        h = evaluate(self.m, c, d, self.book.emode[watch], self.prices)
+        h = self.ex.model.health(self.m, c, d, self.book.risk_class[watch], self.prices)
         self.checks.append(self.prices.copy())
         a, dd = self.ex.terms_exact(h)
         # no collateral or no debt (in base units, as the pool sees it): never liquidatable from here on
@@ -160,7 +160,7 @@ class Watch:
         self.hot_pos = self.hot_pos[self.fd[self.hot_pos] > 0]
         return wpos, watch, c, d, h
 
-    def moved(self, fpos: Idx, c: F64, d: F64, emode: NDArray[np.int64], live: NDArray[np.bool_]) -> None:
+    def moved(self, fpos: Idx, c: F64, d: F64, risk_class: NDArray[np.int64], live: NDArray[np.bool_]) -> None:
         """New balances of followed positions ``fpos`` (liquidated at the current prices): their terms."""
-        a, dd = self.ex.terms(*linear_sums(self.book, c, d, emode, self.prices))
+        a, dd = self.ex.terms(*linear_sums(self.book, c, d, risk_class, self.prices))
         self.fa[fpos], self.fd[fpos] = a, np.where(live, dd, 0.0)

@@ -9,14 +9,14 @@ from typing import Any
 
 import pytest
 
+from monitor.chain.follow.checkpoint import Checkpoint
+from monitor.chain.follow.span import SpanPolicy
 from monitor.chain.retry import Backoff
 from monitor.chain.rpc import RpcClient
-from monitor.config import ChainConfig, MarketConfig
-from monitor.errors import CheckpointError, ProtocolError, ReorgTooDeepError
-from monitor.protocols.aave_v3.book.inputs import AccountInput, PositionInput
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
+from monitor.config import ChainConfig
+from monitor.errors import CheckpointError, ProtocolError
+from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.aave_v3.discovery import Discovery, RangeResult, Rollback
-from monitor.protocols.aave_v3.logrange import SpanPolicy
 from tests.aave.actions import Chain, user
 from tests.faultproxy import FaultProxy
 
@@ -30,9 +30,11 @@ def chain_cfg(*urls: str) -> ChainConfig:
     return ChainConfig(rpc_urls=list(urls), chain_id=31337)
 
 
-def market_cfg(provider: str, start_block: int = 0) -> MarketConfig:
+def market_cfg(provider: str, start_block: int = 0) -> AaveV3MarketConfig:
     """The devnet market."""
-    return MarketConfig(name="devnet", protocol="aave-v3", pool_addresses_provider=provider, start_block=start_block)
+    return AaveV3MarketConfig(
+        name="devnet", protocol="aave-v3", pool_addresses_provider=provider, start_block=start_block
+    )
 
 
 async def backfill(chain: Chain, path: Path, **kw: Any) -> tuple[frozenset[str], list[Any]]:
@@ -62,8 +64,6 @@ async def test_backfill_finds_exactly_the_accounts_that_interacted(chain: Chain,
     assert len(ranges) > 3 and ranges[0].from_block == 0 and ranges[-1].to_block == chain.head()
     assert all(r.from_block == p.to_block + 1 for p, r in itertools.pairwise(ranges))
     assert any(r.config_changed and r.listing_changed for r in ranges)  # the deployment's initReserves
-    tokens = {t.address for t in chain.dep.tokens.values()}
-    assert set().union(*(r.reserves_updated for r in ranges)) <= tokens
     totals: dict[str, int] = {}
     for r in ranges:
         for k, v in r.events.items():
@@ -115,22 +115,19 @@ async def test_reorg_rolls_back_to_the_fork_point(chain: Chain, tmp_path: Path) 
     chain.fund(replacement, "DAI", 5)  # on both forks; its supply lands only on the new one
     early, late = _setup_reorg(chain)
     head = chain.head()
-    usdc = chain.dep.token("USDC").address
     async with RpcClient(chain_cfg(chain.url)) as rpc:
         with Checkpoint(tmp_path / "cp.sqlite") as cp:
             disc = Discovery(rpc, cp, market_cfg(chain.dep.addresses_provider), confirmations=0, span=EVERY_BLOCK)
             await disc.sync()
             assert {early, late} <= disc.accounts() and replacement not in disc.accounts()
-            cp.save_positions("devnet", head, [AccountInput(late, 1, 0, {usdc: PositionInput(10**6, 0, 0)})])
-            cp.save_positions("devnet", head - 10, [AccountInput(early, 0)])
             tx = chain.supply_tx(replacement, "DAI", 5)
             await asyncio.to_thread(chain.rpc.call, "anvil_reorg", 2, [[tx, 0]])
             assert chain.head() == head
             updates = await disc.sync()
             rollbacks = [u for u in updates if isinstance(u, Rollback)]
             assert len(rollbacks) == 1 and rollbacks[0].fork_block == head - 2 and rollbacks[0].orphaned_to == head
-            assert rollbacks[0].removed_accounts == {late} and rollbacks[0].stale_positions == {late}
-            assert set(cp.load_positions("devnet")) == {early}
+            assert rollbacks[0].removed_accounts == {late} and not rollbacks[0].reset
+            assert cp.first_seen("devnet")[early] <= head - 2
             assert [u.to_block for u in updates if isinstance(u, RangeResult)] == [head - 1, head]
             found = disc.accounts()
     fresh, _ = await backfill(chain, tmp_path / "fresh.sqlite")
@@ -146,7 +143,7 @@ async def test_rollback_then_new_blocks_at_the_same_heights(chain: Chain, tmp_pa
     assert late in before
     chain.rpc.call("anvil_rollback", 3)  # late's mint, approve and supply are gone; the chain is shorter
     shorter, updates = await backfill(chain, path, span=EVERY_BLOCK)
-    assert updates == [Rollback("devnet", head - 3, head, frozenset({late}), frozenset())]
+    assert updates == [Rollback("devnet", head - 3, head, frozenset({late}))]
     assert late not in shorter
     chain.supply(other, "LINK", 3)  # new blocks at heights the checkpoint had other hashes for
     after, updates = await backfill(chain, path, span=EVERY_BLOCK)
@@ -155,13 +152,31 @@ async def test_rollback_then_new_blocks_at_the_same_heights(chain: Chain, tmp_pa
     assert after == fresh and other in after and late not in after and early in after
 
 
-async def test_reorg_deeper_than_the_ring_is_refused(chain: Chain, tmp_path: Path) -> None:
+@pytest.mark.parametrize("depth", [2, 3])
+async def test_the_ring_finds_the_fork_of_any_shallower_reorg_and_resets_on_a_deeper_one(
+    chain: Chain, tmp_path: Path, depth: int, caplog: pytest.LogCaptureFixture
+) -> None:
     _setup_reorg(chain)
     path = tmp_path / "cp.sqlite"
-    await backfill(chain, path, span=EVERY_BLOCK, reorg_window=2)
-    chain.rpc.call("anvil_reorg", 4, [])
-    with pytest.raises(ReorgTooDeepError, match="2 stored block hashes"):
-        await backfill(chain, path, span=EVERY_BLOCK, reorg_window=2)
+    await backfill(chain, path, reorg_window=3)  # one wide range: the ring still holds the last 3 blocks
+    head = chain.head()
+    with Checkpoint(path) as cp:
+        assert cp.block_hashes("devnet").keys() == {head - 2, head - 1, head}
+    chain.rpc.call("anvil_rollback", depth)
+    chain.supply(user("other"), "LINK", 3)  # mint, approve, supply: every replaced height gets another block
+    async with RpcClient(chain_cfg(chain.url)) as rpc:
+        with Checkpoint(path) as cp:
+            disc = Discovery(rpc, cp, market_cfg(chain.dep.addresses_provider), confirmations=0, reorg_window=3)
+            updates = await disc.sync()
+            after, resets = disc.accounts(), cp.resets()
+    rollbacks = [u for u in updates if isinstance(u, Rollback)]
+    if depth < 3:  # shallower than the ring: the exact fork point
+        assert [(r.fork_block, r.reset) for r in rollbacks] == [(head - depth, False)] and resets == {}
+    else:  # none of the 3 stored blocks is on the chain: reset, backfilled again from start_block, with a warning
+        assert [(r.fork_block, r.reset) for r in rollbacks] == [(-1, True)] and resets == {"devnet": 1}
+        assert "none of the stored block hashes" in caplog.text
+    fresh, _ = await backfill(chain, tmp_path / "fresh.sqlite")
+    assert after == fresh
 
 
 async def test_stopped_mid_backfill_resumes_without_loss(chain: Chain, tmp_path: Path) -> None:
@@ -275,7 +290,7 @@ async def test_checkpoint_of_another_market_is_refused(chain: Chain, tmp_path: P
             with pytest.raises(CheckpointError, match="start_block 5"):
                 await later.open()
         with Checkpoint(path) as cp:
-            cp._db.execute("UPDATE markets SET pool = '0x" + "11" * 20 + "'")
+            cp._db.execute("UPDATE markets SET identity = ?", (f"{chain.dep.addresses_provider} 0x{'11' * 20}",))
             again = Discovery(rpc, cp, market_cfg(chain.dep.addresses_provider), confirmations=0)
             with pytest.raises(CheckpointError, match="another checkpoint file"):
                 await again.open()

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
-from monitor.config import ChainConfig, MarketConfig
+from monitor.config import ChainConfig
 from monitor.devnet.aave_deploy import POOL, aave
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
+from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.aave_v3.discovery import Discovery, RangeResult
 from tests.conftest import Devnet
 
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 async def test_discovery_finds_every_generated_borrower(devnet: Devnet, tmp_path: Path) -> None:
     dep = devnet.dep
     chain = ChainConfig(rpc_urls=[devnet.url], chain_id=dep.chain_id)
-    market = MarketConfig(name="devnet", protocol="aave-v3", pool_addresses_provider=dep.addresses_provider)
+    market = AaveV3MarketConfig(name="devnet", protocol="aave-v3", pool_addresses_provider=dep.addresses_provider)
     async with RpcClient(chain) as rpc:
         with Checkpoint(tmp_path / "cp.sqlite") as cp:
             disc = Discovery(rpc, cp, market, confirmations=0)

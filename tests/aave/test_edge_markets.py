@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
-from monitor.config import ChainConfig, MarketConfig
+from monitor.config import ChainConfig
 from monitor.devnet.aave_deploy import CONFIGURATOR, aave, list_asset
 from monitor.devnet.activity import ActivityGenerator
 from monitor.devnet.artifacts import own_artifact
@@ -16,14 +17,14 @@ from monitor.devnet.market import set_oracle_price
 from monitor.devnet.population import account_data
 from monitor.devnet.spec import AssetSpec
 from monitor.errors import ProtocolError
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
+from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.aave_v3.indexer import MarketIndexer
 from tests.aave.actions import Chain, user
 from tests.conftest import Devnet
 
 
 async def _refresh(devnet: Devnet, path: Path) -> tuple[int, MarketIndexer]:
-    market = MarketConfig(name="edge", protocol="aave-v3", pool_addresses_provider=devnet.dep.addresses_provider)
+    market = AaveV3MarketConfig(name="edge", protocol="aave-v3", pool_addresses_provider=devnet.dep.addresses_provider)
     async with RpcClient(ChainConfig(rpc_urls=[devnet.url], chain_id=devnet.dep.chain_id)) as rpc:
         with Checkpoint(path) as cp:
             ix = MarketIndexer(rpc, cp, market, confirmations=0)

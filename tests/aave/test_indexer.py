@@ -8,19 +8,23 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
-from monitor.config import ChainConfig, MarketConfig
+from monitor.config import ChainConfig
 from monitor.devnet.activity import ActivityGenerator
 from monitor.devnet.market import oracle_price, set_oracle_price
 from monitor.devnet.population import account_data
 from monitor.protocols.aave_v3.book import Book
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
+from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.aave_v3.indexer import MarketIndexer
+from tests.aave.actions import Chain, user
 from tests.conftest import Devnet
 
 
-def _market(devnet: Devnet) -> MarketConfig:
-    return MarketConfig(name="devnet-aave", protocol="aave-v3", pool_addresses_provider=devnet.dep.addresses_provider)
+def _market(devnet: Devnet) -> AaveV3MarketConfig:
+    return AaveV3MarketConfig(
+        name="devnet-aave", protocol="aave-v3", pool_addresses_provider=devnet.dep.addresses_provider
+    )
 
 
 @asynccontextmanager
@@ -102,6 +106,33 @@ async def test_reorg_leaves_the_book_equal_to_a_rebuild_on_the_new_chain(devnet:
         after = await ix.refresh()
         assert after.rollbacks == 1
         assert after.block == before.block + 1
+        live = after.book
+    _, rebuilt = await _fresh_book(devnet, tmp_path / "fresh.sqlite")
+    assert live.equals(rebuilt), live.diff(rebuilt)
+    _assert_equals_pool(devnet, live, after.block)
+
+
+async def test_accounts_a_rollback_forgot_and_the_new_chain_touched_again_stay_in_the_book(
+    devnet: Devnet, tmp_path: Path
+) -> None:
+    """Issue 17 item 6, made deterministic: x, y, z are first seen in blocks a reorg takes away; the new chain
+    has x and y supply again before the next refresh. The refresh that rolls back must read x and y (batch 1
+    dropped every account the rollback forgot, so x and y were in the checkpoint but not in the book)."""
+    chain = Chain(devnet.url, devnet.rpc, devnet.dep)
+    x, y, z = user("lost-x"), user("lost-y"), user("lost-z")
+    async with _indexer(devnet, tmp_path / "live.sqlite") as ix:
+        await ix.refresh()
+        start = devnet.rpc.block_number()
+        for who in (x, y, z):
+            chain.supply(who, "WETH", 1)
+        before = await ix.refresh()
+        assert {x, y, z} <= set(before.book.addresses)
+        devnet.rpc.call("anvil_rollback", devnet.rpc.block_number() - start)  # every block since `start`
+        chain.supply(x, "DAI", 10)
+        chain.supply(y, "USDC", 10)
+        after = await ix.refresh()
+        assert after.rollbacks == 1 and after.fork_block == start
+        assert {x, y} <= set(after.book.addresses) and z not in after.book.addresses
         live = after.book
     _, rebuilt = await _fresh_book(devnet, tmp_path / "fresh.sqlite")
     assert live.equals(rebuilt), live.diff(rebuilt)

@@ -4,7 +4,6 @@ plus helpers that make a password file and a test CA with a server certificate f
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -12,14 +11,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.tools import tool
 
-def mosquitto_binary() -> str | None:
-    """The mosquitto executable: on PATH, else Debian's /usr/sbin location."""
-    found = shutil.which("mosquitto")
-    if found:
-        return found
-    fallback = Path("/usr/sbin") / "mosquitto"
-    return str(fallback) if fallback.exists() else None
+
+def mosquitto_binary() -> str:
+    """The mosquitto executable (on PATH or in Debian's /usr/sbin); the test fails naming the package otherwise."""
+    return tool("mosquitto")
 
 
 def free_port() -> int:
@@ -45,8 +42,10 @@ def make_tls(directory: Path) -> TlsFiles:
     ext = directory / "san.ext"
     ext.write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n")
 
+    openssl = tool("openssl")
+
     def run(*args: str) -> None:
-        subprocess.run(["openssl", *args], check=True, capture_output=True, timeout=60)
+        subprocess.run([openssl, *args], check=True, capture_output=True, timeout=60)
 
     run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out", str(ca), "-days", "2",
         "-subj", "/CN=cascade-monitor test CA")  # fmt: skip
@@ -58,13 +57,13 @@ def make_tls(directory: Path) -> TlsFiles:
 
 def make_password_file(path: Path, users: dict[str, str]) -> Path:
     """A mosquitto password file (hashed by mosquitto_passwd)."""
-    tool = shutil.which("mosquitto_passwd")
-    if tool is None:
-        raise RuntimeError("mosquitto_passwd not found")
+    mosquitto_passwd = tool("mosquitto_passwd")
     path.unlink(missing_ok=True)
     for i, (user, password) in enumerate(users.items()):
         flags = ["-b", "-c"] if i == 0 else ["-b"]
-        subprocess.run([tool, *flags, str(path), user, password], check=True, capture_output=True, timeout=30)
+        subprocess.run(
+            [mosquitto_passwd, *flags, str(path), user, password], check=True, capture_output=True, timeout=30
+        )
     path.chmod(0o600)
     return path
 
@@ -79,10 +78,7 @@ class Mosquitto:
         password_file: Path | None = None,
         tls: TlsFiles | None = None,
     ) -> None:
-        binary = mosquitto_binary()
-        if binary is None:
-            raise RuntimeError("mosquitto is not installed")
-        self.binary = binary
+        self.binary = mosquitto_binary()
         self.dir = directory
         self.dir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()

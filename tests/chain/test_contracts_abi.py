@@ -1,11 +1,17 @@
-"""Every inline call and event signature the monitor encodes equals the ABI in contracts_abi/ (inputs and
+"""Every inline call and event signature the monitor encodes equals the ABI in monitor/abi/ (inputs and
 outputs), so the short definitions in the code cannot drift from the contracts."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from monitor import contracts
 from monitor.chain.abi import AbiFunction, load_abi
-from monitor.dex import reader as pool_reader
+from monitor.errors import DataError, MonitorError
 from monitor.protocols.aave_v3 import events, market, reader
+from monitor.venues import uniswap_v3 as pool_reader
 
 CHECKS: list[tuple[str, AbiFunction]] = [
     ("AavePoolAddressesProvider", market.GET_POOL),
@@ -40,3 +46,15 @@ def test_event_topics_equal_the_abi_files() -> None:
     assert uni.event("Swap").topic0 == pool_reader.SWAP_TOPIC
     assert uni.event("Mint").topic0 == pool_reader.MINT_TOPIC
     assert uni.event("Burn").topic0 == pool_reader.BURN_TOPIC
+
+
+def test_missing_package_data_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(contracts, "OWN_CONTRACTS_FILE", tmp_path / "compiled" / "contracts.json")
+    contracts._compiled.cache_clear()
+    try:
+        with pytest.raises(MonitorError, match=r"contracts\.json is missing: .*Run `make setup`"):
+            contracts.lens_override()
+    finally:
+        contracts._compiled.cache_clear()
+    with pytest.raises(DataError, match=r"no ABI named 'NoSuchContract' in .*abi"):
+        load_abi("NoSuchContract")

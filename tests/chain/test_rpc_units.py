@@ -119,6 +119,16 @@ def test_backoff_jitter_spreads() -> None:
     assert 0 <= min(waits) < 0.1 and 7.9 < max(waits) <= 8.0
 
 
+def test_backoff_without_jitter_is_the_ceiling_for_the_reconnect_and_cycle_loops() -> None:
+    mqtt = Backoff(base_s=0.5, cap_s=30.0, jitter=False)  # MqttPublisher's defaults
+    assert [mqtt.delay(n) for n in range(1, 9)] == [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    assert mqtt.delay(10_000) == 30.0  # no overflow however long the broker stays away
+    cycle = Backoff(base_s=2 * 0.2, cap_s=min(64 * 0.2, 30.0), jitter=False)  # MarketPipeline, poll 0.2 s
+    assert [round(cycle.delay(n), 6) for n in (1, 2, 6, 7, 50)] == [0.4, 0.8, 12.8, 12.8, 12.8]
+    with pytest.raises(ValueError, match=">= 0"):
+        Backoff(base_s=-1.0)
+
+
 @pytest.mark.asyncio(loop_scope="session")
 async def test_token_bucket_with_a_fake_clock() -> None:
     now = [0.0]

@@ -19,12 +19,12 @@ import aiohttp
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import MonitorConfig, parse_config
 from monitor.daemon.run import Daemon
 from monitor.devnet.anvil import free_port
 from monitor.devnet.monitor_config import devnet_config
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
 from monitor.snapshot import load_snapshot
 from tests.conftest import Devnet
 from tests.daemon.harness import running_daemon

@@ -18,6 +18,7 @@ from monitor.config import MonitorConfig, parse_config
 from monitor.daemon.run import Daemon
 from monitor.devnet.anvil import free_port
 from monitor.devnet.monitor_config import devnet_config
+from monitor.protocols.aave_v3.tracker import AaveV3Tracker
 from monitor.snapshot import load_snapshot
 from tests.conftest import Devnet
 from tests.daemon.harness import running_daemon
@@ -89,7 +90,9 @@ def _errors(m: dict[Any, float]) -> float:
 
 
 async def _assert_equals_fresh(devnet: Devnet, daemon: Daemon, cfg: MonitorConfig, tmp_path: Path) -> None:
-    indexer = daemon.pipelines[MARKET].indexer
+    tracker = daemon.pipelines[MARKET].tracker
+    assert isinstance(tracker, AaveV3Tracker)
+    indexer = tracker.indexer
     assert indexer.book is not None and indexer.block is not None
     chain = cfg.chain.model_copy(update={"rpc_urls": [devnet.url]})
     checkpoint = cfg.checkpoint.model_copy(update={"path": str(tmp_path / "fresh.sqlite")})

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import yaml
 
+from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import parse_config
 from monitor.devnet.activity import ActivityGenerator
 from monitor.devnet.anvil import free_port
 from monitor.devnet.monitor_config import devnet_config
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
 from monitor.snapshot import load_snapshot
 from tests.conftest import Devnet
 from tests.daemon.test_daemon import _get, _one, _samples, _wait_ready

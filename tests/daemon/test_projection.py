@@ -36,11 +36,11 @@ async def test_projector_on_the_devnet_and_pool_alignment(devnet: Devnet, tmp_pa
     assert stale in snap.pools and stale not in usable, "the un-arbitraged WETH pool is left out"
     assert devnet.dep.main_pool("WETH").address in usable
     projector = CascadeProjector(cfg, cfg.markets[0])
-    first = projector(snap.block, snap.book, snap.pools)
+    first = projector(snap.block, snap.view.risk_input(), snap.pools)
     assert first.critical_shocks == {}, "the first sweep runs in the background"
     projector.wait_for_sweep(120)
     assert projector.critical_block == snap.block and projector.last_sweep_s > 0
-    out = projector(snap.block + 1, snap.book, snap.pools)
+    out = projector(snap.block + 1, snap.view.risk_input(), snap.pools)
     names = {s.name for s in out.scenarios}
     assert names == {s.name for s in cfg.scenarios}
     weth = next(s for s in out.scenarios if s.name == "weth-20")

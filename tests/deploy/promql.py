@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from monitor.chain.stats import RpcStats
-from monitor.daemon.metrics import Metrics
+from monitor.daemon.metrics import ExporterSources, Metrics
 from monitor.daemon.result import MarketResult, PoolSummary, RiskyAccount, ScenarioSummary
 from monitor.daemon.store import AlertState, OutboxStats, ResultStore
 from tests.deploy.servers import DASHBOARD
@@ -73,10 +73,12 @@ def synthetic_result(market: str = "m") -> MarketResult:
                 bad_debt_accounts=1,
                 rounds=3,
                 accounts_liquidated=2,
+                deficit_usd_by_reserve=MappingProxyType({"USDC": 4.0}),
             ),
         ),
         critical_shocks=MappingProxyType({"WETH": 0.4}),
         top_accounts=(RiskyAccount(address="0x" + "22" * 20, health_factor=0.9, debt_usd=10.0, collateral_usd=11.0),),
+        reserve_deficit_usd=MappingProxyType({"USDC": 3.0}),
     )
 
 
@@ -93,7 +95,7 @@ def exported() -> Exported:
     """Run the daemon's registry (collector + histogram) on synthetic data with every source filled."""
     store = ResultStore(["m"], stale_after_s=1e9)
     store.publish(synthetic_result("m"))
-    store.rpc_stats = lambda: RpcStats(
+    rpc_stats = lambda: RpcStats(  # noqa: E731
         requests=MappingProxyType({("eth_call", "http://node"): 3}),
         errors=MappingProxyType({("eth_call", "http://node", "timeout"): 1}),
         retries=MappingProxyType({("eth_call", "http://node"): 1}),
@@ -101,10 +103,12 @@ def exported() -> Exported:
         http_seconds=MappingProxyType({"http://node": 0.3}),
         failovers=1,
     )
-    store.alert_states = lambda: [AlertState(market="m", rule="r", severity="page", active=True, value=1.0)]
-    store.outbox_stats = lambda: OutboxStats(connected=True, published=1, dropped=0, reconnects=0, queued=0)
-    metrics = Metrics(store)
-    metrics.block_seconds.labels("m").observe(0.2)
+    sources = ExporterSources(
+        rpc_stats=rpc_stats,
+        alert_states=lambda: [AlertState(market="m", rule="r", severity="page", active=True, value=1.0)],
+        outbox_stats=lambda: OutboxStats(connected=True, published=1, dropped=0, reconnects=0, queued=0),
+    )
+    metrics = Metrics(store, sources)
     labels: dict[str, frozenset[str]] = {}
     family_of: dict[str, str] = {}
     empty = set()

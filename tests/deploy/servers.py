@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import subprocess
 import threading
 import time
@@ -22,6 +21,7 @@ import httpx
 import yaml
 
 from monitor.devnet.anvil import free_port
+from tests.tools import tool
 
 REPO = Path(__file__).resolve().parents[2]
 DEPLOY = REPO / "deploy"
@@ -30,25 +30,6 @@ RULE_TESTS = DEPLOY / "prometheus" / "tests"
 PROMETHEUS_CONFIG = DEPLOY / "prometheus" / "prometheus.yml"
 ALERTMANAGER_CONFIG = DEPLOY / "alertmanager" / "alertmanager.yml"
 DASHBOARD = DEPLOY / "grafana" / "dashboards" / "cascade-monitor.json"
-
-# Debian packages that provide the tools (.ci/run installs them when missing).
-PACKAGES = {
-    "prometheus": "prometheus",
-    "promtool": "prometheus",
-    "prometheus-alertmanager": "prometheus-alertmanager",
-    "alertmanager": "prometheus-alertmanager",
-    "amtool": "prometheus-alertmanager",
-}
-
-
-def tool(*names: str) -> str:
-    """The first of ``names`` found on PATH; a failure naming the Debian package otherwise (never a skip)."""
-    for name in names:
-        found = shutil.which(name) or (shutil.which(name, path="/usr/sbin:/usr/bin"))
-        if found:
-            return found
-    pkg = PACKAGES.get(names[0], names[0])
-    raise AssertionError(f"{' / '.join(names)} not found: install the Debian package {pkg} (.ci/run does)")
 
 
 def run_tool(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

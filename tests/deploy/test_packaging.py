@@ -98,10 +98,20 @@ def test_dockerfile_stages_and_a_non_root_runtime() -> None:
     env = " ".join(a for i, a in runtime if i == "ENV")
     assert "CASCADE_MONITOR_HEALTH_URL=http://127.0.0.1:9464/readyz" in env
     assert "CASCADE_MONITOR_HEALTH_URL" in " ".join(_healthcheck("runtime"))
-    build = " ".join(a for i, a in _stage("build") if i == "RUN")
-    assert "cascade-monitor devnet build" in build, "the runtime needs build/contracts.json (AaveLens)"
-    assert any(i == "COPY" and "/app/build/contracts.json" in a for i, a in runtime)
-    assert any(i == "COPY" and "/app/contracts_abi" in a for i, a in runtime)
+
+    # the image installs the wheel: contracts compiled first (package data), then `python -m build`
+    build = " && ".join(a for i, a in _stage("build") if i == "RUN")
+    steps = [step.strip() for step in build.split("&&")]
+    compile_at = steps.index("/opt/setup/bin/cascade-monitor devnet build")
+    (wheel_at,) = [n for n, step in enumerate(steps) if " -m build " in step]
+    (install,) = [step for step in steps if step.startswith("/opt/venv/bin/pip install")]
+    assert compile_at < wheel_at < steps.index(install), steps
+    assert install.endswith(".whl") and " -e " not in install, install
+    copies = [a for i, a in runtime if i == "COPY"]
+    assert copies == ["--from=build /opt/venv /opt/venv"], "the runtime image is the virtualenv, no source tree"
+    devnet = _stage("devnet")
+    assert ("COPY", "--from=build /app/monitor /app/monitor") in devnet, "the devnet runs from the source tree"
+    assert ("ENV", "PYTHONPATH=/app") in devnet
 
 
 def _ignored() -> list[str]:

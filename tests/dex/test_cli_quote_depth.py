@@ -21,7 +21,7 @@ from monitor.devnet.deployment import PoolInfo
 from monitor.devnet.market import oracle_price, quote_exact_in
 from monitor.devnet.monitor_config import devnet_config
 from monitor.dex import DEFAULT_PCTS, MAX_SQRT_RATIO, MIN_SQRT_RATIO, PoolState, pool_curve, pool_from_positions, split
-from monitor.dex.reader import read_pool
+from monitor.venues.uniswap_v3 import read_pool
 from tests.conftest import Devnet
 
 Q96 = 2**96

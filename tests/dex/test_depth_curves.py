@@ -7,13 +7,14 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from monitor.dex import (
     DepthCurve,
     PoolState,
     StopReason,
+    SwapResult,
     aggregate,
     compose_route,
     curve_depth,
@@ -53,18 +54,51 @@ def test_curve_quote_brackets_the_exact_swap(state: PoolState, zero_for_one: boo
     assert bool(pc.quote(amount).filled) == exact.filled or lo.filled != hi.filled
 
 
+def _gap_then_far_range() -> PoolState:
+    """Price in a gap, a thin range just above it and a far range about 20x higher (fee 1 %, spacing 200).
+
+    Hypothesis found this shape: a swap that empties the near range and ends in the far one.
+    """
+    return make_pool(10000, 200, get_sqrt_ratio_at_tick(0), [(1800, 2000, 100_000_046), (30600, 30800, 10**8)])
+
+
+def _exact_output_tolerance(exact: SwapResult, end_sqrt_rate: float) -> float:
+    """How far the float input for an exact output may be from the contract's.
+
+    Per step the contract rounds the input and the fee up (a wei each) and, on a step that reaches its
+    target, rounds the output down: the lost output wei is bought later, at the marginal rate where the swap
+    ends (the worst rate of the path, ``end_sqrt_rate**2`` output per input), not at the spot rate.
+    """
+    wei_of_output = 1 / max(end_sqrt_rate**2, 1e-30)
+    return REL * exact.amount_in + 2 * (exact.steps + 2) * (1 + wei_of_output)
+
+
 @PROPERTY
 @given(pools(), st.booleans(), amounts())
+@example(_gap_then_far_range(), False, 1_000_001)
 def test_curve_exact_output_brackets_the_exact_swap(state: PoolState, zero_for_one: bool, wanted: int) -> None:
     exact = swap_exact_output(state, zero_for_one, wanted)
     assume(exact.filled)
     pc = pool_curve(state, zero_for_one)
-    q = pc.quote_output(wanted)
-    rate = _spot_rate(state, zero_for_one)
-    # the exact input is rounded up by up to a wei per step (and the output wei maps to 1/rate input)
-    tol = REL * exact.amount_in + 2 * (exact.steps + 2) * (1 + 1 / max(rate, 1e-30))
+    q = pc.curve.quote_output(wanted)
+    tol = _exact_output_tolerance(exact, float(q.sqrt_rate))
     assert float(q.amount_in) == pytest.approx(exact.amount_in, rel=0, abs=tol)
     assert bool(q.filled)
+
+
+def test_exact_output_pays_the_floored_wei_at_the_final_rate() -> None:
+    # the regression behind the example above: the curve holds the real amounts; the contract floors the
+    # near range's output (909335.99 -> 909335) and buys the missing wei in the far range, ~21.5x dearer
+    state, wanted = _gap_then_far_range(), 1_000_001
+    exact = swap_exact_output(state, False, wanted)
+    q = pool_curve(state, False).curve.quote_output(wanted)
+    near = pool_curve(state, False).curve.cum_out[2]
+    lost_output = float(near) - math.floor(float(near))
+    assert exact.filled and exact.steps == 4 and 0.99 < lost_output < 1
+    priced_at_end = lost_output / float(q.sqrt_rate) ** 2
+    assert priced_at_end > 21
+    # what is left is the per-step rounding of the input and the fee (a wei each, 4 steps)
+    assert 0 <= exact.amount_in - float(q.amount_in) - priced_at_end <= 2 * exact.steps
 
 
 @PROPERTY

@@ -10,8 +10,8 @@ from monitor.config import ChainConfig
 from monitor.devnet.market import fund, quote_exact_in, swap_exact_in
 from monitor.devnet.uniswap_deploy import DEADLINE, NPM, periphery
 from monitor.dex import MAX_SQRT_RATIO, MIN_SQRT_RATIO, quote_exact_input_single
-from monitor.dex.reader import pool_log_filter, read_pool, refresh_pools
 from monitor.errors import ProtocolError
+from monitor.venues.uniswap_v3 import pool_log_filter, read_pool, refresh_pools
 from tests.conftest import Devnet
 
 

@@ -10,6 +10,8 @@ from hypothesis import strategies as st
 from monitor.dex import pool_from_positions
 from monitor.dex.tick_math import get_sqrt_ratio_at_tick
 from monitor.protocols.aave_v3.book import MarketInputs, ReserveInput
+from monitor.protocols.aave_v3.liquidation_model import AaveV3Liquidation
+from monitor.protocols.aave_v3.risk_input import risk_market
 from monitor.risk import CascadeBook, RiskMarket, Venue
 from monitor.risk.synthetic import ladder_pool
 
@@ -18,6 +20,9 @@ USDC = "0x" + "c0" * 20
 WBTC = "0x" + "0b" * 20  # sorts before USDC: token0
 ASSETS = (WETH, USDC, WBTC)
 PRICES_USD = (2000.0, 1.0, 30_000.0)
+#: Aave v3 liquidation rules, the engine's default model in these tests.
+V30 = AaveV3Liquidation("v3.0")
+V33 = AaveV3Liquidation("v3.3")
 DECIMALS = (18, 6, 8)
 
 
@@ -52,7 +57,7 @@ def venues(rm: RiskMarket, tvl_usd: float = 20e6, *, weth_pool: str = "ladder") 
 
 def build(accounts: Sequence[tuple[int, float, int, float]], rm: RiskMarket | None = None) -> CascadeBook:
     """Accounts ``(collateral reserve, collateral USD, debt reserve, health factor)``."""
-    rm = rm or RiskMarket(market())
+    rm = rm or risk_market(market())
     n = len(accounts)
     c, d = np.zeros((3, n)), np.zeros((3, n))
     for i, (jc, usd, jd, hf) in enumerate(accounts):

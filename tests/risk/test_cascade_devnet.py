@@ -11,12 +11,14 @@ from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig
 from monitor.devnet.liquidator import crash
 from monitor.dex import PoolState
-from monitor.dex.reader import read_pool
 from monitor.protocols.aave_v3.book import Book
+from monitor.protocols.aave_v3.book.wadray import BASE_CURRENCY_UNIT
 from monitor.protocols.aave_v3.discovery import resolve_market
+from monitor.protocols.aave_v3.liquidation_model import AaveV3Liquidation
 from monitor.protocols.aave_v3.reader import read_accounts, read_market
+from monitor.protocols.aave_v3.risk_input import risk_input
 from monitor.risk import CascadeBook, CascadeResult, Projector, choose_venues
-from monitor.risk.health import evaluate
+from monitor.venues.uniswap_v3 import read_pool
 from tests.conftest import Devnet
 
 
@@ -28,7 +30,9 @@ async def _snapshot(devnet: Devnet) -> tuple[Book, CascadeBook, dict[str, PoolSt
         read = await read_market(rpc, market, block)
         book = Book.build(read.inputs, await read_accounts(rpc, market, dep.borrowers, block))
         pools = {p.address: await read_pool(rpc, p.address, block) for p in dep.pools}
-    return book, CascadeBook.from_book(book), pools
+    risk = risk_input(book)  # the rules of the detected revision
+    assert (risk.model.rules, risk.model.maths) == ("v3.0", "v3.0")
+    return book, risk.book, pools
 
 
 @pytest.mark.parametrize(("symbol", "drop"), [("WETH", 0.10), ("WETH", 0.20), ("WETH", 0.35), ("WBTC", 0.25)])
@@ -38,7 +42,7 @@ async def test_projection_matches_the_chain(devnet: Devnet, symbol: str, drop: f
     venues = choose_venues(cbook.market, pools)
     for s in ("WETH", "WBTC", "DAI", "LINK"):
         assert venues[dep.token(s).address].pool == pools[dep.main_pool(s).address], f"{s}: the main pool"
-    projected: CascadeResult = Projector(cbook, venues).project({symbol: -drop})
+    projected: CascadeResult = Projector(cbook, venues, model=AaveV3Liquidation("v3.0")).project({symbol: -drop})
 
     chain = crash(devnet.rpc, dep, symbol, drop, liquidate=True)
 
@@ -53,7 +57,9 @@ async def test_projection_matches_the_chain(devnet: Devnet, symbol: str, drop: f
         f"{chain.bad_debt_accounts} accounts)"
     )
     assert chain.rounds and chain.debt_repaid_usd > 0, "the shock set a cascade off"
-    assert projected.shocked_prices_usd[asset] * 1e8 == pytest.approx(chain.oracle_price_after_shock, abs=0.5)
+    assert projected.shocked_prices_usd[asset] * BASE_CURRENCY_UNIT == pytest.approx(
+        chain.oracle_price_after_shock, abs=0.5
+    )
     assert abs(final_dev) < 0.005
     assert abs(repaid_dev) < 0.02
     assert bad_gap <= max(1_000.0, 0.05 * chain.bad_debt_usd)
@@ -69,7 +75,7 @@ async def test_projection_matches_the_chain(devnet: Devnet, symbol: str, drop: f
 async def test_the_engines_health_factors_equal_the_books(devnet: Devnet) -> None:
     book, cbook, _ = await _snapshot(devnet)
     m = cbook.market
-    h = evaluate(m, cbook.collateral, cbook.debt, cbook.emode, m.prices)
+    h = AaveV3Liquidation().health(m, cbook.collateral, cbook.debt, cbook.risk_class, m.prices)
     assert np.array_equal(h.liquidatable, book.liquidatable())
     hf = book.health_factors()
     finite = np.isfinite(hf)

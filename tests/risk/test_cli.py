@@ -37,7 +37,9 @@ def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
 def test_simulate_json_fields(config: str, session_devnet: Devnet, capsys: pytest.CaptureFixture[str]) -> None:
     doc = _json(capsys, "simulate", "--config", config, "--shock", "WETH=-0.2", "--json")
     assert set(doc) == {"block", "market", "rounds", "final_prices_usd", "debt_repaid_usd", "bad_debt_usd",
-                        "bad_debt_accounts"}  # fmt: skip
+                        "bad_debt_accounts", "rules", "deficit_usd", "deficit_usd_by_reserve"}  # fmt: skip
+    assert doc["rules"] == "v3.0", "the rules of the detected revision (POOL_REVISION 1: Aave v3.0.2)"
+    assert doc["deficit_usd"] == 0.0 and doc["deficit_usd_by_reserve"] == {}, "v3.0 has no deficits"
     assert isinstance(doc["block"], int) and doc["market"] == "devnet-aave"
     rounds = doc["rounds"]
     assert isinstance(rounds, list) and len(rounds) >= 2
@@ -56,7 +58,36 @@ def test_simulate_json_fields(config: str, session_devnet: Devnet, capsys: pytes
     assert isinstance(doc["bad_debt_usd"], float) and isinstance(doc["bad_debt_accounts"], int)
     # the same shock by address and as a percentage, v3.3 rules: a valid document too
     again = _json(capsys, "simulate", "--config", config, "--shock", f"{weth}=-20%", "--rules", "v3.3", "--json")
-    assert set(again) == set(doc) and again["rounds"]
+    assert set(again) == set(doc) and again["rounds"] and again["rules"] == "v3.3"
+
+
+def _config_v36(devnet: Devnet, tmp: Path, **market: object) -> str:
+    cfg = devnet_config(devnet.url, devnet.dep, checkpoint=str(tmp / "cp.sqlite"))
+    cfg["markets"][0].update(market)
+    path = tmp / "monitor.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    return str(path)
+
+
+def test_simulate_on_v36_uses_the_detected_rules_and_reports_deficits_per_reserve(
+    session_devnet_v36: Devnet, tmp_path: Path, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    config = _config_v36(session_devnet_v36, tmp_path)
+    doc = _json(capsys, "simulate", "--config", config, "--shock", "WETH=-0.35", "--json")
+    assert doc["rules"] == "v3.3", "POOL_REVISION 10 (Aave v3.6): position-level close factor, dust, deficits"
+    by = doc["deficit_usd_by_reserve"]
+    assert isinstance(by, dict) and by, "a 35% drop leaves deficits on the v3.6 devnet"
+    assert set(by) <= set(session_devnet_v36.dep.tokens) and all(v > 0 for v in by.values())
+    assert sum(by.values()) == pytest.approx(doc["deficit_usd"], rel=1e-12)
+    assert main(["simulate", "--config", config, "--shock", "WETH=-0.35"]) == 0
+    assert "new reserve deficits: $" in capsys.readouterr().out
+    # config's liquidation_rules is an override: used, with a warning that it disagrees with the pool's
+    (tmp_path / "override").mkdir()
+    override = _config_v36(session_devnet_v36, tmp_path / "override", liquidation_rules="v3.0")
+    with caplog.at_level("WARNING"):
+        doc30 = _json(capsys, "simulate", "--config", override, "--shock", "WETH=-0.35", "--json")
+    assert doc30["rules"] == "v3.0" and doc30["deficit_usd_by_reserve"] == {}
+    assert any("override" in r.getMessage() and "v3.6" in r.getMessage() for r in caplog.records)
 
 
 def test_simulate_text(config: str, capsys: pytest.CaptureFixture[str]) -> None:

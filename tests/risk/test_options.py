@@ -8,16 +8,19 @@ import numpy as np
 import pytest
 
 from monitor.errors import DataError
-from monitor.risk import CascadeBook, CascadeResult, ModelParams, Projector, RiskMarket
+from monitor.protocols.aave_v3.risk_input import risk_market
+from monitor.risk import CascadeBook, CascadeResult, LiquidationModel, ModelParams, Projector
 from tests.risk import markets as mk
 
-RM = RiskMarket(mk.market())
+RM = risk_market(mk.market())
 BOOK = mk.build(mk.population(500, seed=7), RM)
 VENUES = mk.venues(RM, 100e6)
 
 
-def _run(params: ModelParams, shock: float = -0.25, book: CascadeBook = BOOK) -> CascadeResult:
-    return Projector(book, VENUES, params).project({"WETH": shock})
+def _run(
+    params: ModelParams, shock: float = -0.25, book: CascadeBook = BOOK, model: LiquidationModel = mk.V30
+) -> CascadeResult:
+    return Projector(book, VENUES, params, model=model).project({"WETH": shock})
 
 
 DEFAULT = _run(ModelParams())
@@ -93,8 +96,8 @@ def test_latency_delays_every_liquidation_by_that_many_rounds() -> None:
 
 
 def test_v33_rules_burn_the_debt_left_without_collateral_into_deficits() -> None:
-    v33 = _run(ModelParams(rules="v3.3"), -0.4)
-    v30 = _run(ModelParams(rules="v3.0"), -0.4)
+    v33 = _run(ModelParams(), -0.4, model=mk.V33)
+    v30 = _run(ModelParams(), -0.4, model=mk.V30)
     assert v30.bad_debt_usd > 0 and v30.deficit_usd == 0
     assert v33.deficit_usd > 0 and v33.bad_debt_usd == pytest.approx(v33.deficit_usd)
     # position-level close factor and full closes below $2,000: fewer calls for as many accounts
@@ -109,7 +112,6 @@ def test_max_rounds_stops_early() -> None:
 @pytest.mark.parametrize(
     "kw",
     [
-        {"rules": "v2"},
         {"liquidator_capital_usd": -1.0},
         {"dex_sell_share": 1.5},
         {"gas_cost_usd": math.inf},

@@ -6,10 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.risk import ModelParams, Projector, RiskMarket
+from monitor.protocols.aave_v3.liquidation_model import AaveV3Liquidation
+from monitor.protocols.aave_v3.risk_input import risk_market
+from monitor.risk import ModelParams, Projector
 from tests.risk import markets as mk
 
-RM = RiskMarket(mk.market())
+RM = risk_market(mk.market())
 PROPS = settings(max_examples=30, deadline=None)
 
 
@@ -26,7 +28,7 @@ def test_a_bigger_shock_never_cascades_less(
     such cases at ~1e-7 of the price; the final price is compared within 1e-4.
     """
     book = mk.build(accounts, RM)
-    proj = Projector(book, mk.venues(RM, tvl))
+    proj = Projector(book, mk.venues(RM, tvl), model=mk.V30)
     big = min(small + more, 0.95)
     a, b = proj.project({"WETH": -small}), proj.project({"WETH": -big})
     assert b.final_prices_usd[mk.WETH] <= a.final_prices_usd[mk.WETH] * (1 + 1e-4)
@@ -41,7 +43,7 @@ def test_no_liquidity_means_no_amplification_from_sales(
     accounts: list[tuple[int, float, int, float]], drop: float
 ) -> None:
     book = mk.build(accounts, RM)
-    result = Projector(book, mk.venues(RM, weth_pool="empty")).project({"WETH": -drop})
+    result = Projector(book, mk.venues(RM, weth_pool="empty"), model=mk.V30).project({"WETH": -drop})
     # the outside seller still moves the empty pool to the shocked price; the liquidators' sales cannot move it
     assert result.final_prices_usd[mk.WETH] == result.shocked_prices_usd[mk.WETH]
     assert abs(result.amplification[mk.WETH] - 1.0) < 1e-6
@@ -54,7 +56,7 @@ def test_with_an_infinitely_deep_pool_the_final_price_is_the_shock(
     accounts: list[tuple[int, float, int, float]], drop: float
 ) -> None:
     book = mk.build(accounts, RM)
-    result = Projector(book, mk.venues(RM, weth_pool="deep")).project({"WETH": -drop})
+    result = Projector(book, mk.venues(RM, weth_pool="deep"), model=mk.V30).project({"WETH": -drop})
     shocked = result.shocked_prices_usd[mk.WETH]
     assert shocked == pytest.approx(2000 * (1 - drop), rel=1e-8)
     assert result.final_prices_usd[mk.WETH] == pytest.approx(shocked, rel=1e-7)
@@ -65,7 +67,8 @@ def test_with_an_infinitely_deep_pool_the_final_price_is_the_shock(
 @given(mk.accounts_strategy, st.floats(0.02, 0.6), st.sampled_from(["v3.0", "v3.3"]))
 def test_accounting_balances(accounts: list[tuple[int, float, int, float]], drop: float, rules: str) -> None:
     book = mk.build(accounts, RM)
-    result = Projector(book, mk.venues(RM, 50e6), ModelParams(rules=rules)).project({"WETH": -drop})  # type: ignore[arg-type]
+    model = AaveV3Liquidation(rules)  # type: ignore[arg-type]
+    result = Projector(book, mk.venues(RM, 50e6), ModelParams(), model=model).project({"WETH": -drop})
     # the liquidators receive at least what they repay (bonus >= 0, fee only on the bonus), per round
     for r in result.rounds:
         assert r.collateral_seized_usd >= r.debt_repaid_usd * (1 - 1e-9)

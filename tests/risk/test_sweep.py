@@ -5,11 +5,12 @@ from __future__ import annotations
 import pytest
 
 from monitor.errors import DataError
-from monitor.risk import Limits, Projector, RiskMarket, SweepSpec, collateral_assets, critical_shock, crossing, sweep
+from monitor.protocols.aave_v3.risk_input import risk_market
+from monitor.risk import Limits, Projector, SweepSpec, collateral_assets, critical_shock, crossing, sweep
 from tests.risk import markets as mk
 
-RM = RiskMarket(mk.market())
-PROJ = Projector(mk.build(mk.population(400, seed=2), RM), mk.venues(RM, 60e6))
+RM = risk_market(mk.market())
+PROJ = Projector(mk.build(mk.population(400, seed=2), RM), mk.venues(RM, 60e6), model=mk.V30)
 
 
 def test_sweep_curves_and_critical_shock() -> None:

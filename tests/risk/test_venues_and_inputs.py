@@ -10,14 +10,15 @@ import pytest
 
 from monitor.dex import swap_exact_input
 from monitor.errors import DataError
-from monitor.risk import CascadeBook, Projector, RiskMarket, Scenario, Venue, choose_venues
+from monitor.protocols.aave_v3.risk_input import risk_market
+from monitor.risk import CascadeBook, Projector, Scenario, Venue, choose_venues
 from monitor.risk.synthetic import ladder_pool
 from tests.risk import markets as mk
 
-RM = RiskMarket(mk.market())
+RM = risk_market(mk.market())
 
 
-def _pool_price_8dec(pool, asset: str) -> int:  # type: ignore[no-untyped-def]
+def _pool_spot_price(pool, asset: str) -> int:  # type: ignore[no-untyped-def]
     """The devnet's formula (quote at $1), written out independently."""
     sq = pool.sqrt_price_x96**2
     if pool.token0 == asset:
@@ -29,15 +30,15 @@ def _pool_price_8dec(pool, asset: str) -> int:  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("change", [-0.01, -0.2, -0.9, 0.3])
 def test_a_shock_moves_the_pool_exactly_to_its_target(asset: str, change: float) -> None:
     v = mk.venues(RM, 30e6)[asset]
-    before = v.price_8dec(v.pool)
+    before = v.spot_price(v.pool)
     after = v.shocked(v.pool, change)
     limit = v.shock_limit(v.pool, change)
     assert after.sqrt_price_x96 == limit
     factor = math.sqrt(1 + change)
     expected = int(v.pool.sqrt_price_x96 * factor) if v.asset_is_token0 else int(v.pool.sqrt_price_x96 / factor)
     assert limit == expected  # the devnet crash's target_sqrt_price
-    assert v.price_8dec(after) == _pool_price_8dec(after, asset)
-    assert v.price_8dec(after) / before == pytest.approx(1 + change, rel=1e-6)
+    assert v.spot_price(after) == _pool_spot_price(after, asset)
+    assert v.spot_price(after) / before == pytest.approx(1 + change, rel=1e-6)
 
 
 def test_a_sale_is_the_exact_swap_and_lowers_the_price() -> None:
@@ -48,7 +49,7 @@ def test_a_sale_is_the_exact_swap_and_lowers_the_price() -> None:
     assert (res.amount_out, state.sqrt_price_x96, state.tick, state.liquidity) == (
         ref.amount_out, ref.sqrt_price_x96_after, ref.tick_after, ref.liquidity_after
     )  # fmt: skip
-    assert v.price_8dec(state) < v.price_8dec(v.pool)
+    assert v.spot_price(state) < v.spot_price(v.pool)
     assert v.sell(v.pool, 0) is None
 
 
@@ -73,7 +74,7 @@ def test_choose_venues_takes_the_deepest_pool_against_the_quote() -> None:
 def test_a_venue_must_pair_its_asset() -> None:
     pool = ladder_pool(mk.WETH, mk.USDC, 18, 6, 2000.0, 5e6, 500)
     with pytest.raises(DataError):
-        Venue(mk.WBTC, mk.USDC, pool)
+        Venue(mk.WBTC, mk.USDC, pool, 10**8)
 
 
 def test_assets_by_symbol_or_address() -> None:
@@ -82,7 +83,7 @@ def test_assets_by_symbol_or_address() -> None:
         RM.resolve("FOO")
     book = mk.build([(0, 10_000.0, 1, 1.05)], RM)
     with pytest.raises(DataError, match="twice"):
-        Projector(book).project({"WETH": -0.1, mk.WETH: -0.2})
+        Projector(book, model=mk.V30).project({"WETH": -0.1, mk.WETH: -0.2})
 
 
 @pytest.mark.parametrize("shock", [-1.0, -1.5, math.nan, math.inf, 11.0])
@@ -94,17 +95,17 @@ def test_bad_shocks_are_data_errors(shock: float) -> None:
 
 
 def test_book_shapes_are_checked() -> None:
-    with pytest.raises(DataError, match="reserves=3, accounts=2"):
+    with pytest.raises(DataError, match="assets=3, accounts=2"):
         CascadeBook.from_arrays(RM, np.zeros((2, 3)), np.zeros((2, 3)), [0, 0])
     with pytest.raises(DataError, match="non-negative"):
         CascadeBook.from_arrays(RM, -np.ones((3, 1)), np.zeros((3, 1)))
-    with pytest.raises(DataError, match="e-mode categories"):
+    with pytest.raises(DataError, match=r"risk classes \[4\]"):
         CascadeBook.from_arrays(RM, np.zeros((3, 1)), np.zeros((3, 1)), [4])
 
 
 def test_a_shock_without_a_pool_moves_the_oracle_itself() -> None:
     book = mk.build([(0, 10_000.0, 1, 1.5)], RM)
-    r = Projector(book, mk.venues(RM)).project({"USDC": -0.1})
+    r = Projector(book, mk.venues(RM), model=mk.V30).project({"USDC": -0.1})
     assert r.shocked_prices_usd[mk.USDC] == pytest.approx(0.9)
     assert r.final_prices_usd[mk.USDC] == pytest.approx(0.9)
     assert r.rounds == ()  # cheaper debt: nobody becomes liquidatable
@@ -112,8 +113,8 @@ def test_a_shock_without_a_pool_moves_the_oracle_itself() -> None:
 
 def test_an_empty_book_and_a_single_account() -> None:
     empty = CascadeBook.from_arrays(RM, np.zeros((3, 0)), np.zeros((3, 0)))
-    r = Projector(empty, mk.venues(RM)).project({"WETH": -0.3})
+    r = Projector(empty, mk.venues(RM), model=mk.V30).project({"WETH": -0.3})
     assert r.rounds == () and r.converged and r.final_prices_usd[mk.WETH] == pytest.approx(1400.0)
     one = mk.build([(0, 1_000_000.0, 1, 1.01)], RM)
-    r = Projector(one, mk.venues(RM)).project({"WETH": -0.3})
+    r = Projector(one, mk.venues(RM), model=mk.V30).project({"WETH": -0.3})
     assert r.accounts_liquidated == 1 and r.bad_debt_accounts == 1 and r.toxic_after_shock.accounts == 1

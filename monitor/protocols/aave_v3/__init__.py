@@ -1,34 +1,22 @@
-"""Aave v3 markets: who has a position (discovery), and what survives a restart (checkpoint).
+"""Aave v3: everything that knows its contracts, events and exact maths.
 
-Public API:
-
-- :class:`monitor.protocols.aave_v3.discovery.Discovery` — ``Discovery(rpc, checkpoint, market_config,
-  confirmations=chain.confirmations, poll_interval_s=chain.poll_interval_s)``:
-
-  - ``await disc.open()`` resolves the pool via ``PoolAddressesProvider.getPool()`` and the reserves' tokens
-    (:class:`~monitor.protocols.aave_v3.market.MarketAddresses`); an address that is not a provider raises
-    :class:`~monitor.errors.ProtocolError`; a checkpoint made for another market or ``start_block`` raises
-    :class:`~monitor.errors.CheckpointError`.
-  - ``await disc.sync(max_ranges=None)`` catches up to ``head - confirmations`` and returns the updates;
-    ``async for update in disc.follow(stop_event)`` does that forever, polling.
-  - An update is a :class:`~monitor.protocols.aave_v3.discovery.RangeResult` (``from_block..to_block`` committed:
-    ``touched`` and ``new_accounts``, ``reserves_updated``, ``config_changed``, ``listing_changed``, event
-    counts) or a :class:`~.discovery.Rollback` (reorg: everything after ``fork_block`` forgotten;
-    ``removed_accounts`` leave the book, ``stale_positions`` must be read again).
-  - ``disc.accounts()`` — every known account; ``disc.last_block`` — the newest processed block.
-
-  Wiring: after each update, read the positions of ``touched`` accounts (all on a rollback's
-  ``stale_positions``) at ``update.to_block`` — the block discovery stands at, one snapshot per block —
-  and store them with :meth:`Checkpoint.save_positions`; on restart :meth:`Checkpoint.load_positions` gives
-  the book its inputs back without re-reading every account.
-- :class:`monitor.protocols.aave_v3.checkpoint.Checkpoint` — one SQLite file (WAL, one transaction per write) for all
-  markets: ``market(name)``, ``accounts(name)``, ``first_seen(name)``, ``block_hashes(name)``,
-  ``save_positions(name, block, [AccountInput])``, ``load_positions(name) -> {account: StoredPosition}``,
-  ``delete_positions``; discovery alone calls ``create_market``, ``commit_range`` and ``rollback``.
-  Positions are the book's own :class:`~.book.inputs.AccountInput` (ints stored as decimal TEXT).
-- :mod:`monitor.protocols.aave_v3.events` (pure) — the events that touch accounts, reserves or configuration, and
-  :func:`~.events.digest_logs` turning logs into a :class:`~.events.LogDigest`.
-- :mod:`monitor.protocols.aave_v3.logrange` (pure) — adaptive eth_getLogs spans (:class:`SpanPolicy`).
-- :mod:`~.market` (pure) — :class:`MarketAddresses`, :class:`ReserveTokens` and the provider/pool
-  view functions discovery calls.
+- :mod:`~.config` — the ``protocol: aave-v3`` entry of ``markets:`` (:class:`AaveV3MarketConfig`).
+- :mod:`~.tracker` — Aave v3 behind the protocol seam (:mod:`monitor.protocols.base`): :class:`AaveV3Tracker`
+  follows one market, :class:`AaveV3View` is its book at one block.
+- :mod:`~.discovery` — who has a position, over the protocol-neutral :class:`monitor.chain.follow.driver.LogFollower`
+  (ranges, reorgs, the hash ring and the checkpoint live there): each committed range says which accounts it
+  ``touched``, which are new, and whether risk parameters or the reserve listing changed; a
+  :class:`~.discovery.Rollback` says which accounts a reorg removed (``reset``: no stored block was on the chain
+  any more and the market is backfilled from ``start_block``).
+- :mod:`~.indexer` — discovery -> reads pinned to one block -> book: :meth:`MarketIndexer.refresh`. Positions are
+  not stored: the first refresh of a process reads every known account at the refresh block; later refreshes read
+  only the accounts the new ranges touched.
+- :mod:`~.version` — the pool's ``POOL_REVISION`` picks the maths and liquidation rules (v3.0.2 or v3.6).
+- :mod:`~.reader` — reserves, e-mode categories, indices, oracle prices and positions at one block (the account
+  lens injected with a state override).
+- :mod:`~.liquidation_model`, :mod:`~.risk_input` — the protocol's liquidation rules for the cascade engine, and
+  the book as the engine's neutral risk table.
+- :mod:`~.events` (pure) — the events that touch accounts or configuration, and :func:`~.events.digest_logs`.
+- :mod:`~.market` (pure) — the market's contract addresses and the provider/pool view functions that find them.
+- :mod:`~.book` (pure) — the columnar book with integer-exact health factors.
 """

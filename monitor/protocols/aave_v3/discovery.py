@@ -1,10 +1,10 @@
-"""Account discovery for one Aave v3 market: backfill from ``start_block``, then follow the head.
+"""Account discovery for one Aave v3 market: which logs to follow, and which accounts they touch.
 
-Logs of the pool, its configurator and every aToken / debt token are read with adaptive eth_getLogs ranges
-up to ``head - confirmations``. Each range is checked against the block hashes it was read at: the first
-block's parent must be the stored hash of the last processed block, otherwise the chain reorganised and
-discovery rolls back to the newest stored block still on the chain (fork point), forgetting accounts first
-seen after it. Every range is committed to the :class:`~monitor.protocols.aave_v3.checkpoint.Checkpoint` on its own.
+The reorg-safe following itself (ranges, hash ring, rollbacks, the checkpoint) is the chain-level
+:class:`~monitor.chain.follow.driver.LogFollower`; this module resolves the market's contracts, gives the
+follower the filter (pool, configurator, every aToken / debt token, with the reserve list read at each pass's
+target block) and the digest (:func:`~monitor.protocols.aave_v3.events.digest_logs`), and turns its reports
+into :class:`RangeResult` / :class:`Rollback`.
 """
 
 from __future__ import annotations
@@ -12,27 +12,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from monitor.chain.abi import AbiFunction
-from monitor.chain.model import Block, LogFilter
+from monitor.chain.follow.checkpoint import Checkpoint
+from monitor.chain.follow.driver import LogFollower
+from monitor.chain.follow.span import SpanPolicy
+from monitor.chain.follow.updates import Committed, RolledBack
+from monitor.chain.model import Log, LogFilter
 from monitor.chain.rpc import RpcClient
-from monitor.config import MarketConfig
 from monitor.errors import (
-    ChainError,
     CheckpointError,
     MalformedResponseError,
     ProtocolError,
-    ReorgTooDeepError,
-    RpcError,
     RpcResponseError,
     RpcTransportError,
 )
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
-from monitor.protocols.aave_v3.events import all_topics, digest_logs
-from monitor.protocols.aave_v3.logrange import AdaptiveSpan, SpanPolicy
+from monitor.protocols.aave_v3.config import AaveV3MarketConfig
+from monitor.protocols.aave_v3.events import LogDigest, all_topics, digest_logs
 from monitor.protocols.aave_v3.market import (
     GET_POOL,
     GET_POOL_CONFIGURATOR,
@@ -46,8 +45,6 @@ from monitor.protocols.aave_v3.market import (
 
 log = logging.getLogger(__name__)
 
-MAX_RESTARTS = 20  # consecutive ranges the chain changed under us before we give up
-
 
 @dataclass(frozen=True)
 class RangeResult:
@@ -59,7 +56,6 @@ class RangeResult:
     to_hash: str
     touched: frozenset[str]  # accounts whose position may have changed in the range
     new_accounts: frozenset[str]  # touched for the first time
-    reserves_updated: frozenset[str]  # reserve assets whose indexes/rates changed
     config_changed: bool  # risk parameters changed (PoolConfigurator events)
     listing_changed: bool  # a reserve was listed or dropped
     events: Mapping[str, int] = field(default_factory=dict)
@@ -68,13 +64,16 @@ class RangeResult:
 
 @dataclass(frozen=True)
 class Rollback:
-    """A reorganisation: everything after ``fork_block`` was forgotten and will be read again."""
+    """A reorganisation: everything after ``fork_block`` was forgotten and will be read again.
+
+    ``reset``: none of the stored blocks was on the chain any more; the market backfills from ``start_block``.
+    """
 
     market: str
     fork_block: int
     orphaned_to: int  # the last processed block before the reorg
     removed_accounts: frozenset[str]
-    stale_positions: frozenset[str]
+    reset: bool = False
 
 
 DiscoveryUpdate = RangeResult | Rollback
@@ -136,22 +135,21 @@ class Discovery:
         self,
         rpc: RpcClient,
         checkpoint: Checkpoint,
-        market: MarketConfig,
+        market: AaveV3MarketConfig,
         *,
         confirmations: int,
         span: SpanPolicy | None = None,
         reorg_window: int = 256,
         poll_interval_s: float = 1.0,
     ) -> None:
-        if reorg_window < 1 or confirmations < 0:
-            raise ValueError("reorg_window must be >= 1 and confirmations >= 0")
         self.rpc = rpc
         self.checkpoint = checkpoint
         self.market = market
-        self.confirmations = confirmations
-        self.reorg_window = reorg_window
         self.poll_interval_s = poll_interval_s
-        self.span = AdaptiveSpan(span)
+        self.follower: LogFollower[LogDigest] = LogFollower(
+            rpc, checkpoint, market.name, digest=self._digest, confirmations=confirmations, ring_size=reorg_window,
+            span=span,
+        )  # fmt: skip
         self._addresses: MarketAddresses | None = None
 
     @property
@@ -178,16 +176,16 @@ class Discovery:
 
     async def open(self) -> MarketAddresses:
         """Resolve the market's addresses at the safe head and check them against the checkpoint."""
-        safe = max(await self.rpc.block_number() - self.confirmations, 0)
+        safe = max(await self.rpc.block_number() - self.follower.confirmations, 0)
         addresses = await resolve_market(self.rpc, self.market.pool_addresses_provider, safe)
+        identity = f"{addresses.provider} {addresses.pool}"
         state = self.checkpoint.market(self.name)
         if state is None:
-            self.checkpoint.create_market(
-                self.name, provider=addresses.provider, pool=addresses.pool, start_block=self.market.start_block
-            )
-        elif (state.provider, state.pool) != (addresses.provider, addresses.pool):
+            self.checkpoint.create_market(self.name, identity=identity, start_block=self.market.start_block)
+        elif state.identity != identity:
+            provider, _, pool = state.identity.partition(" ")
             raise CheckpointError(
-                f"checkpoint market {self.name!r} belongs to provider {state.provider} / pool {state.pool}, "
+                f"checkpoint market {self.name!r} belongs to provider {provider} / pool {pool}, "
                 f"the config now names {addresses.provider} / {addresses.pool}: use another checkpoint file"
             )
         elif state.start_block != self.market.start_block:
@@ -206,7 +204,7 @@ class Discovery:
         """Updates forever (until ``stop`` is set): catch up, wait ``poll_interval_s``, repeat.
 
         Transport and malformed-answer errors that survived the RPC owner's retries are logged and the
-        next poll tries again; protocol, chain-id, reorg-depth and checkpoint errors end the iteration.
+        next poll tries again; protocol, chain-id and checkpoint errors end the iteration.
         """
         stop = stop or asyncio.Event()
         while not stop.is_set():
@@ -227,100 +225,27 @@ class Discovery:
         """The ranges (and rollbacks) needed to reach the safe head now, each yielded once committed."""
         if self._addresses is None:
             await self.open()
-        head = await self.rpc.block_number()
-        safe = head - self.confirmations
-        state = self.checkpoint.market(self.name)
-        assert state is not None
-        if safe > state.last_block:  # reserves listed up to `safe` cover every range read below
-            reserves = await read_reserves(self.rpc, self.addresses.pool, safe)
-            self._addresses = self.addresses.with_reserves(reserves)
-        flt = LogFilter(0, 0, self.addresses.log_sources, (all_topics(),))
-        done = restarts = 0
-        while max_ranges is None or done < max_ranges:
-            state = self.checkpoint.market(self.name)
-            assert state is not None
-            frm = state.last_block + 1
-            to = min(frm + self.span.current - 1, safe)
-            if frm > to:  # caught up: the tip we stopped at must still be on the chain (same-height reorgs)
-                if state.last_hash is None:
-                    return
-                tip = await self.rpc.block(state.last_block)
-                if tip is not None and tip.hash == state.last_hash:
-                    return
-                first = last = None
+        async for u in self.follower.updates(self._filter_at, max_ranges=max_ranges):
+            if isinstance(u, Committed):
+                d = u.digest
+                yield RangeResult(
+                    market=self.name, from_block=u.from_block, to_block=u.to_block, to_hash=u.to_hash,
+                    touched=frozenset(d.accounts), new_accounts=u.new_accounts,
+                    config_changed=d.config_changed, listing_changed=d.listing_changed,
+                    events=MappingProxyType(dict(d.events)), head=u.head,
+                )  # fmt: skip
             else:
-                first, last = await self._headers(frm, to)
-            if first is None or last is None or (state.last_hash is not None and first.parent_hash != state.last_hash):
-                restarts = self._restart(restarts, f"block {frm} does not extend the processed chain")
-                rollback = await self._rollback(state.last_block)
-                if rollback.fork_block < state.last_block:
-                    yield rollback
-                head = await self.rpc.block_number()
-                safe = min(safe, head - self.confirmations)
-                continue
-            try:
-                logs = await self.rpc.get_logs(flt.with_range(frm, to))
-            except RpcError as exc:
-                if not self.span.shrink(frm, to, str(exc)):
-                    raise
-                log.info("eth_getLogs %d..%d failed (%s); span now %d", frm, to, exc, self.span.current)
-                continue
-            ends = {frm: first.hash, to: last.hash}
-            if any(not frm <= lg.block_number <= to for lg in logs):
-                raise MalformedResponseError(f"eth_getLogs {frm}..{to} answered logs outside the range")
-            if any(ends.get(lg.block_number, lg.block_hash) != lg.block_hash for lg in logs):
-                restarts = self._restart(restarts, f"logs of {frm}..{to} come from another fork")
-                continue
-            digest = digest_logs(logs, self.addresses)
-            new = self.checkpoint.commit_range(
-                self.name, to_block=to, to_hash=last.hash, hashes=ends, touched=digest.accounts,
-                keep_hashes=self.reorg_window,
-            )  # fmt: skip
-            self.span.success()
-            done += 1
-            restarts = 0
-            yield RangeResult(
-                market=self.name,
-                from_block=frm,
-                to_block=to,
-                to_hash=last.hash,
-                touched=frozenset(digest.accounts),
-                new_accounts=new,
-                reserves_updated=digest.reserves_updated,
-                config_changed=digest.config_changed,
-                listing_changed=digest.listing_changed,
-                events=MappingProxyType(dict(digest.events)),
-                head=head,
-            )
+                yield _rollback(u)
 
-    async def _headers(self, frm: int, to: int) -> tuple[Block | None, Block | None]:
-        got = await self.rpc.blocks([frm] if frm == to else [frm, to])
-        return got[0], got[-1]
+    async def _filter_at(self, target: int) -> LogFilter:
+        """The pass's filter: reserves listed up to ``target`` cover every range it reads."""
+        reserves = await read_reserves(self.rpc, self.addresses.pool, target)
+        self._addresses = self.addresses.with_reserves(reserves)
+        return LogFilter(0, 0, self.addresses.log_sources, (all_topics(),))
 
-    def _restart(self, restarts: int, why: str) -> int:
-        if restarts >= MAX_RESTARTS:
-            raise ChainError(f"discovery of {self.name}: the chain keeps changing under us ({why})")
-        log.info("discovery of %s: %s; reading again", self.name, why)
-        return restarts + 1
+    def _digest(self, logs: Sequence[Log]) -> LogDigest:
+        return digest_logs(logs, self.addresses)
 
-    async def _rollback(self, orphaned_to: int) -> Rollback:
-        """Find the newest stored block still on the chain and forget everything after it."""
-        stored = self.checkpoint.block_hashes(self.name)
-        numbers = sorted(stored, reverse=True)
-        chain = await self.rpc.blocks(numbers) if numbers else []
-        fork = next((n for n, b in zip(numbers, chain, strict=True) if b is not None and b.hash == stored[n]), None)
-        if fork is None:
-            if numbers:
-                raise ReorgTooDeepError(
-                    f"discovery of {self.name}: none of the {len(numbers)} stored block hashes (blocks "
-                    f"{numbers[-1]}..{numbers[0]}) is on the chain any more; delete the checkpoint to backfill again"
-                )
-            fork, fork_hash = self.market.start_block - 1, None
-        else:
-            fork_hash = stored[fork]
-        result = self.checkpoint.rollback(self.name, fork_block=fork, fork_hash=fork_hash)
-        log.warning(
-            "discovery of %s: reorg, rolled back from block %d to %d (%d accounts forgotten)",
-            self.name, orphaned_to, fork, len(result.removed_accounts),
-        )  # fmt: skip
-        return Rollback(self.name, fork, orphaned_to, result.removed_accounts, result.stale_positions)
+
+def _rollback(u: RolledBack) -> Rollback:
+    return Rollback(u.market, u.fork_block, u.orphaned_to, u.removed_accounts, u.reset)

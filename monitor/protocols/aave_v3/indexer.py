@@ -7,10 +7,10 @@ balances; new indices and prices are applied to every row by the book's vectoris
 price-only block costs no per-account read. A change of reserve listing or risk parameters rebuilds the book
 from the stored positions (no account is read again for it).
 
-On the first refresh of a process every known account is read once at the refresh block: positions stored
-by an earlier process are not trusted across a restart, since a kill between a committed discovery range and
-the position save would leave them stale. Discovery itself resumes from the checkpoint, never from
-``start_block``.
+On the first refresh of a process every known account is read once at the refresh block (positions are not
+stored across a restart); discovery itself resumes from the checkpoint, never from ``start_block``. After a
+reorg, the accounts read at a block above the fork point are read again, and the accounts the rollback forgot
+leave the book unless a later range of the same refresh touched them again on the new chain.
 """
 
 from __future__ import annotations
@@ -19,15 +19,17 @@ import logging
 import time
 from dataclasses import dataclass
 
+from monitor.chain.follow.checkpoint import Checkpoint
+from monitor.chain.follow.updates import BookChanges
 from monitor.chain.rpc import RpcClient
-from monitor.config import MarketConfig
 from monitor.errors import ChainError
 from monitor.protocols.aave_v3.book import Book
 from monitor.protocols.aave_v3.book.inputs import MarketInputs
-from monitor.protocols.aave_v3.checkpoint import Checkpoint
+from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.aave_v3.discovery import Discovery, RangeResult, Rollback
 from monitor.protocols.aave_v3.market import MarketAddresses
 from monitor.protocols.aave_v3.reader import MarketRead, read_accounts, read_market
+from monitor.protocols.aave_v3.version import AaveVersion, configured_override, detect_version
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,7 @@ class RefreshResult:
     ranges: int
     rollbacks: int
     fork_block: int | None  # the lowest block a reorg rolled back to in this refresh (None: no reorg)
+    resets: int  # times no stored block was on the chain any more (the market was backfilled again)
     accounts_read: int
     rebuilt: bool
     duration_s: float
@@ -65,7 +68,7 @@ def _same_parameters(a: MarketInputs, b: MarketInputs) -> bool:
 class MarketIndexer:
     """Discovery, reads and the book of one market."""
 
-    def __init__(self, rpc: RpcClient, checkpoint: Checkpoint, market: MarketConfig, *, confirmations: int,
+    def __init__(self, rpc: RpcClient, checkpoint: Checkpoint, market: AaveV3MarketConfig, *, confirmations: int,
                  poll_interval_s: float = 1.0) -> None:  # fmt: skip
         self.rpc = rpc
         self.checkpoint = checkpoint
@@ -74,6 +77,8 @@ class MarketIndexer:
                                    poll_interval_s=poll_interval_s)  # fmt: skip
         self.book: Book | None = None
         self.block: int | None = None
+        self.version: AaveVersion | None = None  # read from the pool on the first refresh
+        self._read_at: dict[str, int] = {}  # account -> the block its row in the book was read at
 
     async def refresh(self, *, max_ranges: int | None = None) -> RefreshResult:
         """Catch up and bring the book to the newest safe block."""
@@ -85,31 +90,30 @@ class MarketIndexer:
                 f"market {self.market.name}: start_block {self.market.start_block} is not yet final on this chain"
             )
         addresses = self.discovery.addresses
-        touched: set[str] = set()
-        removed: set[str] = set()
-        ranges = rollbacks = 0
-        fork_block: int | None = None
+        changes = BookChanges()
         for u in updates:
             if isinstance(u, RangeResult):
-                ranges += 1
-                touched |= u.touched
+                changes.range(u.touched, u.new_accounts)
             elif isinstance(u, Rollback):
-                rollbacks += 1
-                fork_block = u.fork_block if fork_block is None else min(fork_block, u.fork_block)
-                removed |= u.removed_accounts
-                touched |= u.stale_positions
+                stale = [a for a, b in self._read_at.items() if b > u.fork_block]
+                changes.rollback(u.fork_block, u.removed_accounts, stale, reset=u.reset)
         known = self.discovery.accounts()
-        market_read = await read_market(self.rpc, addresses, block)
+        if self.version is None:  # at start: the pool's revision picks maths and rules (config may override)
+            override = configured_override(self.market)
+            self.version = await detect_version(self.rpc, addresses.pool, block, override=override)
+        market_read = await read_market(self.rpc, addresses, block, self.version)
         rebuilt = False
         if self.book is None:
             to_read = sorted(known)
             rows = await read_accounts(self.rpc, addresses, to_read, block)
             self.book = Book.build(market_read.inputs, rows)
+            self._read_at = dict.fromkeys(to_read, block)
             rebuilt = True
         else:
-            for address in removed:
+            for address in set(self._read_at) - known:  # forgotten by a rollback and not seen again
                 if address in self.book:
                     self.book.remove_account(address)
+                del self._read_at[address]
             if not _same_parameters(self.book.market, market_read.inputs):
                 self.book = Book.build(market_read.inputs, self.book.account_inputs())
                 rebuilt = True
@@ -118,17 +122,16 @@ class MarketIndexer:
                     {r.asset: (r.normalized_income, r.normalized_variable_debt) for r in market_read.inputs.reserves}
                 )
                 self.book.set_prices(market_read.inputs.prices())
-            to_read = sorted((touched - removed) & known)
+            to_read = sorted(changes.to_read() & known)
             rows = await read_accounts(self.rpc, addresses, to_read, block)
             self.book.upsert_accounts(rows)
-        if rows:
-            self.checkpoint.save_positions(self.market.name, block, rows)
+            self._read_at.update(dict.fromkeys(to_read, block))
         self.block = block
         result = RefreshResult(
             market=self.market.name, block=block, book=self.book, market_read=market_read, addresses=addresses,
-            ranges=ranges, rollbacks=rollbacks, fork_block=fork_block, accounts_read=len(to_read), rebuilt=rebuilt,
-            duration_s=time.monotonic() - t0,
+            ranges=changes.ranges, rollbacks=changes.rollbacks, fork_block=changes.fork_block, resets=changes.resets,
+            accounts_read=len(to_read), rebuilt=rebuilt, duration_s=time.monotonic() - t0,
         )  # fmt: skip
         log.debug("%s: block %d, %d ranges, %d rollbacks, %d accounts read in %.3f s", self.market.name, block,
-                  ranges, rollbacks, len(to_read), result.duration_s)  # fmt: skip
+                  changes.ranges, changes.rollbacks, len(to_read), result.duration_s)  # fmt: skip
         return result

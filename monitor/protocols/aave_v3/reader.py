@@ -1,5 +1,5 @@
-"""Reads of one Aave v3 market pinned to one block: reserves, e-mode categories, indices, oracle prices and
-account positions — *build call -> execute -> decode*.
+"""Reads of one Aave v3 market pinned to one block: reserves, e-mode categories (v3.0 per-reserve, or v3.2+
+liquid e-mode bitmaps), indices, oracle prices and account positions — *build call -> execute -> decode*.
 
 The builders and decoders here are pure; :func:`read_market` and :func:`read_accounts` are the thin async
 executors, asking the one RPC owner. Account reads go through the ``AaveLens`` injected with an eth_call state
@@ -10,8 +10,8 @@ and stable debts of hundreds of accounts.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.chain.abi import AbiFunction
@@ -26,12 +26,15 @@ from monitor.protocols.aave_v3.book.inputs import (
     ReserveInput,
 )
 from monitor.protocols.aave_v3.market import GET_RESERVE_DATA, ZERO_ADDRESS, MarketAddresses, ReserveTokens
+from monitor.protocols.aave_v3.version import V3_0, AaveVersion, detect_version
 
 GET_PRICE_ORACLE = AbiFunction("getPriceOracle", (), ("address",))
 GET_ASSET_PRICE = AbiFunction("getAssetPrice", ("address",), ("uint256",))
 NORMALIZED_INCOME = AbiFunction("getReserveNormalizedIncome", ("address",), ("uint256",))
 NORMALIZED_DEBT = AbiFunction("getReserveNormalizedVariableDebt", ("address",), ("uint256",))
 EMODE_CATEGORY = AbiFunction("getEModeCategoryData", ("uint8",), ("(uint16,uint16,uint16,address,string)",))
+EMODE_LABEL = AbiFunction("getEModeCategoryLabel", ("uint8",), ("string",))
+RESERVE_DEFICIT = AbiFunction("getReserveDeficit", ("address",), ("uint256",))
 SYMBOL = AbiFunction("symbol", (), ("string",))
 SYMBOL_BYTES32 = AbiFunction("symbol", (), ("bytes32",))
 
@@ -41,11 +44,14 @@ LENS_CALLS_PER_BATCH = 8
 
 @dataclass(frozen=True)
 class MarketRead:
-    """Everything market-wide read at one block: the book's market inputs plus the oracle address."""
+    """Everything market-wide read at one block: the book's market inputs, the oracle and the pool's version;
+    on v3.3+ code each reserve's ``getReserveDeficit`` (asset -> token units)."""
 
     block: int
     oracle: str
     inputs: MarketInputs
+    version: AaveVersion = V3_0
+    deficits: Mapping[str, int] = field(default_factory=dict)
 
 
 # -- pure decoders --------------------------------------------------------------------------------------------
@@ -104,8 +110,16 @@ def decode_accounts(
 # -- async executors -----------------------------------------------------------------------------------------
 
 
-async def read_market(rpc: RpcClient, market: MarketAddresses, block: int) -> MarketRead:
-    """Reserves (configuration, indices at ``block``'s timestamp, prices), e-mode categories, at ``block``."""
+async def read_market(
+    rpc: RpcClient, market: MarketAddresses, block: int, version: AaveVersion | None = None
+) -> MarketRead:
+    """Reserves (configuration, indices at ``block``'s timestamp, prices), e-mode categories, at ``block``.
+
+    ``version`` is the pool's (:func:`~monitor.protocols.aave_v3.version.detect_version`); read from the pool
+    when not given. It decides how e-mode categories are read and which maths the book applies.
+    """
+    if version is None:
+        version = await detect_version(rpc, market.pool, block)
     oracle_raw = await rpc.eth_call(market.provider, GET_PRICE_ORACLE.encode(), block)
     oracle = str(GET_PRICE_ORACLE.decode(oracle_raw)[0]).lower()
     if oracle == ZERO_ADDRESS:
@@ -155,14 +169,61 @@ async def read_market(rpc: RpcClient, market: MarketAddresses, block: int) -> Ma
         if reserve.emode_category:
             categories.add(reserve.emode_category)
         inputs.append(reserve)
-    emodes = await _read_emodes(rpc, market.pool, sorted(categories), block)
+    if version.liquid_emode:
+        emodes = await _read_liquid_emodes(rpc, market.pool, block)
+    else:
+        emodes = await _read_emodes(rpc, market.pool, sorted(categories), block)
     assets = {r.asset for r in inputs}
     extra = sorted({c.price_source for c in emodes if c.has_price_source and c.price_source not in assets})
     source_prices: dict[str, int] = {}
     if extra:
         raw = await rpc.eth_calls([(oracle, GET_ASSET_PRICE.encode(a)) for a in extra], block)
         source_prices = {a: decode_uint(GET_ASSET_PRICE, p) for a, p in zip(extra, raw, strict=True)}
-    return MarketRead(block, oracle, MarketInputs(tuple(inputs), tuple(emodes), source_prices))
+    inputs_read = MarketInputs(tuple(inputs), tuple(emodes), source_prices, maths=version.maths)
+    deficits = (
+        await _read_deficits(rpc, market.pool, [r.asset for r in reserves], block) if version.maths == "v3.6" else {}
+    )
+    return MarketRead(block, oracle, inputs_read, version, deficits)
+
+
+async def _read_deficits(rpc: RpcClient, pool: str, assets: Sequence[str], block: int) -> dict[str, int]:
+    """v3.3+: ``getReserveDeficit`` of each reserve (a pool without it, e.g. an overridden unknown revision,
+    has no entry)."""
+    answers = await rpc.eth_calls([(pool, RESERVE_DEFICIT.encode(a)) for a in assets], block, return_errors=True)
+    return {
+        a: decode_uint(RESERVE_DEFICIT, raw)
+        for a, raw in zip(assets, answers, strict=True)
+        if not isinstance(raw, RpcResponseError)
+    }
+
+
+def decode_liquid_emodes(flat: Sequence[int], labels: Sequence[str]) -> list[EModeCategoryInput]:
+    """The lens ``emodeCategories`` answer (seven words per category) and the labels -> category inputs."""
+    if len(flat) % 7 or len(labels) != len(flat) // 7:
+        raise MalformedResponseError("lens e-mode answer has the wrong number of values")
+    out = []
+    for k, label in enumerate(labels):
+        cid, ltv, lt, bonus, coll, borrowable, ltvzero = (int(x) for x in flat[7 * k : 7 * k + 7])
+        out.append(EModeCategoryInput(category_id=cid, ltv=ltv, liquidation_threshold=lt, liquidation_bonus=bonus,
+                                      label=label, collateral_bitmap=coll, borrowable_bitmap=borrowable,
+                                      ltvzero_bitmap=ltvzero))  # fmt: skip
+    return out
+
+
+async def _read_liquid_emodes(rpc: RpcClient, pool: str, block: int) -> list[EModeCategoryInput]:
+    """Aave v3.2+ categories: every id with a non-zero threshold, with its bitmaps, in one lens call."""
+    fn = own_contract("AaveLens").abi.fn("emodeCategories")
+    try:
+        raw = await rpc.eth_calls([(LENS_ADDRESS, fn.encode(pool))], block, state_override=lens_override())
+    except RpcResponseError as exc:
+        raise ProtocolError(f"reading the e-mode categories of {pool} at block {block} failed: {exc}") from exc
+    flat = fn.decode(raw[0])[0]
+    ids = [int(flat[i]) for i in range(0, len(flat), 7)]
+    labels: list[str] = []
+    if ids:
+        answers = await rpc.eth_calls([(pool, EMODE_LABEL.encode(i)) for i in ids], block)
+        labels = [str(EMODE_LABEL.decode(a)[0]) for a in answers]
+    return decode_liquid_emodes(flat, labels)
 
 
 async def _read_emodes(rpc: RpcClient, pool: str, ids: Sequence[int], block: int) -> list[EModeCategoryInput]:

@@ -1,4 +1,5 @@
-"""The health-factor book: every account of one Aave v3.0 market, columnar, with exact and float paths."""
+"""The health-factor book: every account of one Aave v3 market (v3.0.2 or v3.6 maths), columnar, with exact and
+float paths."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from monitor.errors import DataError
 from monitor.protocols.aave_v3.book import analytics, exact
 from monitor.protocols.aave_v3.book.analytics import BookArrays
 from monitor.protocols.aave_v3.book.columns import check_config, position_matrices, resized, uint_matrix
+from monitor.protocols.aave_v3.book.compare import BookParts, book_diff
 from monitor.protocols.aave_v3.book.floatpath import (
     HF_BOUNDARY,
     Outputs,
@@ -249,7 +251,8 @@ class Book:
         tables = self._tables.with_prices(prices)
         n, s = len(self), self._store
         out = Outputs.empty(n)
-        pending = compute(s.fc[:, :n], s.fd[:, :n], s.emode[:n], self._view("lt_uni"), plan(tables), out)
+        pending = compute(s.fc[:, :n], s.fd[:, :n], s.emode[:n], self._view("lt_uni"), plan(tables), out,
+                          maths=tables.maths)  # fmt: skip
         self._settle(tables, None, out, pending)
         return out.hf
 
@@ -333,9 +336,10 @@ class Book:
 
     def diff(self, other: Book, limit: int = 10) -> list[str]:
         """Human-readable differences (market, account set, raw rows, float results), at most ``limit``."""
-        from monitor.protocols.aave_v3.book.compare import book_diff
+        return book_diff(self._parts(), other._parts(), limit)
 
-        return book_diff(self, other, limit)
+    def _parts(self) -> BookParts:
+        return BookParts(self.market, self._store, self._out, self._liq)
 
     # -- internals --------------------------------------------------------------------------------------------
 
@@ -397,7 +401,7 @@ class Book:
         lt_uni = uniform_lt(tab, s.fc, em, rows)
         self._out["lt_uni"][rows] = lt_uni
         out = Outputs.empty(rows.size)
-        pending = compute(s.fc[:, rows], s.fd[:, rows], em, lt_uni, self._plan, out)
+        pending = compute(s.fc[:, rows], s.fd[:, rows], em, lt_uni, self._plan, out, maths=tab.maths)
         self._settle(tab, rows, out, pending)
         for name in ("t", "w", "d", "avg", "hf"):
             self._out[name][rows] = getattr(out, name)
@@ -408,5 +412,6 @@ class Book:
         if refresh_uniform:
             self._out["lt_uni"][:n] = uniform_lt(tab, s.fc, s.emode[:n], np.arange(n, dtype=np.intp))
         out = self._live_outputs()
-        pending = compute(s.fc[:, :n], s.fd[:, :n], s.emode[:n], self._view("lt_uni"), self._plan, out)
+        pending = compute(s.fc[:, :n], s.fd[:, :n], s.emode[:n], self._view("lt_uni"), self._plan, out,
+                          maths=tab.maths)  # fmt: skip
         self._settle(tab, None, out, pending)

@@ -1,14 +1,28 @@
-"""Structural comparison of two books (used to check that incremental updates equal a rebuild)."""
+"""Structural comparison of two books (used to check that incremental updates equal a rebuild).
+
+Works on :class:`BookParts`, what a book is made of, so that the book imports this module and not the reverse.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-if TYPE_CHECKING:
-    from monitor.protocols.aave_v3.book.book import Book
+from monitor.protocols.aave_v3.book.inputs import MarketInputs
+from monitor.protocols.aave_v3.book.store import AccountStore
+
+
+@dataclass(frozen=True)
+class BookParts:
+    """A book's market, account rows and computed results, as :func:`book_diff` compares them."""
+
+    market: MarketInputs
+    store: AccountStore
+    outputs: Mapping[str, NDArray[np.float64]]  # result name -> value per row
+    liquidatable: NDArray[np.bool_]  # per row
 
 
 def _same_float(a: NDArray[np.generic], b: NDArray[np.generic]) -> NDArray[np.bool_]:
@@ -17,7 +31,7 @@ def _same_float(a: NDArray[np.generic], b: NDArray[np.generic]) -> NDArray[np.bo
     return eq
 
 
-def book_diff(left: Book, right: Book, limit: int) -> list[str]:
+def book_diff(left: BookParts, right: BookParts, limit: int) -> list[str]:
     """Differences between ``left`` and ``right``: market, account sets, raw rows and computed results."""
     out: list[str] = []
     lm, rm = left.market, right.market
@@ -33,7 +47,7 @@ def book_diff(left: Book, right: Book, limit: int) -> list[str]:
             out.append("e-mode source prices differ")
         if not out:
             out.append("markets differ")
-    ls, rs = left._store, right._store
+    ls, rs = left.store, right.store
     only_left = sorted(set(ls.row) - set(rs.row))
     only_right = sorted(set(rs.row) - set(ls.row))
     out += [f"account {a} only in left" for a in only_left[:limit]]
@@ -56,6 +70,6 @@ def book_diff(left: Book, right: Book, limit: int) -> list[str]:
             x, y = getattr(ls, name)[:, li], getattr(rs, name)[:, ri]
             report(f"float {name}", ~_same_float(x, y).all(axis=0) if li.size else np.zeros(0, dtype=bool))
     for name in ("lt_uni", "t", "w", "d", "avg", "hf"):
-        report(f"result {name}", ~_same_float(left._out[name][li], right._out[name][ri]))
-    report("result liquidatable", left._liq[li] != right._liq[ri])
+        report(f"result {name}", ~_same_float(left.outputs[name][li], right.outputs[name][ri]))
+    report("result liquidatable", left.liquidatable[li] != right.liquidatable[ri])
     return out[:limit]

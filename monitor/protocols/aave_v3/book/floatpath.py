@@ -6,7 +6,8 @@ steps of ``GenericLogic``: per-position values are floored, the average LT is fl
 ``percentMul`` rounds half up.
 
 One fused pass runs over chunks of accounts (so the temporaries stay in cache) and, inside a chunk, over the
-reserves in a fixed order; e-mode members get their category's LT and price per element. Every step is
+reserves in a fixed order; e-mode members get their category's LT and price per element. On Aave v3.6 the HF
+is the LT-weighted sum over the debt (no floored average LT in between), and debt values round up. Every step is
 element-wise, so recomputing a subset of accounts gives the same bits as a full recompute.
 """
 
@@ -34,35 +35,35 @@ WORKERS = max(1, min(4, os.cpu_count() or 1))
 #: A mixed-LT account whose ``sum(value * LT) / sum(value)`` lies this close (relative) to an integer gets its
 #: average LT from the exact path: float64 cannot tell on which side of the integer it falls.
 NEAR_INTEGER = 1e-12
+#: v3.6 debt values round up: the nudged-up unit price times this lands just below an exact integer product.
+CEIL_UNNUDGE = 1.0 - 2.0**-48
 #: Float HFs this close to 1 have their liquidatable flag decided by the exact path.
 HF_BOUNDARY = 1e-9
 
 
 @dataclass(frozen=True, slots=True)
 class ColumnPlan:
-    """How one reserve column is valued: nudged unit price and LT, and the e-mode overrides for members."""
+    """How one reserve column is valued: nudged unit price and LT, and the e-mode overrides for members.
+
+    ``overrides`` holds ``(category, unit price, LT)`` for every configured category that counts this column at
+    its own LT (one at most on v3.0; on v3.2+ liquid e-mode a reserve may be in several categories).
+    """
 
     unit_price: float
     lt: float
-    category: int
-    category_unit_price: float
-    category_lt: float
+    overrides: tuple[tuple[int, float, float], ...] = ()
 
 
 def plan(tables: MarketTables, prices: Mapping[str, int] | None = None) -> list[ColumnPlan]:
     """Per-column valuation plan at ``prices`` (default: the tables' current prices)."""
     base = tables.unit_price_vector(0, prices)
-    out = []
-    for j in range(tables.size):
-        cid = int(tables.category[j])
-        up, lt = float(base[j]), float(tables.lt[j])
-        # Branch: a column whose category is not configured behaves as category 0 (no account can be in it).
-        if cid == 0 or cid not in tables.categories:
-            out.append(ColumnPlan(up, lt, 0, up, lt))
-            continue
-        cat_up = float(tables.unit_price_vector(cid, prices)[j])
-        out.append(ColumnPlan(up, lt, cid, cat_up, float(tables.categories[cid].liquidation_threshold)))
-    return out
+    overrides: list[list[tuple[int, float, float]]] = [[] for _ in range(tables.size)]
+    # Branch: only configured categories override a column (no account can be in another one).
+    for cid, cat in sorted(tables.categories.items()):
+        cat_prices = tables.unit_price_vector(cid, prices)
+        for j in tables.category_columns(cid).tolist():
+            overrides[j].append((cid, float(cat_prices[j]), float(cat.liquidation_threshold)))
+    return [ColumnPlan(float(base[j]), float(tables.lt[j]), tuple(overrides[j])) for j in range(tables.size)]
 
 
 @dataclass
@@ -91,16 +92,19 @@ class Pending:
     boundary: Idx
 
 
-def compute(fc: F64, fd: F64, emode: I64, lt_uniform: F64, cols: list[ColumnPlan], out: Outputs) -> Pending:
+def compute(
+    fc: F64, fd: F64, emode: I64, lt_uniform: F64, cols: list[ColumnPlan], out: Outputs, *, maths: str = "v3.0"
+) -> Pending:
     """Fill ``out`` for the ``k`` accounts of ``fc``/``fd`` (``(R, k)``); returns the rows needing the exact path.
 
     Chunks run on up to :data:`WORKERS` threads (numpy releases the GIL); each writes only its own slice.
+    ``maths`` "v3.6" takes the HF from the LT-weighted sum (no floored average in between).
     """
     k = fc.shape[1]
     starts = list(range(0, k, CHUNK))
 
     def run(s: int) -> tuple[Idx, Idx]:
-        return _chunk(fc, fd, emode, lt_uniform, cols, out, s, min(k, s + CHUNK))
+        return _chunk(fc, fd, emode, lt_uniform, cols, out, s, min(k, s + CHUNK), maths)
 
     threaded = WORKERS > 1 and len(starts) > 1
     parts = list(_executor().map(run, starts)) if threaded else [run(s) for s in starts]
@@ -124,7 +128,7 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def _chunk(
-    fc: F64, fd: F64, emode: I64, lt_uniform: F64, cols: list[ColumnPlan], out: Outputs, s: int, e: int
+    fc: F64, fd: F64, emode: I64, lt_uniform: F64, cols: list[ColumnPlan], out: Outputs, s: int, e: int, maths: str
 ) -> tuple[Idx, Idx]:
     """One chunk ``[s, e)`` of :func:`compute`: sums, average LT, HF and liquidatable flag."""
     m = e - s
@@ -133,29 +137,38 @@ def _chunk(
     t.fill(0.0)
     w.fill(0.0)
     d.fill(0.0)
-    members = {c.category: np.flatnonzero(emode[s:e] == c.category) for c in cols if c.category}
+    members = {cid: np.flatnonzero(emode[s:e] == cid) for c in cols for cid, _, _ in c.overrides}
     for j, c in enumerate(cols):
         fcj, fdj = fc[j, s:e], fd[j, s:e]
-        idx = members.get(c.category)
-        # Branch: e-mode members of this column's category are valued at the category's price and LT.
-        reprice = idx is not None and idx.size > 0 and c.category_unit_price != c.unit_price
-        relt = idx is not None and idx.size > 0 and c.category_lt != c.lt
+        # Branch: e-mode members of a category overriding this column are valued at its price and LT.
+        groups = [(members[cid], up, lt) for cid, up, lt in c.overrides if members[cid].size > 0]
         np.multiply(fcj, c.unit_price, out=xb)
-        if reprice:
-            xb[idx] = fcj[idx] * c.category_unit_price
+        for idx, up, _ in groups:
+            if up != c.unit_price:
+                xb[idx] = fcj[idx] * up
         np.floor(xb, out=xb)
         np.add(t, xb, out=t)
         np.multiply(xb, c.lt, out=yb)
-        if relt:
-            yb[idx] = xb[idx] * c.category_lt
+        for idx, _, lt in groups:
+            if lt != c.lt:
+                yb[idx] = xb[idx] * lt
         np.add(w, yb, out=w)
         np.multiply(fdj, c.unit_price, out=xb)
-        if reprice:
-            xb[idx] = fdj[idx] * c.category_unit_price
-        np.floor(xb, out=xb)
+        for idx, up, _ in groups:
+            if up != c.unit_price:
+                xb[idx] = fdj[idx] * up
+        if maths == "v3.6":  # debt values round up (mulDivCeil): undo the floor nudge, twice over, then ceil
+            np.multiply(xb, CEIL_UNNUDGE, out=xb)
+            np.ceil(xb, out=xb)
+        else:
+            np.floor(xb, out=xb)
         np.add(d, xb, out=d)
     ambiguous = _average(t, w, lt_uniform[s:e], out.avg[s:e])
-    _health(t, d, out.avg[s:e], out.hf[s:e], xb)
+    if maths == "v3.6":
+        _health_weighted(w, d, out.hf[s:e])
+        ambiguous = np.zeros(0, dtype=np.intp)  # the floored average does not enter the v3.6 HF
+    else:
+        _health(t, d, out.avg[s:e], out.hf[s:e], xb)
     np.less(out.hf[s:e], 1.0, out=out.liq[s:e])
     np.subtract(out.hf[s:e], 1.0, out=xb)
     near = np.flatnonzero(np.abs(xb, out=xb) <= HF_BOUNDARY)
@@ -185,6 +198,13 @@ def _health(t: F64, d: F64, avg: F64, hf: F64, scratch: F64) -> None:
     np.floor(scratch, out=scratch)
     with np.errstate(divide="ignore", invalid="ignore"):
         np.divide(scratch, d, out=hf)
+    hf[d == 0] = np.inf
+
+
+def _health_weighted(w: F64, d: F64, hf: F64) -> None:
+    """v3.6: ``hf = sum(value * LT) / 1e4 / d``, +inf where ``d == 0``."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(w, d * 10_000.0, out=hf)
     hf[d == 0] = np.inf
 
 

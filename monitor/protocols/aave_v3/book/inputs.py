@@ -115,7 +115,14 @@ class ReserveInput:
 
 @dataclass(frozen=True, slots=True)
 class EModeCategoryInput:
-    """One e-mode category (``getEModeCategoryData``); ``price_source`` is the zero address when unset."""
+    """One e-mode category; ``price_source`` is the zero address when unset.
+
+    Aave v3.0 (``getEModeCategoryData``): members are the reserves whose configuration names the category.
+    Aave v3.2+ (liquid e-mode, ``getEModeCategoryCollateralConfig`` and the bitmap getters): the category's own
+    bitmaps by reserve id say which reserves count at its LT/LTV (``collateral_bitmap``), may be borrowed by its
+    members (``borrowable_bitmap``) and count with LTV 0 (``ltvzero_bitmap``); there is no price source.
+    ``collateral_bitmap`` is None on v3.0.
+    """
 
     category_id: int
     ltv: int
@@ -123,6 +130,9 @@ class EModeCategoryInput:
     liquidation_bonus: int
     price_source: str = ZERO_ADDRESS
     label: str = ""
+    collateral_bitmap: int | None = None
+    borrowable_bitmap: int = 0
+    ltvzero_bitmap: int = 0
 
     def __post_init__(self) -> None:
         check_uint(self.category_id, "e-mode category_id", 8, minimum=1)
@@ -130,6 +140,21 @@ class EModeCategoryInput:
         for name in ("ltv", "liquidation_threshold", "liquidation_bonus"):
             check_uint(getattr(self, name), f"{where}: {name}", 16)
         object.__setattr__(self, "price_source", normalize_address(self.price_source, f"{where}: price_source"))
+        if self.collateral_bitmap is not None:
+            check_uint(self.collateral_bitmap, f"{where}: collateral_bitmap", 128)
+        check_uint(self.borrowable_bitmap, f"{where}: borrowable_bitmap", 128)
+        check_uint(self.ltvzero_bitmap, f"{where}: ltvzero_bitmap", 128)
+
+    @property
+    def liquid(self) -> bool:
+        """True for a v3.2+ category whose membership is its own collateral bitmap."""
+        return self.collateral_bitmap is not None
+
+    def counts_as_collateral(self, reserve_id: int, reserve_category: int) -> bool:
+        """True when a reserve gets the category's LT/LTV for the category's members."""
+        if self.collateral_bitmap is None:
+            return reserve_category == self.category_id
+        return bool((self.collateral_bitmap >> reserve_id) & 1)
 
     @property
     def has_price_source(self) -> bool:
@@ -196,7 +221,7 @@ _EMPTY = PositionInput()
 
 @dataclass(frozen=True, slots=True)
 class MarketInputs:
-    """A pool's reserves, e-mode categories and the oracle prices of e-mode price sources.
+    """A pool's reserves, e-mode categories, the oracle prices of e-mode price sources and the pool's maths.
 
     ``source_prices`` holds ``getAssetPrice`` of every non-zero e-mode ``price_source`` that is not itself a
     reserve asset (a source that is a reserve asset uses that reserve's ``price``).
@@ -205,8 +230,13 @@ class MarketInputs:
     reserves: Sequence[ReserveInput]
     emode_categories: Sequence[EModeCategoryInput] = ()
     source_prices: Mapping[str, int] = field(default_factory=dict)
+    #: Health-factor maths of the pool's code: "v3.0" (half-up balances and values, reserve LT 0 drops a
+    #: collateral) or "v3.6" (v3.5 rounding: collateral down, debt up; every flagged collateral counts).
+    maths: str = "v3.0"
 
     def __post_init__(self) -> None:
+        if self.maths not in ("v3.0", "v3.6"):
+            raise DataError(f"maths must be 'v3.0' or 'v3.6', got {self.maths!r}")
         reserves = tuple(self.reserves)
         if not reserves:
             raise DataError("a market needs at least one reserve")

@@ -1,4 +1,4 @@
-"""Scalar reference of ``Pool.getUserAccountData`` (Aave v3.0.2 GenericLogic), one account at a time.
+"""Scalar reference of ``Pool.getUserAccountData`` (Aave v3.0.2 and v3.6 GenericLogic), one account at a time.
 
 Walks the reserves in id order exactly as ``GenericLogic.calculateUserAccountData`` does. It is the readable
 statement of the maths; the book's vectorised exact path must agree with it bit for bit.
@@ -10,8 +10,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from monitor.errors import DataError
-from monitor.protocols.aave_v3.book.inputs import AccountInput, MarketInputs
-from monitor.protocols.aave_v3.book.wadray import UINT256_MAX, percent_mul, ray_mul, wad_div
+from monitor.protocols.aave_v3.book.inputs import AccountInput, EModeCategoryInput, MarketInputs, ReserveInput
+from monitor.protocols.aave_v3.book.wadray import (
+    PERCENTAGE_FACTOR,
+    RAY,
+    UINT256_MAX,
+    WAD,
+    percent_mul,
+    ray_mul,
+    wad_div,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +34,14 @@ class AccountData:
     health_factor: int
 
     @classmethod
-    def from_totals(cls, collateral: int, debt: int, avg_ltv: int, avg_lt: int, hf: int) -> AccountData:
-        """Fill ``available_borrows_base`` as ``GenericLogic.calculateAvailableBorrows`` does."""
-        borrowable = percent_mul(collateral, avg_ltv)
+    def from_totals(
+        cls, collateral: int, debt: int, avg_ltv: int, avg_lt: int, hf: int, *, floor_available: bool = False
+    ) -> AccountData:
+        """Fill ``available_borrows_base`` as ``GenericLogic.calculateAvailableBorrows`` does.
+
+        v3.0 takes ``percentMul`` (half up) of the collateral; v3.6 ``percentMulFloor`` (``floor_available``).
+        """
+        borrowable = collateral * avg_ltv // PERCENTAGE_FACTOR if floor_available else percent_mul(collateral, avg_ltv)
         available = borrowable - debt if borrowable >= debt else 0
         return cls(collateral, debt, available, avg_lt, avg_ltv, hf)
 
@@ -50,6 +63,8 @@ def user_account_data(
     # Branch: empty configuration returns early with HF = max.
     if config == 0:
         return AccountData(0, 0, 0, 0, 0, UINT256_MAX)
+    if market.maths == "v3.6":
+        return _user_account_data_v36(account, by_id, categories, price_of)
 
     user_cat = account.emode_category
     emode_ltv = emode_lt = emode_price = 0
@@ -93,3 +108,48 @@ def user_account_data(
     # Branch: no debt means HF = type(uint256).max.
     hf = UINT256_MAX if debt == 0 else wad_div(percent_mul(collateral, avg_lt), debt)
     return AccountData.from_totals(collateral, debt, avg_ltv, avg_lt, hf)
+
+
+def _user_account_data_v36(
+    account: AccountInput,
+    by_id: Mapping[int, ReserveInput],
+    categories: Mapping[int, EModeCategoryInput],
+    price_of: Mapping[str, int],
+) -> AccountData:
+    """Aave v3.6 ``GenericLogic.calculateUserAccountData``: liquid e-mode, v3.5 rounding, no stable debt."""
+    user_cat = account.emode_category
+    cat = categories.get(user_cat) if user_cat else None
+    if user_cat and cat is None:
+        raise DataError(f"account {account.address}: e-mode category {user_cat} not configured")
+    config = account.user_configuration
+    collateral = debt = sum_ltv = sum_lt = 0
+    for i in range(128):
+        bits = (config >> (2 * i)) & 3
+        if bits == 0:
+            continue
+        reserve = by_id.get(i)
+        if reserve is None:
+            raise DataError(f"account {account.address}: configuration flags reserve id {i} unknown to the market")
+        pos = account.position(reserve.asset)
+        unit = 10**reserve.decimals
+        price = price_of[reserve.asset]
+        # Branch: every flagged collateral counts; its aToken balance and value round down.
+        if bits & 2:
+            value = pos.scaled_atoken * reserve.normalized_income // RAY * price // unit
+            collateral += value
+            in_category = cat is not None and cat.counts_as_collateral(i, reserve.emode_category)
+            # Branch: the category's LT/LTV apply to reserves in its collateral bitmap (LTV 0 if in ltvzero).
+            if cat is not None and in_category:
+                sum_ltv += value * (0 if (cat.ltvzero_bitmap >> i) & 1 else cat.ltv)
+                sum_lt += value * cat.liquidation_threshold
+            else:
+                sum_ltv += value * reserve.ltv
+                sum_lt += value * reserve.liquidation_threshold
+        # Branch: the debt balance and its value round up.
+        if bits & 1:
+            owed = -(-pos.scaled_variable_debt * reserve.normalized_variable_debt // RAY)
+            debt += -(-owed * price // unit)
+    avg_ltv = sum_ltv // collateral if collateral else 0
+    avg_lt = sum_lt // collateral if collateral else 0
+    hf = UINT256_MAX if debt == 0 else (sum_lt * WAD + debt // 2) // debt // PERCENTAGE_FACTOR
+    return AccountData.from_totals(collateral, debt, avg_ltv, avg_lt, hf, floor_available=True)

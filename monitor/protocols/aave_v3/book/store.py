@@ -136,31 +136,39 @@ class AccountStore:
             self._refresh_few(tables, rows.tolist())
             return
         sel = np.arange(self.n, dtype=np.intp) if rows is None else rows
+        # Branch: v3.0 balances round half up; v3.5+ aToken balances round down and debt balances up.
+        v36 = tables.maths == "v3.6"
+        half = 0 if v36 else HALF_RAY
         for j in range(tables.size) if columns is None else columns:
             sc, sv, st = self.scaled_atoken[j, sel], self.scaled_debt[j, sel], self.stable_debt[j, sel]
             self.fc[j, sel] = 0.0
             self.fd[j, sel] = 0.0
-            # Branch: collateral counts when flagged and the reserve's LT is non-zero.
-            if tables.lt[j] != 0:
+            # Branch: collateral counts when flagged and the reserve's LT is non-zero (v3.0), or always (v3.6:
+            # an e-mode category may count a reserve of LT 0 at its own LT).
+            if tables.lt[j] != 0 or v36:
                 live = np.flatnonzero(self.collateral_flag[j, sel] & (sc != 0))
-                supplied = (sc[live] * tables.income[j] + HALF_RAY) // RAY
+                supplied = (sc[live] * tables.income[j] + half) // RAY
                 self.fc[j, sel[live]] = supplied.astype(np.float64)
             live = np.flatnonzero(self.borrowing_flag[j, sel] & ((sv != 0) | (st != 0)))
-            owed = (sv[live] * tables.debt_index[j] + HALF_RAY) // RAY + st[live]
+            product = sv[live] * tables.debt_index[j]
+            owed = (-(-product // RAY) if v36 else (product + HALF_RAY) // RAY) + st[live]
             self.fd[j, sel[live]] = owed.astype(np.float64)
 
     def _refresh_few(self, tables: MarketTables, rows: list[int]) -> None:
         """:meth:`refresh_floats` for a handful of rows, in plain Python (numpy call overhead dominates)."""
         for j in range(tables.size):
-            counts = tables.lt[j] != 0
+            v36 = tables.maths == "v3.6"
+            counts = tables.lt[j] != 0 or v36
+            half = 0 if v36 else HALF_RAY
             income, debt_index = tables.income[j], tables.debt_index[j]
             for i in rows:
                 sc = self.scaled_atoken[j, i]
                 coll = counts and self.collateral_flag[j, i] and sc != 0
-                self.fc[j, i] = float((sc * income + HALF_RAY) // RAY) if coll else 0.0
+                self.fc[j, i] = float((sc * income + half) // RAY) if coll else 0.0
                 sv, st = self.scaled_debt[j, i], self.stable_debt[j, i]
                 owes = self.borrowing_flag[j, i] and (sv != 0 or st != 0)
-                self.fd[j, i] = float((sv * debt_index + HALF_RAY) // RAY + st) if owes else 0.0
+                owed = -(-(sv * debt_index) // RAY) if v36 else (sv * debt_index + HALF_RAY) // RAY
+                self.fd[j, i] = float(owed + st) if owes else 0.0
 
     def remove(self, address: str) -> tuple[int, int]:
         """Drop ``address``; returns ``(hole, moved_from)``: the last row moved into the hole (equal if none)."""

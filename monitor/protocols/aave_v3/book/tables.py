@@ -44,6 +44,7 @@ class MarketTables:
         self.debt_index: tuple[int, ...] = tuple(r.normalized_variable_debt for r in res)
         self.categories: dict[int, EModeCategoryInput] = {c.category_id: c for c in market.emode_categories}
         self.prices: dict[str, int] = market.prices()
+        self.maths: str = market.maths
         self.reserve_prices: tuple[int, ...] = tuple(r.price for r in res)
         bits = 0
         for i in self.ids.tolist():
@@ -62,6 +63,10 @@ class MarketTables:
         """Columns of the reserves that belong to e-mode category ``category_id`` (none for 0)."""
         if category_id == 0:
             return np.zeros(0, dtype=np.intp)
+        cat = self.categories.get(category_id)
+        if cat is not None and cat.collateral_bitmap is not None:  # liquid e-mode: the category's own bitmap
+            bitmap = cat.collateral_bitmap
+            return np.flatnonzero(np.array([(bitmap >> i) & 1 for i in self.ids.tolist()], dtype=bool))
         return np.flatnonzero(self.category == category_id)
 
     def emode_price(self, category_id: int, prices: Mapping[str, int] | None = None) -> int:

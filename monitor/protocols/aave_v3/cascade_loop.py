@@ -1,5 +1,6 @@
-"""The same cascade model as :mod:`monitor.risk.engine`, written as a straightforward loop over accounts in plain
-Python: every round recomputes every account's health factor, then liquidates the liquidatable ones one by one.
+"""The cascade engine's model (:mod:`monitor.risk.engine`) with Aave v3's rules (:mod:`.liquidation_model`),
+written as a straightforward loop over accounts in plain Python: every round recomputes every account's health
+factor, then liquidates the liquidatable ones one by one.
 
 It is the yardstick of the benchmark (vectorised vs per-account loop) and an independent oracle for the tests:
 on small markets both must agree.
@@ -12,14 +13,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from monitor.dex import PoolState
-from monitor.protocols.aave_v3.book.tables import FLOOR_NUDGE
+from monitor.protocols.aave_v3.liquidation_model import (
+    CEIL_UNNUDGE,
+    CLOSE_FACTOR_HF,
+    AaveV3Liquidation,
+)
+from monitor.protocols.aave_v3.liquidation_model import MIN_BASE_MAX_CLOSE_FACTOR as MIN_BASE
+from monitor.protocols.aave_v3.liquidation_model import MIN_LEFTOVER_BASE as MIN_LEFTOVER
+from monitor.risk.health import FLOOR_NUDGE
 from monitor.risk.market import CascadeBook, resolve_shocks
 from monitor.risk.params import ModelParams, Scenario
 from monitor.risk.venues import Venue
-
-CLOSE_FACTOR_HF = 0.95
-MIN_BASE = 2000e8
-MIN_LEFTOVER = 1000e8
 
 
 @dataclass
@@ -41,6 +45,7 @@ class LoopResult:
     bad_debt_usd: float = 0.0
     bad_debt_accounts: int = 0
     accounts_liquidated: int = 0
+    deficit_usd_by_reserve: dict[str, float] = field(default_factory=dict)
 
 
 def _pmul(v: float, p: float) -> float:
@@ -51,28 +56,34 @@ def _pdiv(v: float, p: float) -> float:
     return math.floor((v * 10_000.0 + math.floor(p / 2.0)) / p)
 
 
-def _largest(values: list[float]) -> int:
-    """Index of the first largest value."""
-    best = 0
-    for j, v in enumerate(values):
-        if v > values[best]:
-            best = j
+def _largest(balances: list[float], unit_prices: list[float], symbols: tuple[str, ...]) -> int:
+    """Index of the held position with the largest ``(floor(value), symbol)``."""
+    best, key = 0, (-1.0, "")
+    for j, (x, up) in enumerate(zip(balances, unit_prices, strict=True)):
+        k = (math.floor(x * up), symbols[j])
+        if x > 0 and k > key:
+            best, key = j, k
     return best
 
 
 class Loop:
     """Per-account state as Python lists (``c[i][j]``, ``d[i][j]``)."""
 
-    def __init__(self, book: CascadeBook, venues: Mapping[str, Venue], params: ModelParams) -> None:
+    def __init__(
+        self, book: CascadeBook, venues: Mapping[str, Venue], params: ModelParams, model: AaveV3Liquidation
+    ) -> None:
         self.m = book.market
         self.p = params
+        self.rules = model.rules
+        self.maths = model.maths
         self.c = book.collateral.T.tolist()
         self.d = book.debt.T.tolist()
-        self.e = book.emode.tolist()
+        self.e = book.risk_class.tolist()
         self.venues = {self.m.column[v.asset]: v for v in venues.values()}
         self.prices = self.m.prices.tolist()
         self.pools: dict[int, PoolState] = {j: v.pool for j, v in self.venues.items()}
         self.deficit_usd = 0.0
+        self.deficit_by_asset = [0.0] * self.m.size
         self.deficit: set[int] = set()
         self.first: dict[int, int] = {}
         self.touched: set[int] = set()
@@ -87,15 +98,24 @@ class Loop:
             x = math.floor(self.c[i][j] * up)
             t += x
             w += x * lts[j]
-            dd += math.floor(self.d[i][j] * up)
+            dd += self._debt_value(self.d[i][j], up)
+        if self.maths == "v3.6":
+            hf = w / (dd * 10_000.0) if dd > 0 else math.inf
+            return t, dd, hf, dd > 0 and t > 0 and w < dd * 10_000.0
         avg = math.floor(w / t + 1e-7) if t > 0 else 0.0
         adjusted = math.floor((t * avg + 5000.0) / 10_000.0)
         hf = adjusted / dd if dd > 0 else math.inf
         return t, dd, hf, dd > 0 and t > 0 and adjusted < dd
 
+    def _debt_value(self, debt: float, up: float) -> float:
+        """A debt's value from the nudged unit price: floored (v3.0) or rounded up (v3.6)."""
+        if self.maths == "v3.6":
+            return math.ceil(debt * up * CEIL_UNNUDGE)
+        return math.floor(debt * up)
+
     def amounts(self, i: int, jc: int, jd: int, hf: float, t: float, dd: float, cap: float) -> tuple[float, ...]:
         """``(collateral, debt, fee, received, capped, ok, no_collateral_left)`` of one call."""
-        m, cat, rules = self.m, self.e[i], self.p.rules
+        m, cat, rules = self.m, self.e[i], self.rules
         bal, debt = self.c[i][jc], self.d[i][jd]
         pc, pd = self.prices[m.slot_table[cat, jc]], self.prices[m.slot_table[cat, jd]]
         uc, ud = m.units[jc], m.units[jd]
@@ -104,13 +124,15 @@ class Loop:
             cover = _pmul(debt, 5000.0 if hf > CLOSE_FACTOR_HF else 10_000.0)
         else:
             cover = debt
-            half = math.floor(bal * pc / uc) >= MIN_BASE and math.floor(debt * pd / ud) >= MIN_BASE
+            debt_base = self._debt_value(debt, pd / ud * FLOOR_NUDGE)
+            half = math.floor(bal * pc / uc) >= MIN_BASE and debt_base >= MIN_BASE
             allowed = _pmul(dd, 5000.0)
-            if half and hf > CLOSE_FACTOR_HF and math.floor(debt * pd / ud) > allowed:
+            if half and hf > CLOSE_FACTOR_HF and debt_base > allowed:
                 cover = math.floor(allowed * ud / pd)
+        most = cover
         cover = min(cover, cap)
         out = self._calc(bal, debt, pc, pd, uc, ud, bonus, fee_pct, t, cover)
-        if rules == "v3.3" and not out[5]:
+        if rules == "v3.3" and not out[5] and cover < most:
             by_debt = debt - math.ceil(MIN_LEFTOVER * ud / pd)
             by_coll = math.floor(
                 (bal - math.ceil(MIN_LEFTOVER * uc / pc)) * pc * ud * 10_000.0 / (pd * uc * bonus)
@@ -127,15 +149,22 @@ class Loop:
         wanted = _pmul(base, bonus)
         capped = wanted > bal
         coll = bal if capped else wanted
-        need = _pdiv(math.floor(pc * bal * ud / (pd * uc)), bonus) if capped else cover
+        worth = math.floor(pc * bal * ud / (pd * uc))
+        if not capped:
+            need = cover
+        elif self.maths == "v3.6":
+            need = math.floor(worth * 10_000.0 / bonus)
+            need += float(worth * 10_000.0 - need * bonus > 0)
+        else:
+            need = _pdiv(worth, bonus)
         fee = _pmul(coll - _pdiv(coll, bonus), fee_pct) if fee_pct > 0 else 0.0
         received = coll - fee
         ok = need >= 1.0 and received >= 1.0
         no_left = False
-        if self.p.rules == "v3.3":
+        if self.rules == "v3.3":
             if need < debt and coll < bal:
                 ok = ok and (
-                    math.floor((debt - need) * pd / ud) >= MIN_LEFTOVER
+                    self._debt_value(debt - need, pd / ud * FLOOR_NUDGE) >= MIN_LEFTOVER
                     and math.floor((bal - coll) * pc / uc) >= MIN_LEFTOVER
                 )
             no_left = t == math.floor(coll * (pc / uc * FLOOR_NUDGE))
@@ -163,11 +192,11 @@ class Loop:
                 waiting += 1
                 continue
             up = [self.prices[j] / m.units[j] * FLOOR_NUDGE for j in range(m.size)]
-            jc = _largest([x * u for x, u in zip(self.c[i], up, strict=True)])
-            jd = _largest([x * u for x, u in zip(self.d[i], up, strict=True)])
+            jc = _largest(self.c[i], up, m.symbols)
+            jd = _largest(self.d[i], up, m.symbols)
             out = self.amounts(i, jc, jd, hf, t, dd, math.inf)
-            own_c = self.prices[jc] / m.units[jc] / 1e8
-            own_d = self.prices[jd] / m.units[jd] / 1e8
+            own_c = self.prices[jc] / m.units[jc] / m.price_unit
+            own_d = self.prices[jd] / m.units[jd] / m.price_unit
             profit = out[3] * own_c - out[1] * own_d
             if not out[5] or (p.profit_filter and profit - p.gas_cost_usd < p.min_profit_usd):
                 continue
@@ -183,8 +212,11 @@ class Loop:
             received[jc] += got
             repaid += need * own_d
             self.touched.add(i)
-            if p.rules == "v3.3" and no_left:
-                self.deficit_usd += sum(self.d[i][j] * self.prices[j] / m.units[j] for j in range(m.size)) / 1e8
+            if self.rules == "v3.3" and no_left:
+                for j in range(m.size):
+                    usd = self.d[i][j] * self.prices[j] / m.units[j] / m.price_unit
+                    self.deficit_by_asset[j] += usd
+                    self.deficit_usd += usd
                 self.d[i] = [0.0] * m.size
                 self.deficit.add(i)
         return len(calls), repaid, received, waiting
@@ -217,7 +249,7 @@ class Loop:
             if done is None:
                 continue
             self.pools[j] = done[0]
-            self._oracle(j, float(v.price_8dec(self.pools[j])))
+            self._oracle(j, float(v.spot_price(self.pools[j])))
 
     def _oracle(self, slot: int, new: float) -> None:
         dev = self.p.oracle_deviation
@@ -230,17 +262,18 @@ def run_loop(
     venues: Mapping[str, Venue],
     scenario: Scenario | Mapping[str, float],
     params: ModelParams | None = None,
+    model: AaveV3Liquidation | None = None,
 ) -> LoopResult:
-    """Project ``scenario`` with the per-account loop."""
+    """Project ``scenario`` with the per-account loop (``model``: the rules, default v3.0)."""
     p = params or ModelParams()
     sc = scenario if isinstance(scenario, Scenario) else Scenario(scenario)
-    loop = Loop(book, venues, p)
+    loop = Loop(book, venues, p, model or AaveV3Liquidation())
     m = loop.m
     for slot, change in sorted(resolve_shocks(m, sc.shocks).items()):
         v = loop.venues.get(slot)
         if v is not None:
             loop.pools[slot] = v.shocked(loop.pools[slot], change)
-            loop._oracle(slot, float(v.price_8dec(loop.pools[slot])))
+            loop._oracle(slot, float(v.spot_price(loop.pools[slot])))
         else:
             loop.prices[slot] = max(math.floor(loop.prices[slot] * (1.0 + change)), 1.0)
     res = LoopResult()
@@ -252,8 +285,8 @@ def run_loop(
         if count == 0 and waiting == 0:
             break
         loop.sell(received)
-        res.rounds.append(LoopRound(count, repaid, {a: loop.prices[j] / 1e8 for j, a in enumerate(m.assets)}))
-    res.final_prices_usd = {a: loop.prices[j] / 1e8 for j, a in enumerate(m.assets)}
+        res.rounds.append(LoopRound(count, repaid, {a: loop.prices[j] / m.price_unit for j, a in enumerate(m.assets)}))
+    res.final_prices_usd = {a: loop.prices[j] / m.price_unit for j, a in enumerate(m.assets)}
     res.debt_repaid_usd = sum(r.debt_repaid_usd for r in res.rounds)
     bad = 0.0
     n_bad = 0
@@ -263,7 +296,8 @@ def run_loop(
             slots = m.slot_of[cat]
             bad += sum(loop.d[i][j] * loop.prices[slots[j]] / m.units[j] for j in range(m.size)) * FLOOR_NUDGE
             n_bad += 1
-    res.bad_debt_usd = bad / 1e8 + loop.deficit_usd
+    res.bad_debt_usd = bad / m.price_unit + loop.deficit_usd
     res.bad_debt_accounts = n_bad + len(loop.deficit)
     res.accounts_liquidated = len(loop.touched)
+    res.deficit_usd_by_reserve = {a: v for a, v in zip(m.assets, loop.deficit_by_asset, strict=True) if v > 0}
     return res

@@ -1,4 +1,4 @@
-"""Adaptive eth_getLogs block ranges: grow after a success, shrink after an error (pure).
+"""Adaptive eth_getLogs block spans: grow after a success, shrink after an error (pure).
 
 Providers cap eth_getLogs by block span or result count and say so in different words ("query returned
 more than 10000 results", "Log response size exceeded", "block range is too wide", timeouts). Any failed

@@ -1,11 +1,12 @@
-"""SQLite checkpoint of discovery and positions, so a restart resumes where the last run stopped.
+"""The follower's checkpoint: one SQLite file (WAL) with market-keyed tables, every write one transaction.
 
-One file holds any number of markets (by config name). Per market: the addresses it was opened with, the last
-processed block (number and hash), a ring of recent block hashes for reorg detection, every known account
-with the block it was first touched in, and the latest positions read per account (the book's raw inputs:
-user configuration bitmap, e-mode, per reserve scaled aToken balance, scaled variable debt, stable debt;
-256-bit integers stored as decimal TEXT). Every write is one transaction (WAL journal): a range's accounts
-and the block it advances to are committed together, so a process killed mid-backfill loses nothing.
+Tables: ``markets`` (what a market's name stands for, its ``start_block``, the processed tip and its hash),
+``accounts`` (every account a market's logs touched, with the block it was first touched in) and
+``block_hashes`` (the ring of consecutive hashes below the tip, for finding a fork point). Positions are not
+stored: a process reads every known account once when it starts.
+
+Schema version 1 (batch 1) also stored positions and a market's provider and pool in their own columns; such a
+file is migrated in place on open (positions dropped, ``identity`` = ``"<provider> <pool>"``).
 """
 
 from __future__ import annotations
@@ -13,21 +14,21 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
 from monitor.errors import CheckpointError
-from monitor.protocols.aave_v3.book.inputs import AccountInput, PositionInput
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 _CHUNK = 500  # SQLite host parameters per IN (...) list
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS markets (
-    name TEXT PRIMARY KEY, provider TEXT NOT NULL, pool TEXT NOT NULL, start_block INTEGER NOT NULL,
+    name TEXT PRIMARY KEY, identity TEXT NOT NULL, start_block INTEGER NOT NULL,
     last_block INTEGER NOT NULL, last_hash TEXT, updated_at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (
     market TEXT NOT NULL, account TEXT NOT NULL, first_seen INTEGER NOT NULL,
@@ -36,44 +37,35 @@ CREATE INDEX IF NOT EXISTS accounts_by_block ON accounts (market, first_seen);
 CREATE TABLE IF NOT EXISTS block_hashes (
     market TEXT NOT NULL, number INTEGER NOT NULL, hash TEXT NOT NULL,
     PRIMARY KEY (market, number)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS positions (
-    market TEXT NOT NULL, account TEXT NOT NULL, block INTEGER NOT NULL,
-    user_config TEXT NOT NULL, emode INTEGER NOT NULL,
-    PRIMARY KEY (market, account)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS positions_by_block ON positions (market, block);
-CREATE TABLE IF NOT EXISTS position_reserves (
-    market TEXT NOT NULL, account TEXT NOT NULL, asset TEXT NOT NULL,
-    scaled_atoken TEXT NOT NULL, scaled_variable_debt TEXT NOT NULL, stable_debt TEXT NOT NULL,
-    PRIMARY KEY (market, account, asset)) WITHOUT ROWID;
+"""
+
+_MIGRATE_FROM_1 = """
+ALTER TABLE markets RENAME TO markets_v1;
+CREATE TABLE markets (
+    name TEXT PRIMARY KEY, identity TEXT NOT NULL, start_block INTEGER NOT NULL,
+    last_block INTEGER NOT NULL, last_hash TEXT, updated_at REAL NOT NULL);
+INSERT INTO markets SELECT name, provider || ' ' || pool, start_block, last_block, last_hash, updated_at
+    FROM markets_v1;
+DROP TABLE markets_v1;
+DROP TABLE IF EXISTS positions;
+DROP TABLE IF EXISTS position_reserves;
+UPDATE meta SET value = '2' WHERE key = 'schema_version';
 """
 
 
 @dataclass(frozen=True, slots=True)
 class MarketState:
-    """Where discovery of one market stands. ``last_block`` is ``start_block - 1`` before the first range."""
+    """Where the follower of one market stands. ``last_block`` is ``start_block - 1`` before the first range."""
 
     name: str
-    provider: str
-    pool: str
+    identity: str  # what the name stands for (the protocol's contracts): another identity is another market
     start_block: int
     last_block: int
     last_hash: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class StoredPosition:
-    """An account's raw position as read at ``block``."""
-
-    block: int
-    account: AccountInput
-
-
-@dataclass(frozen=True, slots=True)
-class RollbackResult:
-    """What a rollback to a fork block removed."""
-
-    removed_accounts: frozenset[str]  # first touched after the fork: gone from the known set
-    stale_positions: frozenset[str]  # positions read after the fork: deleted, read them again
+def _statements(script: str) -> Iterator[str]:
+    return filter(None, (s.strip() for s in script.split(";")))
 
 
 def _chunks(items: list[str]) -> Iterator[list[str]]:
@@ -86,6 +78,7 @@ class Checkpoint:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._resets: Counter[str] = Counter()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
@@ -102,15 +95,19 @@ class Checkpoint:
             raise
 
     def _create_schema(self) -> None:
-        for stmt in filter(None, (s.strip() for s in _SCHEMA.split(";"))):
-            self._db.execute(stmt)
+        self._db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
-        elif row[0] != SCHEMA_VERSION:
+        if row is not None and row[0] == "1":
+            for stmt in _statements(_MIGRATE_FROM_1):
+                self._db.execute(stmt)
+        elif row is not None and row[0] != SCHEMA_VERSION:
             raise CheckpointError(
                 f"checkpoint {self.path} has schema version {row[0]}, this version reads {SCHEMA_VERSION}"
             )
+        for stmt in _statements(_SCHEMA):
+            self._db.execute(stmt)
+        if row is None:
+            self._db.execute("INSERT INTO meta VALUES ('schema_version', ?)", (SCHEMA_VERSION,))
 
     def close(self) -> None:
         """Close the database."""
@@ -146,18 +143,18 @@ class Checkpoint:
         """The state of market ``name`` (None when never opened)."""
         with self._errors("read market"):
             row = self._db.execute(
-                "SELECT provider, pool, start_block, last_block, last_hash FROM markets WHERE name = ?", (name,)
+                "SELECT identity, start_block, last_block, last_hash FROM markets WHERE name = ?", (name,)
             ).fetchone()
         return None if row is None else MarketState(name, *row)
 
-    def create_market(self, name: str, *, provider: str, pool: str, start_block: int) -> MarketState:
+    def create_market(self, name: str, *, identity: str, start_block: int) -> MarketState:
         """Register a market that starts at ``start_block``."""
         with self._errors("create market"), self._tx():
             self._db.execute(
-                "INSERT INTO markets VALUES (?, ?, ?, ?, ?, NULL, ?)",
-                (name, provider.lower(), pool.lower(), start_block, start_block - 1, time.time()),
+                "INSERT INTO markets VALUES (?, ?, ?, ?, NULL, ?)",
+                (name, identity, start_block, start_block - 1, time.time()),
             )
-        return MarketState(name, provider.lower(), pool.lower(), start_block, start_block - 1, None)
+        return MarketState(name, identity, start_block, start_block - 1, None)
 
     def commit_range(
         self,
@@ -167,11 +164,11 @@ class Checkpoint:
         to_hash: str,
         hashes: Mapping[int, str],
         touched: Mapping[str, int],
-        keep_hashes: int,
+        keep_from: int,
     ) -> frozenset[str]:
-        """Atomically record a processed range: touched accounts (-> first block), block hashes, the new head.
+        """Atomically record a processed range: touched accounts (-> first block), block hashes, the new tip.
 
-        Returns the accounts seen for the first time. Only the newest ``keep_hashes`` block hashes are kept.
+        Returns the accounts seen for the first time. Stored hashes of blocks below ``keep_from`` are dropped.
         """
         with self._errors("commit range"), self._tx():
             known: set[str] = set()
@@ -188,11 +185,7 @@ class Checkpoint:
             self._db.executemany(
                 "INSERT OR REPLACE INTO block_hashes VALUES (?, ?, ?)", [(name, n, h) for n, h in hashes.items()]
             )
-            self._db.execute(
-                "DELETE FROM block_hashes WHERE market = ? AND number NOT IN "
-                "(SELECT number FROM block_hashes WHERE market = ? ORDER BY number DESC LIMIT ?)",
-                (name, name, keep_hashes),
-            )
+            self._db.execute("DELETE FROM block_hashes WHERE market = ? AND number < ?", (name, keep_from))
             cur = self._db.execute(
                 "UPDATE markets SET last_block = ?, last_hash = ?, updated_at = ? WHERE name = ?",
                 (to_block, to_hash, time.time(), name),
@@ -207,29 +200,43 @@ class Checkpoint:
             rows = self._db.execute("SELECT number, hash FROM block_hashes WHERE market = ?", (name,))
             return {int(n): str(h) for n, h in rows}
 
-    def rollback(self, name: str, *, fork_block: int, fork_hash: str | None) -> RollbackResult:
-        """Forget everything after ``fork_block`` (the newest block still on the chain)."""
+    def rollback(self, name: str, *, fork_block: int, fork_hash: str | None) -> frozenset[str]:
+        """Forget everything after ``fork_block`` (the newest block still on the chain); returns the accounts
+        first touched after it, now forgotten."""
         with self._errors("roll back"), self._tx():
-            removed = {
+            removed = frozenset(
                 r[0]
                 for r in self._db.execute(
                     "SELECT account FROM accounts WHERE market = ? AND first_seen > ?", (name, fork_block)
                 )
-            }
-            stale = {
-                r[0]
-                for r in self._db.execute(
-                    "SELECT account FROM positions WHERE market = ? AND block > ?", (name, fork_block)
-                )
-            }
+            )
             self._db.execute("DELETE FROM accounts WHERE market = ? AND first_seen > ?", (name, fork_block))
             self._db.execute("DELETE FROM block_hashes WHERE market = ? AND number > ?", (name, fork_block))
-            self._delete_positions(name, sorted(stale | removed))
             self._db.execute(
                 "UPDATE markets SET last_block = ?, last_hash = ?, updated_at = ? WHERE name = ?",
                 (fork_block, fork_hash, time.time(), name),
             )
-        return RollbackResult(frozenset(removed), frozenset(stale))
+        return removed
+
+    def reset(self, name: str) -> frozenset[str]:
+        """Forget every account and hash of the market (back to ``start_block - 1``), in one transaction;
+        returns the forgotten accounts. Counted in :meth:`resets`."""
+        with self._errors("reset market"), self._tx():
+            removed = frozenset(
+                r[0] for r in self._db.execute("SELECT account FROM accounts WHERE market = ?", (name,))
+            )
+            self._db.execute("DELETE FROM accounts WHERE market = ?", (name,))
+            self._db.execute("DELETE FROM block_hashes WHERE market = ?", (name,))
+            self._db.execute(
+                "UPDATE markets SET last_block = start_block - 1, last_hash = NULL, updated_at = ? WHERE name = ?",
+                (time.time(), name),
+            )
+        self._resets[name] += 1
+        return removed
+
+    def resets(self) -> dict[str, int]:
+        """Markets reset by this process (none of their stored blocks was on the chain any more), by name."""
+        return dict(self._resets)
 
     # -- accounts --------------------------------------------------------------------------------------
     def accounts(self, name: str) -> frozenset[str]:
@@ -242,52 +249,3 @@ class Checkpoint:
         with self._errors("read accounts"):
             rows = self._db.execute("SELECT account, first_seen FROM accounts WHERE market = ?", (name,))
             return {str(a): int(b) for a, b in rows}
-
-    # -- positions -------------------------------------------------------------------------------------
-    def save_positions(self, name: str, block: int, accounts: Iterable[AccountInput]) -> int:
-        """Replace the stored positions of ``accounts`` with these, read at ``block``; returns how many."""
-        accts = list(accounts)
-        with self._errors("save positions"), self._tx():
-            self._delete_positions(name, [a.address for a in accts])
-            self._db.executemany(
-                "INSERT INTO positions VALUES (?, ?, ?, ?, ?)",
-                [(name, a.address, block, str(a.user_configuration), a.emode_category) for a in accts],
-            )
-            self._db.executemany(
-                "INSERT INTO position_reserves VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (name, a.address, asset, str(p.scaled_atoken), str(p.scaled_variable_debt), str(p.stable_debt))
-                    for a in accts
-                    for asset, p in a.positions.items()
-                ],
-            )
-        return len(accts)
-
-    def load_positions(self, name: str) -> dict[str, StoredPosition]:
-        """Every stored position of the market, by account."""
-        with self._errors("load positions"):
-            per: dict[str, dict[str, PositionInput]] = {}
-            for account, asset, a, v, s in self._db.execute(
-                "SELECT account, asset, scaled_atoken, scaled_variable_debt, stable_debt "
-                "FROM position_reserves WHERE market = ?",
-                (name,),
-            ):
-                per.setdefault(account, {})[asset] = PositionInput(int(a), int(v), int(s))
-            rows = self._db.execute(
-                "SELECT account, block, user_config, emode FROM positions WHERE market = ?", (name,)
-            ).fetchall()
-        return {
-            acct: StoredPosition(int(block), AccountInput(acct, int(cfg), int(emode), per.get(acct, {})))
-            for acct, block, cfg, emode in rows
-        }
-
-    def delete_positions(self, name: str, accounts: Iterable[str]) -> None:
-        """Forget the stored positions of ``accounts``."""
-        with self._errors("delete positions"), self._tx():
-            self._delete_positions(name, list(accounts))
-
-    def _delete_positions(self, name: str, accounts: list[str]) -> None:
-        for part in _chunks(accounts):
-            marks = ",".join("?" * len(part))
-            for table in ("positions", "position_reserves"):
-                self._db.execute(f"DELETE FROM {table} WHERE market = ? AND account IN ({marks})", (name, *part))

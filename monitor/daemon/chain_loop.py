@@ -1,0 +1,132 @@
+"""The block loop of one chain: one block context per new safe block, every market's result computed from it.
+
+The loop always works on the newest safe block: blocks that arrive while a cycle runs are not queued, the
+next cycle simply starts from the head it sees (coalescing). A market whose cycle fails is recorded in the
+store as data (status ``errored``; its previous result ages and turns ``stale``) and tried again, on a later
+context, after a capped backoff of its own: the other markets keep their pace. A failure to read the context
+itself (head, header, pools) fails every market due in that cycle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+
+import aiohttp
+
+from monitor.chain.retry import Backoff
+from monitor.config import MonitorConfig
+from monitor.daemon.blockreads import BlockReads
+from monitor.daemon.context import BlockContext, ChainReader
+from monitor.daemon.pipeline import MarketPipeline
+from monitor.daemon.result import MarketResult
+from monitor.daemon.store import ResultStore
+from monitor.errors import MonitorError
+from monitor.protocols.base import Refresh
+
+log = logging.getLogger(__name__)
+
+MAX_RETRY_DELAY_S = 30.0  # a failed market is tried again after at most this long
+
+
+class ChainLoop:
+    """Every market of one chain, driven block by block from one shared context."""
+
+    def __init__(
+        self,
+        cfg: MonitorConfig,
+        reads: BlockReads,
+        pipelines: Sequence[MarketPipeline],
+        store: ResultStore,
+        on_result: Callable[[MarketResult], Awaitable[None]] | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.reader = ChainReader(reads, cfg.dex.pools, cfg.chain.confirmations)
+        self.pipelines = {p.name: p for p in pipelines}
+        self.store = store
+        self.on_result = on_result
+        self.failures = {name: 0 for name in self.pipelines}
+        self.retry_at = {name: 0.0 for name in self.pipelines}
+        poll = cfg.chain.poll_interval_s
+        self.retry = Backoff(base_s=2 * poll, cap_s=min(64 * poll, MAX_RETRY_DELAY_S), jitter=False)
+        self.last_context: BlockContext | None = None
+
+    async def run(self) -> None:
+        """Forever: a step; when it computed nothing (no new block, or failures), wait one poll interval."""
+        while True:
+            if not await self.step():
+                await asyncio.sleep(self.cfg.chain.poll_interval_s)
+
+    def _due(self, block: int) -> list[MarketPipeline]:
+        """Markets behind ``block``, and errored markets whose backoff is over (same block: tried again)."""
+        now = time.monotonic()
+        out = []
+        for name, pipe in self.pipelines.items():
+            if now < self.retry_at[name]:
+                continue
+            if self.failures[name] or pipe.last_block is None or block > pipe.last_block:
+                out.append(pipe)
+        return out
+
+    async def step(self) -> list[MarketResult]:
+        """One poll: read the head; when a market is due, read the context and run the due markets on it."""
+        seen = time.monotonic()
+        try:
+            head = await self.reader.head()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._failed(list(self.pipelines.values()), exc)
+            return []
+        due = self._due(head - self.cfg.chain.confirmations)
+        if not due:
+            return []
+        # the context (header, pools) and the markets' own reads go out together
+        context, *refreshes = await asyncio.gather(
+            self.reader.context(head, seen), *(p.refresh() for p in due), return_exceptions=True
+        )
+        _reraise_cancel([context, *refreshes])
+        if isinstance(context, BaseException):
+            self._failed(due, context)
+            return []
+        assert isinstance(context, BlockContext)
+        ready = [(p, r) for p, r in zip(due, refreshes, strict=True) if isinstance(r, Refresh)]
+        for pipe, refresh in zip(due, refreshes, strict=True):
+            if isinstance(refresh, BaseException):
+                self._failed([pipe], refresh)
+        outcomes = await asyncio.gather(*(p.compute(context, r) for p, r in ready), return_exceptions=True)
+        _reraise_cancel(outcomes)
+        results: list[MarketResult] = []
+        for (pipe, _), outcome in zip(ready, outcomes, strict=True):
+            if isinstance(outcome, BaseException):
+                self._failed([pipe], outcome)
+                continue
+            self.failures[pipe.name] = 0
+            self.store.publish(outcome)
+            results.append(outcome)
+        self.last_context = context
+        # [contagion] computes the system result (one cascade over every market selling into the same pools)
+        # here, from `context` and `results`.
+        for result in results:
+            if self.on_result is not None:
+                await self.on_result(result)
+        return results
+
+    def _failed(self, pipes: Sequence[MarketPipeline], exc: BaseException) -> None:
+        expected = isinstance(exc, MonitorError | aiohttp.ClientError | TimeoutError | OSError)
+        for pipe in pipes:
+            self.failures[pipe.name] += 1
+            delay = self.retry.delay(self.failures[pipe.name])
+            self.retry_at[pipe.name] = time.monotonic() + delay
+            self.store.failed(pipe.name, f"{type(exc).__name__}: {exc}")
+            log.log(logging.WARNING if expected else logging.ERROR, "market %s: cycle failed (%s: %s); retrying in "
+                    "%.1f s", pipe.name, type(exc).__name__, exc, delay,
+                    exc_info=exc if not expected else None)  # fmt: skip
+
+
+def _reraise_cancel(outcomes: Sequence[object]) -> None:
+    for outcome in outcomes:
+        if isinstance(outcome, asyncio.CancelledError):
+            raise outcome

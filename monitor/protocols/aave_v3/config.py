@@ -1,0 +1,24 @@
+"""The config entry of one Aave v3 market (``protocol: aave-v3`` in ``markets:``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from monitor.configbase import Address, FrozenModel
+
+PROTOCOL = "aave-v3"
+
+
+class AaveV3MarketConfig(FrozenModel):
+    """One Aave v3 market, found through its PoolAddressesProvider."""
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    protocol: Literal["aave-v3"]
+    pool_addresses_provider: Address
+    start_block: int = Field(default=0, ge=0)
+    liquidation_rules: Literal["v3.0", "v3.3"] = Field(
+        default="v3.0",
+        description="v3.0: 50%/100% close factor per reserve; v3.3: position-level, dust, deficit",
+    )

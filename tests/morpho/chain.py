@@ -1,0 +1,68 @@
+"""Helpers of the Morpho devnet tests: reads through the monitor's own RPC client, raw eth_call batches that keep
+each call's revert, and transactions at a chosen block timestamp."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from monitor.chain.rpc import RpcClient
+from monitor.config import ChainConfig
+from monitor.devnet.deployment import Deployment
+from monitor.devnet.morpho_deployment import MorphoDeployment
+from monitor.devnet.rpc import DevRpc, hex_int
+from monitor.protocols.morpho_blue.params import MarketState, Position
+from monitor.protocols.morpho_blue.reads import MARKET, MarketSnapshot, id_bytes, read_market, read_positions
+
+
+def morpho_of(dep: Deployment) -> MorphoDeployment:
+    assert dep.morpho is not None, "the devnet has no Morpho deployment"
+    return dep.morpho
+
+
+async def snapshot(
+    url: str, dep: Deployment, block: int
+) -> tuple[dict[str, MarketSnapshot], list[tuple[str, str]], list[Position]]:
+    """Every devnet Morpho market and every borrower's position at ``block``, through monitor reads."""
+    info = morpho_of(dep)
+    async with RpcClient(ChainConfig(rpc_urls=[url], chain_id=dep.chain_id)) as rpc:
+        markets = {m.market_id: await read_market(rpc, info.morpho, m.market_id, block) for m in info.markets}
+        pairs = info.pairs()
+        positions = await read_positions(rpc, info.morpho, pairs, block)
+    return markets, pairs, positions
+
+
+def market_state(rpc: DevRpc, morpho: str, market_id: str, block: int | str = "latest") -> MarketState:
+    return MarketState(*(int(v) for v in rpc.read(morpho, MARKET, id_bytes(market_id), block=block)))
+
+
+def eth_calls_with_errors(
+    url: str, calls: list[tuple[str, str, str]], block: int, chunk: int = 500
+) -> list[tuple[bool, str]]:
+    """(from, to, data) eth_calls at ``block``; each answer is (ok, result or error message + data)."""
+    out: list[tuple[bool, str]] = []
+    with httpx.Client(timeout=300) as client:
+        for start in range(0, len(calls), chunk):
+            part = calls[start : start + chunk]
+            payload = [
+                {"jsonrpc": "2.0", "id": i, "method": "eth_call",
+                 "params": [{"from": f, "to": t, "data": d, "gas": hex_int(5_000_000)}, hex_int(block)]}
+                for i, (f, t, d) in enumerate(part)
+            ]  # fmt: skip
+            answers = {a["id"]: a for a in client.post(url, json=payload).json()}
+            for i in range(len(part)):
+                a: dict[str, Any] = answers[i]
+                if a.get("error"):
+                    err = a["error"]
+                    out.append((False, f"{err.get('message', '')} {err.get('data', '')}"))
+                else:
+                    out.append((True, str(a["result"])))
+    return out
+
+
+def send_at(rpc: DevRpc, timestamp: int, txs: list[tuple[str, str | None, str]]) -> list[dict[str, Any]]:
+    """Mine ``txs`` in one block stamped ``timestamp``; returns the receipts (all must succeed)."""
+    rpc.call("evm_setNextBlockTimestamp", hex_int(timestamp))
+    hashes = rpc.send_many(txs, gas=3_000_000, check=False)
+    return rpc.wait(hashes)
