@@ -1,14 +1,17 @@
 """Benchmark of the health-factor book on synthetic positions (default 1,000,000 accounts x 8 reserves).
 
-Run: ``.venv/bin/python benchmarks/bench_book.py [--accounts N] [--repeats K] [--seed S]``. Prints one line per
-measurement; the float price-only recompute target is < 50 ms for 1M accounts x 8 reserves.
+Run: ``.venv/bin/python -m benchmarks.bench_book [--accounts N] [--repeats K] [--seed S] [--json]``. Prints one
+line per measurement (with ``--json``: those lines go to stderr and one JSON document of the figures to stdout);
+the float price-only recompute target is < 50 ms for 1M accounts x 8 reserves.
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import json
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -132,15 +135,21 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, default=1_000_000)
     ap.add_argument("--repeats", type=int, default=15)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--json", action="store_true", help="print one JSON document of the figures")
     args = ap.parse_args()
+    out = sys.stderr if args.json else sys.stdout
+
+    def say(line: str) -> None:
+        print(line, file=out, flush=True)
+
     rng = np.random.default_rng(args.seed)
     m = market(rng)
     n = args.accounts
-    print(f"book benchmark: {n:,} accounts x {len(m.reserves)} reserves, seed {args.seed}")
+    say(f"book benchmark: {n:,} accounts x {len(m.reserves)} reserves, seed {args.seed}")
 
     t0 = time.perf_counter()
     cols = positions(rng, n)
-    print(f"  synthetic data                      {time.perf_counter() - t0:8.2f} s")
+    say(f"  synthetic data                      {time.perf_counter() - t0:8.2f} s")
     gc.collect()
     rss0 = rss_bytes()
     t0 = time.perf_counter()
@@ -148,13 +157,15 @@ def main() -> None:
         m, cols["addresses"], cols["configs"], cols["emode"], cols["scaled_atoken"], cols["scaled_debt"]
     )
     build_s = time.perf_counter() - t0
-    print(f"  build (from_columns)                {build_s:8.2f} s")
+    say(f"  build (from_columns)                {build_s:8.2f} s")
+    fig: dict[str, Any] = {"accounts": n, "reserves": len(m.reserves), "build_s": build_s}
     del cols
     gc.collect()
     rss = rss_bytes() - rss0
-    print(f"  memory, RSS growth per account      {rss / n:8.0f} B   ({rss / 2**20:,.0f} MiB)")
+    say(f"  memory, RSS growth per account      {rss / n:8.0f} B   ({rss / 2**20:,.0f} MiB)")
+    fig["rss_bytes_per_account"] = rss / n
     emode_share = np.bincount(book.arrays().emode, minlength=3) / n
-    print(f"  e-mode share (none, ETH, stables)   {', '.join(f'{x:.1%}' for x in emode_share)}")
+    say(f"  e-mode share (none, ETH, stables)   {', '.join(f'{x:.1%}' for x in emode_share)}")
 
     base = book.prices
     shocks = iter(range(10**9))
@@ -165,36 +176,44 @@ def main() -> None:
 
     med, best = timed(lambda: book.set_prices(new_prices()), args.repeats)
     verdict = "OK" if med < 50 else "over the 50 ms goal"
-    print(f"  price-only recompute (set_prices)   {med:8.1f} ms median, {best:.1f} ms min  [{verdict}]")
+    say(f"  price-only recompute (set_prices)   {med:8.1f} ms median, {best:.1f} ms min  [{verdict}]")
+    fig.update(set_prices_ms=med, set_prices_min_ms=best)
     med, best = timed(lambda: book.health_factors_at(new_prices()), args.repeats)
-    print(f"  what-if HFs (health_factors_at)     {med:8.1f} ms median, {best:.1f} ms min")
+    say(f"  what-if HFs (health_factors_at)     {med:8.1f} ms median, {best:.1f} ms min")
+    fig["health_factors_at_ms"] = med
     weth = m.reserves[0].asset
     idx = m.reserves[0]
     med, _ = timed(
         lambda: book.set_indexes({weth: (idx.normalized_income + 10**20, idx.normalized_variable_debt + 10**20)}), 3
     )
-    print(f"  index update, one reserve           {med:8.0f} ms")
+    say(f"  index update, one reserve           {med:8.0f} ms")
+    fig["index_update_one_reserve_ms"] = med
     all_idx = {r.asset: (r.normalized_income + 10**21, r.normalized_variable_debt + 10**21) for r in m.reserves}
     med, _ = timed(lambda: book.set_indexes(all_idx), 1)
-    print(f"  index update, all reserves          {med:8.0f} ms")
+    say(f"  index update, all reserves          {med:8.0f} ms")
+    fig["index_update_all_reserves_ms"] = med
 
     sample = [book.account_input(a) for a in book.addresses[:1000]]
     t0 = time.perf_counter()
     for acc in sample:
         book.upsert_account(acc)
-    print(f"  upsert one account                  {(time.perf_counter() - t0) / len(sample) * 1e3:8.3f} ms each")
+    fig["upsert_one_ms"] = (time.perf_counter() - t0) / len(sample) * 1e3
+    say(f"  upsert one account                  {fig['upsert_one_ms']:8.3f} ms each")
     t0 = time.perf_counter()
     book.upsert_accounts(sample)
-    print(f"  upsert 1,000 accounts in one batch  {(time.perf_counter() - t0) * 1e3:8.1f} ms")
+    fig["upsert_batch_ms"] = (time.perf_counter() - t0) * 1e3
+    say(f"  upsert {len(sample):,} accounts in one batch  {fig['upsert_batch_ms']:8.1f} ms")
     t0 = time.perf_counter()
     for acc in sample[:200]:
         book.account_data(acc.address)
-    print(f"  exact account_data, one account     {(time.perf_counter() - t0) / 200 * 1e3:8.3f} ms")
+    fig["account_data_one_ms"] = (time.perf_counter() - t0) / len(sample[:200]) * 1e3
+    say(f"  exact account_data, one account     {fig['account_data_one_ms']:8.3f} ms")
     exact_n = min(n, 100_000)
     small = Book.build(m, [book.account_input(a) for a in book.addresses[:exact_n]])
     t0 = time.perf_counter()
     small.health_factors_wad()
-    print(f"  exact HFs, {exact_n:,} accounts         {time.perf_counter() - t0:8.2f} s")
+    fig.update(exact_hf_accounts=exact_n, exact_hf_s=time.perf_counter() - t0)
+    say(f"  exact HFs, {exact_n:,} accounts         {fig['exact_hf_s']:8.2f} s")
 
     edges = [1.0, 1.01, 1.02, 1.05, 1.1, 1.15, 1.2, 1.25, 1.5, 2.0, 3.0, 5.0]
     for label, fn in (
@@ -206,9 +225,12 @@ def main() -> None:
         ("toxic accounts", book.toxic_accounts),
     ):
         med, _ = timed(fn, 3)
-        print(f"  {label:<36}{med:8.1f} ms")
+        say(f"  {label:<36}{med:8.1f} ms")
+        fig[label.split(" (")[0].split(",")[0].replace(" ", "_") + "_ms"] = med
     liq = book.liquidatable_debt()
-    print(f"  (liquidatable now: {liq.accounts:,} accounts, ${liq.debt_usd:,.0f} debt)")
+    say(f"  (liquidatable now: {liq.accounts:,} accounts, ${liq.debt_usd:,.0f} debt)")
+    if args.json:
+        print(json.dumps(fig, indent=1))
 
 
 if __name__ == "__main__":

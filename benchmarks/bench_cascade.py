@@ -5,6 +5,8 @@ linearly (it recomputes every account every round, so its cost is proportional t
 arrays, the engine's peak traced allocations, and the process's peak RSS.
 
 Run: .venv/bin/python -m benchmarks.bench_cascade [--accounts 1000000] [--population devnet|calm] [--loop-sample 5000]
+     [--skip-sweep | --sweep-assets WETH ...] [--json]
+``--json`` prints one JSON document of the figures (names carry their units) on stdout instead of the table.
 
 Populations (monitor.risk.synthetic.Population): ``devnet`` is the devnet's mix (20% of accounts in a cluster at
 HF 1.003-1.08, lognormal body, median 1.7, clipped at 1.1); ``calm`` has 3% in the cluster and a wider body
@@ -15,6 +17,7 @@ devnet's TVL (so the book-to-pool ratio is the devnet's).
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import resource
 import time
@@ -72,9 +75,12 @@ def main() -> None:
     ap.add_argument("--population", choices=("devnet", "calm"), default="devnet")
     ap.add_argument("--loop-sample", type=int, default=5_000)
     ap.add_argument("--skip-sweep", action="store_true")
+    ap.add_argument("--sweep-assets", nargs="+", default=None, help="sweep only these assets (default: all)")
+    ap.add_argument("--json", action="store_true", help="print one JSON document of the figures")
     args = ap.parse_args()
     n, kind = args.accounts, args.population
     rows: list[tuple[str, str, str]] = []
+    fig: dict[str, Any] = {"accounts": n, "population": kind, "projection_ms": {}, "sweep_s": None}
 
     t_book, book = timed(lambda: syn.book(population(kind, n)))
     venues = syn.venues(book.market, tvl_scale=n / 10_000)
@@ -89,10 +95,13 @@ def main() -> None:
             f"{-res.drop(weth):+.1%}")  # fmt: skip
     rows.append((f"one projection, WETH -20%, first on the book ({what})", f"{t_cold * 1e3:,.0f} ms", "< 100 ms"))
     rows.append(("one projection, WETH -20%, repeated (per-book sums cached)", f"{t_warm * 1e3:,.0f} ms", "< 100 ms"))
+    fig.update(book_s=t_book, projection_first_ms=t_cold * 1e3, liquidated_weth_20=res.accounts_liquidated)
+    fig["projection_ms"]["WETH-20%"] = t_warm * 1e3
     for shock in (-0.05, -0.1, -0.5):
         t, r = timed(lambda s=shock: proj.project({"WETH": s}), repeat=2)
         rows.append((f"one projection, WETH {shock:.0%} ({r.accounts_liquidated:,} liquidated, {len(r.rounds)} "
                      "rounds)", f"{t * 1e3:,.0f} ms", "< 100 ms"))  # fmt: skip
+        fig["projection_ms"][f"WETH{shock:.0%}"] = t * 1e3
     peak_one, _ = traced_peak(lambda: proj.project(SHOCK))
     rows.append(("peak traced allocations during one projection", mib(peak_one), ""))
 
@@ -105,7 +114,7 @@ def main() -> None:
 
     if not args.skip_sweep:
         proj.project = counting  # type: ignore[method-assign]
-        t_sweep, result = timed(lambda: sweep(proj, None, SweepSpec(), Limits()))
+        t_sweep, result = timed(lambda: sweep(proj, args.sweep_assets, SweepSpec(), Limits()))
         proj.project = real  # type: ignore[method-assign]
         crit = ", ".join(
             f"{a.symbol} {a.critical_shock:.1%}" if a.critical_shock is not None else f"{a.symbol} none"
@@ -114,6 +123,8 @@ def main() -> None:
         rows.append((f"full sweep: 90 drops x {len(result.assets)} assets + critical-shock bisection = {count[0]} "
                      f"projections (critical: {crit})", f"{t_sweep:,.1f} s", "< 10 s"))  # fmt: skip
         rows.append(("  per projection, average", f"{t_sweep / count[0] * 1e3:,.0f} ms", ""))
+        fig.update(sweep_s=t_sweep, sweep_projections=count[0])
+        fig["critical_shock"] = {a.symbol: a.critical_shock for a in result.assets}
         coarse = SweepSpec(drops=tuple(i / 10 for i in range(1, 10)))
         peak_sweep, _ = traced_peak(lambda: sweep(proj, ["WETH"], coarse, Limits()))
         rows.append(("peak traced allocations during a sweep (WETH, 9 drops; traced separately)", mib(peak_sweep), ""))
@@ -135,6 +146,12 @@ def main() -> None:
     rows.append(("  ratio at full size (extrapolated loop / measured engine)", f"{loop_n / t_warm:,.0f}x", ""))
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     rows.append(("peak RSS of the whole run", mib(rss), ""))
+    fig.update(loop_ratio=loop_n / t_warm, loop_ratio_extrapolated=True, loop_s_extrapolated=loop_n,
+               loop_sample_accounts=s, loop_ratio_sample=t_loop / t_vec, loop_same_rounds=same,
+               peak_rss_mib=rss / 2**20, projection_peak_mib=peak_one / 2**20)  # fmt: skip
+    if args.json:
+        print(json.dumps(fig, indent=1))
+        return
 
     print(f"## Cascade engine (`.venv/bin/python -m benchmarks.bench_cascade --accounts {n} --population {kind}`)")
     print()

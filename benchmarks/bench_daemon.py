@@ -1,26 +1,42 @@
-"""Daemon latency and soak: block-to-metrics latency percentiles with activity every block, CPU, memory,
-open file descriptors and asyncio task count over a long run.
+"""Daemon freshness and soak: from a block's appearance at the node to its metrics being served, with activity
+every block; failed cycles, CPU and memory over the run.
 
-Run: .venv/bin/python -m benchmarks.bench_daemon --borrowers 10000 --duration 600
+Run: .venv/bin/python -m benchmarks.bench_daemon --borrowers 10000 --duration 600 [--prune-history [N]] [--json]
      .venv/bin/python -m benchmarks.bench_daemon --borrowers 2000 --duration 1800   (the soak)
-The daemon runs in this process (so its CPU and memory are this process's); the chain and the activity
-generator run in anvil and a thread.
+
+How freshness is measured: the activity thread mines one block of ~10 user actions every ``--block-interval``
+seconds and records the wall clock when ``evm_mine`` returned (the block is at the node). A separate thread polls
+``/metrics`` every ``--poll-ms`` like a scraper and records when ``cascade_monitor_last_block`` first shows each
+block number or a later one. A block's latency is the difference: it includes the daemon's wait for its next
+poll of the head and every cycle that failed in between (failed cycles are not dropped: the block is served
+later, and that later time is what counts). Blocks the daemon coalesced count with the time a later block's
+metrics appeared; blocks not yet served when the run ends count with the time to the end (and are counted).
+The daemon's own histogram (``cascade_monitor_block_processing_seconds``) is reported next to it.
+
+The daemon runs in this process (its CPU and memory are this process's, with the activity and poller threads);
+anvil's CPU is reported separately. ``--json`` prints one JSON document of the figures on stdout; progress goes
+to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
+import json
+import logging
 import os
 import platform
-import statistics
+import re
+import sys
 import tempfile
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from monitor.config import parse_config
-from monitor.daemon.result import MarketResult
 from monitor.daemon.run import Daemon
 from monitor.devnet.activity import ActivityGenerator
 from monitor.devnet.anvil import Anvil, free_port
@@ -29,14 +45,47 @@ from monitor.devnet.monitor_config import devnet_config
 from monitor.devnet.population import PopulationSpec, populate
 from monitor.devnet.rpc import DevRpc
 
+METRIC = "cascade_monitor_"
+_SAMPLE = re.compile(r"^(?P<name>[a-z_]+)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
 
-def _rss_mb() -> float:
-    with open("/proc/self/statm") as f:
+
+def _progress(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def _rss_mb(pid: int | str = "self") -> float:
+    with open(f"/proc/{pid}/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
-def _fds() -> int:
-    return len(os.listdir("/proc/self/fd"))
+def _cpu_s(pid: int | str = "self") -> float:
+    """User + system CPU seconds of a process (all its threads)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (the npm anvil launcher runs the anvil binary as its child)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            for tid in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{tid}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+        except OSError:
+            continue
+    return out
+
+
+def _tree_cpu_s(pid: int) -> float:
+    return sum(_cpu_s(p) for p in _tree(pid))
+
+
+def _tree_rss_mb(pid: int) -> float:
+    return sum(_rss_mb(p) for p in _tree(pid))
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -44,76 +93,304 @@ def _pct(values: list[float], q: float) -> float:
     return s[min(int(q * len(s)), len(s) - 1)] if s else float("nan")
 
 
-async def _run(url: str, dep_cfg: dict[str, object], duration: float, stop_activity: threading.Event) -> list[str]:
-    cfg = parse_config(dep_cfg, environ={})
-    latencies: list[float] = []
-    samples: list[tuple[float, float, int, int]] = []  # (t, rss MB, fds, tasks)
+def parse_metrics(text: str) -> list[tuple[str, dict[str, str], float]]:
+    """Prometheus text format -> (name, labels, value) samples."""
+    out = []
+    for line in text.splitlines():
+        m = _SAMPLE.match(line)
+        if m is None:
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', m["labels"] or ""))
+        out.append((m["name"], labels, float(m["value"])))
+    return out
 
-    async def on_result(r: MarketResult) -> None:
-        latencies.append(r.processing_s)
 
-    daemon = Daemon(cfg, on_result=on_result)
+def histogram_quantile(buckets: dict[float, float], q: float) -> float:
+    """Upper bound of the bucket holding quantile ``q`` of a cumulative histogram (le -> count)."""
+    bounds = sorted(buckets)
+    total = buckets[bounds[-1]] if bounds else 0.0
+    for le in bounds:
+        if total and buckets[le] >= q * total:
+            return le
+    return float("nan")
+
+
+@dataclass
+class Observed:
+    """What the threads record; lists are appended by one thread and read after it stopped."""
+
+    mined: list[tuple[int, float]] = field(default_factory=list)  # (block, monotonic time at the node)
+    served: list[tuple[int, float]] = field(default_factory=list)  # (newest block in /metrics, first seen)
+    scrape_errors: int = 0
+    failures: list[str] = field(default_factory=list)  # log messages of failed cycles
+
+
+class _CycleFailures(logging.Handler):
+    """Collects the daemon's 'cycle failed' warnings and errors."""
+
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if "cycle failed" in msg:
+            self.sink.append(msg)
+
+
+class _FixedAccounts(ActivityGenerator):
+    """The same activity without opening new accounts, so that memory growth is not account growth."""
+
+    def _new_account(self) -> list[tuple[str, str | None, str]]:
+        return []
+
+
+def _activity(url: str, dep: Any, interval: float, stop: threading.Event, obs: Observed, hold: bool) -> None:
+    """One block of ~10 actions every ``interval`` seconds (steady schedule); records when each was mined."""
+    with DevRpc(url) as own:
+        gen = (_FixedAccounts if hold else ActivityGenerator)(own, dep, seed=3, actions_per_block=10)
+        t_next = time.monotonic()
+        while not stop.is_set():
+            gen.step()
+            obs.mined.append((own.block_number(), time.monotonic()))
+            t_next += interval
+            stop.wait(max(t_next - time.monotonic(), 0.0))
+
+
+def _poll(port: int, every: float, stop: threading.Event, obs: Observed) -> None:
+    """Scrape /metrics like Prometheus would, much more often; record when each newer block shows up."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    newest = -1
+    while not stop.is_set():
+        try:
+            conn.request("GET", "/metrics")
+            body = conn.getresponse().read().decode()
+        except (OSError, http.client.HTTPException):
+            obs.scrape_errors += 1
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            stop.wait(every)
+            continue
+        seen = time.monotonic()
+        blocks = [v for name, _, v in parse_metrics(body) if name == METRIC + "last_block"]
+        if blocks and min(blocks) > newest:
+            newest = int(min(blocks))
+            obs.served.append((newest, seen))
+        stop.wait(every)
+    conn.close()
+
+
+def _scrape(port: int) -> list[tuple[str, dict[str, str], float]]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        conn.request("GET", "/metrics")
+        return parse_metrics(conn.getresponse().read().decode())
+    finally:
+        conn.close()
+
+
+def _counter(samples: list[tuple[str, dict[str, str], float]], name: str) -> float:
+    return sum(v for n, _, v in samples if n == name)
+
+
+def _buckets(samples: list[tuple[str, dict[str, str], float]]) -> dict[float, float]:
+    out: dict[float, float] = {}
+    for n, labels, v in samples:
+        if n == METRIC + "block_processing_seconds_bucket":
+            le = float(labels["le"])
+            out[le] = out.get(le, 0.0) + v
+    return out
+
+
+def latencies(mined: list[tuple[int, float]], served: list[tuple[int, float]], end: float) -> tuple[list[float], int]:
+    """Per mined block, seconds until /metrics first showed it or a later block; blocks never shown count with
+    the time to ``end``. Returns the latencies and how many blocks were never shown."""
+    out, unserved, i = [], 0, 0
+    for block, t_mined in sorted(mined):
+        while i < len(served) and served[i][0] < block:
+            i += 1
+        if i < len(served):
+            out.append(max(served[i][1] - t_mined, 0.0))
+        else:
+            out.append(end - t_mined)
+            unserved += 1
+    return out, unserved
+
+
+async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace, anvil_pid: int, url: str,
+               dep: Any) -> dict[str, Any]:  # fmt: skip
+    cfg = parse_config(cfg_dict, environ={})
+    obs = Observed()
+    handler = _CycleFailures(obs.failures)
+    logging.getLogger("monitor").addHandler(handler)
+    stop_poll, stop_activity = threading.Event(), threading.Event()
+    daemon = Daemon(cfg)
+    t_start = time.monotonic()
     task = asyncio.create_task(daemon.run())
     await daemon.started.wait()
-    while not latencies:  # the first cycle is the cold index: not part of the steady state
-        await asyncio.sleep(0.2)
-    cold = latencies.pop(0)
-    cpu0, t0 = time.process_time(), time.monotonic()
-    while time.monotonic() - t0 < duration:
-        samples.append((time.monotonic() - t0, _rss_mb(), _fds(), len(asyncio.all_tasks())))
-        await asyncio.sleep(min(10.0, duration / 20))
-    cpu = time.process_time() - cpu0
-    wall = time.monotonic() - t0
+    poller = threading.Thread(target=_poll, args=(port, args.poll_ms / 1e3, stop_poll, obs), daemon=True)
+    poller.start()
+    while not obs.served:  # the first cycle is the cold index: not part of the steady state
+        if task.done():
+            await task
+            raise RuntimeError("the daemon stopped before its first result")
+        await asyncio.sleep(0.1)
+    cold_s = obs.served[0][1] - t_start
+    failures_cold = len(obs.failures)
+    before = await asyncio.to_thread(_scrape, port)
+    activity_args = (url, dep, args.block_interval, stop_activity, obs, args.hold_accounts)
+    activity = threading.Thread(target=_activity, args=activity_args, name="activity", daemon=True)
+    samples: list[tuple[float, float, float, float, int]] = []  # (t, rss MB, own CPU s, anvil CPU s, fds)
+    t0 = time.monotonic()
+    load_start = os.getloadavg()[0]
+    activity.start()
+    while time.monotonic() - t0 < args.duration:
+        samples.append(
+            (time.monotonic() - t0, _rss_mb(), _cpu_s(), _tree_cpu_s(anvil_pid), len(os.listdir("/proc/self/fd")))
+        )
+        await asyncio.sleep(min(5.0, args.duration / 20))
+    samples.append(
+        (time.monotonic() - t0, _rss_mb(), _cpu_s(), _tree_cpu_s(anvil_pid), len(os.listdir("/proc/self/fd")))
+    )
     stop_activity.set()
+    await asyncio.to_thread(activity.join, 60)
+    # with confirmations c the last c blocks cannot be served until more are mined: they are left out
+    last_servable = (obs.mined[-1][0] if obs.mined else 0) - cfg.chain.confirmations
+    obs.mined = [(b, t) for b, t in obs.mined if b <= last_servable]
+    drain_until = time.monotonic() + args.drain
+    while time.monotonic() < drain_until and (not obs.served or obs.served[-1][0] < last_servable):
+        await asyncio.sleep(0.1)
+    end = time.monotonic()
+    after = await asyncio.to_thread(_scrape, port)
+    stop_poll.set()
+    await asyncio.to_thread(poller.join, 30)
     daemon.stop()
     await task
-    first, last = samples[0], samples[-1]
-    half = len(latencies) // 2
+    logging.getLogger("monitor").removeHandler(handler)
+
+    lat, unserved = latencies(obs.mined, obs.served, end)
+    hist_before, hist_after = _buckets(before), _buckets(after)
+    hist = {le: hist_after[le] - hist_before.get(le, 0.0) for le in hist_after}
+    wall = samples[-1][0] - samples[0][0]
+    half = len(lat) // 2
+    errors = METRIC + "market_cycle_errors_total"
+    accounts = [v for n, _, v in after if n == METRIC + "accounts"]
+    accounts_start = [v for n, _, v in before if n == METRIC + "accounts"]
+    return {
+        "accounts": int(sum(accounts)),
+        "accounts_start": int(sum(accounts_start)),
+        "hold_accounts": args.hold_accounts,
+        "borrowers": args.borrowers,
+        "duration_s": wall,
+        "block_interval_s": args.block_interval,
+        "prune_history": args.prune_history,
+        "cold_index_s": cold_s,
+        "blocks_mined": len(obs.mined),
+        "blocks_unserved": unserved,
+        "latency_p50_ms": _pct(lat, 0.5) * 1e3,
+        "latency_p99_ms": _pct(lat, 0.99) * 1e3,
+        "latency_max_ms": max(lat, default=float("nan")) * 1e3,
+        "latency_p50_first_half_ms": _pct(lat[:half], 0.5) * 1e3,
+        "latency_p50_second_half_ms": _pct(lat[half:], 0.5) * 1e3,
+        "cycles_ok": int(
+            _counter(after, METRIC + "block_processing_seconds_count")
+            - _counter(before, METRIC + "block_processing_seconds_count")
+        ),
+        "cycles_failed": int(_counter(after, errors) - _counter(before, errors)),
+        "cycles_failed_cold": failures_cold,
+        "failure_messages": sorted(set(obs.failures))[:20],
+        "daemon_histogram_p50_le_s": histogram_quantile(hist, 0.5),
+        "daemon_histogram_p99_le_s": histogram_quantile(hist, 0.99),
+        "process_cpu_share": (samples[-1][2] - samples[0][2]) / wall,
+        "anvil_cpu_share": (samples[-1][3] - samples[0][3]) / wall,
+        "rss_mb_start": samples[0][1],
+        "rss_mb_end": samples[-1][1],
+        "rss_mb_max": max(s[1] for s in samples),
+        "rss_mb_mid": samples[len(samples) // 2][1],
+        "anvil_rss_mb_end": _tree_rss_mb(anvil_pid),
+        "fds_start": samples[0][4],
+        "fds_end": samples[-1][4],
+        "scrape_errors": obs.scrape_errors,
+        "machine_load_1m_start": load_start,  # other jobs on the machine slow the daemon down: say how busy it was
+        "machine_load_1m_end": os.getloadavg()[0],
+        "poll_ms": args.poll_ms,
+    }
+
+
+def rows(fig: dict[str, Any]) -> list[str]:
+    """Markdown table rows."""
     return [
-        f"| cold index (first cycle) | {cold:.2f} s |",
-        f"| blocks processed | {len(latencies):,} in {wall:.0f} s |",
-        f"| block-to-metrics latency p50 / p99 / max | {_pct(latencies, 0.5) * 1e3:.0f} / "
-        f"{_pct(latencies, 0.99) * 1e3:.0f} / {max(latencies) * 1e3:.0f} ms |",
-        f"| latency p50 first half / second half | {statistics.median(latencies[:half]) * 1e3:.0f} / "
-        f"{statistics.median(latencies[half:]) * 1e3:.0f} ms |",
-        f"| CPU of the daemon process (incl. the activity thread's client side) | {cpu / wall:.0%} of one core |",
-        f"| RSS start / end / max | {first[1]:.0f} / {last[1]:.0f} / {max(s[1] for s in samples):.0f} MB |",
-        f"| open file descriptors start / end / max | {first[2]} / {last[2]} / {max(s[2] for s in samples)} |",
-        f"| asyncio tasks start / end / max | {first[3]} / {last[3]} / {max(s[3] for s in samples)} |",
-    ]
+        f"| accounts in the book, start / end | {fig['accounts_start']:,} / {fig['accounts']:,} |",
+        f"| cold index (daemon start -> first metrics) | {fig['cold_index_s']:.2f} s |",
+        f"| blocks mined / never served by the end | {fig['blocks_mined']:,} in {fig['duration_s']:.0f} s / "
+        f"{fig['blocks_unserved']} |",
+        f"| **block at the node -> metrics served, p50 / p99 / max** | **{fig['latency_p50_ms']:.0f} / "
+        f"{fig['latency_p99_ms']:.0f}** / {fig['latency_max_ms']:.0f} ms |",
+        f"| p50 first half / second half | {fig['latency_p50_first_half_ms']:.0f} / "
+        f"{fig['latency_p50_second_half_ms']:.0f} ms |",
+        f"| daemon's own histogram (block seen -> result), p50 / p99 bucket | <= {fig['daemon_histogram_p50_le_s']:g} "
+        f"/ <= {fig['daemon_histogram_p99_le_s']:g} s |",
+        f"| cycles ok / failed (steady state) / failed during the cold index | {fig['cycles_ok']:,} / "
+        f"{fig['cycles_failed']} / {fig['cycles_failed_cold']} |",
+        f"| CPU: this process (daemon + activity + poller threads) / anvil | {fig['process_cpu_share']:.0%} / "
+        f"{fig['anvil_cpu_share']:.0%} of one core |",
+        f"| RSS start / middle / end / max | {fig['rss_mb_start']:.0f} / {fig['rss_mb_mid']:.0f} / "
+        f"{fig['rss_mb_end']:.0f} / {fig['rss_mb_max']:.0f} MB |",
+        f"| open file descriptors start / end | {fig['fds_start']} / {fig['fds_end']} |",
+        f"| machine load average (1 min) start / end | {fig['machine_load_1m_start']:.1f} / "
+        f"{fig['machine_load_1m_end']:.1f} |",
+    ] + [f"| failed cycle | `{m}` |" for m in fig["failure_messages"]]
 
 
 def main() -> None:
-    """Build a populated devnet, run the daemon with activity every block, print a Markdown table."""
-    parser = argparse.ArgumentParser()
+    """Build a populated devnet, run the daemon with activity every block, print a Markdown table or JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--borrowers", type=int, default=10_000)
     parser.add_argument("--duration", type=float, default=600.0, help="seconds of steady-state run")
     parser.add_argument("--block-interval", type=float, default=1.0, help="seconds between activity blocks")
+    parser.add_argument("--poll-ms", type=float, default=25.0, help="how often /metrics is scraped")
+    parser.add_argument("--drain", type=float, default=15.0, help="seconds to wait for the last block at the end")
+    parser.add_argument("--prune-history", type=int, nargs="?", const=0, default=None, metavar="N",
+                        help="run anvil with --prune-history (keep N states in memory; bare: keep none)")  # fmt: skip
+    parser.add_argument("--confirmations", type=int, default=None,
+                        help="blocks behind the head the daemon reads at (default: the devnet config's)")  # fmt: skip
+    parser.add_argument("--hold-accounts", action="store_true", help="the activity opens no new accounts")
+    parser.add_argument("--json", action="store_true", help="print one JSON document of the figures")
     args = parser.parse_args()
-    with Anvil() as node, DevRpc(node.url) as rpc, tempfile.TemporaryDirectory() as tmp:
+    if args.duration <= 0 or args.block_interval <= 0 or args.poll_ms <= 0:
+        parser.error("--duration, --block-interval and --poll-ms must be positive")
+    if args.confirmations is not None and args.confirmations < 0:
+        parser.error("--confirmations must be >= 0")
+    extra = []
+    if args.prune_history is not None:
+        extra = ["--prune-history"] + ([str(args.prune_history)] if args.prune_history else [])
+    with Anvil(extra_args=extra) as node, DevRpc(node.url) as rpc, tempfile.TemporaryDirectory() as tmp:
         dep = build_devnet(rpc)
+        _progress(f"populating {args.borrowers:,} borrowers ...")
+        t0 = time.perf_counter()
         populate(rpc, dep, PopulationSpec(borrowers=args.borrowers, seed=1))
-        cfg = devnet_config(node.url, dep, metrics_port=free_port(), checkpoint=str(Path(tmp) / "cp.sqlite"))
-        stop = threading.Event()
-
-        def activity() -> None:
-            with DevRpc(node.url) as own:
-                gen = ActivityGenerator(own, dep, seed=3, actions_per_block=10)
-                while not stop.is_set():
-                    gen.step()
-                    stop.wait(args.block_interval)
-
-        thread = threading.Thread(target=activity, name="activity", daemon=True)
-        thread.start()
-        rows = asyncio.run(_run(node.url, cfg, args.duration, stop))
-        stop.set()
-        thread.join(timeout=30)
-    print(f"machine: {os.cpu_count()} vCPU {platform.machine()}, Python {platform.python_version()}")
-    print(f"command: .venv/bin/python -m benchmarks.bench_daemon --borrowers {args.borrowers} "
-          f"--duration {args.duration:g} --block-interval {args.block_interval:g}")  # fmt: skip
-    print(f"| {args.borrowers:,} accounts, a block of ~10 actions every {args.block_interval:g} s | value |")
+        populate_s = time.perf_counter() - t0
+        port = free_port()
+        cfg = devnet_config(node.url, dep, metrics_port=port, checkpoint=str(Path(tmp) / "cp.sqlite"))
+        chain = cfg["chain"]
+        assert isinstance(chain, dict)
+        if args.confirmations is not None:
+            chain["confirmations"] = args.confirmations
+        confirmations = chain.get("confirmations")
+        anvil_pid = node._proc.pid if node._proc is not None else 0  # the benchmark reads anvil's /proc figures
+        _progress(f"running the daemon for {args.duration:g} s ...")
+        fig = asyncio.run(_run(cfg, port, args, anvil_pid, node.url, dep))
+    fig.update(populate_s=populate_s, confirmations=confirmations)
+    machine = f"{os.cpu_count()} vCPU {platform.machine()}, Python {platform.python_version()}"
+    command = ".venv/bin/python -m benchmarks.bench_daemon " + " ".join(sys.argv[1:])
+    if args.json:
+        print(json.dumps({"machine": machine, "command": command, **fig}, indent=1))
+        return
+    print(f"machine: {machine}")
+    print(f"command: {command}")
+    print(f"| {args.borrowers:,} borrowers, a block of ~10 actions every {args.block_interval:g} s | value |")
     print("|---|---|")
-    for r in rows:
+    for r in rows(fig):
         print(r)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
 import platform
@@ -226,6 +227,7 @@ def main() -> None:
     parser.add_argument("--quotes", type=int, default=2_000, help="amounts quoted by QuoterV2 and the simulator")
     parser.add_argument("--curve-queries", type=int, default=1_000_000, help="amounts in one vectorized query")
     parser.add_argument("--sequential", type=int, default=200, help="QuoterV2 calls sent one at a time")
+    parser.add_argument("--json", action="store_true", help="print one JSON document of the figures")
     args = parser.parse_args()
     with Anvil() as node, DevRpc(node.url) as rpc:
         dep = build_devnet(rpc)
@@ -233,10 +235,41 @@ def main() -> None:
         pools = [add_pool(rpc, dep, fee, seed=fee) for fee in (100, 10_000)]
         setup_s = time.perf_counter() - t0
         figures = asyncio.run(run(node.url, dep, pools, args))
+    if args.json:
+        print(json.dumps({"machine": _machine(), "setup_s": setup_s, **figures_json(figures, args)}, indent=1))
+        return
     print(f"machine: {_machine()}")
     print(f"command: .venv/bin/python -m benchmarks.bench_depth {' '.join(sys.argv[1:])}".rstrip())
     print(f"setup: 2 pools x {POSITIONS} positions minted in {setup_s:.1f} s\n")
     print(table(figures, args))
+
+
+def figures_json(figures: list[Figures], args: argparse.Namespace) -> dict[str, Any]:
+    """The figures as one JSON-ready dict (names carry their units)."""
+    q, n = figures[0].quotes, args.quotes
+    assert q is not None
+    curve_qps, batch_qps = args.curve_queries / q.curve_s, n / q.quoter_batch_s
+    return {
+        "pools": [
+            {
+                "tick_spacing": f.pool.tick_spacing,
+                "ticks": len(f.state.ticks),
+                "read_s": f.read_s,
+                "read_eth_calls": f.read_calls,
+            }
+            for f in figures
+        ],
+        "quotes": n,
+        "curve_build_ms": q.curve_build_s * 1e3,
+        "curve_queries_per_s": curve_qps,
+        "curve_scalar_queries_per_s": n / q.curve_scalar_s,
+        "quoter_batched_per_s": batch_qps,
+        "quoter_sequential_per_s": n / q.quoter_seq_s,
+        "simulator_quotes_per_s": n / q.sim_s,
+        "curve_over_quoter_batched": curve_qps / batch_qps,
+        "simulator_equal": q.sim_equal,
+        "curve_max_relative_difference": q.max_rel_curve,
+    }
 
 
 def table(figures: list[Figures], args: argparse.Namespace) -> str:

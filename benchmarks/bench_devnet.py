@@ -6,6 +6,7 @@ Run: .venv/bin/python -m benchmarks.bench_devnet [--borrowers 10000]
 from __future__ import annotations
 
 import argparse
+import json
 import platform
 import tempfile
 import time
@@ -22,6 +23,7 @@ def main() -> None:
     """Measure and print a Markdown table row set."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--borrowers", type=int, default=10_000)
+    parser.add_argument("--json", action="store_true", help="print one JSON document of the figures")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         entry = CachedDevnet(Path(tmp))
@@ -50,6 +52,13 @@ def main() -> None:
                 reload_s[form] = time.monotonic() - t5
                 assert account_data(rpc2, dep, dep.borrowers[:100], head) == rows[:100]
     n = args.borrowers
+    if args.json:
+        fig = {"borrowers": n, "anvil_start_s": t_start, "deploy_s": t_deploy, "populate_s": t_pop,
+               "populate_borrowers_per_s": n / t_pop, "read_accounts_s": t_read, "read_accounts_per_s": n / t_read,
+               "dump_state_s": t_dump, "state_full_mb": sizes["full"] / 1e6, "state_slim_mb": sizes["slim"] / 1e6,
+               "reload_full_s": reload_s["full"], "reload_slim_s": reload_s["slim"]}  # fmt: skip
+        print(json.dumps(fig, indent=1))
+        return
     print(f"machine: {platform.machine()} {platform.processor() or ''} python {platform.python_version()}")
     print("| measure | value |\n|---|---|")
     print(f"| anvil start | {t_start:.2f} s |")

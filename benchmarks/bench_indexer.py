@@ -1,22 +1,35 @@
 """Indexer benchmarks: cold index (discovery + pinned reads + book) of N accounts vs the naive way (one web3.py
-``getUserAccountData`` call per account), per-block update cost with typical activity, memory per account.
+``getUserAccountData`` call per account), per-block update cost with typical activity, memory per account;
+optionally both through a latency-injecting proxy that makes the local node look like a hosted RPC endpoint.
 
-Run: .venv/bin/python -m benchmarks.bench_indexer [--borrowers 10000 100000]
-The naive way is timed on a sample of accounts and extrapolated (said in the output).
+Run: .venv/bin/python -m benchmarks.bench_indexer [--borrowers 10000 100000] [--rpc-latency-ms 30] [--rps 500]
+     [--batch-limit 100] [--naive-sample 1000] [--json]
+The naive way is timed on a sample of accounts and extrapolated linearly (said in the output); web3.py sends
+``eth_chainId`` twice before each ``eth_call``, so a plain loop of one ``eth_call`` per account is timed as well. With
+``--rpc-latency-ms`` the indexer and the naive loop both talk to the node through the same proxy; the activity
+that makes the blocks goes to the node directly. ``--json`` prints one JSON document of the figures on stdout
+(one object for one size, ``{"runs": [...]}`` for several); progress goes to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import platform
+import statistics
+import sys
 import tempfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
+from typing import Any
 
+import httpx
 from web3 import Web3
 
+from benchmarks.rpcproxy import LatencyProxy, ProxyThread
 from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig
@@ -31,6 +44,12 @@ from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.aave_v3.indexer import MarketIndexer
 
 NAIVE_SAMPLE = 1_000
+UPDATES = 20  # per-block updates timed
+ACTIONS_PER_BLOCK = 20
+
+
+def _progress(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
 
 
 def _rss_mb() -> float:
@@ -48,44 +67,66 @@ def _naive(url: str, pool: str, users: list[str]) -> float:
     return time.perf_counter() - t0
 
 
-async def _measure(n: int, url: str, rpc_dev: DevRpc, dep: Deployment, path: Path) -> list[str]:
-    rows = []
+def _naive_plain(url: str, pool: str, users: list[str]) -> float:
+    """The strictest naive baseline: one plain JSON-RPC eth_call per account over one keep-alive connection
+    (web3.py also asks ``eth_chainId`` twice per call, so it pays three round trips per account)."""
+    fn = aave(POOL).abi.fn("getUserAccountData")
+    with httpx.Client(timeout=60) as client:
+        t0 = time.perf_counter()
+        for i, u in enumerate(users):
+            call = {"to": pool, "data": fn.encode(u)}
+            answer = client.post(
+                url, json={"jsonrpc": "2.0", "id": i, "method": "eth_call", "params": [call, "latest"]}
+            )
+            if "result" not in answer.json():
+                raise RuntimeError(f"getUserAccountData({u}) failed: {answer.text[:200]}")
+        return time.perf_counter() - t0
+
+
+async def _measure(url: str, rpc_dev: DevRpc, dep: Deployment, path: Path, args: argparse.Namespace) -> dict[str, Any]:
     market = AaveV3MarketConfig(name="bench", protocol="aave-v3", pool_addresses_provider=dep.addresses_provider)
-    async with RpcClient(ChainConfig(rpc_urls=[url], chain_id=31337, batch_size=500)) as rpc:
+    chain = ChainConfig(rpc_urls=[url], chain_id=31337, batch_size=args.batch_limit or 500)
+    fig: dict[str, Any] = {}
+    async with RpcClient(chain) as rpc:
         with Checkpoint(path) as cp:
             ix = MarketIndexer(rpc, cp, market, confirmations=0)
             rss0 = _rss_mb()
+            _progress("cold index ...")
             t0 = time.perf_counter()
             first = await ix.refresh()
             cold_s, accounts = time.perf_counter() - t0, len(first.book)
             rss1 = _rss_mb()
-            rows.append(f"| {n:,} | cold index (discovery + reads + book) | {cold_s:.2f} s = "
-                        f"**{accounts / cold_s:,.0f} accounts/s** |")  # fmt: skip
-            sample = dep.borrowers[:NAIVE_SAMPLE]
-            naive_s = await asyncio.to_thread(_naive, url, dep.pool, sample) / len(sample) * accounts
-            rows.append(f"| {n:,} | naive web3.py getUserAccountData per account (timed on {len(sample):,}, "
-                        f"extrapolated) | {naive_s:.1f} s = {accounts / naive_s:,.0f} accounts/s |")  # fmt: skip
-            rows.append(f"| {n:,} | **cold index speed-up over naive** | **{naive_s / cold_s:,.0f}x** |")
-            gen = ActivityGenerator(rpc_dev, dep, seed=5, actions_per_block=20)
-            per = []
-            for _ in range(20):
+            fig.update(accounts=accounts, cold_index_s=cold_s, cold_index_accounts_per_s=accounts / cold_s)
+            fig["cold_index_rpc_requests"] = rpc.stats().total("requests")
+            sample = dep.borrowers[: min(args.naive_sample, len(dep.borrowers))]
+            _progress(f"naive loop on {len(sample):,} accounts ...")
+            sample_s = await asyncio.to_thread(_naive, url, dep.pool, sample)
+            naive_s = sample_s / len(sample) * accounts
+            fig.update(naive_s=naive_s, naive_sample_accounts=len(sample), naive_sample_s=sample_s,
+                       naive_extrapolated=len(sample) < accounts, naive_accounts_per_s=accounts / naive_s,
+                       speedup=naive_s / cold_s)  # fmt: skip
+            _progress(f"plain one-call-per-account loop on {len(sample):,} accounts ...")
+            plain_s = await asyncio.to_thread(_naive_plain, url, dep.pool, sample) / len(sample) * accounts
+            fig.update(naive_plain_s=plain_s, speedup_plain=plain_s / cold_s)
+            gen = ActivityGenerator(rpc_dev, dep, seed=5, actions_per_block=ACTIONS_PER_BLOCK)
+            per: list[tuple[float, int]] = []
+            _progress(f"{args.updates} per-block updates ...")
+            for _ in range(args.updates):
                 await asyncio.to_thread(gen.step)
                 t1 = time.perf_counter()
                 r = await ix.refresh()
                 per.append((time.perf_counter() - t1, r.accounts_read))
-            times = sorted(t for t, _ in per)
-            reads = sum(r for _, r in per) / len(per)
-            rows.append(f"| {n:,} | per-block update, 20 actions/block (median / max of 20 blocks) | "
-                        f"{times[len(times) // 2] * 1e3:.0f} ms / {times[-1] * 1e3:.0f} ms, "
-                        f"{reads:.0f} accounts read/block |")  # fmt: skip
-            per_account = (rss1 - rss0) * 1e6 / max(accounts, 1)
-            rows.append(f"| {n:,} | RSS growth over the cold index | {rss1 - rss0:.0f} MB "
-                        f"({per_account:,.0f} B/account, every Python object included) |")  # fmt: skip
-    return rows
+            times = [t for t, _ in per]
+            fig.update(update_median_ms=statistics.median(times) * 1e3, update_max_ms=max(times) * 1e3,
+                       update_accounts_read_per_block=sum(r for _, r in per) / len(per),
+                       update_speedup=naive_s / statistics.median(times),
+                       rss_growth_mb=rss1 - rss0,
+                       rss_bytes_per_account=(rss1 - rss0) * 1e6 / max(accounts, 1))  # fmt: skip
+    return fig
 
 
-def run_one(n: int) -> list[str]:
-    """Measure one population size; returns table rows."""
+def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
+    """Measure one population size; returns its figures."""
     # anvil keeps every block's state in memory by default: 100k borrowers took it past 20 GB (OOM-killed)
     with (
         Anvil(extra_args=["--prune-history", "64"]) as node,
@@ -93,23 +134,83 @@ def run_one(n: int) -> list[str]:
         tempfile.TemporaryDirectory() as tmp,
     ):
         dep = build_devnet(rpc_dev)
+        _progress(f"populating {n:,} borrowers ...")
         t0 = time.perf_counter()
         populate(rpc_dev, dep, PopulationSpec(borrowers=n, seed=1))
-        rows = [f"| {n:,} | populate the devnet (setup, not the benchmark) | {time.perf_counter() - t0:.0f} s |"]
-        return rows + asyncio.run(_measure(n, node.url, rpc_dev, dep, Path(tmp) / "cp.sqlite"))
+        populate_s = time.perf_counter() - t0
+        proxy = None
+        if args.rpc_latency_ms or args.rps or args.batch_limit:
+            proxy = LatencyProxy(node.url, latency_ms=args.rpc_latency_ms, calls_per_second=args.rps,
+                                 max_batch=args.batch_limit)  # fmt: skip
+        with ProxyThread(proxy) if proxy is not None else nullcontext(node.url) as url:
+            fig = asyncio.run(_measure(url, rpc_dev, dep, Path(tmp) / "cp.sqlite", args))
+        fig = {"borrowers": n, "populate_s": populate_s, **fig}
+        if proxy is not None:
+            stats = proxy.stats
+            fig.update(proxy_requests=stats.requests, proxy_calls=stats.calls, proxy_throttled_s=stats.throttled_s,
+                       proxy_refused_batches=stats.refused_batches)  # fmt: skip
+        return fig
+
+
+def rows(fig: dict[str, Any], args: argparse.Namespace) -> list[str]:
+    """Markdown table rows of one size."""
+    n = fig["accounts"]
+    naive_how = (f"timed on {fig['naive_sample_accounts']:,}, extrapolated" if fig["naive_extrapolated"]
+                 else "all accounts")  # fmt: skip
+    return [
+        f"| {n:,} | populate the devnet (setup, not the benchmark) | {fig['populate_s']:.0f} s |",
+        f"| {n:,} | cold index (discovery + reads + book) | {fig['cold_index_s']:.2f} s = "
+        f"**{fig['cold_index_accounts_per_s']:,.0f} accounts/s**, {fig['cold_index_rpc_requests']:,} RPC calls |",
+        f"| {n:,} | naive web3.py getUserAccountData per account ({naive_how}) | {fig['naive_s']:.1f} s = "
+        f"{fig['naive_accounts_per_s']:,.0f} accounts/s |",
+        f"| {n:,} | **cold index speed-up over naive** | **{fig['speedup']:,.0f}x** |",
+        f"| {n:,} | plain loop, one eth_call per account (same sample) | {fig['naive_plain_s']:.1f} s |",
+        f"| {n:,} | **cold index speed-up over the plain loop** | **{fig['speedup_plain']:,.0f}x** |",
+        f"| {n:,} | per-block update, {ACTIONS_PER_BLOCK} actions/block (median / max of {args.updates} blocks) | "
+        f"{fig['update_median_ms']:.0f} ms / {fig['update_max_ms']:.0f} ms, "
+        f"{fig['update_accounts_read_per_block']:.0f} accounts read/block |",
+        f"| {n:,} | per-block update speed-up over the naive loop re-reading every account | "
+        f"{fig['update_speedup']:,.0f}x |",
+        f"| {n:,} | RSS growth over the cold index | {fig['rss_growth_mb']:.0f} MB "
+        f"({fig['rss_bytes_per_account']:,.0f} B/account, every Python object included) |",
+    ]
 
 
 def main() -> None:
-    """Run the sizes given and print a Markdown table."""
-    parser = argparse.ArgumentParser()
+    """Run the sizes given and print a Markdown table (or, with --json, one JSON document)."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--borrowers", type=int, nargs="+", default=[10_000])
+    parser.add_argument("--rpc-latency-ms", type=float, default=0.0, help="added per HTTP request (a proxy)")
+    parser.add_argument("--rps", type=float, default=None, help="JSON-RPC calls per second cap of the proxy")
+    parser.add_argument("--batch-limit", type=int, default=None, help="largest batch the proxy accepts")
+    parser.add_argument("--naive-sample", type=int, default=NAIVE_SAMPLE, help="accounts the naive loop reads")
+    parser.add_argument("--updates", type=int, default=UPDATES, help="per-block updates timed")
+    parser.add_argument("--json", action="store_true", help="print one JSON document of the figures")
     args = parser.parse_args()
-    print(f"machine: {os.cpu_count()} vCPU, {platform.machine()}, Python {platform.python_version()}")
-    print("command: .venv/bin/python -m benchmarks.bench_indexer --borrowers " + " ".join(map(str, args.borrowers)))
-    print("| accounts | measure | value |\n|---|---|---|")
+    if args.rpc_latency_ms < 0 or (args.rps is not None and args.rps <= 0) or args.naive_sample < 1:
+        parser.error("--rpc-latency-ms must be >= 0, --rps > 0, --naive-sample >= 1")
+    setup = {"rpc_latency_ms": args.rpc_latency_ms, "rps": args.rps, "batch_limit": args.batch_limit,
+             "machine_load_1m_start": os.getloadavg()[0]}  # fmt: skip
+    machine = f"{os.cpu_count()} vCPU, {platform.machine()}, Python {platform.python_version()}"
+    command = ".venv/bin/python -m benchmarks.bench_indexer " + " ".join(sys.argv[1:])
+    figures = []
     for n in args.borrowers:
-        for row in run_one(n):
-            print(row, flush=True)
+        fig = {**run_one(n, args), **setup}
+        figures.append(fig)
+        _progress(json.dumps(fig))
+    if args.json:
+        doc: dict[str, Any] = figures[0] if len(figures) == 1 else {"runs": figures}
+        print(json.dumps({"machine": machine, "command": command, **doc}, indent=1))
+        return
+    print(f"machine: {machine}")
+    print(f"command: {command}")
+    if args.rpc_latency_ms or args.rps or args.batch_limit:
+        print(f"through the latency proxy: {args.rpc_latency_ms:g} ms per request, cap {args.rps or 'none'} calls/s, "
+              f"batch limit {args.batch_limit or 'none'}")  # fmt: skip
+    print("| accounts | measure | value |\n|---|---|---|")
+    for fig in figures:
+        for row in rows(fig, args):
+            print(row)
 
 
 if __name__ == "__main__":
