@@ -13,7 +13,7 @@ whole family at once and a command-line user sees a one-line message instead of 
     │   │   ├── RpcResponseError    the node answered with a JSON-RPC error object
     │   │   └── MalformedResponseError  the answer is not what the method returns
     │   ├── ChainIdMismatchError    the node serves another chain than the config says
-    │   └── ReorgTooDeepError       a reorg went past what the checkpoint can roll back
+    │   └── StateMismatchError      the node answered a pinned read from another block's state
     ├── ProtocolError           on-chain data does not look like the protocol we were told it is
     ├── DataError               inputs to the pure maths are inconsistent (shapes, units, values)
     ├── CheckpointError         the on-disk checkpoint cannot be read or written
@@ -81,8 +81,9 @@ class ChainIdMismatchError(ChainError):
     """The node serves another chain than the configuration expects."""
 
 
-class ReorgTooDeepError(ChainError):
-    """A reorganisation reached further back than the checkpoint keeps block hashes."""
+class StateMismatchError(ChainError):
+    """The node answered a read pinned to block N from another block's state (e.g. anvil serving its head block
+    from live state while the next block is mined): a wrong answer, not a transient one."""
 
 
 class ProtocolError(MonitorError):

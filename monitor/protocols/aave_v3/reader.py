@@ -17,7 +17,7 @@ from typing import Any
 from monitor.chain.abi import AbiFunction
 from monitor.chain.rpc import RpcClient
 from monitor.contracts import LENS_ADDRESS, lens_override, own_contract
-from monitor.errors import MalformedResponseError, ProtocolError, RpcResponseError
+from monitor.errors import MalformedResponseError, ProtocolError, RpcResponseError, StateMismatchError
 from monitor.protocols.aave_v3.book.inputs import (
     AccountInput,
     EModeCategoryInput,
@@ -27,6 +27,8 @@ from monitor.protocols.aave_v3.book.inputs import (
 )
 from monitor.protocols.aave_v3.market import GET_RESERVE_DATA, ZERO_ADDRESS, MarketAddresses, ReserveTokens
 from monitor.protocols.aave_v3.version import V3_0, AaveVersion, detect_version
+
+RESERVE_LAST_UPDATE_FIELD = 6  # lastUpdateTimestamp in getReserveData's struct (v3.0 and v3.6's legacy layout)
 
 GET_PRICE_ORACLE = AbiFunction("getPriceOracle", (), ("address",))
 GET_ASSET_PRICE = AbiFunction("getAssetPrice", ("address",), ("uint256",))
@@ -134,7 +136,9 @@ async def read_market(
             (oracle, GET_ASSET_PRICE.encode(r.asset)),
             (r.asset, SYMBOL.encode()),
         ]
-    answers = await rpc.eth_calls(calls, block, return_errors=True)
+    answers, header = await asyncio.gather(rpc.eth_calls(calls, block, return_errors=True), rpc.block(block))
+    if header is not None:
+        check_reserves_not_after(block, header.timestamp, reserves, answers[0::5])
     what = ("getReserveData", "getReserveNormalizedIncome", "getReserveNormalizedVariableDebt", "getAssetPrice",
             "symbol")  # fmt: skip
     for i, answer in enumerate(answers):
@@ -184,6 +188,23 @@ async def read_market(
         await _read_deficits(rpc, market.pool, [r.asset for r in reserves], block) if version.maths == "v3.6" else {}
     )
     return MarketRead(block, oracle, inputs_read, version, deficits)
+
+
+def check_reserves_not_after(
+    block: int, timestamp: int, reserves: Sequence[ReserveTokens], reserve_data: Sequence[str | RpcResponseError]
+) -> None:
+    """Refuse an answer for ``block`` that holds a reserve updated after ``block``'s ``timestamp``: the node read
+    a later block's state (its ``getReserveNormalizedIncome`` then underflows, or silently answers later values)."""
+    for r, data in zip(reserves, reserve_data, strict=True):
+        if isinstance(data, RpcResponseError):
+            continue
+        (fields,) = GET_RESERVE_DATA.decode(data)
+        updated = int(fields[RESERVE_LAST_UPDATE_FIELD])
+        if updated > timestamp:
+            raise StateMismatchError(
+                f"the node answered block {block} (timestamp {timestamp}) with state from a later block (reserve "
+                f"{r.asset} updated at {updated}); read at least one block below the head (chain.confirmations >= 1)"
+            )
 
 
 async def _read_deficits(rpc: RpcClient, pool: str, assets: Sequence[str], block: int) -> dict[str, int]:
