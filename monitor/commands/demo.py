@@ -29,6 +29,7 @@ from monitor.devnet.liquidator import crash
 from monitor.devnet.monitor_config import devnet_config, write_devnet_config
 from monitor.devnet.population import PopulationSpec
 from monitor.devnet.rpc import DevRpc
+from monitor.devnet.spec import DEFAULT_FLAVOUR, market_for
 
 HELP = "the monitor on the built-in devnet: activity, a scripted crash, live metrics and alerts"
 
@@ -49,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
     logging.getLogger().setLevel(logging.WARNING)  # the screen is the output; warnings still show
     t0 = time.monotonic()
     print(f"bringing up the devnet with {args.borrowers:,} borrowers (the first run builds a cache) ...", flush=True)
-    node, dep = start_cached(PopulationSpec(borrowers=args.borrowers, seed=args.seed))
+    node, dep = start_cached(
+        PopulationSpec(borrowers=args.borrowers, seed=args.seed), market=market_for(DEFAULT_FLAVOUR)
+    )
     try:
         with DevRpc(node.url) as rpc:
             rpc.mine(1)  # a head stamped now
@@ -57,13 +60,13 @@ def run(args: argparse.Namespace) -> int:
         with broker if broker is not None else contextlib.nullcontext():
             metrics_port = 9464 if not port_in_use(9464) else free_port()
             data = devnet_config(node.url, dep, metrics_port=metrics_port,
-                                 checkpoint="var/devnet/demo-checkpoint.sqlite")  # fmt: skip
+                                 checkpoint="var/devnet/demo-checkpoint.sqlite", morpho=True)  # fmt: skip
             for stale in Path("var/devnet").glob("demo-checkpoint.sqlite*"):
                 stale.unlink()
             if broker is not None:
                 data["mqtt"] = {"url": broker.url, "topic_prefix": "cascade-monitor"}
             cfg = parse_config(data, environ={})
-            write_devnet_config(Path("var/devnet/monitor.yaml"), node.url, dep, metrics_port=metrics_port)
+            write_devnet_config(Path("var/devnet/monitor.yaml"), node.url, dep, metrics_port=metrics_port, morpho=True)
             print(f"devnet ready in {time.monotonic() - t0:.1f} s at {node.url}")
             asyncio.run(_main(args, cfg, node.url, dep, broker))
     except KeyboardInterrupt:
@@ -88,7 +91,7 @@ async def _main(args: argparse.Namespace, cfg: MonitorConfig, url: str, dep: Dep
                 gen.step()
                 if not crashed and time.monotonic() - start >= args.crash_after:
                     crashed.append(f"crashing {args.asset} by {args.drop:.0%} with liquidators on ...")
-                    report = crash(own, dep, args.asset, args.drop, liquidate=True)
+                    report = crash(own, dep, args.asset, args.drop, liquidate=True, morpho=True)
                     crashed.append(
                         f"crash done: {report.symbol} ${report.oracle_price_before / 1e8:,.2f} -> "
                         f"${report.final_prices_usd[report.symbol]:,.2f} after {len(report.rounds)} rounds, "
