@@ -38,6 +38,7 @@ class Projections:
 
     scenarios: tuple[ScenarioSummary, ...] = ()
     critical_shocks: dict[str, float | None] | None = None
+    critical_block: int | None = None  # the block the critical shocks were swept at (an earlier one, often)
 
 
 class Projector(Protocol):
@@ -155,6 +156,7 @@ class MarketPipeline:
             scenarios=proj.scenarios,
             critical_shocks=proj.critical_shocks or {},
             reorg_fork_block=refresh.fork_block,
+            critical_shocks_block=proj.critical_block,
             **fields,  # type: ignore[arg-type]
         )
 

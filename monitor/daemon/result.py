@@ -89,6 +89,7 @@ class MarketResult:
     top_accounts: tuple[RiskyAccount, ...]
     debt_below: Mapping[float, float] = field(default_factory=dict)  # HF level -> debt USD (alert levels)
     reorg_fork_block: int | None = None  # set when this cycle rolled back a reorg to that block
+    critical_shocks_block: int | None = None  # block the critical shocks were swept at (the sweep runs behind)
 
     def data_age_s(self, now: float | None = None) -> float:
         """Seconds since the block was mined."""
