@@ -18,9 +18,11 @@ crosses.
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from monitor.errors import DataError
 from monitor.risk.engine import Projector
 from monitor.risk.grid import Grid, closeness
 from monitor.risk.params import Limits, SweepSpec
@@ -167,16 +169,45 @@ def sweep(
     *,
     exhaustive: bool = False,
     curves: bool = True,
+    workers: int = 1,
 ) -> SweepResult:
     """Sweep ``assets`` (default: every collateral asset some account holds).
 
     ``exhaustive``: project every step (the reference; the default refines a coarse grid). ``curves=False``:
     only the critical shocks are wanted; the curves then hold the projected steps only (``drops`` says which).
+    ``workers`` > 1: the assets are spread over that many forked processes (POSIX only; not from a process
+    whose other threads hold locks the children would need).
     """
     spec = spec or SweepSpec()
     limits = limits or Limits()
+    if workers < 1:
+        raise DataError(f"workers must be at least 1, got {workers}")
     names = list(assets) if assets else collateral_assets(projector)
-    return SweepResult(
-        limits,
-        tuple(sweep_asset(projector, a, spec, limits, exhaustive=exhaustive, curves=curves) for a in names),
-    )
+    jobs = [(a, spec, limits, exhaustive, curves) for a in names]
+    if workers == 1 or len(names) < 2:
+        return SweepResult(limits, tuple(_sweep_in(projector, job) for job in jobs))
+    global _FORKED
+    projector.before()  # the per-book sums every child needs: computed once, inherited
+    _FORKED = projector
+    try:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(names))) as pool:
+            out = pool.map(_sweep_forked, jobs, chunksize=1)
+    finally:
+        _FORKED = None
+    return SweepResult(limits, tuple(out))
+
+
+Job = tuple[str, SweepSpec, Limits, bool, bool]
+#: The projector forked sweep workers inherit (set only while a pool runs).
+_FORKED: Projector | None = None
+
+
+def _sweep_in(projector: Projector, job: Job) -> AssetSweep:
+    asset, spec, limits, exhaustive, curves = job
+    return sweep_asset(projector, asset, spec, limits, exhaustive=exhaustive, curves=curves)
+
+
+def _sweep_forked(job: Job) -> AssetSweep:
+    if _FORKED is None:
+        raise DataError("a sweep worker started without its projector")
+    return _sweep_in(_FORKED, job)

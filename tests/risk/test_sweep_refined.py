@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from monitor.errors import DataError
 from monitor.protocols.aave_v3.liquidation_model import AaveV3Liquidation
 from monitor.risk import AssetSweep, Limits, Projector, SweepResult, SweepSpec, sweep
 from monitor.risk import synthetic as syn
@@ -94,3 +95,14 @@ def interpolation_error(refined: tuple[AssetSweep, ...], exhaustive: tuple[Asset
         ),
         default=0.0,
     )
+
+
+def test_assets_spread_over_processes_give_the_same_sweep() -> None:
+    book = syn.book(syn.Population(2_000, seed=7))
+    projector = Projector(book, syn.venues(book.market, tvl_scale=0.2), model=MODEL)
+    spec = SweepSpec(drops=tuple(i / 50 for i in range(1, 45)))
+    one = sweep(projector, None, spec, Limits())
+    two = sweep(projector, None, spec, Limits(), workers=2)
+    assert two == one and len(one.assets) == book.market.size
+    with pytest.raises(DataError, match="workers"):
+        sweep(projector, None, spec, Limits(), workers=0)
