@@ -5,6 +5,7 @@ linearly (it recomputes every account every round, so its cost is proportional t
 arrays, the engine's peak traced allocations, and the process's peak RSS.
 
 Run: .venv/bin/python -m benchmarks.bench_cascade [--accounts 1000000] [--population devnet|calm] [--loop-sample 5000]
+[--exhaustive-sweep] [--sweep-workers N]
 
 Populations (monitor.risk.synthetic.Population): ``devnet`` is the devnet's mix (20% of accounts in a cluster at
 HF 1.003-1.08, lognormal body, median 1.7, clipped at 1.1); ``calm`` has 3% in the cluster and a wider body
@@ -15,6 +16,7 @@ devnet's TVL (so the book-to-pool ratio is the devnet's).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import resource
 import time
@@ -60,6 +62,12 @@ def traced_peak(fn: Callable[[], Any]) -> tuple[int, Any]:
     return peak, out
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process (all its threads) and of its finished child processes."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def mib(n: float) -> str:
     """Bytes as MiB."""
     return f"{n / 2**20:,.0f} MiB"
@@ -72,6 +80,8 @@ def main() -> None:
     ap.add_argument("--population", choices=("devnet", "calm"), default="devnet")
     ap.add_argument("--loop-sample", type=int, default=5_000)
     ap.add_argument("--skip-sweep", action="store_true")
+    ap.add_argument("--exhaustive-sweep", action="store_true", help="also time the reference sweep (every step)")
+    ap.add_argument("--sweep-workers", type=int, default=1, help="processes the sweeps spread the assets over")
     args = ap.parse_args()
     n, kind = args.accounts, args.population
     rows: list[tuple[str, str, str]] = []
@@ -105,15 +115,23 @@ def main() -> None:
 
     if not args.skip_sweep:
         proj.project = counting  # type: ignore[method-assign]
-        t_sweep, result = timed(lambda: sweep(proj, None, SweepSpec(), Limits()))
+        workers = args.sweep_workers
+        kinds = [("full sweep (curves, refined grid)", {}), ("critical shocks only (the daemon's sweep)",
+                 {"curves": False})] + ([("reference sweep (every step)", {"exhaustive": True})]
+                                        if args.exhaustive_sweep else [])  # fmt: skip
+        for label, options in kinds:
+            count[0] = 0
+            cpu0 = cpu_s()
+            t_sweep, result = timed(lambda o=options: sweep(proj, None, SweepSpec(), Limits(), workers=workers, **o))
+            cpu = cpu_s() - cpu0
+            crit = ", ".join(
+                f"{a.symbol} {a.critical_shock:.1%}" if a.critical_shock is not None else f"{a.symbol} none"
+                for a in result.assets
+            )
+            counted = f"{count[0]} projections" if workers == 1 else f"{workers} processes"
+            rows.append((f"{label}: 90 drops x {len(result.assets)} assets + critical-shock bisection, {counted} "
+                         f"(critical: {crit})", f"{t_sweep:,.1f} s (CPU {cpu:,.1f} s)", "< 10 s"))  # fmt: skip
         proj.project = real  # type: ignore[method-assign]
-        crit = ", ".join(
-            f"{a.symbol} {a.critical_shock:.1%}" if a.critical_shock is not None else f"{a.symbol} none"
-            for a in result.assets
-        )
-        rows.append((f"full sweep: 90 drops x {len(result.assets)} assets + critical-shock bisection = {count[0]} "
-                     f"projections (critical: {crit})", f"{t_sweep:,.1f} s", "< 10 s"))  # fmt: skip
-        rows.append(("  per projection, average", f"{t_sweep / count[0] * 1e3:,.0f} ms", ""))
         coarse = SweepSpec(drops=tuple(i / 10 for i in range(1, 10)))
         peak_sweep, _ = traced_peak(lambda: sweep(proj, ["WETH"], coarse, Limits()))
         rows.append(("peak traced allocations during a sweep (WETH, 9 drops; traced separately)", mib(peak_sweep), ""))
