@@ -5,7 +5,7 @@ linearly (it recomputes every account every round, so its cost is proportional t
 arrays, the engine's peak traced allocations, and the process's peak RSS.
 
 Run: .venv/bin/python -m benchmarks.bench_cascade [--accounts 1000000] [--population devnet|calm] [--loop-sample 5000]
-     [--skip-sweep | --sweep-assets WETH ...] [--json]
+     [--skip-sweep | --sweep-assets WETH ...] [--exhaustive-sweep] [--sweep-workers N] [--json]
 ``--json`` prints one JSON document of the figures (names carry their units) on stdout instead of the table.
 
 Populations (monitor.risk.synthetic.Population): ``devnet`` is the devnet's mix (20% of accounts in a cluster at
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import time
@@ -63,6 +64,12 @@ def traced_peak(fn: Callable[[], Any]) -> tuple[int, Any]:
     return peak, out
 
 
+def cpu_s() -> float:
+    """CPU seconds of this process (all its threads) and of its finished child processes."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 def mib(n: float) -> str:
     """Bytes as MiB."""
     return f"{n / 2**20:,.0f} MiB"
@@ -77,6 +84,8 @@ def main() -> None:
     ap.add_argument("--skip-sweep", action="store_true")
     ap.add_argument("--sweep-assets", nargs="+", default=None, help="sweep only these assets (default: all)")
     ap.add_argument("--json", action="store_true", help="print one JSON document of the figures")
+    ap.add_argument("--exhaustive-sweep", action="store_true", help="also time the reference sweep (every step)")
+    ap.add_argument("--sweep-workers", type=int, default=1, help="processes the sweeps spread the assets over")
     args = ap.parse_args()
     n, kind = args.accounts, args.population
     rows: list[tuple[str, str, str]] = []
@@ -114,17 +123,32 @@ def main() -> None:
 
     if not args.skip_sweep:
         proj.project = counting  # type: ignore[method-assign]
-        t_sweep, result = timed(lambda: sweep(proj, args.sweep_assets, SweepSpec(), Limits()))
+        workers = args.sweep_workers
+        kinds = [("full sweep (curves, refined grid)", {}), ("critical shocks only (the daemon's sweep)",
+                 {"curves": False})] + ([("reference sweep (every step)", {"exhaustive": True})]
+                                        if args.exhaustive_sweep else [])  # fmt: skip
+        for label, options in kinds:
+            count[0] = 0
+            cpu0 = cpu_s()
+            t_sweep, result = timed(
+                lambda o=options: sweep(proj, args.sweep_assets, SweepSpec(), Limits(), workers=workers, **o)
+            )
+            cpu = cpu_s() - cpu0
+            crit = ", ".join(
+                f"{a.symbol} {a.critical_shock:.1%}" if a.critical_shock is not None else f"{a.symbol} none"
+                for a in result.assets
+            )
+            counted = f"{count[0]} projections" if workers == 1 else f"{workers} processes"
+            rows.append((f"{label}: 90 drops x {len(result.assets)} assets + critical-shock bisection, {counted} "
+                         f"(critical: {crit})", f"{t_sweep:,.1f} s (CPU {cpu:,.1f} s)", "< 10 s"))  # fmt: skip
+            if "curves" not in options and "exhaustive" not in options:  # the batch-1 figure: the full sweep
+                fig.update(sweep_s=t_sweep, sweep_projections=count[0], sweep_cpu_s=cpu)
+                fig["critical_shock"] = {a.symbol: a.critical_shock for a in result.assets}
+            elif "curves" in options:
+                fig.update(critical_sweep_s=t_sweep, critical_sweep_projections=count[0], critical_sweep_cpu_s=cpu)
+            else:
+                fig.update(exhaustive_sweep_s=t_sweep, exhaustive_sweep_projections=count[0])
         proj.project = real  # type: ignore[method-assign]
-        crit = ", ".join(
-            f"{a.symbol} {a.critical_shock:.1%}" if a.critical_shock is not None else f"{a.symbol} none"
-            for a in result.assets
-        )
-        rows.append((f"full sweep: 90 drops x {len(result.assets)} assets + critical-shock bisection = {count[0]} "
-                     f"projections (critical: {crit})", f"{t_sweep:,.1f} s", "< 10 s"))  # fmt: skip
-        rows.append(("  per projection, average", f"{t_sweep / count[0] * 1e3:,.0f} ms", ""))
-        fig.update(sweep_s=t_sweep, sweep_projections=count[0])
-        fig["critical_shock"] = {a.symbol: a.critical_shock for a in result.assets}
         coarse = SweepSpec(drops=tuple(i / 10 for i in range(1, 10)))
         peak_sweep, _ = traced_peak(lambda: sweep(proj, ["WETH"], coarse, Limits()))
         rows.append(("peak traced allocations during a sweep (WETH, 9 drops; traced separately)", mib(peak_sweep), ""))

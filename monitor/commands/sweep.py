@@ -60,6 +60,7 @@ def document(snap: MarketSnapshot, result: SweepResult, seconds: float) -> dict[
                 "accounts_liquidated": list(a.accounts_liquidated),
                 "bad_debt_usd": list(a.new_bad_debt_usd),
                 "rounds": list(a.rounds),
+                "projected": list(a.projected),  # false: interpolated between projected drops
                 "critical_shock": a.critical_shock,
                 "critical_reason": a.critical_reason,
             }

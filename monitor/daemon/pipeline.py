@@ -84,6 +84,7 @@ class MarketPipeline:
             debt_below=figures.debt_below,
             reorg_fork_block=refresh.fork_block,
             reserve_deficit_usd=view.reserve_deficits_usd(),
+            critical_shocks_block=projections.critical_block,
         )
 
 

@@ -40,8 +40,9 @@ class CascadeProjector:
         steps = round(s.max_shock / s.step)
         self.spec = SweepSpec(drops=tuple(round((i + 1) * s.step, 6) for i in range(steps)))
         self.limits = Limits(amplification=s.amplification_limit, bad_debt_usd=s.bad_debt_limit_usd)
-        self.critical: dict[str, float | None] = {}
-        self.critical_block: int | None = None  # block the current critical shocks were computed at
+        # (block swept at, critical shocks): one attribute, so that a reader never pairs one sweep's shocks
+        # with another's block while the sweep thread replaces them
+        self._critical: tuple[int | None, dict[str, float | None]] = (None, {})
         self.swept_block: int | None = None  # block the newest (maybe still running) sweep started at
         self.last_sweep_s = 0.0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sweep-{market.name}")
@@ -79,7 +80,18 @@ class CascadeProjector:
                 )
             )
         self._maybe_sweep(block, projector)
-        return Projections(scenarios=tuple(scenarios), critical_shocks=dict(self.critical))
+        swept_at, critical = self._critical
+        return Projections(scenarios=tuple(scenarios), critical_shocks=dict(critical), critical_block=swept_at)
+
+    @property
+    def critical(self) -> dict[str, float | None]:
+        """The newest finished sweep's critical shocks (symbol -> shock; None: no step crosses)."""
+        return self._critical[1]
+
+    @property
+    def critical_block(self) -> int | None:
+        """The block the newest finished sweep ran at (None before the first)."""
+        return self._critical[0]
 
     def what_if_projector(self) -> tuple[int, Projector] | None:
         """A projector of its own (own buffers: safe beside a running sweep) on the newest block's book, venues
@@ -108,12 +120,11 @@ class CascadeProjector:
     def _sweep(self, block: int, projector: Projector) -> None:
         t0 = time.perf_counter()
         try:
-            result = sweep(projector, self.cfg.sweep.assets or None, self.spec, self.limits)
+            result = sweep(projector, self.cfg.sweep.assets or None, self.spec, self.limits, curves=False)
         except Exception:  # a failed sweep keeps the last answer; the next due block tries again
             log.exception("sweep at block %d failed", block)
             return
-        self.critical = {a.symbol: a.critical_shock for a in result.assets}
-        self.critical_block = block
+        self._critical = (block, {a.symbol: a.critical_shock for a in result.assets})
         self.last_sweep_s = time.perf_counter() - t0
         log.debug("sweep at block %d: %.2f s", block, self.last_sweep_s)
 

@@ -35,6 +35,7 @@ API::
                             bad_debt_accounts, new_bad_debt_usd, toxic_before_shock, toxic_after_shock, ...)
     sweep(projector, assets=None, spec=SweepSpec(), limits=Limits()) -> SweepResult (curves 1..90% per asset,
                                                                          critical shock by bisection)
+    sweep(..., curves=False)      # critical shocks only; exhaustive=True: every step; workers=N: N processes
 
 Amounts are float64 token units carrying the contracts' integer floors; prices are floats in the market's price
 unit (``RiskMarket.price_unit`` per USD); results are in USD. On the devnet the projection matches the chain to

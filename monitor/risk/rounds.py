@@ -181,7 +181,10 @@ class Run:
         received = np.zeros(m.size)
         if at.size == 0:
             return Outcome(0, 0.0, 0.0, 0.0, received, 0)
-        ca, da = c[:, at], d[:, at]
+        if at.size == c.shape[1]:
+            ca, da = c, d  # Branch: every watched account is liquidated (``at`` is all columns): no copy
+        else:
+            ca, da = np.take(c, at, axis=1), np.take(d, at, axis=1)
         batch = Batch(ca, da, self.book.risk_class[watch[at]], h.take(at), self.prices)
         out = self.model.liquidate(m, batch, np.full(at.size, np.inf))
         jc, jd = out.collateral_asset, out.debt_asset
@@ -197,7 +200,8 @@ class Run:
             ok = self._within_capital(batch, out, ok, own_c, own_d)
         sel = np.flatnonzero(ok)
         if sel.size:
-            self._apply(wpos[at[sel]], watch[at[sel]], ca[:, sel], da[:, sel], jc[sel], jd[sel], out, sel)
+            self._apply(wpos[at[sel]], watch[at[sel]], np.take(ca, sel, axis=1), np.take(da, sel, axis=1), jc[sel],
+                        jd[sel], out, sel)  # fmt: skip
         received = np.bincount(jc[sel], weights=out.received[sel], minlength=m.size).astype(np.float64)
         return Outcome(
             count=int(sel.size),

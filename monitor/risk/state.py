@@ -32,13 +32,18 @@ class Overlay:
         """Current balances of book ``rows``: ``(order, c, d)`` with column ``i`` = ``rows[order[i]]``
         (accounts from the book first, then changed ones: each value is gathered once)."""
         if not self.n:
-            return np.arange(rows.size), self.book.collateral[:, rows], self.book.debt[:, rows]
+            return (
+                np.arange(rows.size),
+                np.take(self.book.collateral, rows, axis=1),
+                np.take(self.book.debt, rows, axis=1),
+            )
         p = self.pos[rows]
         mine = p >= 0
         fresh, changed = np.flatnonzero(~mine), np.flatnonzero(mine)
         pf, pc = rows[fresh], p[changed]
-        c = np.concatenate([self.book.collateral[:, pf], self.c[:, pc]], axis=1)
-        d = np.concatenate([self.book.debt[:, pf], self.d[:, pc]], axis=1)
+        b = self.book
+        c = np.concatenate([np.take(b.collateral, pf, axis=1), np.take(self.c, pc, axis=1)], axis=1)
+        d = np.concatenate([np.take(b.debt, pf, axis=1), np.take(self.d, pc, axis=1)], axis=1)
         return np.concatenate([fresh, changed]), c, d
 
     def put(self, rows: Idx, c: F64, d: F64) -> None:

@@ -1,26 +1,38 @@
 """Shock sweeps and the critical shock.
 
-A sweep projects a drop of one asset at each step (1% .. 90% by default) and keeps the curves: final drop,
-amplification, debt repaid, accounts liquidated, new bad debt. The *critical shock* of an asset is the smallest
-drop whose cascade crosses the limits (amplification or new bad debt above :class:`~monitor.risk.params.Limits`):
-the first crossing step of the curve is bracketed with the step below it and narrowed by bisection down to the
-tolerance (the cascade need not be monotonic in the drop; the search returns a crossing drop within that
-bracket).
+A sweep projects a drop of one asset at the steps of :class:`~monitor.risk.params.SweepSpec` (1% .. 90% by
+default) and keeps the curves: final drop, amplification, debt repaid, accounts liquidated, new bad debt. The
+*critical shock* of an asset is the smallest drop whose cascade crosses the limits (amplification or new bad debt
+above :class:`~monitor.risk.params.Limits`): the first crossing step of the curve is bracketed with the step
+below it and narrowed by bisection down to the tolerance (the cascade need not be monotonic in the drop; the
+search returns a crossing drop within that bracket).
+
+Which steps are projected (:mod:`monitor.risk.grid`): the *exhaustive* sweep projects every step; the default
+one projects a coarse grid and refines it only where the curve moves or bends, where it comes near the limits
+and where the crossing flips, down to adjacent steps (so the first crossing it finds has the same bracket as the
+exhaustive sweep's); the steps in between are interpolated (``AssetSweep.projected`` says which are which).
+Without curves (``curves=False``, the daemon's critical shocks) it walks the coarse grid upwards and stops at the
+first crossing, so the large drops, the most expensive projections, are only projected when no smaller one
+crosses.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from monitor.errors import DataError
 from monitor.risk.engine import Projector
+from monitor.risk.grid import Grid, closeness
 from monitor.risk.params import Limits, SweepSpec
 from monitor.risk.results import CascadeResult
 
 
 @dataclass(frozen=True)
 class AssetSweep:
-    """The curves of one asset (index ``i`` = ``drops[i]``) and its critical shock (None: no step crosses)."""
+    """The curves of one asset (index ``i`` = ``drops[i]``; ``projected[i]``: projected, else interpolated
+    between the nearest projected steps) and its critical shock (None: no step crosses)."""
 
     asset: str
     symbol: str
@@ -33,6 +45,7 @@ class AssetSweep:
     rounds: tuple[int, ...]
     critical_shock: float | None
     critical_reason: str | None  # "amplification" or "bad_debt"
+    projected: tuple[bool, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -53,19 +66,22 @@ def crossing(result: CascadeResult, asset: str, limits: Limits, baseline: Cascad
     a market that already holds liquidatable accounts cascades a little on its own, and that drift is not the
     shock's doing (else the critical shock of such a market would read ~0 and flap as the drift comes and goes).
     """
-    if baseline is None:
-        amplification = result.amplification.get(asset, 1.0)
-        bad_debt = result.new_bad_debt_usd
-    else:
-        shock = -result.shocks.get(asset, 0.0)
-        extra = result.drop(asset) - baseline.drop(asset)
-        amplification = (extra + BASELINE_SHOCK) / shock if shock > 0 else 1.0
-        bad_debt = result.new_bad_debt_usd - baseline.new_bad_debt_usd
+    amplification, bad_debt = excess(result, asset, baseline)
     if amplification > limits.amplification:
         return "amplification"
     if bad_debt > limits.bad_debt_usd:
         return "bad_debt"
     return None
+
+
+def excess(result: CascadeResult, asset: str, baseline: CascadeResult | None = None) -> tuple[float, float]:
+    """The amplification and new bad debt (USD) :func:`crossing` compares with the limits."""
+    if baseline is None:
+        return result.amplification.get(asset, 1.0), result.new_bad_debt_usd
+    shock = -result.shocks.get(asset, 0.0)
+    extra = result.drop(asset) - baseline.drop(asset)
+    amplification = (extra + BASELINE_SHOCK) / shock if shock > 0 else 1.0
+    return amplification, result.new_bad_debt_usd - baseline.new_bad_debt_usd
 
 
 def collateral_assets(projector: Projector) -> list[str]:
@@ -84,11 +100,12 @@ def critical_shock(
     above: float,
     tolerance: float = 0.001,
     reason: str | None = None,
+    baseline: CascadeResult | None = None,
 ) -> tuple[float, str | None]:
     """Bisect between a drop that does not cross (``below``) and one that does (``above``, crossing for
-    ``reason`` when the caller already knows it)."""
+    ``reason`` when the caller already knows it); ``baseline``: the no-shock projection when already made."""
     key = projector.market.resolve(asset)
-    base = projector.project({key: -BASELINE_SHOCK})
+    base = baseline or projector.project({key: -BASELINE_SHOCK})
     reason = reason or crossing(projector.project({key: -above}), key, limits, base)
     while above - below > tolerance:
         mid = (below + above) / 2.0
@@ -100,31 +117,47 @@ def critical_shock(
     return above, reason
 
 
-def sweep_asset(projector: Projector, asset: str, spec: SweepSpec, limits: Limits) -> AssetSweep:
-    """One asset's curves and critical shock."""
+def sweep_asset(
+    projector: Projector, asset: str, spec: SweepSpec, limits: Limits, *, exhaustive: bool = False, curves: bool = True
+) -> AssetSweep:
+    """One asset's curves and critical shock (see the module docstring for ``exhaustive`` and ``curves``)."""
     m = projector.market
     key = m.resolve(asset)
-    results = [projector.project({key: -d}) for d in spec.drops]
     base = projector.project({key: -BASELINE_SHOCK})
-    hits = [crossing(r, key, limits, base) for r in results]
+
+    def judge(r: CascadeResult) -> tuple[str | None, float]:
+        return crossing(r, key, limits, base), closeness(*excess(r, key, base), limits.amplification,
+                                                         limits.bad_debt_usd)  # fmt: skip
+
+    grid = Grid(lambda d: projector.project({key: -d}), spec.drops, key, judge)
+    if exhaustive:
+        grid.every_step()
+    elif curves:
+        grid.refine_curves()
+    else:
+        grid.refine_to_first_crossing()
     critical: float | None = None
     reason: str | None = None
-    first = next((i for i, h in enumerate(hits) if h), None)
+    first = grid.first_crossing()
     if first is not None:
         below = spec.drops[first - 1] if first else 0.0
-        critical, reason = critical_shock(projector, key, limits, below, spec.drops[first], spec.tolerance, hits[first])
+        critical, reason = critical_shock(
+            projector, key, limits, below, spec.drops[first], spec.tolerance, grid.hits[first], base
+        )
+    c = grid.curves(interpolate=curves)
     return AssetSweep(
         asset=key,
         symbol=m.symbols[m.column[key]] if key in m.column else key,
-        drops=spec.drops,
-        final_drop=tuple(r.drop(key) for r in results),
-        amplification=tuple(r.amplification.get(key, 1.0) for r in results),
-        debt_repaid_usd=tuple(r.debt_repaid_usd for r in results),
-        accounts_liquidated=tuple(r.accounts_liquidated for r in results),
-        new_bad_debt_usd=tuple(r.new_bad_debt_usd for r in results),
-        rounds=tuple(len(r.rounds) for r in results),
+        drops=c.drops,
+        final_drop=c.final_drop,
+        amplification=c.amplification,
+        debt_repaid_usd=c.debt_repaid_usd,
+        accounts_liquidated=c.accounts_liquidated,
+        new_bad_debt_usd=c.new_bad_debt_usd,
+        rounds=c.rounds,
         critical_shock=critical,
         critical_reason=reason,
+        projected=c.projected,
     )
 
 
@@ -133,9 +166,48 @@ def sweep(
     assets: Sequence[str] | None = None,
     spec: SweepSpec | None = None,
     limits: Limits | None = None,
+    *,
+    exhaustive: bool = False,
+    curves: bool = True,
+    workers: int = 1,
 ) -> SweepResult:
-    """Sweep ``assets`` (default: every collateral asset some account holds)."""
+    """Sweep ``assets`` (default: every collateral asset some account holds).
+
+    ``exhaustive``: project every step (the reference; the default refines a coarse grid). ``curves=False``:
+    only the critical shocks are wanted; the curves then hold the projected steps only (``drops`` says which).
+    ``workers`` > 1: the assets are spread over that many forked processes (POSIX only; not from a process
+    whose other threads hold locks the children would need).
+    """
     spec = spec or SweepSpec()
     limits = limits or Limits()
+    if workers < 1:
+        raise DataError(f"workers must be at least 1, got {workers}")
     names = list(assets) if assets else collateral_assets(projector)
-    return SweepResult(limits, tuple(sweep_asset(projector, a, spec, limits) for a in names))
+    jobs = [(a, spec, limits, exhaustive, curves) for a in names]
+    if workers == 1 or len(names) < 2:
+        return SweepResult(limits, tuple(_sweep_in(projector, job) for job in jobs))
+    global _FORKED
+    projector.before()  # the per-book sums every child needs: computed once, inherited
+    _FORKED = projector
+    try:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(names))) as pool:
+            out = pool.map(_sweep_forked, jobs, chunksize=1)
+    finally:
+        _FORKED = None
+    return SweepResult(limits, tuple(out))
+
+
+Job = tuple[str, SweepSpec, Limits, bool, bool]
+#: The projector forked sweep workers inherit (set only while a pool runs).
+_FORKED: Projector | None = None
+
+
+def _sweep_in(projector: Projector, job: Job) -> AssetSweep:
+    asset, spec, limits, exhaustive, curves = job
+    return sweep_asset(projector, asset, spec, limits, exhaustive=exhaustive, curves=curves)
+
+
+def _sweep_forked(job: Job) -> AssetSweep:
+    if _FORKED is None:
+        raise DataError("a sweep worker started without its projector")
+    return _sweep_in(_FORKED, job)

@@ -211,9 +211,14 @@ async def test_crash_pages_through_prometheus_and_every_query_returns_data(devne
                 crash_block = devnet.rpc.block_number()
 
                 async def swept_after_crash() -> bool:
+                    # a published result whose critical shocks were swept at or after the crash (the sweep runs
+                    # behind the block path: the projector's own newest sweep is ahead of what is published),
+                    # and Prometheus has scraped it
                     r = daemon.alerting.latest.get(MARKET)
-                    projector = daemon.pipelines[MARKET].projector
-                    return r is not None and getattr(projector, "critical_block", -1) >= crash_block
+                    if r is None or (r.critical_shocks_block or -1) < crash_block:
+                        return False
+                    exported = await _query(c, prom, CRITICAL_WETH)
+                    return bool(exported) and float(exported[0]["value"][1]) == pytest.approx(r.critical_shocks["WETH"])
 
                 await _until("a sweep of the crashed book", 60, swept_after_crash)
                 bad = await _until("projected bad debt firing", 45, lambda: _firing(c, prom, BAD_DEBT_ALERT))
