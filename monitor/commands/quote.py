@@ -11,13 +11,13 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from monitor.chain.erc20 import SYMBOL, decode_symbol
 from monitor.chain.rpc import RpcClient
 from monitor.config import MonitorConfig, load_config
 from monitor.dex import PoolState, StopReason, SwapResult, swap_exact_input
 from monitor.dex.constants import INT256_MAX, Q96
 from monitor.errors import ChainError, ConfigError, DataError, RpcResponseError
 from monitor.logs import protect_config
-from monitor.protocols.aave_v3.reader import SYMBOL, decode_symbol
 from monitor.venues.uniswap_v3 import read_pool
 
 HELP = "exact output of selling an amount into a Uniswap v3 pool (our maths, equal to QuoterV2) at the latest block"

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from monitor import contracts
+from monitor.chain import erc20
 from monitor.chain.abi import AbiFunction, load_abi
 from monitor.errors import DataError, MonitorError
 from monitor.protocols.aave_v3 import events, market, reader
@@ -23,7 +24,7 @@ CHECKS: list[tuple[str, AbiFunction]] = [
     ("AavePool", reader.NORMALIZED_DEBT),
     ("AavePool", reader.EMODE_CATEGORY),
     ("AaveOracle", reader.GET_ASSET_PRICE),
-    ("AaveAToken", reader.SYMBOL),
+    ("AaveAToken", erc20.SYMBOL),
     ("AaveAToken", pool_reader.DECIMALS),
     *[("UniswapV3Pool", f) for f in (pool_reader.SLOT0, pool_reader.LIQUIDITY, pool_reader.FEE,
                                      pool_reader.TICK_SPACING, pool_reader.TOKEN0, pool_reader.TOKEN1,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from monitor.chain.abi import AbiFunction
+from monitor.chain.erc20 import SYMBOL, decode_symbol
 from monitor.chain.rpc import RpcClient
 from monitor.contracts import LENS_ADDRESS, lens_override, own_contract
 from monitor.errors import MalformedResponseError, ProtocolError, RpcResponseError, StateMismatchError
@@ -37,8 +38,6 @@ NORMALIZED_DEBT = AbiFunction("getReserveNormalizedVariableDebt", ("address",), 
 EMODE_CATEGORY = AbiFunction("getEModeCategoryData", ("uint8",), ("(uint16,uint16,uint16,address,string)",))
 EMODE_LABEL = AbiFunction("getEModeCategoryLabel", ("uint8",), ("string",))
 RESERVE_DEFICIT = AbiFunction("getReserveDeficit", ("address",), ("uint256",))
-SYMBOL = AbiFunction("symbol", (), ("string",))
-SYMBOL_BYTES32 = AbiFunction("symbol", (), ("bytes32",))
 
 ACCOUNTS_PER_CALL = 400
 LENS_CALLS_PER_BATCH = 8
@@ -57,18 +56,6 @@ class MarketRead:
 
 
 # -- pure decoders --------------------------------------------------------------------------------------------
-
-
-def decode_symbol(raw: str) -> str:
-    """ERC20 ``symbol()``: a string, or bytes32 on old tokens (MKR), or empty when neither decodes."""
-    try:
-        return str(SYMBOL.decode(raw)[0])
-    except MalformedResponseError:
-        pass
-    try:
-        return bytes(SYMBOL_BYTES32.decode(raw)[0]).rstrip(b"\0").decode(errors="replace")
-    except MalformedResponseError:
-        return ""
 
 
 def decode_uint(fn: AbiFunction, raw: str) -> int:

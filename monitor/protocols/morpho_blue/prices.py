@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from monitor.chain.abi import AbiFunction
+from monitor.chain.erc20 import DECIMALS, SYMBOL, decode_symbol
 from monitor.chain.rpc import RpcClient
 from monitor.errors import MalformedResponseError, ProtocolError, RpcResponseError
 from monitor.protocols.base import PriceSource
@@ -17,8 +18,6 @@ from monitor.protocols.morpho_blue.book import Token
 from monitor.protocols.morpho_blue.config import MorphoBlueMarketConfig
 from monitor.protocols.morpho_blue.reads import read_market
 
-SYMBOL = AbiFunction("symbol", (), ("string",))
-DECIMALS = AbiFunction("decimals", (), ("uint8",))
 LATEST_ANSWER = AbiFunction("latestAnswer", (), ("int256",))
 ASSUMED_USD = "assumed $1 (no loan_usd_feeds entry)"
 
@@ -32,10 +31,7 @@ async def read_tokens(rpc: RpcClient, tokens: Sequence[str], block: int) -> dict
         raw_symbol, raw_decimals = answers[2 * i], answers[2 * i + 1]
         if isinstance(raw_decimals, RpcResponseError):
             raise ProtocolError(f"token {t}: decimals() reverted at block {block}")
-        try:
-            symbol = t if isinstance(raw_symbol, RpcResponseError) else str(SYMBOL.decode(raw_symbol)[0])
-        except MalformedResponseError:
-            symbol = t
+        symbol = "" if isinstance(raw_symbol, RpcResponseError) else decode_symbol(raw_symbol)
         out[t] = Token(t, symbol or t, int(DECIMALS.decode(raw_decimals)[0]))
     return out
 
