@@ -29,7 +29,7 @@ from monitor.devnet.liquidator import crash
 from monitor.devnet.monitor_config import devnet_config, write_devnet_config
 from monitor.devnet.population import PopulationSpec
 from monitor.devnet.rpc import DevRpc
-from monitor.devnet.spec import DEFAULT_FLAVOUR, market_for
+from monitor.devnet.spec import DEFAULT_FLAVOUR, FEED_UNIT, market_for
 
 HELP = "the monitor on the built-in devnet: activity, a scripted crash, live metrics and alerts"
 
@@ -93,7 +93,7 @@ async def _main(args: argparse.Namespace, cfg: MonitorConfig, url: str, dep: Dep
                     crashed.append(f"crashing {args.asset} by {args.drop:.0%} with liquidators on ...")
                     report = crash(own, dep, args.asset, args.drop, liquidate=True, morpho=True)
                     crashed.append(
-                        f"crash done: {report.symbol} ${report.oracle_price_before / 1e8:,.2f} -> "
+                        f"crash done: {report.symbol} ${report.oracle_price_before / FEED_UNIT:,.2f} -> "
                         f"${report.final_prices_usd[report.symbol]:,.2f} after {len(report.rounds)} rounds, "
                         f"${report.debt_repaid_usd:,.0f} repaid, bad debt ${report.bad_debt_usd:,.0f}"
                     )

@@ -12,7 +12,7 @@ from typing import Any
 
 from monitor.devnet.deployment import Deployment
 from monitor.devnet.rpc import DevRpc
-from monitor.devnet.spec import DEFAULT_FLAVOUR, FLAVOURS, market_for
+from monitor.devnet.spec import DEFAULT_FLAVOUR, FEED_UNIT, FLAVOURS, market_for
 from monitor.errors import DevnetError
 
 HELP = "run and drive the built-in devnet (anvil + Aave v3.6 or v3.0.2 + Uniswap v3)"
@@ -223,9 +223,10 @@ def _crash(args: argparse.Namespace, rpc: DevRpc, dep: Deployment) -> int:
         print(json.dumps(asdict(report), indent=2))
         return 0
     print(
-        f"{report.symbol} pool price {report.pool_price_before / 1e8:,.2f}"
-        f" -> {report.pool_price_after_shock / 1e8:,.2f}"
-        f" USD; oracle {report.oracle_price_before / 1e8:,.2f} -> {report.oracle_price_after_shock / 1e8:,.2f} USD"
+        f"{report.symbol} pool price {report.pool_price_before / FEED_UNIT:,.2f}"
+        f" -> {report.pool_price_after_shock / FEED_UNIT:,.2f}"
+        f" USD; oracle {report.oracle_price_before / FEED_UNIT:,.2f}"
+        f" -> {report.oracle_price_after_shock / FEED_UNIT:,.2f} USD"
     )
     if args.liquidate:
         print(f"{len(report.rounds)} rounds, ${report.debt_repaid_usd:,.0f} debt repaid, final {report.symbol} "

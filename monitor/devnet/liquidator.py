@@ -35,6 +35,7 @@ from monitor.devnet.market import (
 from monitor.devnet.morpho_liquidator import MorphoRoundReport, liquidate_morpho_round, prepare_morpho_liquidator
 from monitor.devnet.population import account_data
 from monitor.devnet.rpc import MAX_UINT, DevRpc
+from monitor.devnet.spec import FEED_UNIT
 from monitor.errors import DevnetError
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ def crash(
             for sym, usd in r.deficit_usd.items():
                 report.deficit_usd_by_reserve[sym] = report.deficit_usd_by_reserve.get(sym, 0.0) + usd
         report.deficit_usd = sum(report.deficit_usd_by_reserve.values())
-    report.final_prices_usd = {t.symbol: oracle_price(rpc, dep, t.symbol) / 1e8 for t in dep.tokens.values()}
+    report.final_prices_usd = {t.symbol: oracle_price(rpc, dep, t.symbol) / FEED_UNIT for t in dep.tokens.values()}
     report.bad_debt_usd, report.bad_debt_accounts = bad_debt(rpc, dep)
     return report
 
@@ -134,7 +135,7 @@ def bad_debt(rpc: DevRpc, dep: Deployment) -> tuple[float, int]:
     """Debt (USD) of accounts with no collateral left, and how many there are."""
     rows = account_data(rpc, dep, dep.borrowers)
     stuck = [r for r in rows if r[0] == 0 and r[1] > 0]
-    return sum(r[1] for r in stuck) / 1e8, len(stuck)
+    return sum(r[1] for r in stuck) / FEED_UNIT, len(stuck)
 
 
 def run_liquidator(
@@ -163,7 +164,7 @@ def run_liquidator(
             report = RoundReport(round=n, accounts_liquidated=0, debt_repaid_usd=0.0, reverted=0)
         report.morpho = morpho_round
         if morpho_round:
-            report.oracle_prices_usd = {s: oracle_price(rpc, dep, s) / 1e8 for s in dep.tokens}
+            report.oracle_prices_usd = {s: oracle_price(rpc, dep, s) / FEED_UNIT for s in dep.tokens}
         rounds.append(report)
         if progress:
             progress(report)
@@ -240,7 +241,7 @@ def liquidate_round(rpc: DevRpc, dep: Deployment, number: int) -> RoundReport | 
         reverted=len(hashes) - ok,
         collateral_seized={s: v for s, v in seized.items() if v > 0},
         deficit=deficit,
-        deficit_usd={s: v * prices[s] / 10 ** dep.tokens[s].decimals / 1e8 for s, v in deficit.items()},
+        deficit_usd={s: v * prices[s] / 10 ** dep.tokens[s].decimals / FEED_UNIT for s, v in deficit.items()},
     )
     for s, amount in report.collateral_seized.items():
         if s == QUOTE:
@@ -248,7 +249,7 @@ def liquidate_round(rpc: DevRpc, dep: Deployment, number: int) -> RoundReport | 
         pool = dep.main_pool(s)
         swap_exact_in(rpc, dep, dep.liquidator, pool, s, amount)
         set_oracle_to_pool(rpc, dep, s)
-    report.oracle_prices_usd = {s: oracle_price(rpc, dep, s) / 1e8 for s in symbols}
+    report.oracle_prices_usd = {s: oracle_price(rpc, dep, s) / FEED_UNIT for s in symbols}
     log.info(
         "round %d: %d liquidated (%d reverted), $%.0f repaid",
         number,
@@ -279,7 +280,7 @@ def _repaid_usd(
             continue
         ev = event.decode(lg["topics"], lg["data"])
         sym = by_address[ev["debtAsset"].lower()]
-        total += ev["debtToCover"] * prices[sym] / 10 ** dep.tokens[sym].decimals / 1e8
+        total += ev["debtToCover"] * prices[sym] / 10 ** dep.tokens[sym].decimals / FEED_UNIT
     return total
 
 

@@ -20,6 +20,7 @@ from monitor.devnet.morpho_compile import morpho_artifact
 from monitor.devnet.morpho_deployment import MorphoDeployment, MorphoMarketInfo
 from monitor.devnet.morpho_population import read_positions
 from monitor.devnet.rpc import MAX_UINT, DevRpc, hex_int
+from monitor.devnet.spec import FEED_UNIT
 from monitor.errors import DataError, DevnetError
 from monitor.protocols.morpho_blue.events import LIQUIDATE
 from monitor.protocols.morpho_blue.health import is_healthy
@@ -116,8 +117,8 @@ def liquidate_morpho_round(rpc: DevRpc, dep: Deployment) -> MorphoRoundReport | 
             ev = LIQUIDATE.decode(lg["topics"], lg["data"])
             m = by_id["0x" + ev["id"].hex()]
             unit = 10 ** dep.token(m.loan).decimals
-            report.debt_repaid_usd += ev["repaidAssets"] * prices[m.loan] / unit / 1e8
-            report.bad_debt_usd += ev["badDebtAssets"] * prices[m.loan] / unit / 1e8
+            report.debt_repaid_usd += ev["repaidAssets"] * prices[m.loan] / unit / FEED_UNIT
+            report.bad_debt_usd += ev["badDebtAssets"] * prices[m.loan] / unit / FEED_UNIT
             report.bad_debt_by_market[m.name] = report.bad_debt_by_market.get(m.name, 0) + ev["badDebtAssets"]
             report.collateral_seized[m.collateral] = report.collateral_seized.get(m.collateral, 0) + ev["seizedAssets"]
     if report.accounts_liquidated == 0:

@@ -23,6 +23,7 @@ from monitor.devnet.morpho_compile import morpho_artifact
 from monitor.devnet.morpho_deployment import MorphoMarketInfo
 from monitor.devnet.population import PopulationSpec
 from monitor.devnet.rpc import MAX_UINT, DevRpc, hex_int
+from monitor.devnet.spec import FEED_UNIT
 from monitor.errors import DevnetError
 from monitor.protocols.morpho_blue.health import max_borrow
 from monitor.protocols.morpho_blue.params import Position
@@ -100,7 +101,7 @@ def populate_morpho(rpc: DevRpc, dep: Deployment, spec: MorphoPopulationSpec) ->
     for m in info.markets:
         price = int(ORACLE_PRICE.decode(rpc.eth_call(m.oracle, ORACLE_PRICE.encode()))[0])
         coll = dep.token(m.collateral)
-        usd = int(rpc.read(coll.feed, own_artifact("PriceFeed").abi.fn("latestAnswer"))[0]) / 1e8
+        usd = int(rpc.read(coll.feed, own_artifact("PriceFeed").abi.fn("latestAnswer"))[0]) / FEED_UNIT
         plans += plan_market(spec, m, price, coll.decimals, usd)
     if not plans:
         return plans

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field, replace
 
 from monitor.errors import DevnetError
 
+FEED_UNIT = 1e8  # our PriceFeed (and Aave's base currency) answers USD with 8 decimals
+
 
 @dataclass(frozen=True)
 class AssetSpec:
