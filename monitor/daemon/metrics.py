@@ -111,10 +111,14 @@ class ResultCollector(Collector):
             "coll": _gauge("collateral_usd", "Collateral of all accounts, USD.", ["market"]),
             "debt": _gauge("debt_usd", "Debt of all accounts, USD.", ["market"]),
             "hf_acc": _gauge(
-                "health_factor_accounts", "Accounts with debt and health factor below le.", ["market", "le"]
+                "health_factor_accounts",
+                "Accounts with debt and health factor below le.",
+                ["market", "protocol", "le"],
             ),
             "hf_debt": _gauge(
-                "health_factor_debt_usd", "Debt of accounts with health factor below le, USD.", ["market", "le"]
+                "health_factor_debt_usd",
+                "Debt of accounts with health factor below le, USD.",
+                ["market", "protocol", "le"],
             ),
             "liq_acc": _gauge("liquidatable_accounts", "Accounts with health factor < 1 now.", ["market"]),
             "liq_debt": _gauge(
@@ -176,6 +180,17 @@ class ResultCollector(Collector):
                 "Debt of the riskiest accounts (bounded top-N), USD.",
                 ["market", "rank", "account"],
             ),
+            "top_ltv": _gauge(
+                "top_account_ltv_ratio",
+                "Debt / collateral value of the riskiest accounts (bounded top-N).",
+                ["market", "rank", "account"],
+            ),
+            "top_lltv": _gauge(
+                "top_account_liquidation_ltv_ratio",
+                "Debt / collateral value at which each of the riskiest accounts becomes liquidatable (Morpho: the "
+                "market's LLTV; Aave: the account's collateral-weighted liquidation threshold).",
+                ["market", "rank", "account"],
+            ),
         }
         for result in results:
             market = result.market
@@ -189,10 +204,10 @@ class ResultCollector(Collector):
             for edge, count, debt in zip(
                 result.hf_edges, result.hf_counts_cumulative, result.hf_debt_cumulative_usd, strict=True
             ):
-                fam["hf_acc"].add_metric([market, f"{edge:g}"], count)
-                fam["hf_debt"].add_metric([market, f"{edge:g}"], debt)
-            fam["hf_acc"].add_metric([market, "+Inf"], result.accounts_with_debt)
-            fam["hf_debt"].add_metric([market, "+Inf"], result.debt_usd)
+                fam["hf_acc"].add_metric([market, result.protocol, f"{edge:g}"], count)
+                fam["hf_debt"].add_metric([market, result.protocol, f"{edge:g}"], debt)
+            fam["hf_acc"].add_metric([market, result.protocol, "+Inf"], result.accounts_with_debt)
+            fam["hf_debt"].add_metric([market, result.protocol, "+Inf"], result.debt_usd)
             fam["liq_acc"].add_metric([market], result.liquidatable_accounts)
             fam["liq_debt"].add_metric([market], result.liquidatable_debt_usd)
             fam["toxic"].add_metric([market], result.toxic_accounts)
@@ -224,6 +239,10 @@ class ResultCollector(Collector):
             for rank, account in enumerate(result.top_accounts, start=1):
                 fam["top"].add_metric([market, str(rank), account.address], account.health_factor)
                 fam["top_debt"].add_metric([market, str(rank), account.address], account.debt_usd)
+                if account.collateral_usd > 0:
+                    ltv = account.debt_usd / account.collateral_usd
+                    fam["top_ltv"].add_metric([market, str(rank), account.address], ltv)
+                    fam["top_lltv"].add_metric([market, str(rank), account.address], account.health_factor * ltv)
         yield from fam.values()
 
     def _rpc(self) -> Iterator[Metric]:

@@ -60,6 +60,7 @@ class MarketPipeline:
         oracle_usd = MappingProxyType({p.symbol: p.usd for p in prices.values()})
         return MarketResult(
             market=self.name,
+            protocol=view.protocol,
             block=context.block,
             block_timestamp=context.timestamp,
             computed_at=time.time(),

@@ -118,6 +118,7 @@ class MarketResult:
     debt_below: Mapping[float, float] = field(default_factory=dict)  # HF level -> debt USD (alert levels)
     reorg_fork_block: int | None = None  # set when this cycle rolled back a reorg to that block
     reserve_deficit_usd: Mapping[str, float] = field(default_factory=dict)  # symbol -> getReserveDeficit, USD
+    protocol: str = ""  # the market's protocol (config key), a label of the health-factor distribution
     critical_shocks_block: int | None = None  # block the critical shocks were swept at (the sweep runs behind)
 
     def data_age_s(self, now: float | None = None) -> float:

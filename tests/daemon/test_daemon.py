@@ -99,7 +99,7 @@ async def test_metrics_equal_a_snapshot_of_the_same_block(devnet: Devnet, tmp_pa
     assert _one(m, "cascade_monitor_liquidatable_accounts", market=market) == liq.accounts
     hf = book.health_factors()[debt > 0]
     for edge in cfg.book.hf_buckets:
-        got = _one(m, "cascade_monitor_health_factor_accounts", market=market, le=f"{edge:g}")
+        got = _one(m, "cascade_monitor_health_factor_accounts", market=market, protocol="aave-v3", le=f"{edge:g}")
         assert got == int((hf < edge).sum()), edge
     weth = snap.book.market.reserves[0]
     assert _one(m, "cascade_monitor_oracle_price_usd", market=market, asset=weth.symbol) == weth.price / 1e8

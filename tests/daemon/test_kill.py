@@ -103,5 +103,8 @@ def test_kill_9_anywhere_never_corrupts_and_resumes_to_a_fresh_state(devnet: Dev
     assert _one(m, "cascade_monitor_debt_usd", market=MARKET) == debt_usd
     assert _one(m, "cascade_monitor_liquidatable_accounts", market=MARKET) == liquidatable
     for edge, count in zip(cfg.book.hf_buckets, buckets, strict=True):
-        assert _one(m, "cascade_monitor_health_factor_accounts", market=MARKET, le=f"{edge:g}") == count
+        assert (
+            _one(m, "cascade_monitor_health_factor_accounts", market=MARKET, protocol="aave-v3", le=f"{edge:g}")
+            == count
+        )
     assert _integrity(tmp_path / "cp.sqlite") == "ok"

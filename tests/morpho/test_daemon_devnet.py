@@ -39,3 +39,17 @@ async def test_the_daemon_publishes_a_morpho_market(devnet: Devnet, tmp_path: Pa
     bad = sum(1 for r in rows if not r.health.healthy)
     assert _one(m, "cascade_monitor_liquidatable_accounts", market=market) == bad
     assert _one(m, "cascade_monitor_scenario_bad_debt_usd", market=market, scenario="weth-20") >= 0.0
+    with_debt = _one(m, "cascade_monitor_health_factor_accounts", market=market, protocol="morpho-blue", le="+Inf")
+    assert with_debt == len(rows)
+    # the riskiest accounts' LTV against their market's LLTV, both as the contract defines them
+    ltvs = {dict(labels)["account"]: v for (name, labels), v in m.items()
+            if name == "cascade_monitor_top_account_ltv_ratio" and dict(labels)["market"] == market}  # fmt: skip
+    assert ltvs
+    for account, ltv in ltvs.items():
+        rank = next(dict(lb)["rank"] for (n, lb) in m if n == "cascade_monitor_top_account_ltv_ratio"
+                    and dict(lb)["account"] == account)  # fmt: skip
+        liq = _one(m, "cascade_monitor_top_account_liquidation_ltv_ratio", market=market, rank=rank, account=account)
+        mine = [r for r in rows if r.address == account and math.isclose(ltv, r.debt_usd / r.collateral_usd)]
+        assert mine, account
+        lltv = snap.view.book.markets[mine[0].market_id].lltv / 1e18
+        assert math.isclose(liq, lltv, rel_tol=1e-4), (account, liq, lltv)
