@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
 from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig, MarketConfig
+from monitor.configbase import FrozenModel
 from monitor.errors import ConfigError
 from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.aave_v3.prices import read_prices as read_aave_v3_prices
@@ -31,6 +33,8 @@ class TrackerDeps:
     chain: ChainConfig
 
 
+Entry = TypeVar("Entry", bound=FrozenModel)
+EntryIn = TypeVar("EntryIn", bound=FrozenModel, contravariant=True)
 PriceReader = Callable[[RpcClient, MarketConfig, Sequence[str], int], Awaitable[Mapping[str, PriceSource]]]
 
 
@@ -42,43 +46,42 @@ class ProtocolPackage:
     read_prices: PriceReader  # (rpc, entry, tokens, block) -> the market's prices of those tokens, no indexing
 
 
-def _aave_v3(market: MarketConfig) -> AaveV3MarketConfig:
-    if not isinstance(market, AaveV3MarketConfig):
-        raise ConfigError(f"market {market.name}: not an aave-v3 entry")
-    return market
+class _Opens(Protocol[EntryIn]):
+    """A tracker class: opened on one entry of its protocol with the chain's reads and checkpoint."""
+
+    def __call__(
+        self, rpc: RpcClient, checkpoint: Checkpoint, market: EntryIn, *, confirmations: int, poll_interval_s: float
+    ) -> MarketTracker: ...
 
 
-def _open_aave_v3(market: MarketConfig, deps: TrackerDeps) -> MarketTracker:
-    return AaveV3Tracker(deps.rpc, deps.checkpoint, _aave_v3(market), confirmations=deps.chain.confirmations,
-                         poll_interval_s=deps.chain.poll_interval_s)  # fmt: skip
+def _package(
+    model: type[Entry],
+    tracker: _Opens[Entry],
+    prices: Callable[[RpcClient, Entry, Sequence[str], int], Awaitable[Mapping[str, PriceSource]]],
+) -> ProtocolPackage:
+    """A package whose opener and price reader take only entries of ``model`` (another entry: ConfigError)."""
 
+    def entry(market: MarketConfig) -> Entry:
+        if not isinstance(market, model):
+            raise ConfigError(f"market {market.name}: not a {model.__name__} entry")
+        return market
 
-async def _aave_v3_prices(
-    rpc: RpcClient, market: MarketConfig, tokens: Sequence[str], block: int
-) -> Mapping[str, PriceSource]:
-    return await read_aave_v3_prices(rpc, _aave_v3(market), tokens, block)
+    def open_tracker(market: MarketConfig, deps: TrackerDeps) -> MarketTracker:
+        chain = deps.chain
+        return tracker(deps.rpc, deps.checkpoint, entry(market), confirmations=chain.confirmations,
+                       poll_interval_s=chain.poll_interval_s)  # fmt: skip
 
+    async def read_prices(
+        rpc: RpcClient, market: MarketConfig, tokens: Sequence[str], block: int
+    ) -> Mapping[str, PriceSource]:
+        return await prices(rpc, entry(market), tokens, block)
 
-def _morpho_blue(market: MarketConfig) -> MorphoBlueMarketConfig:
-    if not isinstance(market, MorphoBlueMarketConfig):
-        raise ConfigError(f"market {market.name}: not a morpho-blue entry")
-    return market
-
-
-def _open_morpho_blue(market: MarketConfig, deps: TrackerDeps) -> MarketTracker:
-    return MorphoBlueTracker(deps.rpc, deps.checkpoint, _morpho_blue(market), confirmations=deps.chain.confirmations,
-                             poll_interval_s=deps.chain.poll_interval_s)  # fmt: skip
-
-
-async def _morpho_blue_prices(
-    rpc: RpcClient, market: MarketConfig, tokens: Sequence[str], block: int
-) -> Mapping[str, PriceSource]:
-    return await read_morpho_blue_prices(rpc, _morpho_blue(market), tokens, block)
+    return ProtocolPackage(open_tracker, read_prices)
 
 
 PACKAGES: dict[str, ProtocolPackage] = {
-    "aave-v3": ProtocolPackage(_open_aave_v3, _aave_v3_prices),
-    "morpho-blue": ProtocolPackage(_open_morpho_blue, _morpho_blue_prices),
+    "aave-v3": _package(AaveV3MarketConfig, AaveV3Tracker, read_aave_v3_prices),
+    "morpho-blue": _package(MorphoBlueMarketConfig, MorphoBlueTracker, read_morpho_blue_prices),
 }
 
 
