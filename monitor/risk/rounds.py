@@ -85,6 +85,9 @@ class Run:
         self.deficit_rows: list[Idx] = []
         self.deficit_usd = 0.0
         self.deficit_by_asset = np.zeros(self.m.size)  # USD written off per asset (at the round's prices)
+        # per risk class: debt repaid and debt written off, USD at the round's prices (for a split by class)
+        self.repaid_usd_by_class = np.zeros(self.m.n_classes)
+        self.deficit_usd_by_class = np.zeros(self.m.n_classes)
         self.liquidations = 0
         self.rounds: list[RoundResult] = []
         self.converged = False
@@ -198,9 +201,11 @@ class Run:
         if sel.size:
             self._apply(wpos[at[sel]], watch[at[sel]], ca[:, sel], da[:, sel], jc[sel], jd[sel], out, sel)
         received = np.bincount(jc[sel], weights=out.received[sel], minlength=m.size).astype(np.float64)
+        repaid_usd = out.debt[sel] * own_d[sel]
+        self.repaid_usd_by_class += np.bincount(batch.risk_class[sel], weights=repaid_usd, minlength=m.n_classes)
         return Outcome(
             count=int(sel.size),
-            debt_usd=float((out.debt[sel] * own_d[sel]).sum()),
+            debt_usd=float(repaid_usd.sum()),
             seized_usd=float((out.received[sel] * own_c[sel]).sum()),
             fee_usd=float((out.fee[sel] * own_c[sel]).sum()),
             received=received,
@@ -241,6 +246,9 @@ class Run:
             own = self.prices[: self.m.size] / self.m.units
             written = own * d[:, gone].sum(axis=1) / self.m.price_unit
             self.deficit_by_asset += written
+            each = own @ d[:, gone] / self.m.price_unit
+            classes = self.book.risk_class[rows[gone]]
+            self.deficit_usd_by_class += np.bincount(classes, weights=each, minlength=self.m.n_classes)
             self.deficit_usd += float(written.sum())
             d[:, gone] = 0.0
             self.deficit_rows.append(rows[gone])
