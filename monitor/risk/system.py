@@ -303,6 +303,12 @@ class _Projector(Projector):
     def result(self, run: Run, shocks: Mapping[int, float], shocked_prices: F64) -> SystemCascade:
         base = super().result(run, shocks, shocked_prices)
         values = {f.name: getattr(base, f.name) for f in fields(CascadeResult)}
+        if len(self.table.members) == 1:
+            # Branch: one market -> its figures are the system's (the split would only add float rounding).
+            (member,) = self.table.members
+            only = MarketFigures(member.name, member.protocol, base.accounts_liquidated, base.debt_repaid_usd,
+                                 base.bad_debt_usd, base.bad_debt_accounts)  # fmt: skip
+            return SystemCascade(**values, by_market=(only,))
         return SystemCascade(**values, by_market=self.split(run))
 
     def split(self, run: Run) -> tuple[MarketFigures, ...]:

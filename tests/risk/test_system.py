@@ -26,7 +26,7 @@ from monitor.risk import (
     sweep,
 )
 from monitor.risk import synthetic as syn
-from monitor.risk.system import SystemMember, SystemProjector, SystemTable
+from monitor.risk.system import Contagion, SystemMember, SystemProjector, SystemTable
 from tests.risk import markets as mk
 from tests.risk.test_another_model import IsolatedMarkets
 
@@ -64,9 +64,19 @@ def test_one_market_is_todays_projection_bit_for_bit(
     (fig,) = result.markets
     assert fig.accounts_liquidated == today.accounts_liquidated
     assert fig.bad_debt_accounts == today.bad_debt_accounts
-    assert fig.debt_repaid_usd == pytest.approx(today.debt_repaid_usd, rel=1e-12, abs=1e-9)
-    assert fig.bad_debt_usd == pytest.approx(today.bad_debt_usd, rel=1e-12, abs=1e-9)
-    assert result.contagion["a"].accounts_liquidated == 0
+    assert fig.debt_repaid_usd == today.debt_repaid_usd and fig.bad_debt_usd == today.bad_debt_usd
+    assert result.contagion["a"] == Contagion(0, 0.0, 0.0)
+
+    # beside a market with no accounts: the same cascade, and the split over markets gives the same figures
+    empty = CascadeBook(ISOLATED, np.zeros((2, 0)), np.zeros((2, 0)), np.zeros(0, dtype=np.int64))
+    pair = SystemProjector([_alone("a", book, model), _alone("e", empty, IsolatedMarkets(), "isolated")], venues)
+    both = pair.project({"WETH": -drop})
+    _same(dataclasses.replace(both.system, rules=today.rules), today)
+    a, e = both.markets
+    assert (a.accounts_liquidated, a.bad_debt_accounts) == (today.accounts_liquidated, today.bad_debt_accounts)
+    assert a.debt_repaid_usd == pytest.approx(today.debt_repaid_usd, rel=1e-12, abs=1e-9)
+    assert a.bad_debt_usd == pytest.approx(today.bad_debt_usd, rel=1e-12, abs=1e-9)
+    assert (e.accounts_liquidated, e.debt_repaid_usd, e.bad_debt_usd, e.bad_debt_accounts) == (0, 0.0, 0.0, 0)
 
 
 @pytest.mark.parametrize("rules", ["v3.0", "v3.3"])
