@@ -100,7 +100,8 @@ class SystemTable:
     ``columns[i]``: the combined asset column of each of member ``i``'s assets (its order); ``slots[i]``: the
     combined slot of each of its price slots; ``scale[i]``: its price units per combined price unit;
     ``rows[i]``: its first account row in the combined book; ``class_member`` / ``class_local``: per combined
-    risk class, the member it belongs to and its index in that member's market."""
+    risk class, the member it belongs to and its index in that member's market; ``same_columns[i]`` /
+    ``same_slots[i]``: whether the member's assets / slots are the combined ones in the same order."""
 
     def __init__(self, members: Sequence[SystemMember]) -> None:
         if not members:
@@ -152,6 +153,8 @@ class SystemTable:
             len(markets) == 1 and bool(np.array_equal(s, np.arange(m.n_slots))) and sc == 1.0
             for s, sc in zip(self.slots, self.scale, strict=True)
         )
+        self.same_columns: tuple[bool, ...] = tuple(bool(np.array_equal(c, np.arange(m.size))) for c in self.columns)
+        self.same_slots: tuple[bool, ...] = tuple(bool(np.array_equal(s, np.arange(m.n_slots))) for s in self.slots)
         self.class_member: I64 = np.array(class_member, dtype=np.int64)
         self.class_local: I64 = np.array(class_local, dtype=np.int64)
         offsets = np.flatnonzero(np.diff(self.class_member, prepend=-1))  # first combined class of each member
@@ -214,7 +217,10 @@ class SystemModel(LiquidationModel):
         if len(self.models) == 1:
             return [(0, slice(None))]
         owner = t.class_member[risk_class]
-        return [(i, np.flatnonzero(owner == i)) for i in np.unique(owner).tolist()]
+        present = np.flatnonzero(np.bincount(owner, minlength=len(self.models))).tolist()
+        if len(present) == 1:
+            return [(present[0], slice(None))]
+        return [(i, np.flatnonzero(owner == i)) for i in present]
 
     def _local(
         self, i: int, c: F64, d: F64, risk_class: I64, prices: F64, cols: Idx | slice
@@ -223,10 +229,13 @@ class SystemModel(LiquidationModel):
         t = self.table
         if t.identity[i]:
             return c[:, cols], d[:, cols], risk_class[cols], prices
-        lp = prices[t.slots[i]]
+        lp = prices if t.same_slots[i] else prices[t.slots[i]]
         if t.scale[i] != 1.0:
             lp = lp * t.scale[i]
-        if isinstance(cols, slice):
+        if t.same_columns[i]:
+            # Branch: the member lists every asset of the system in its order -> its columns as they are.
+            lc, ld = c[:, cols], d[:, cols]
+        elif isinstance(cols, slice):
             lc, ld = c[t.columns[i]][:, cols], d[t.columns[i]][:, cols]
         else:
             at = np.ix_(t.columns[i], cols)
