@@ -31,28 +31,28 @@ import numpy as np
 from numpy.typing import NDArray
 
 from monitor.dex import PoolState
-from monitor.errors import DataError
 from monitor.risk.engine import Projector
-from monitor.risk.health import Health, unit_prices
-from monitor.risk.market import AssetParams, CascadeBook, RiskClass, RiskMarket
-from monitor.risk.model import Batch, Floors, LiquidationModel, Liquidations, RiskInput
+from monitor.risk.health import unit_prices
+from monitor.risk.market import RiskMarket
 from monitor.risk.params import ModelParams, Scenario
 from monitor.risk.results import CascadeResult
 from monitor.risk.rounds import Run
+from monitor.risk.system_model import SystemModel
+from monitor.risk.system_table import SystemMember, SystemTable
 from monitor.risk.venues import Venue, choose_venues
 
 F64 = NDArray[np.float64]
-I64 = NDArray[np.int64]
-Idx = NDArray[np.intp]
 
-
-@dataclass(frozen=True)
-class SystemMember:
-    """One market of the system: its config name, protocol and the engine's input for it."""
-
-    name: str
-    protocol: str
-    risk: RiskInput
+__all__ = [
+    "Contagion",
+    "MarketFigures",
+    "SystemCascade",
+    "SystemMember",
+    "SystemModel",
+    "SystemProjector",
+    "SystemResult",
+    "SystemTable",
+]
 
 
 @dataclass(frozen=True)
@@ -92,214 +92,6 @@ class SystemResult:
     markets: tuple[MarketFigures, ...]
     alone: tuple[CascadeResult, ...]
     contagion: Mapping[str, Contagion]
-
-
-class SystemTable:
-    """The members' risk tables as one (see the module docstring) and the maps between them.
-
-    ``columns[i]``: the combined asset column of each of member ``i``'s assets (its order); ``slots[i]``: the
-    combined slot of each of its price slots; ``scale[i]``: its price units per combined price unit;
-    ``rows[i]``: its first account row in the combined book; ``class_member`` / ``class_local``: per combined
-    risk class, the member it belongs to and its index in that member's market; ``same_columns[i]`` /
-    ``same_slots[i]``: whether the member's assets / slots are the combined ones in the same order."""
-
-    def __init__(self, members: Sequence[SystemMember]) -> None:
-        if not members:
-            raise DataError("a system projection needs at least one market")
-        names = [m.name for m in members]
-        if len(set(names)) != len(names):
-            raise DataError(f"market names must be unique in a system projection, got {names}")
-        self.members = tuple(members)
-        markets = [m.risk.book.market for m in members]
-        first = markets[0]
-        unit = first.price_unit
-        self.scale: tuple[float, ...] = tuple(mk.price_unit / unit for mk in markets)
-        assets: dict[str, AssetParams] = {}
-        prices: dict[str, float] = {}
-        for mk, scale in zip(markets, self.scale, strict=True):
-            for j, a in enumerate(mk.assets):
-                known = assets.get(a)
-                if known is not None and known.decimals != mk.decimals[j]:
-                    raise DataError(
-                        f"asset {a} has {known.decimals} decimals in one market, {mk.decimals[j]} in another"
-                    )
-                if known is None:
-                    own = mk is first
-                    assets[a] = AssetParams(
-                        a,
-                        mk.symbols[j],
-                        mk.decimals[j],
-                        float(mk.lt[j]) if own else 0.0,
-                        float(mk.bonus[j]) if own else 0.0,
-                        float(mk.protocol_fee[j]),
-                    )
-            for s, a in enumerate(mk.slots):
-                prices.setdefault(a, float(mk.prices[s]) if scale == 1.0 else float(mk.prices[s]) / scale)
-        classes: list[RiskClass] = []
-        class_member: list[int] = [0]
-        class_local: list[int] = [0]
-        for i, (member, mk) in enumerate(zip(members, markets, strict=True)):
-            for k in range(0 if i else 1, mk.n_classes):
-                classes.append(self._class(member.name, mk, k, assets))
-                class_member.append(i)
-                class_local.append(k)
-        self.market = RiskMarket(list(assets.values()), prices, unit, classes)
-        m = self.market
-        self.columns: tuple[Idx, ...] = tuple(
-            np.array([m.column[a] for a in mk.assets], dtype=np.intp) for mk in markets
-        )
-        self.slots: tuple[Idx, ...] = tuple(np.array([m.slot[a] for a in mk.slots], dtype=np.intp) for mk in markets)
-        self.identity: tuple[bool, ...] = tuple(
-            len(markets) == 1 and bool(np.array_equal(s, np.arange(m.n_slots))) and sc == 1.0
-            for s, sc in zip(self.slots, self.scale, strict=True)
-        )
-        self.same_columns: tuple[bool, ...] = tuple(bool(np.array_equal(c, np.arange(m.size))) for c in self.columns)
-        self.same_slots: tuple[bool, ...] = tuple(bool(np.array_equal(s, np.arange(m.n_slots))) for s in self.slots)
-        self.class_member: I64 = np.array(class_member, dtype=np.int64)
-        self.class_local: I64 = np.array(class_local, dtype=np.int64)
-        offsets = np.flatnonzero(np.diff(self.class_member, prepend=-1))  # first combined class of each member
-        self.book = self._book(offsets)
-
-    @staticmethod
-    def _class(name: str, mk: RiskMarket, k: int, assets: Mapping[str, AssetParams]) -> RiskClass:
-        """Member market ``mk``'s class ``k`` over the combined assets (0 for assets it does not list)."""
-        lt = dict.fromkeys(assets, 0.0)
-        bonus = dict.fromkeys(assets, 0.0)
-        source: dict[str, str] = {}
-        for j, a in enumerate(mk.assets):
-            lt[a] = float(mk.lt_of[k][j])
-            bonus[a] = float(mk.bonus_of[k][j])
-            slot = int(mk.slot_of[k][j])
-            if slot != j:
-                source[a] = mk.slots[slot]
-        return RiskClass(f"{name}:{mk.class_names[k]}", lt, bonus, source)
-
-    def _book(self, class_offsets: Idx) -> CascadeBook:
-        m = self.market
-        books = [member.risk.book for member in self.members]
-        sizes = [len(b) for b in books]
-        self.rows: tuple[int, ...] = tuple(int(x) for x in np.cumsum([0, *sizes[:-1]]))
-        n = sum(sizes)
-        c, d = np.zeros((m.size, n)), np.zeros((m.size, n))
-        risk_class = np.zeros(n, dtype=np.int64)
-        for i, b in enumerate(books):
-            at = slice(self.rows[i], self.rows[i] + sizes[i])
-            c[self.columns[i], at] = b.collateral
-            d[self.columns[i], at] = b.debt
-            risk_class[at] = b.risk_class + class_offsets[i]  # a member's classes are consecutive
-        addresses: tuple[str, ...] = ()
-        if all(b.addresses for b in books):
-            addresses = tuple(a for b in books for a in b.addresses)
-        return CascadeBook(m, c, d, risk_class, addresses)
-
-    def member_of(self, rows: Idx) -> I64:
-        """The member each combined book row belongs to."""
-        out: I64 = self.class_member[self.book.risk_class[rows]]
-        return out
-
-
-class SystemModel(LiquidationModel):
-    """Each member's own health check and liquidation rules, applied to its accounts of a combined batch."""
-
-    def __init__(self, table: SystemTable) -> None:
-        self.table = table
-        self.models = tuple(m.risk.model for m in table.members)
-        self.markets = tuple(m.risk.book.market for m in table.members)
-        rules: list[str] = []
-        for model in self.models:
-            if model.rules not in rules:
-                rules.append(model.rules)
-        self.rules = "+".join(rules)
-
-    def _parts(self, risk_class: I64) -> list[tuple[int, Idx | slice]]:
-        """``(member, columns)`` of each member present among columns of classes ``risk_class``."""
-        t = self.table
-        if len(self.models) == 1:
-            return [(0, slice(None))]
-        owner = t.class_member[risk_class]
-        present = np.flatnonzero(np.bincount(owner, minlength=len(self.models))).tolist()
-        if len(present) == 1:
-            return [(present[0], slice(None))]
-        return [(i, np.flatnonzero(owner == i)) for i in present]
-
-    def _local(
-        self, i: int, c: F64, d: F64, risk_class: I64, prices: F64, cols: Idx | slice
-    ) -> tuple[F64, F64, I64, F64]:
-        """Member ``i``'s view of columns ``cols``: balances in its asset order, its classes, its slot prices."""
-        t = self.table
-        if t.identity[i]:
-            return c[:, cols], d[:, cols], risk_class[cols], prices
-        lp = prices if t.same_slots[i] else prices[t.slots[i]]
-        if t.scale[i] != 1.0:
-            lp = lp * t.scale[i]
-        if t.same_columns[i]:
-            # Branch: the member lists every asset of the system in its order -> its columns as they are.
-            lc, ld = c[:, cols], d[:, cols]
-        elif isinstance(cols, slice):
-            lc, ld = c[t.columns[i]][:, cols], d[t.columns[i]][:, cols]
-        else:
-            at = np.ix_(t.columns[i], cols)
-            lc, ld = c[at], d[at]
-        return lc, ld, t.class_local[risk_class[cols]], lp
-
-    def health(self, market: RiskMarket, c: F64, d: F64, risk_class: I64, prices: F64) -> Health:
-        """Each member's exact health of its columns (sums in the combined price unit)."""
-        parts = self._parts(risk_class)
-        if len(parts) == 1 and self.table.identity[parts[0][0]]:
-            return self.models[0].health(self.markets[0], c, d, risk_class, prices)
-        k = risk_class.size
-        out = Health(np.zeros(k), np.zeros(k), np.zeros(k), np.full(k, np.inf), np.zeros(k, dtype=bool))
-        for i, cols in parts:
-            lc, ld, lk, lp = self._local(i, c, d, risk_class, prices, cols)
-            h = self.models[i].health(self.markets[i], lc, ld, lk, lp)
-            scale = self.table.scale[i]
-            out.t[cols], out.w[cols], out.d[cols] = (
-                (h.t, h.w, h.d) if scale == 1.0 else (h.t / scale, h.w / scale, h.d / scale)
-            )
-            out.hf[cols], out.liquidatable[cols] = h.hf, h.liquidatable
-        return out
-
-    def floors(self, market: RiskMarket) -> Floors:
-        """The loosest of the members' floors (in the combined price unit): a bound that holds for every one."""
-        each = [
-            (f, s)
-            for f, s in (
-                (model.floors(mk), scale)
-                for model, mk, scale in zip(self.models, self.markets, self.table.scale, strict=True)
-            )
-        ]
-        if len(each) == 1 and each[0][1] == 1.0:
-            return each[0][0]
-        return Floors(
-            relative=max(f.relative for f, _ in each),
-            slack=max(f.slack / s for f, s in each),
-            debt_slack=max(f.debt_slack / s for f, s in each),
-        )
-
-    def liquidate(self, market: RiskMarket, batch: Batch, cover_cap: F64) -> Liquidations:
-        """Each member's liquidation of its columns; assets given back as combined columns."""
-        parts = self._parts(batch.risk_class)
-        if len(parts) == 1 and self.table.identity[parts[0][0]]:
-            return self.models[0].liquidate(self.markets[0], batch, cover_cap)
-        k = batch.risk_class.size
-        z = np.zeros(k)
-        no = np.zeros(k, dtype=bool)
-        out = Liquidations(np.zeros(k, dtype=np.intp), np.zeros(k, dtype=np.intp), z.copy(), z.copy(), z.copy(),
-                           z.copy(), no.copy(), no.copy(), no.copy())  # fmt: skip
-        t = self.table
-        for i, cols in parts:
-            lc, ld, lk, lp = self._local(i, batch.c, batch.d, batch.risk_class, batch.prices, cols)
-            h = batch.health.take(cols) if isinstance(cols, np.ndarray) else batch.health
-            if t.scale[i] != 1.0:
-                s = t.scale[i]
-                h = Health(h.t * s, h.w * s, h.d * s, h.hf, h.liquidatable)
-            part = self.models[i].liquidate(self.markets[i], Batch(lc, ld, lk, h, lp), cover_cap[cols])
-            columns = t.columns[i]
-            out.collateral_asset[cols] = columns[part.collateral_asset]
-            out.debt_asset[cols] = columns[part.debt_asset]
-            for name in ("collateral", "debt", "fee", "received", "capped", "ok", "write_off"):
-                getattr(out, name)[cols] = getattr(part, name)
-        return out
 
 
 class _Projector(Projector):
