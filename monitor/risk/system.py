@@ -127,7 +127,7 @@ class _Projector(Projector):
         dead_debt = np.concatenate([b.debt[:, self.empty], d[:, left]], axis=1)
         classes = b.risk_class[dead_rows]
         bad = np.zeros(count)
-        for cid in np.unique(classes).tolist():
+        for cid in np.flatnonzero(np.bincount(classes, minlength=m.n_classes)).tolist():
             at = classes == cid
             value = float(unit_prices(m, run.prices, cid) @ dead_debt[:, at].sum(axis=1)) / m.price_unit
             bad[t.class_member[cid]] += value
