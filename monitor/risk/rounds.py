@@ -21,6 +21,7 @@ from monitor.risk.baseline import Baseline
 from monitor.risk.health import Health, toxic, unit_prices
 from monitor.risk.market import CascadeBook
 from monitor.risk.model import Batch, Liquidations
+from monitor.risk.oracles import Oracles
 from monitor.risk.params import ModelParams
 from monitor.risk.results import RoundResult, Toxic
 from monitor.risk.screen import Exposure
@@ -43,14 +44,6 @@ class Outcome:
     fee_usd: float
     received: F64  # per reserve, token units
     skipped: int
-
-
-def set_oracle(prices: F64, slot: int, new: float, deviation: float) -> None:
-    """Move an oracle to ``new`` unless the move is within the deviation threshold."""
-    old = prices[slot]
-    # Branch: with a threshold the oracle only follows moves larger than it.
-    if deviation == 0.0 or abs(new / old - 1.0) > deviation:
-        prices[slot] = new
 
 
 class Run:
@@ -78,6 +71,7 @@ class Run:
         self.prices = prices.copy()
         self.ref = prices.copy()
         self.pools = dict(pools)
+        self.oracles = Oracles(self.m, params.oracles, params.oracle_deviation)
         self.overlay = Overlay(self.book, pos, buffers)
         self.dead_units: dict[int, F64] = {}  # per risk class: debt of accounts with no collateral
         self.dead_count = 0
@@ -279,5 +273,5 @@ class Run:
                 continue
             self.pools[j] = done[0]
             sold[j] = float(amount)
-            set_oracle(self.prices, j, float(venue.spot_price(self.pools[j])), self.params.oracle_deviation)
+            self.oracles.set(self.prices, j, float(venue.spot_price(self.pools[j])))
         return sold
