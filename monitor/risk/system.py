@@ -24,7 +24,7 @@ per asset). Prices are kept in the first market's price unit; a market with anot
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import cast
 
 import numpy as np
@@ -191,7 +191,8 @@ class SystemProjector:
         return self.table.market
 
     def alone(self, i: int) -> Projector:
-        """Member ``i`` projected on its own, selling into the shared venues of its assets."""
+        """Member ``i`` projected on its own, selling into the shared venues of its assets (with the oracle
+        models of its assets)."""
         if i not in self._alone:
             member = self.table.members[i]
             mk = member.risk.book.market
@@ -200,7 +201,13 @@ class SystemProjector:
             for a, v in self.venues.items():
                 if a in mk.column:
                     own[a] = v if scale == 1.0 else Venue(v.asset, v.quote, v.pool, round(v.quote_price * scale))
-            self._alone[i] = Projector(member.risk.book, own, self.params, model=member.risk.model)
+            oracles = {
+                self.market.resolve(a): o
+                for a, o in self.params.oracles.items()
+                if self.market.resolve(a) in mk.slot and (o.base is None or self.market.resolve(o.base) in mk.slot)
+            }
+            params = replace(self.params, oracles=oracles) if self.params.oracles else self.params
+            self._alone[i] = Projector(member.risk.book, own, params, model=member.risk.model)
         return self._alone[i]
 
     def project(self, scenario: Scenario | Mapping[str, float]) -> SystemResult:

@@ -26,6 +26,7 @@ from monitor.risk import (
     sweep,
 )
 from monitor.risk import synthetic as syn
+from monitor.risk.oracles import OracleModel
 from monitor.risk.system import Contagion, SystemMember, SystemProjector, SystemTable
 from tests.risk import markets as mk
 from tests.risk.test_another_model import IsolatedMarkets
@@ -189,6 +190,17 @@ def test_another_price_unit_gives_the_same_system() -> None:
         assert x.debt_repaid_usd == pytest.approx(y.debt_repaid_usd, rel=1e-9)
     assert b.contagion["isolated"].accounts_liquidated == a.contagion["isolated"].accounts_liquidated > 0
     assert b.alone[1].final_prices_usd[mk.WETH] == pytest.approx(1800.0, rel=1e-12)
+
+
+def test_oracle_models_apply_to_the_markets_that_list_the_asset() -> None:
+    """WBTC priced as WETH times a rate: the isolated market (no WBTC) projects alone without that model; in the
+    system a WETH drop moves the WBTC oracle of the Aave market."""
+    aave = _alone("aave", mk.build([(2, 200_000.0, 1, 1.05)] * 4, RM), mk.V30)
+    iso = _alone("isolated", _isolated_book([1.3, 1.5]), IsolatedMarkets(), "isolated")
+    params = ModelParams(oracles={"WBTC": OracleModel("rate", base="WETH")})
+    result = SystemProjector([aave, iso], mk.venues(RM, 100e6), params).project({"WETH": -0.2})
+    assert result.markets[0].accounts_liquidated == result.alone[0].accounts_liquidated == 4
+    assert result.system.final_prices_usd[mk.WBTC] < 30_000 * 0.81
 
 
 def test_a_shock_that_misses_a_market_leaves_it_alone_at_its_prices() -> None:
