@@ -2,7 +2,9 @@
 
 Reads the market and the configured Uniswap v3 pools at the newest block, shocks the given assets (ASSET is a
 reserve symbol or token address, the change a signed share, ``-0.2`` or ``-20%``) and runs the cascade engine
-(:mod:`monitor.risk`): the rounds table, final prices, extra drop and amplification, totals and bad debt.
+(:mod:`monitor.risk`): the rounds table, final prices, extra drop and amplification, totals and bad debt. A config
+with several markets projects them as one system (:mod:`monitor.commands.system`): the same fields for the whole
+system, plus ``markets`` and ``contagion``; ``--market NAME`` projects one market alone.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import sys
 from typing import Any
 
 from monitor.chain.rpc import RpcClient
+from monitor.commands import system
+from monitor.commands.cascade_json import rounds_json
 from monitor.config import MarketConfig, MonitorConfig, load_config
 from monitor.errors import ConfigError
 from monitor.logs import protect_config
@@ -45,7 +49,8 @@ def parse_shock(text: str) -> tuple[str, float]:
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     """Options shared with ``sweep``: which market and block, and the model's departures from the default."""
     parser.add_argument("--config", required=True, help="path of the YAML config file")
-    parser.add_argument("--market", default=None, help="market name from the config (default: the first)")
+    market_help = "project this market alone (default: every market of the config as one system)"
+    parser.add_argument("--market", default=None, help=market_help)
     parser.add_argument("--block", type=int, default=None, help="block number (default: the newest safe block)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
     g = parser.add_argument_group("model options (defaults: the on-chain model)")
@@ -126,15 +131,7 @@ def document(snap: MarketSnapshot, result: CascadeResult) -> dict[str, Any]:
     return {
         "block": snap.block,
         "market": snap.config.name,
-        "rounds": [
-            {
-                "round": r.round,
-                "accounts_liquidated": r.accounts_liquidated,
-                "debt_repaid_usd": r.debt_repaid_usd,
-                "oracle_prices_usd": dict(r.oracle_prices_usd),
-            }
-            for r in result.rounds
-        ],
+        "rounds": rounds_json(result),
         "final_prices_usd": dict(result.final_prices_usd),
         "debt_repaid_usd": result.debt_repaid_usd,
         "bad_debt_usd": result.bad_debt_usd,
@@ -207,6 +204,19 @@ def run(args: argparse.Namespace) -> int:
     names = [a.lower() for a, _ in args.shock]
     if len(set(names)) != len(names):
         raise ConfigError("--shock names an asset twice")
+    cfg = load_config(args.config)
+    if system.is_system(cfg, args):
+        # Branch: several markets and no --market -> one cascade across them all.
+        protect_config(cfg)
+        snaps, whole = system.system_projector(cfg, args, liquidation_rules, model_params(args))
+        projected = whole.project(dict(args.shock))
+        block = snaps[0].block
+        if args.json:
+            json.dump(system.simulate_document(block, whole, projected), sys.stdout)
+            sys.stdout.write("\n")
+        else:
+            print(system.simulate_text(block, whole, projected))
+        return 0
     snap, projector = projector_for(args)
     result = projector.project(dict(args.shock))
     if args.json:

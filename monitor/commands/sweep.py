@@ -2,7 +2,8 @@
 
 For each asset (the config's ``sweep.assets``, ``--asset``, or every collateral asset some account holds) the
 engine projects a drop at every step up to ``sweep.max_shock`` and finds the smallest drop whose cascade
-crosses ``sweep.amplification_limit`` or ``sweep.bad_debt_limit_usd`` (new bad debt) by bisection.
+crosses ``sweep.amplification_limit`` or ``sweep.bad_debt_limit_usd`` (new bad debt) by bisection. A config with
+several markets sweeps the system projection (critical shocks of the whole system); ``--market NAME`` one market.
 """
 
 from __future__ import annotations
@@ -13,9 +14,12 @@ import sys
 import time
 from typing import Any
 
-from monitor.commands.simulate import add_model_arguments, projector_for
+from monitor.commands import system
+from monitor.commands.cascade_json import assets_json
+from monitor.commands.simulate import add_model_arguments, liquidation_rules, model_params, projector_for
 from monitor.config import load_config
 from monitor.errors import ConfigError
+from monitor.logs import protect_config
 from monitor.risk import Limits, SweepResult, SweepSpec, sweep
 from monitor.snapshot import MarketSnapshot
 
@@ -49,31 +53,16 @@ def document(snap: MarketSnapshot, result: SweepResult, seconds: float) -> dict[
         "market": snap.config.name,
         "limits": {"amplification": result.limits.amplification, "bad_debt_usd": result.limits.bad_debt_usd},
         "seconds": seconds,
-        "assets": [
-            {
-                "asset": a.asset,
-                "symbol": a.symbol,
-                "drops": list(a.drops),
-                "final_drop": list(a.final_drop),
-                "amplification": list(a.amplification),
-                "debt_repaid_usd": list(a.debt_repaid_usd),
-                "accounts_liquidated": list(a.accounts_liquidated),
-                "bad_debt_usd": list(a.new_bad_debt_usd),
-                "rounds": list(a.rounds),
-                "projected": list(a.projected),  # false: interpolated between projected drops
-                "critical_shock": a.critical_shock,
-                "critical_reason": a.critical_reason,
-            }
-            for a in result.assets
-        ],
+        "assets": assets_json(result),
     }
 
 
-def text(snap: MarketSnapshot, result: SweepResult, seconds: float) -> str:
-    """Per asset: a table at a few drops and the critical shock."""
+def text(snap: MarketSnapshot | str, result: SweepResult, seconds: float) -> str:
+    """Per asset: a table at a few drops and the critical shock (``snap``: the market, or a title)."""
     lim = result.limits
+    title = snap if isinstance(snap, str) else f"{snap.config.name} at block {snap.block}"
     lines = [
-        f"{snap.config.name} at block {snap.block}: sweep of {len(result.assets)} assets in {seconds:.1f} s "
+        f"{title}: sweep of {len(result.assets)} assets in {seconds:.1f} s "
         f"(limits: amplification {lim.amplification:g}, new bad debt ${lim.bad_debt_usd:,.0f})"
     ]
     for a in result.assets:
@@ -99,6 +88,22 @@ def text(snap: MarketSnapshot, result: SweepResult, seconds: float) -> str:
 def run(args: argparse.Namespace) -> int:
     """Read, sweep, print."""
     spec, limits, assets = spec_and_limits(args)
+    cfg = load_config(args.config)
+    if system.is_system(cfg, args):
+        # Branch: several markets and no --market -> the curves and critical shocks of the system.
+        protect_config(cfg)
+        snaps, whole = system.system_projector(cfg, args, liquidation_rules, model_params(args))
+        start = time.perf_counter()
+        swept = sweep(whole.projector, assets or None, spec, limits)
+        seconds = time.perf_counter() - start
+        block = snaps[0].block
+        if args.json:
+            json.dump(system.sweep_document(block, whole, swept, seconds), sys.stdout)
+            sys.stdout.write("\n")
+        else:
+            names = ", ".join(m.name for m in whole.table.members)
+            print(text(f"system of {len(snaps)} markets ({names}) at block {block}", swept, seconds))
+        return 0
     snap, projector = projector_for(args)
     start = time.perf_counter()
     result = sweep(projector, assets or None, spec, limits)

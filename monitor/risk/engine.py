@@ -16,9 +16,10 @@ from monitor.risk.baseline import baseline
 from monitor.risk.health import toxic
 from monitor.risk.market import CascadeBook, resolve_shocks
 from monitor.risk.model import LiquidationModel
+from monitor.risk.oracles import Oracles
 from monitor.risk.params import ModelParams, Scenario
 from monitor.risk.results import CascadeResult, Toxic
-from monitor.risk.rounds import Run, set_oracle
+from monitor.risk.rounds import Run
 from monitor.risk.screen import Exposure, may_liquidate
 from monitor.risk.venues import Venue
 
@@ -98,12 +99,14 @@ class Projector:
         """Oracle prices (per slot) and pool states right after the shocks."""
         prices = self.market.prices.copy()
         pools = {j: v.pool for j, v in self.venues.items()}
+        oracles = Oracles(self.market, self.params.oracles, self.params.oracle_deviation)
         for slot, change in sorted(shocks.items()):
             venue = self.venues.get(slot)
             if venue is not None:
-                # Branch: an asset with a pool -> an outside trade moves the pool; the oracle follows it.
+                # Branch: an asset with a pool -> an outside trade moves the pool; the oracle follows it (as its
+                # oracle model says).
                 pools[slot] = venue.shocked(pools[slot], change)
-                set_oracle(prices, slot, float(venue.spot_price(pools[slot])), self.params.oracle_deviation)
+                oracles.set(prices, slot, float(venue.spot_price(pools[slot])))
             else:
                 # Branch: no pool -> the oracle price itself moves.
                 prices[slot] = max(math.floor(prices[slot] * (1.0 + change)), 1.0)
@@ -116,7 +119,9 @@ class Projector:
         sc = scenario if isinstance(scenario, Scenario) else Scenario(scenario)
         shocks = resolve_shocks(self.market, sc.shocks)
         prices, pools = self.shock(shocks)
-        ratios = {s: float(prices[s] / self.market.prices[s]) for s in shocks}
+        # the shocked slots, then any other oracle that moved with them (one that follows another asset's price)
+        moved = [*shocks, *(s for s in np.flatnonzero(prices != self.market.prices).tolist() if s not in shocks)]
+        ratios = {s: float(prices[s] / self.market.prices[s]) for s in moved}
         base = baseline(self.exposure, ratios)
         if self._pos is None:
             n, r = len(self.book), self.market.size
@@ -172,7 +177,7 @@ class Projector:
                 m.assets[j]: float(v) for j, v in enumerate(run.deficit_by_asset.tolist()) if v > 0
             },
             deficit_usd_by_class={
-                m.class_names[k]: float(v) for k, v in enumerate(run.deficit_by_class.tolist()) if v > 0
+                m.class_names[k]: float(v) for k, v in enumerate(run.deficit_usd_by_class.tolist()) if v > 0
             },
         )
 

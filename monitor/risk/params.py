@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from monitor.errors import DataError
+from monitor.risk.oracles import OracleModel
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class ModelParams:
       from it (0: every move).
     - ``latency_rounds``: an account is liquidated only once it has been liquidatable for this many rounds.
     - ``max_rounds``: stop after this many rounds even if accounts remain liquidatable.
+    - ``oracles``: per asset (address or symbol) how its oracle updates
+      (:class:`~monitor.risk.oracles.OracleModel`: its own pool, another asset times an exchange rate, fixed;
+      its own deviation threshold); the others follow their pools with ``oracle_deviation``.
     """
 
     liquidator_capital_usd: float = math.inf
@@ -58,6 +62,7 @@ class ModelParams:
     oracle_deviation: float = 0.0
     latency_rounds: int = 0
     max_rounds: int = 50
+    oracles: Mapping[str, OracleModel] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if not self.liquidator_capital_usd >= 0:
@@ -74,6 +79,9 @@ class ModelParams:
             raise DataError("latency_rounds must be an int >= 0")
         if isinstance(self.max_rounds, bool) or not isinstance(self.max_rounds, int) or self.max_rounds < 1:
             raise DataError("max_rounds must be an int >= 1")
+        if any(not isinstance(o, OracleModel) for o in self.oracles.values()):
+            raise DataError("oracles must map assets to OracleModel")
+        object.__setattr__(self, "oracles", MappingProxyType(dict(self.oracles)))
 
     @property
     def profit_filter(self) -> bool:

@@ -21,6 +21,7 @@ from monitor.risk.baseline import Baseline
 from monitor.risk.health import Health, toxic, unit_prices
 from monitor.risk.market import CascadeBook
 from monitor.risk.model import Batch, Liquidations
+from monitor.risk.oracles import Oracles
 from monitor.risk.params import ModelParams
 from monitor.risk.results import RoundResult, Toxic
 from monitor.risk.screen import Exposure
@@ -43,14 +44,6 @@ class Outcome:
     fee_usd: float
     received: F64  # per reserve, token units
     skipped: int
-
-
-def set_oracle(prices: F64, slot: int, new: float, deviation: float) -> None:
-    """Move an oracle to ``new`` unless the move is within the deviation threshold."""
-    old = prices[slot]
-    # Branch: with a threshold the oracle only follows moves larger than it.
-    if deviation == 0.0 or abs(new / old - 1.0) > deviation:
-        prices[slot] = new
 
 
 class Run:
@@ -78,6 +71,7 @@ class Run:
         self.prices = prices.copy()
         self.ref = prices.copy()
         self.pools = dict(pools)
+        self.oracles = Oracles(self.m, params.oracles, params.oracle_deviation)
         self.overlay = Overlay(self.book, pos, buffers)
         self.dead_units: dict[int, F64] = {}  # per risk class: debt of accounts with no collateral
         self.dead_count = 0
@@ -85,7 +79,9 @@ class Run:
         self.deficit_rows: list[Idx] = []
         self.deficit_usd = 0.0
         self.deficit_by_asset = np.zeros(self.m.size)  # USD written off per asset (at the round's prices)
-        self.deficit_by_class = np.zeros(self.m.n_classes)  # the same, per risk class of the accounts
+        # per risk class: debt repaid and debt written off, USD at the round's prices (for a split by class)
+        self.repaid_usd_by_class = np.zeros(self.m.n_classes)
+        self.deficit_usd_by_class = np.zeros(self.m.n_classes)
         self.liquidations = 0
         self.rounds: list[RoundResult] = []
         self.converged = False
@@ -203,9 +199,11 @@ class Run:
             self._apply(wpos[at[sel]], watch[at[sel]], np.take(ca, sel, axis=1), np.take(da, sel, axis=1), jc[sel],
                         jd[sel], out, sel)  # fmt: skip
         received = np.bincount(jc[sel], weights=out.received[sel], minlength=m.size).astype(np.float64)
+        repaid_usd = out.debt[sel] * own_d[sel]
+        self.repaid_usd_by_class += np.bincount(batch.risk_class[sel], weights=repaid_usd, minlength=m.n_classes)
         return Outcome(
             count=int(sel.size),
-            debt_usd=float((out.debt[sel] * own_d[sel]).sum()),
+            debt_usd=float(repaid_usd.sum()),
             seized_usd=float((out.received[sel] * own_c[sel]).sum()),
             fee_usd=float((out.fee[sel] * own_c[sel]).sum()),
             received=received,
@@ -246,9 +244,9 @@ class Run:
             own = self.prices[: self.m.size] / self.m.units
             written = own * d[:, gone].sum(axis=1) / self.m.price_unit
             self.deficit_by_asset += written
+            each = own @ d[:, gone] / self.m.price_unit
             classes = self.book.risk_class[rows[gone]]
-            per_account = (own[:, None] * d[:, gone]).sum(axis=0) / self.m.price_unit
-            self.deficit_by_class += np.bincount(classes, weights=per_account, minlength=self.m.n_classes)
+            self.deficit_usd_by_class += np.bincount(classes, weights=each, minlength=self.m.n_classes)
             self.deficit_usd += float(written.sum())
             d[:, gone] = 0.0
             self.deficit_rows.append(rows[gone])
@@ -279,5 +277,5 @@ class Run:
                 continue
             self.pools[j] = done[0]
             sold[j] = float(amount)
-            set_oracle(self.prices, j, float(venue.spot_price(self.pools[j])), self.params.oracle_deviation)
+            self.oracles.set(self.prices, j, float(venue.spot_price(self.pools[j])))
         return sold
