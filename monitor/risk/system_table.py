@@ -72,7 +72,7 @@ class SystemTable:
         class_local: list[int] = [0]
         for i, (member, mk) in enumerate(zip(members, markets, strict=True)):
             for k in range(0 if i else 1, mk.n_classes):
-                classes.append(self._class(member.name, mk, k, assets))
+                classes.append(self._class(member.name if len(members) > 1 else "", mk, k, assets))
                 class_member.append(i)
                 class_local.append(k)
         self.market = RiskMarket(list(assets.values()), prices, unit, classes)
@@ -94,7 +94,8 @@ class SystemTable:
 
     @staticmethod
     def _class(name: str, mk: RiskMarket, k: int, assets: Mapping[str, AssetParams]) -> RiskClass:
-        """Member market ``mk``'s class ``k`` over the combined assets (0 for assets it does not list)."""
+        """Member market ``mk``'s class ``k`` over the combined assets (0 for assets it does not list), named
+        ``market:class`` (a one-market system keeps the market's own class names, as projected alone)."""
         lt = dict.fromkeys(assets, 0.0)
         bonus = dict.fromkeys(assets, 0.0)
         source: dict[str, str] = {}
@@ -104,7 +105,7 @@ class SystemTable:
             slot = int(mk.slot_of[k][j])
             if slot != j:
                 source[a] = mk.slots[slot]
-        return RiskClass(f"{name}:{mk.class_names[k]}", lt, bonus, source)
+        return RiskClass(f"{name}:{mk.class_names[k]}" if name else mk.class_names[k], lt, bonus, source)
 
     def _book(self, class_offsets: Idx) -> CascadeBook:
         m = self.market

@@ -93,3 +93,33 @@ def test_two_entries_of_one_market_are_refused(
     # one of them alone is fine (the batch-1 document)
     doc = _json(capsys, "simulate", "--config", config, "--shock", "WETH=-0.2", "--market", "twin", "--json")
     assert doc["market"] == "twin" and doc["rules"] == "v3.3" and doc["rounds"]
+
+
+def test_aave_and_morpho_project_as_one_system_and_contagion_is_the_difference_to_alone(
+    session_devnet: Devnet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The devnet's Aave market and its Morpho markets sell into the same pools: ``simulate`` without ``--market``
+    projects them as one cascade; each market's figures sum to the system's, and ``contagion`` is exactly each
+    market's figures in the system minus its own projection alone (``--market``) at the same block."""
+    cfg = devnet_config(session_devnet.url, session_devnet.dep, checkpoint=str(tmp_path / "cp.sqlite"), morpho=True)
+    assert [m["protocol"] for m in cfg["markets"]] == ["aave-v3", "morpho-blue"]
+    config = _write(cfg, tmp_path / "both.yaml")
+    doc = _json(capsys, "simulate", "--config", config, "--shock", "WETH=-0.3", "--json")
+    per_market = {m["name"]: m for m in doc["markets"]}
+    assert [m["protocol"] for m in doc["markets"]] == ["aave-v3", "morpho-blue"]
+    assert set(doc["contagion"]) == set(per_market)
+    assert all(m["accounts_liquidated"] > 0 for m in doc["markets"])
+    total = sum(m["debt_repaid_usd"] for m in doc["markets"])
+    assert abs(total - doc["debt_repaid_usd"]) <= 1e-9 * doc["debt_repaid_usd"]
+    # rounds count liquidations (an account may be liquidated in several rounds), markets count distinct accounts
+    assert sum(r["accounts_liquidated"] for r in doc["rounds"]) >= sum(m["accounts_liquidated"] for m in doc["markets"])
+    for name, figures in per_market.items():
+        alone = _json(capsys, "simulate", "--config", config, "--shock", "WETH=-0.3", "--market", name,
+                      "--block", str(doc["block"]), "--json")  # fmt: skip
+        extra = doc["contagion"][name]
+        assert abs(extra["debt_repaid_usd"] - (figures["debt_repaid_usd"] - alone["debt_repaid_usd"])) <= 1e-6 * max(
+            1.0, alone["debt_repaid_usd"]
+        )
+        assert abs(extra["bad_debt_usd"] - (figures["bad_debt_usd"] - alone["bad_debt_usd"])) <= 1e-6 * max(
+            1.0, alone["bad_debt_usd"]
+        )
