@@ -9,26 +9,19 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from eth_utils.crypto import keccak
-
 from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig
-from monitor.devnet.artifacts import own_artifact
 from monitor.devnet.monitor_config import morpho_entry
 from monitor.devnet.morpho_compile import morpho_artifact
 from monitor.devnet.morpho_population import read_positions
-from monitor.devnet.rpc import MAX_UINT, hex_int
+from monitor.devnet.rpc import hex_int
 from monitor.protocols.base import Refresh
 from monitor.protocols.morpho_blue.book import MorphoBook
 from monitor.protocols.morpho_blue.config import MorphoBlueMarketConfig
 from monitor.protocols.morpho_blue.tracker import MorphoBlueTracker
 from tests.conftest import Devnet
-from tests.morpho.chain import morpho_of
-
-
-def _user(name: str) -> str:
-    return "0x" + keccak(f"morpho-reorg-test:{name}".encode())[-20:].hex()
+from tests.morpho.chain import fresh_user, morpho_of, open_position
 
 
 @asynccontextmanager
@@ -46,18 +39,9 @@ async def _fresh(devnet: Devnet, path: Path) -> Refresh:
 
 def _open_position(devnet: Devnet, who: str, market: str, collateral: float, borrow: float) -> list[Any]:
     """``who`` mints and supplies ``collateral`` whole tokens and borrows ``borrow`` whole loan tokens."""
-    dep, info = devnet.dep, morpho_of(devnet.dep)
-    m = info.market(market)
-    erc20, morpho = own_artifact("TestERC20").abi, morpho_artifact().abi
+    dep, m = devnet.dep, morpho_of(devnet.dep).market(market)
     units = int(collateral * 10 ** dep.token(m.collateral).decimals)
-    owed = int(borrow * 10 ** dep.token(m.loan).decimals)
-    p = m.params.as_tuple()
-    return [
-        (who, m.collateral_token, erc20.fn("mint").encode(who, units)),
-        (who, m.collateral_token, erc20.fn("approve").encode(info.morpho, MAX_UINT)),
-        (who, info.morpho, morpho.fn("supplyCollateral").encode(p, units, who, b"")),
-        (who, info.morpho, morpho.fn("borrow").encode(p, owed, 0, who, who)),
-    ]
+    return open_position(dep, who, m.params, units, int(borrow * 10 ** dep.token(m.loan).decimals))
 
 
 def _borrow_more(devnet: Devnet, market: str, who: str, borrow: float) -> list[Any]:
@@ -74,7 +58,7 @@ def _rows(book: MorphoBook) -> list[tuple[str, str, Any, int, int]]:
 
 async def test_reorg_of_borrows_leaves_the_book_equal_to_a_rebuild(devnet: Devnet, tmp_path: Path) -> None:
     rpc, info = devnet.rpc, morpho_of(devnet.dep)
-    x, y, z, w = (_user(n) for n in "xyzw")
+    x, y, z, w = (fresh_user(f"reorg-{n}") for n in "xyzw")
     weth, wbtc = "WETH/USDC-86", "WBTC/USDC-86"
     old_a, old_b = info.borrowers[info.market(weth).market_id][:2]  # generated borrowers
     rpc.call("anvil_autoImpersonateAccount", True)
