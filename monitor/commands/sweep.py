@@ -2,8 +2,9 @@
 
 For each asset (the config's ``sweep.assets``, ``--asset``, or every collateral asset some account holds) the
 engine projects a drop at every step up to ``sweep.max_shock`` and finds the smallest drop whose cascade
-crosses ``sweep.amplification_limit`` or ``sweep.bad_debt_limit_usd`` (new bad debt) by bisection. A config with
-several markets sweeps the system projection (critical shocks of the whole system); ``--market NAME`` one market.
+crosses ``sweep.amplification_limit`` or ``sweep.bad_debt_limit_usd`` (new bad debt) by bisection, and what the
+cascade at that shock costs (lenders' losses per market where the protocol reports them). A config with several
+markets sweeps the system projection (critical shocks of the whole system); ``--market NAME`` one market.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from monitor.commands.simulate import add_model_arguments, liquidation_rules, mo
 from monitor.config import load_config
 from monitor.errors import ConfigError
 from monitor.logs import protect_config
-from monitor.risk import Limits, SweepResult, SweepSpec, sweep
+from monitor.risk import Limits, Projector, SweepResult, SweepSpec, sweep
 from monitor.snapshot import MarketSnapshot
 
 HELP = "cascade curves for 1% to 90% drops of each collateral asset, and the critical shock of each"
@@ -46,19 +47,47 @@ def spec_and_limits(args: argparse.Namespace) -> tuple[SweepSpec, Limits, list[s
     return spec, limits, list(args.asset or cfg.assets)
 
 
-def document(snap: MarketSnapshot, result: SweepResult, seconds: float) -> dict[str, Any]:
-    """The ``--json`` document."""
+def at_critical_shocks(snap: MarketSnapshot, projector: Projector, result: SweepResult) -> dict[str, dict[str, Any]]:
+    """Per swept asset with a critical shock, the cascade at that shock projected once more: its totals and the
+    protocol's own fields of a projection (the view's :meth:`~monitor.protocols.base.MarketView.scenario_fields`,
+    e.g. lenders' losses per market)."""
+    out: dict[str, dict[str, Any]] = {}
+    for a in result.assets:
+        if a.critical_shock is None:
+            continue
+        r = projector.project({a.asset: -a.critical_shock})
+        out[a.asset] = {
+            "drop": a.critical_shock,
+            "debt_repaid_usd": r.debt_repaid_usd,
+            "bad_debt_usd": r.new_bad_debt_usd,
+            **snap.view.scenario_fields(r),
+        }
+    return out
+
+
+def document(
+    snap: MarketSnapshot, result: SweepResult, seconds: float, critical: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The ``--json`` document; ``critical``: :func:`at_critical_shocks` (``at_critical_shock`` per asset)."""
     return {
         "block": snap.block,
         "market": snap.config.name,
         "limits": {"amplification": result.limits.amplification, "bad_debt_usd": result.limits.bad_debt_usd},
         "seconds": seconds,
-        "assets": assets_json(result),
+        "assets": [
+            {**asset, "at_critical_shock": (critical or {}).get(asset["asset"])} for asset in assets_json(result)
+        ],
     }
 
 
-def text(snap: MarketSnapshot | str, result: SweepResult, seconds: float) -> str:
-    """Per asset: a table at a few drops and the critical shock (``snap``: the market, or a title)."""
+def text(
+    snap: MarketSnapshot | str,
+    result: SweepResult,
+    seconds: float,
+    critical: dict[str, dict[str, Any]] | None = None,
+) -> str:
+    """Per asset: a table at a few drops, the critical shock and lenders' losses there (``snap``: the market, or
+    a title)."""
     lim = result.limits
     title = snap if isinstance(snap, str) else f"{snap.config.name} at block {snap.block}"
     lines = [
@@ -76,6 +105,10 @@ def text(snap: MarketSnapshot | str, result: SweepResult, seconds: float) -> str
             f"  {a.symbol} ({a.asset}): {crit}",
             "     drop  final drop   ampl.  liquidated   debt repaid $  new bad debt $",
         ]
+        for key, loss in (critical or {}).get(a.asset, {}).get("lender_loss_by_market", {}).items():
+            if loss["usd"] > 0:
+                lines.insert(-1, f"    at the critical shock, lenders of market {key} lose ${loss['usd']:,.0f} "
+                                 f"({loss['pct_of_supply']:.2f}% of supply)")  # fmt: skip
         for i, d in enumerate(a.drops):
             if any(abs(d - s) < 1e-9 for s in SHOWN):
                 lines.append(
@@ -108,9 +141,10 @@ def run(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     result = sweep(projector, assets or None, spec, limits)
     seconds = time.perf_counter() - start
+    critical = at_critical_shocks(snap, projector, result)
     if args.json:
-        json.dump(document(snap, result, seconds), sys.stdout)
+        json.dump(document(snap, result, seconds, critical), sys.stdout)
         sys.stdout.write("\n")
     else:
-        print(text(snap, result, seconds))
+        print(text(snap, result, seconds, critical))
     return 0

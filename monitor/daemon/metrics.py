@@ -1,7 +1,7 @@
 """Prometheus exposition: a custom collector over the latest immutable results, and the HTTP endpoints
 ``/metrics``, ``/healthz`` (the process is alive) and ``/readyz`` (synced, data younger than the limit).
 
-Label cardinality is bounded: markets, assets, scenarios, pools, rules and the configured top-N ranks; no
+Label cardinality is bounded: markets, assets, scenarios, pools, rules, configured market ids and top-N ranks; no
 per-borrower series except the top-N.
 """
 
@@ -150,6 +150,11 @@ class ResultCollector(Collector):
                 "Projected new reserve deficit (debt burned when collateral runs out, Aave v3.3+), USD.",
                 ["market", "scenario", "asset"],
             ),
+            "sc_lender_loss": _gauge(
+                "scenario_lender_loss_usd",
+                "Projected bad debt written off against a lending market's supply (lost by its lenders), USD.",
+                ["market", "scenario", "market_id"],
+            ),
             "deficit": _gauge(
                 "reserve_deficit_usd", "Reserve deficit now (getReserveDeficit, Aave v3.3+), USD.", ["market", "asset"]
             ),
@@ -226,6 +231,8 @@ class ResultCollector(Collector):
                 fam["sc_liq"].add_metric([market, scenario.name], scenario.accounts_liquidated)
                 for asset, usd in scenario.deficit_usd_by_reserve.items():
                     fam["sc_deficit"].add_metric([market, scenario.name, asset], usd)
+                for market_id, usd in scenario.lender_loss_usd.items():
+                    fam["sc_lender_loss"].add_metric([market, scenario.name, market_id], usd)
             for asset, usd in result.reserve_deficit_usd.items():
                 fam["deficit"].add_metric([market, asset], usd)
             for asset, shock in result.critical_shocks.items():

@@ -77,6 +77,7 @@ class CascadeProjector:
                     accounts_liquidated=r.accounts_liquidated,
                     path=cascade_path(r, projector),
                     deficit_usd_by_reserve={symbol[a]: usd for a, usd in r.deficit_usd_by_reserve.items()},
+                    lender_loss_usd={k: r.deficit_usd_by_class.get(k, 0.0) for k in risk.lender_supply_usd},
                 )
             )
         self._maybe_sweep(block, projector)

@@ -66,6 +66,9 @@ class ScenarioSummary:
     accounts_liquidated: int
     path: tuple[ScenarioRound, ...] = ()  # round by round (round 0 first)
     deficit_usd_by_reserve: Mapping[str, float] = field(default_factory=dict)  # symbol -> new deficit (Aave v3.3+)
+    # lending market id -> bad debt written off against its lenders' supply (Morpho Blue; empty where a protocol
+    # has no such markets)
+    lender_loss_usd: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

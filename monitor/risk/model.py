@@ -8,7 +8,8 @@ model object per market. A model works on columns of the neutral table (:mod:`mo
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 from numpy.typing import NDArray
@@ -94,7 +95,10 @@ class LiquidationModel(ABC):
 
 @dataclass(frozen=True)
 class RiskInput:
-    """What the engine projects one market from: its neutral risk table and the protocol's liquidation model."""
+    """What the engine projects one market from: its neutral risk table and the protocol's liquidation model;
+    ``lender_supply_usd``: the risk classes whose write-offs fall on their own lenders (isolated lending markets,
+    e.g. Morpho Blue's), each with its lenders' supply in USD (empty: the protocol has none)."""
 
     book: CascadeBook
     model: LiquidationModel
+    lender_supply_usd: Mapping[str, float] = field(default_factory=dict)

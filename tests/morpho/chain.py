@@ -6,13 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from eth_utils.crypto import keccak
 
 from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig
+from monitor.devnet.artifacts import own_artifact
 from monitor.devnet.deployment import Deployment
+from monitor.devnet.morpho_compile import morpho_artifact
 from monitor.devnet.morpho_deployment import MorphoDeployment
-from monitor.devnet.rpc import DevRpc, hex_int
-from monitor.protocols.morpho_blue.params import MarketState, Position
+from monitor.devnet.rpc import MAX_UINT, DevRpc, hex_int
+from monitor.protocols.morpho_blue.params import MarketParams, MarketState, Position
 from monitor.protocols.morpho_blue.reads import MARKET, MarketSnapshot, id_bytes, read_market, read_positions
 
 
@@ -66,3 +69,20 @@ def send_at(rpc: DevRpc, timestamp: int, txs: list[tuple[str, str | None, str]])
     rpc.call("evm_setNextBlockTimestamp", hex_int(timestamp))
     hashes = rpc.send_many(txs, gas=3_000_000, check=False)
     return rpc.wait(hashes)
+
+
+def fresh_user(name: str) -> str:
+    """A fresh account address of a test, from its name."""
+    return "0x" + keccak(f"morpho-test-user:{name}".encode())[-20:].hex()
+
+
+def open_position(dep: Deployment, who: str, params: MarketParams, collateral: int, borrow: int) -> list[Any]:
+    """Transactions of ``who`` (impersonated): mint and supply ``collateral`` units, borrow ``borrow`` units."""
+    morpho, erc20, abi = morpho_of(dep).morpho, own_artifact("TestERC20").abi, morpho_artifact().abi
+    p = params.as_tuple()
+    return [
+        (who, params.collateral_token, erc20.fn("mint").encode(who, collateral)),
+        (who, params.collateral_token, erc20.fn("approve").encode(morpho, MAX_UINT)),
+        (who, morpho, abi.fn("supplyCollateral").encode(p, collateral, who, b"")),
+        (who, morpho, abi.fn("borrow").encode(p, borrow, 0, who, who)),
+    ]

@@ -101,6 +101,16 @@ def test_simulate_and_sweep_on_morpho_only(devnet: Devnet, tmp_path: Path, capsy
     (weth,) = sweep["assets"]
     assert weth["symbol"] == "WETH" and len(weth["bad_debt_usd"]) == 5
     assert weth["bad_debt_usd"] == sorted(weth["bad_debt_usd"]) and weth["bad_debt_usd"][-1] > 0
+    # the lenders' loss at the critical shock: every market, summing to the cascade's bad debt there, and the
+    # same as simulate's at that shock
+    crit = weth["at_critical_shock"]
+    assert weth["critical_shock"] is not None and crit["drop"] == weth["critical_shock"]
+    at_crit = crit["lender_loss_by_market"]
+    assert set(at_crit) == {m.market_id for m in info.markets}
+    assert sum(v["usd"] for v in at_crit.values()) == pytest.approx(crit["bad_debt_usd"])
+    assert weth["critical_reason"] == "bad_debt" and at_crit[weth_usdc]["usd"] > 0  # the limit is 50k of bad debt
+    again = _json(capsys, "simulate", "--config", config, "--shock", f"WETH={-weth['critical_shock']!r}", "--json")
+    assert again["lender_loss_by_market"] == at_crit and again["supplier_loss_usd"] == crit["supplier_loss_usd"]
 
 
 def test_both_protocols_in_one_config(devnet: Devnet, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

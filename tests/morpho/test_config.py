@@ -44,7 +44,9 @@ def test_an_entry_parses_and_opens_a_morpho_tracker(tmp_path: Path) -> None:
     ("entry", "message"),
     [
         ({"market_ids": ["0x1234"]}, "markets[0].market_ids[0]: not a 32-byte hex market id"),
-        ({"market_ids": []}, "markets[0].market_ids:"),
+        ({"market_ids": []}, "markets[0]: market_ids: list at least one market id, or loan_tokens"),
+        ({"loan_tokens": ["usdc"]}, "markets[0].loan_tokens[0]: not a 20-byte hex address"),
+        ({"loan_tokens": ["0x" + "aa" * 20, "0x" + "AA" * 20]}, "markets[0].loan_tokens: listed twice"),
         ({"market_ids": [ID, ID.upper().replace("0X", "0x")]}, "markets[0].market_ids: listed twice"),
         ({"suppliers": ["vault"]}, "markets[0].suppliers[0]: not a 20-byte hex address"),
     ],
@@ -53,3 +55,11 @@ def test_bad_entries_name_the_key(entry: dict[str, Any], message: str) -> None:
     with pytest.raises(ConfigError) as info:
         parse_config(_data(**entry), environ={})
     assert message in str(info.value)
+
+
+def test_loan_tokens_alone_are_an_entry() -> None:
+    data = _data(loan_tokens=["0x" + "Aa" * 20])
+    del data["markets"][0]["market_ids"]
+    (market,) = parse_config(data, environ={}).markets
+    assert isinstance(market, MorphoBlueMarketConfig)
+    assert market.market_ids == [] and market.loan_tokens == ["0x" + "aa" * 20]

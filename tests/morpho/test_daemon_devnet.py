@@ -3,10 +3,16 @@ snapshot of the same block."""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import math
 from pathlib import Path
 
+import pytest
+import yaml
+
 from monitor.chain.rpc import RpcClient
+from monitor.cli import main
 from monitor.config import parse_config
 from monitor.devnet.anvil import free_port
 from monitor.devnet.monitor_config import devnet_config, morpho_entry
@@ -15,10 +21,13 @@ from tests.conftest import Devnet
 from tests.daemon.test_daemon import _get, _one, _running, _samples, _wait_ready
 
 
-async def test_the_daemon_publishes_a_morpho_market(devnet: Devnet, tmp_path: Path) -> None:
+async def test_the_daemon_publishes_a_morpho_market(
+    devnet: Devnet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = devnet_config(devnet.url, devnet.dep, metrics_port=free_port(), checkpoint=str(tmp_path / "cp.sqlite"))
     data["markets"] = [morpho_entry(devnet.dep)]
     data["alerts"] = {"stale_after_s": 3600.0}
+    data["scenarios"] = [*data["scenarios"], {"name": "weth-35", "shocks": {"WETH": -0.35}}]
     cfg = parse_config(data, environ={})
     async with _running(cfg):
         await _wait_ready(cfg.metrics.port, timeout=120)
@@ -53,3 +62,18 @@ async def test_the_daemon_publishes_a_morpho_market(devnet: Devnet, tmp_path: Pa
         assert mine, account
         lltv = snap.view.book.markets[mine[0].market_id].lltv / 1e18
         assert math.isclose(liq, lltv, rel_tol=1e-4), (account, liq, lltv)
+    # the lenders' loss per market of a scenario: every configured market id, as simulate projects it at that block
+    family = "cascade_monitor_scenario_lender_loss_usd"
+    losses = {dict(labels)["market_id"]: v for (name, labels), v in m.items()
+              if name == family and dict(labels)["scenario"] == "weth-35"}  # fmt: skip
+    assert set(losses) == set(snap.view.book.markets)
+    assert sum(losses.values()) > 0
+    assert sum(losses.values()) == pytest.approx(_one(m, "cascade_monitor_scenario_bad_debt_usd", market=market,
+                                                      scenario="weth-35"))  # fmt: skip
+    config = tmp_path / "simulate.yaml"
+    data["checkpoint"] = {"path": str(tmp_path / "simulate.sqlite")}
+    config.write_text(yaml.safe_dump(data))
+    argv = ["simulate", "--config", str(config), "--block", str(block), "--shock", "WETH=-0.35", "--json"]
+    assert await asyncio.to_thread(main, argv) == 0  # the command runs its own event loop
+    projected = json.loads(capsys.readouterr().out)["lender_loss_by_market"]
+    assert losses == pytest.approx({mid: v["usd"] for mid, v in projected.items()}, rel=1e-9)

@@ -2,7 +2,9 @@
 
 The follower (:class:`~monitor.chain.follow.driver.LogFollower`) reads Morpho's borrower-side events
 (``Borrow``, ``Repay``, ``SupplyCollateral``, ``WithdrawCollateral``, ``Liquidate``) of the configured market
-ids; each touched position is checkpointed under the key ``"<market id>:<account>"`` (:func:`pair_key`).
+ids; each touched position is checkpointed under the key ``"<market id>:<account>"`` (:func:`pair_key`). A group
+that takes every market of some loan tokens follows the events of every market of the contract, so that a
+market created later finds its borrowers already checkpointed when the tracker next resolves its markets.
 """
 
 from __future__ import annotations
@@ -35,22 +37,26 @@ class MorphoDigest:
     accounts: Mapping[str, int]
 
 
-def digest_logs(logs: Sequence[Log], market_ids: Sequence[str]) -> MorphoDigest:
-    """The positions of ``market_ids`` that Morpho's borrower-side events in ``logs`` touched."""
-    wanted = set(market_ids)
+def digest_logs(logs: Sequence[Log], market_ids: Sequence[str] | None) -> MorphoDigest:
+    """The positions of ``market_ids`` (None: of every market) that Morpho's borrower-side events in ``logs``
+    touched."""
+    wanted = None if market_ids is None else set(market_ids)
     first: dict[str, int] = {}
     for touch in account_touches(logs):
-        if touch.market_id in wanted:
+        if wanted is None or touch.market_id in wanted:
             key = pair_key(touch.market_id, touch.account)
             first[key] = min(first.get(key, touch.block_number), touch.block_number)
     return MorphoDigest(first)
 
 
-def log_filter(morpho: str, market_ids: Sequence[str]) -> LogFilter:
-    """Morpho's borrower-side events of the markets (block range left at 0..0)."""
+def log_filter(morpho: str, market_ids: Sequence[str] | None) -> LogFilter:
+    """Morpho's borrower-side events of the markets (None: of every market; block range left at 0..0)."""
+    if market_ids is None:
+        return LogFilter(0, 0, (morpho,), (BORROWER_TOPICS,))
     return LogFilter(0, 0, (morpho,), (BORROWER_TOPICS, tuple(market_ids)))
 
 
-def identity(morpho: str, market_ids: Sequence[str]) -> str:
-    """The checkpoint identity of the group: the contract and the market ids, sorted."""
-    return f"{morpho} {','.join(sorted(market_ids))}"
+def identity(morpho: str, market_ids: Sequence[str], loan_tokens: Sequence[str] = ()) -> str:
+    """The checkpoint identity of the group: the contract, the configured market ids and loan tokens, sorted."""
+    ids = f"{morpho} {','.join(sorted(market_ids))}"
+    return f"{ids} loan_tokens:{','.join(sorted(loan_tokens))}" if loan_tokens else ids

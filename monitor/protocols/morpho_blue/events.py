@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from monitor.chain.abi import AbiEvent
 from monitor.chain.model import Log
 from monitor.errors import MalformedResponseError
+from monitor.protocols.morpho_blue.params import MarketParams
 
 
 def _event(name: str, *fields: str) -> AbiEvent:
@@ -76,4 +77,17 @@ def account_touches(logs: Iterable[Log]) -> list[AccountTouch]:
         ev, who = _BY_TOPIC[lg.topics[0]]
         fields = ev.decode(lg.topics, lg.data)
         out.append(AccountTouch(_hex32(fields["id"]), str(fields[who]).lower(), ev.name, lg.block_number))
+    return out
+
+
+def created_markets(logs: Iterable[Log]) -> list[tuple[str, MarketParams]]:
+    """``(market id, params)`` of every ``CreateMarket`` in ``logs``, in log order; other logs are ignored."""
+    out = []
+    for lg in logs:
+        if not lg.topics or lg.topics[0] != CREATE_MARKET.topic0:
+            continue
+        fields = CREATE_MARKET.decode(lg.topics, lg.data)
+        loan, coll, oracle, irm, lltv = fields["marketParams"]
+        params = MarketParams(str(loan).lower(), str(coll).lower(), str(oracle).lower(), str(irm).lower(), int(lltv))
+        out.append((_hex32(fields["id"]), params))
     return out

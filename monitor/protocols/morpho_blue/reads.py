@@ -17,7 +17,7 @@ from monitor.chain.model import LogFilter
 from monitor.chain.rpc import RpcClient
 from monitor.contracts import own_contract
 from monitor.errors import DataError, ProtocolError
-from monitor.protocols.morpho_blue.events import BORROWER_TOPICS, account_touches
+from monitor.protocols.morpho_blue.events import BORROWER_TOPICS, CREATE_MARKET, account_touches, created_markets
 from monitor.protocols.morpho_blue.interest import accrue
 from monitor.protocols.morpho_blue.params import MARKET_PARAMS_TYPE, MarketParams, MarketState, Position
 
@@ -125,4 +125,21 @@ async def discover_borrowers(
         for touch in account_touches(await rpc.get_logs(flt)):
             if touch.market_id in wanted:
                 found[touch.market_id].add(touch.account)
+    return found
+
+
+async def find_markets(
+    rpc: RpcClient, morpho: str, loan_tokens: Sequence[str], from_block: int, to_block: int, *, step: int = 50_000
+) -> list[str]:
+    """Ids of the markets lending one of ``loan_tokens`` that Morpho created between two blocks (inclusive),
+    in creation order (from its ``CreateMarket`` events)."""
+    wanted = {t.lower() for t in loan_tokens}
+    found: list[str] = []
+    for start in range(from_block, to_block + 1, step):
+        flt = LogFilter(start, min(start + step - 1, to_block), (morpho.lower(),), ((CREATE_MARKET.topic0,),))
+        for market_id, params in created_markets(await rpc.get_logs(flt)):
+            if params.loan_token in wanted:
+                if params.id != market_id:
+                    raise ProtocolError(f"CreateMarket {market_id}: its parameters hash to {params.id}")
+                found.append(market_id)
     return found

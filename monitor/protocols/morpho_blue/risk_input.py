@@ -5,6 +5,7 @@ price unit 1e8): a loan token at its USD price (:mod:`~.prices`), a collateral t
 first market that takes it (so that one pool and one price move it for every market). Each market is a risk
 class named by its id, in which only its collateral counts, with threshold LLTV and bonus LIF (basis points);
 each (market, borrower) position is one account of the table. The exact rules are :mod:`~.liquidation_model`'s.
+A market's bad debt is written off against its own supply: each market is a class whose lenders bear its losses.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ def risk_market(book: MorphoBook) -> RiskMarket:
 
 
 def risk_input(book: MorphoBook) -> RiskInput:
-    """The book's positions as a risk table (one account per position with debt) and Morpho's model."""
+    """The book's positions as a risk table (one account per position with debt), Morpho's model and each
+    market's supply (USD)."""
     market = risk_market(book)
     ids = list(book.markets)
     klass = {mid: k for k, mid in enumerate(ids, start=1)}
@@ -61,4 +63,5 @@ def risk_input(book: MorphoBook) -> RiskInput:
                                  float(market.prices[jl])))  # fmt: skip
     cascade = CascadeBook(market, c, d, np.array([klass[r.market_id] for r in rows], dtype=np.int64),
                           tuple(r.address for r in rows))  # fmt: skip
-    return RiskInput(cascade, MorphoBlueLiquidation(terms))
+    supply = {mid: m.loan_units_usd(m.accrued.total_supply_assets) for mid, m in book.markets.items()}
+    return RiskInput(cascade, MorphoBlueLiquidation(terms), supply)

@@ -4,7 +4,9 @@ Discovery runs the chain-level log follower over the markets' borrower-side even
 each refresh reads, at the one safe block the follower reached, every market's totals, oracle price and IRM
 rate (interest accrued off chain to the block's timestamp) and the positions of the (market, account) pairs
 the processed ranges touched or a reorg made stale; untouched positions are kept. On the first refresh of a
-process every known position is read once. Configured suppliers' positions are read every refresh.
+process every known position is read once. Configured suppliers' positions are read every refresh. The markets
+are the configured ids and, with ``loan_tokens``, those that Morpho's ``CreateMarket`` events list for them up to
+the safe head when the tracker opens (a market created later joins at the next start).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from monitor.protocols.morpho_blue.book import MarketAtBlock, MorphoBook, Token
 from monitor.protocols.morpho_blue.config import PROTOCOL, MorphoBlueMarketConfig
 from monitor.protocols.morpho_blue.discovery import MorphoDigest, digest_logs, identity, log_filter, split_key
 from monitor.protocols.morpho_blue.prices import read_loan_usd, read_tokens
-from monitor.protocols.morpho_blue.reads import read_market, read_positions
+from monitor.protocols.morpho_blue.reads import find_markets, read_market, read_positions
 from monitor.protocols.morpho_blue.view import MorphoBlueView
 
 
@@ -44,7 +46,8 @@ class MorphoBlueTracker(MarketTracker):
         self.rpc = rpc
         self.checkpoint = checkpoint
         self.poll_interval_s = poll_interval_s
-        self.ids = tuple(market.market_ids)
+        self.ids = tuple(market.market_ids)  # with the loan tokens' markets once open
+        self._every_market = bool(market.loan_tokens)  # follow every market's borrowers (see discovery)
         self.follower: LogFollower[MorphoDigest] = LogFollower(
             rpc, checkpoint, market.name, digest=self._digest, confirmations=confirmations
         )
@@ -53,7 +56,7 @@ class MorphoBlueTracker(MarketTracker):
         self._read_at: dict[tuple[str, str], int] = {}  # position -> the block it was read at
 
     def _digest(self, logs: Sequence[Log]) -> MorphoDigest:
-        return digest_logs(logs, self.ids)
+        return digest_logs(logs, None if self._every_market else self.ids)
 
     @property
     def last_block(self) -> int:
@@ -69,11 +72,18 @@ class MorphoBlueTracker(MarketTracker):
         safe = max(await self.rpc.block_number() - self.follower.confirmations, 0)
         if await self.rpc.get_code(morpho, safe) == "0x":
             raise ProtocolError(f"market {self.name}: {morpho} has no contract code at block {safe} (check morpho)")
+        if self.config.loan_tokens:
+            found = await find_markets(self.rpc, morpho, self.config.loan_tokens, self.config.start_block, safe)
+            self.ids = tuple(dict.fromkeys([*self.config.market_ids, *found]))
+            if not self.ids:
+                raise ProtocolError(f"market {self.name}: Morpho {morpho} created no market of loan_tokens "
+                                    f"{', '.join(self.config.loan_tokens)} from block {self.config.start_block} "
+                                    f"to {safe}")  # fmt: skip
         tokens: set[str] = set()
         for mid in self.ids:
             snap = await read_market(self.rpc, morpho, mid, safe)
             tokens |= {snap.params.loan_token, snap.params.collateral_token}
-        who = identity(morpho, self.ids)
+        who = identity(morpho, self.config.market_ids, self.config.loan_tokens)
         state = self.checkpoint.market(self.name)
         if state is None:
             self.checkpoint.create_market(self.name, identity=who, start_block=self.config.start_block)
@@ -88,7 +98,7 @@ class MorphoBlueTracker(MarketTracker):
         self.tokens = await read_tokens(self.rpc, sorted(tokens), safe)
 
     async def _filter_at(self, target: int) -> LogFilter:
-        return log_filter(self.config.morpho, self.ids)
+        return self.log_filter()
 
     async def _sync(self) -> BookChanges:
         await self._open()
@@ -131,7 +141,7 @@ class MorphoBlueTracker(MarketTracker):
         if block < self.config.start_block:
             raise ChainError(f"market {self.name}: start_block {self.config.start_block} is not yet final")
         markets = await self.markets_at(block)
-        known = {split_key(k) for k in self.checkpoint.accounts(self.name)}
+        known = {p for p in map(split_key, self.checkpoint.accounts(self.name)) if p[0] in markets}
         if self.book is None:
             book = MorphoBook(markets)
             to_read = sorted(known)
@@ -150,19 +160,22 @@ class MorphoBlueTracker(MarketTracker):
 
     async def read_at(self, block: int) -> MarketView:
         """Every position discovered up to ``block``, read at ``block`` into a book of its own."""
+        await self._open()
         if block < self.config.start_block:
             raise ChainError(f"--block {block} is before the market's start_block {self.config.start_block}")
         if self.last_block < block:
             raise ChainError(f"market {self.name}: block {block} is past the newest discovered block")
-        pairs = sorted(split_key(k) for k, first in self.checkpoint.first_seen(self.name).items() if first <= block)
+        wanted = set(self.ids)
+        pairs = sorted(p for k, first in self.checkpoint.first_seen(self.name).items()
+                       if first <= block and (p := split_key(k))[0] in wanted)  # fmt: skip
         pairs += [p for p in self._suppliers() if p not in set(pairs)]
         book = MorphoBook(await self.markets_at(block))
         book.upsert(pairs, await read_positions(self.rpc, self.config.morpho, pairs, block))
         return MorphoBlueView(self.name, block, book, self.config.suppliers)
 
     def log_filter(self) -> LogFilter:
-        """Morpho's borrower-side events of the configured markets."""
-        return log_filter(self.config.morpho, self.ids)
+        """Morpho's borrower-side events of the configured markets (of every market when loan tokens are)."""
+        return log_filter(self.config.morpho, None if self._every_market else self.ids)
 
     def touched_accounts(self, logs: Sequence[Log]) -> Mapping[str, int]:
         """Positions (``"<market id>:<account>"``) the logs touched, each with the first block touching it."""
