@@ -4,7 +4,9 @@ The loop always works on the newest safe block: blocks that arrive while a cycle
 next cycle simply starts from the head it sees (coalescing). A market whose cycle fails is recorded in the
 store as data (status ``errored``; its previous result ages and turns ``stale``) and tried again, on a later
 context, after a capped backoff of its own: the other markets keep their pace. A failure to read the context
-itself (head, header, pools) fails every market due in that cycle.
+itself (head, header, pools) fails every market due in that cycle. With several markets, once every market has
+its result of a block, the configured scenarios are projected on all of them as one cascade (the system result,
+:mod:`monitor.daemon.system`).
 """
 
 from __future__ import annotations
