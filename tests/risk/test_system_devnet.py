@@ -41,7 +41,7 @@ def _morpho_positions(report: CrashReport) -> set[tuple[str, str]]:
     return {(m, u.lower()) for r in report.rounds if r.morpho for m, u in r.morpho.liquidated}
 
 
-@pytest.mark.parametrize(("symbol", "drop"), [("WETH", 0.20), ("WETH", 0.35)])
+@pytest.mark.parametrize(("symbol", "drop"), [("WETH", 0.20), ("WETH", 0.35), ("WBTC", 0.25), ("LINK", 0.40)])
 def test_the_cascade_across_protocols_equals_the_system_projection(
     devnet_v36: Devnet, tmp_path: Path, capsys: pytest.CaptureFixture[str], symbol: str, drop: float
 ) -> None:
