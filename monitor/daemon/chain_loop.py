@@ -4,7 +4,9 @@ The loop always works on the newest safe block: blocks that arrive while a cycle
 next cycle simply starts from the head it sees (coalescing). A market whose cycle fails is recorded in the
 store as data (status ``errored``; its previous result ages and turns ``stale``) and tried again, on a later
 context, after a capped backoff of its own: the other markets keep their pace. A failure to read the context
-itself (head, header, pools) fails every market due in that cycle.
+itself (head, header, pools) fails every market due in that cycle. With several markets, once every market has
+its result of a block, the configured scenarios are projected on all of them as one cascade (the system result,
+:mod:`monitor.daemon.system`).
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from monitor.daemon.context import BlockContext, ChainReader
 from monitor.daemon.pipeline import MarketPipeline
 from monitor.daemon.result import MarketResult
 from monitor.daemon.store import ResultStore
+from monitor.daemon.system import system_projections
 from monitor.errors import MonitorError
 from monitor.protocols.base import Refresh
+from monitor.risk.system import SystemMember
 
 log = logging.getLogger(__name__)
 
@@ -107,12 +111,37 @@ class ChainLoop:
             self.store.publish(outcome)
             results.append(outcome)
         self.last_context = context
-        # [contagion] computes the system result (one cascade over every market selling into the same pools)
-        # here, from `context` and `results`.
         for result in results:
             if self.on_result is not None:
                 await self.on_result(result)
+        if results:  # after the markets' results are out: the system result never holds them up
+            await self._system(context)
         return results
+
+    async def _system(self, context: BlockContext) -> None:
+        """The system result of ``context``'s block (one cascade over every market selling into the same
+        pools), once every market has its result of that block; skipped with one market (its own result is
+        the system's) or no scenario. A failure is logged and leaves the previous system result."""
+        if len(self.pipelines) < 2 or not self.cfg.scenarios:
+            return
+        members = []
+        protocols = {m.name: m.protocol for m in self.cfg.markets}
+        for name, pipe in self.pipelines.items():
+            latest = pipe.last_risk_input
+            if latest is None or latest[0] != context.block:
+                return  # a market is behind or failed at this block: wait for a block all of them have
+            members.append(SystemMember(name, protocols[name], latest[1]))
+        try:
+            projections = await asyncio.to_thread(
+                system_projections, context.block, members, dict(context.pools), self.cfg.scenarios
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("system projection at block %d failed (%s: %s)", context.block, type(exc).__name__, exc,
+                      exc_info=exc)  # fmt: skip
+            return
+        self.store.publish_system(projections)
 
     def _failed(self, pipes: Sequence[MarketPipeline], exc: BaseException) -> None:
         expected = isinstance(exc, MonitorError | aiohttp.ClientError | TimeoutError | OSError)

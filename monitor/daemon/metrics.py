@@ -86,6 +86,7 @@ class ResultCollector(Collector):
         yield self._processing(statuses)
         results = [status.result for status in statuses.values() if status.result is not None]
         yield from self._results(results)
+        yield from self._system()
         yield from self._rpc()
         yield from self._alerts()
 
@@ -251,6 +252,44 @@ class ResultCollector(Collector):
                     fam["top_ltv"].add_metric([market, str(rank), account.address], ltv)
                     fam["top_lltv"].add_metric([market, str(rank), account.address], account.health_factor * ltv)
         yield from fam.values()
+
+    def _system(self) -> Iterator[Metric]:
+        """The system projection of the configured scenarios (configs with several markets; none before the
+        first block every market has a result of)."""
+        system = self.store.system()
+        if system is None:
+            return
+        repaid = _gauge(
+            "system_scenario_debt_repaid_usd",
+            "Projected debt repaid by liquidations in every market together, as one cascade into the shared "
+            "venues, USD.",
+            ["scenario"],
+        )
+        bad = _gauge(
+            "system_scenario_bad_debt_usd",
+            "Projected bad debt of every market together after the cascade across markets, USD.",
+            ["scenario"],
+        )
+        c_repaid = _gauge(
+            "contagion_debt_repaid_usd",
+            "The market's projected debt repaid in the system minus projected alone (liquidations the other "
+            "markets' sales cause), USD.",
+            ["market", "scenario"],
+        )
+        c_bad = _gauge(
+            "contagion_bad_debt_usd",
+            "The market's projected bad debt in the system minus projected alone, USD.",
+            ["market", "scenario"],
+        )
+        for scenario in system.scenarios:
+            repaid.add_metric([scenario.name], scenario.debt_repaid_usd)
+            bad.add_metric([scenario.name], scenario.bad_debt_usd)
+            for market, extra in scenario.contagion.items():
+                c_repaid.add_metric([market, scenario.name], extra.debt_repaid_usd)
+                c_bad.add_metric([market, scenario.name], extra.bad_debt_usd)
+        block = _gauge("system_last_block", "Block of the newest system projection.", [])
+        block.add_metric([], system.block)
+        yield from (block, repaid, bad, c_repaid, c_bad)
 
     def _rpc(self) -> Iterator[Metric]:
         if self.sources.rpc_stats is None:

@@ -17,6 +17,7 @@ from monitor.daemon.context import BlockContext
 from monitor.daemon.result import MarketResult, PoolSummary, Projections, Projector, no_projections, pool_summary
 from monitor.errors import ChainError
 from monitor.protocols.base import MarketTracker, MarketView, Refresh
+from monitor.risk.model import RiskInput
 
 
 class MarketPipeline:
@@ -28,6 +29,7 @@ class MarketPipeline:
         self.projector = projector
         self.levels = sorted({r.level for r in cfg.alerts.rules if r.level is not None} | {1.0, 1.05, 1.1})
         self.last_block: int | None = None
+        self.last_risk_input: tuple[int, RiskInput] | None = None  # (block, the engine input) of the last result
 
     @property
     def name(self) -> str:
@@ -45,9 +47,11 @@ class MarketPipeline:
                 f"market {self.name}: read at block {refresh.view.block}, the chain's context is at {context.block}"
             )
         pools = dict(context.pools)
-        projections = await asyncio.to_thread(self.projector, context.block, refresh.view.risk_input(), pools)
+        risk = refresh.view.risk_input()
+        projections = await asyncio.to_thread(self.projector, context.block, risk, pools)
         result = self._result(context, refresh, projections)
         self.last_block = context.block
+        self.last_risk_input = (context.block, risk)
         return result
 
     def _result(self, context: BlockContext, refresh: Refresh, projections: Projections) -> MarketResult:

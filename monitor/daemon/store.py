@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from types import MappingProxyType
 
 from monitor.daemon.result import MarketResult, MarketStatus
+from monitor.daemon.system import SystemProjections
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,8 @@ class OutboxStats:
 
 
 class ResultStore:
-    """The latest :class:`MarketStatus` of every market; replaced whole, never mutated in place."""
+    """The latest :class:`MarketStatus` of every market, and the latest system result (several markets);
+    replaced whole, never mutated in place."""
 
     def __init__(self, markets: list[str], stale_after_s: float) -> None:
         self.stale_after_s = stale_after_s
@@ -45,6 +47,15 @@ class ResultStore:
         self._status: Mapping[str, MarketStatus] = MappingProxyType(
             {m: MarketStatus(market=m, status="starting", result=None) for m in markets}
         )
+        self._system: SystemProjections | None = None
+
+    def system(self) -> SystemProjections | None:
+        """The newest system result (None before the first, and always with one market)."""
+        return self._system
+
+    def publish_system(self, projections: SystemProjections) -> None:
+        """The system result of a block every market has a result of."""
+        self._system = projections
 
     def statuses(self) -> Mapping[str, MarketStatus]:
         """Every market's status, with ``stale`` applied from the data age at this moment."""

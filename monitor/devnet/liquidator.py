@@ -6,10 +6,11 @@ liquidated once through the real ``Pool.liquidationCall`` with ``debtToCover = t
 pool applies its own close factor), on the debt and the collateral reserve with the largest
 ``floor(balance * price / 10**decimals)`` at their own oracle prices (a tie goes to the larger symbol); all
 seized collateral is sold into its main pool for USDC, each sold asset's oracle is set to its pool's new price,
-and the next round starts, until none is left. On v3.3+ a call the pool rejects (``MustNotLeaveDust``) leaves
-the account for the next round, and the cascade ends when a round liquidates nothing; the deficits the pool
-creates (``DeficitCreated``) are recorded per round. The liquidator is its own address, never a borrower (v3.4
-refuses self-liquidation).
+and the next round starts, until none is left. With Morpho Blue too, a round follows the system model: Aave and
+then Morpho liquidate at the round's prices, then everything both seized is sold (one sale per asset), then the
+oracles follow. On v3.3+ a call the pool rejects (``MustNotLeaveDust``) leaves the account for the next round,
+and the cascade ends when a round liquidates nothing; the deficits the pool creates (``DeficitCreated``) are
+recorded per round. The liquidator is its own address, never a borrower (v3.4 refuses self-liquidation).
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class RoundReport:
     collateral_seized: dict[str, int] = field(default_factory=dict)  # symbol -> token units
     oracle_prices_usd: dict[str, float] = field(default_factory=dict)  # after the round's sales
     morpho: MorphoRoundReport | None = None  # the round's Morpho Blue liquidations, after Aave's
+    liquidated: list[str] = field(default_factory=list)  # borrowers of the successful liquidationCalls
     deficit: dict[str, int] = field(default_factory=dict)  # symbol -> token units burned into deficits (v3.3+)
     deficit_usd: dict[str, float] = field(default_factory=dict)  # the same at the round's oracle prices
 
@@ -93,10 +95,12 @@ def crash(
     max_rounds: int = 50,
     progress: Callable[[RoundReport], None] | None = None,
     morpho: bool = False,
+    aave: bool = True,
 ) -> CrashReport:
     """Sell ``symbol`` into its main pool until its price is down by ``drop``; set the oracle; optionally cascade.
 
-    With ``morpho`` the cascade also liquidates the devnet's Morpho Blue markets each round (after Aave's).
+    With ``morpho`` the cascade also liquidates the devnet's Morpho Blue markets each round (after Aave's); without
+    ``aave`` it liquidates only those (a Morpho cascade alone).
     """
     if not 0.0 < drop < 1.0:
         raise DevnetError(f"--drop must be between 0 and 1 (a share of the price), got {drop}")
@@ -119,7 +123,7 @@ def crash(
     report.oracle_price_after_shock = set_oracle_to_pool(rpc, dep, token.symbol)
     report.pool_price_after_shock = report.oracle_price_after_shock
     if liquidate:
-        report.rounds = run_liquidator(rpc, dep, max_rounds=max_rounds, progress=progress, morpho=morpho)
+        report.rounds = run_liquidator(rpc, dep, max_rounds=max_rounds, progress=progress, morpho=morpho, aave=aave)
         report.debt_repaid_usd = sum(r.debt_repaid_usd for r in report.rounds)
         report.morpho_bad_debt_usd = sum(r.morpho.bad_debt_usd for r in report.rounds if r.morpho)
         for r in report.rounds:
@@ -145,9 +149,10 @@ def run_liquidator(
     max_rounds: int = 50,
     progress: Callable[[RoundReport], None] | None = None,
     morpho: bool = False,
+    aave: bool = True,
 ) -> list[RoundReport]:
     """Liquidation rounds until no account with collateral has HF < 1 (or ``max_rounds``); Aave only unless
-    ``morpho`` (then every unhealthy Morpho Blue position too)."""
+    ``morpho`` (then every unhealthy Morpho Blue position too; without ``aave`` those alone)."""
     morpho = morpho and dep.morpho is not None
     if dep.liquidator.lower() in {b.lower() for b in dep.borrowers}:
         raise DevnetError("the liquidator is a borrower: Aave v3.4+ refuses self-liquidation")
@@ -156,14 +161,19 @@ def run_liquidator(
         prepare_morpho_liquidator(rpc, dep)
     rounds: list[RoundReport] = []
     for n in range(1, max_rounds + 1):
-        report = liquidate_round(rpc, dep, n)
-        morpho_round = liquidate_morpho_round(rpc, dep) if morpho else None
+        # Branch: with Morpho every market liquidates at the round's prices before anything is sold
+        report = liquidate_round(rpc, dep, n, sell=not morpho) if aave else None
+        morpho_round = liquidate_morpho_round(rpc, dep, sell=False) if morpho else None
         if report is None and morpho_round is None:
             break
         if report is None:
             report = RoundReport(round=n, accounts_liquidated=0, debt_repaid_usd=0.0, reverted=0)
         report.morpho = morpho_round
-        if morpho_round:
+        if morpho:
+            seized = dict(report.collateral_seized)
+            for sym, amount in (morpho_round.collateral_seized if morpho_round else {}).items():
+                seized[sym] = seized.get(sym, 0) + amount
+            sell_seized(rpc, dep, seized)
             report.oracle_prices_usd = {s: oracle_price(rpc, dep, s) / FEED_UNIT for s in dep.tokens}
         rounds.append(report)
         if progress:
@@ -181,8 +191,18 @@ def _prepare_liquidator(rpc: DevRpc, dep: Deployment) -> None:
     rpc.send_many(txs)
 
 
-def liquidate_round(rpc: DevRpc, dep: Deployment, number: int) -> RoundReport | None:
-    """Liquidate every liquidatable account once; sell what was seized; move oracles. None when nothing to do."""
+def sell_seized(rpc: DevRpc, dep: Deployment, seized: dict[str, int]) -> None:
+    """Sell each seized asset (token units) into its main pool for USDC in one swap; set its oracle to the pool."""
+    for s, amount in seized.items():
+        if s == QUOTE or amount <= 0:
+            continue
+        swap_exact_in(rpc, dep, dep.liquidator, dep.main_pool(s), s, amount)
+        set_oracle_to_pool(rpc, dep, s)
+
+
+def liquidate_round(rpc: DevRpc, dep: Deployment, number: int, *, sell: bool = True) -> RoundReport | None:
+    """Liquidate every liquidatable account once; unless ``sell`` is off, sell what was seized and move oracles.
+    None when nothing to do."""
     users = dep.borrowers
     rows = account_data(rpc, dep, users)
     targets = [u for u, r in zip(users, rows, strict=True) if r[1] > 0 and r[0] > 0 and r[5] < WAD]
@@ -198,6 +218,7 @@ def liquidate_round(rpc: DevRpc, dep: Deployment, number: int) -> RoundReport | 
     pool_abi = aave(POOL).abi
     before = {s: balance_of(rpc, dep, s, dep.liquidator) for s in symbols}
     txs = []
+    tx_users: list[str] = []
     width = len(tokens)
     for i, user in enumerate(targets):
         row = flat[i * width : (i + 1) * width]
@@ -217,6 +238,7 @@ def liquidate_round(rpc: DevRpc, dep: Deployment, number: int) -> RoundReport | 
             dep.tokens[c_sym].address, dep.tokens[d_sym].address, user, MAX_UINT, False
         )
         txs.append((dep.liquidator, dep.pool, data))
+        tx_users.append(user)
     hashes: list[str] = []
     for start in range(0, len(txs), 200):  # anvil builds receipts of very large blocks slowly
         hashes += rpc.send_many(txs[start : start + 200], gas=2_000_000, check=False)
@@ -226,10 +248,12 @@ def liquidate_round(rpc: DevRpc, dep: Deployment, number: int) -> RoundReport | 
     ok = 0
     by_address = {t.address: s for s, t in dep.tokens.items()}
     deficit: dict[str, int] = {}
-    for rc in receipts:
+    liquidated: list[str] = []
+    for rc, user in zip(receipts, tx_users, strict=True):
         if rc is None or rc["status"] != "0x1":
             continue
         ok += 1
+        liquidated.append(user)
         repaid_usd += _repaid_usd(rc, event, dep.pool, by_address, prices, dep)
         for sym, amount in _deficits(rc, dep.pool, by_address):
             deficit[sym] = deficit.get(sym, 0) + amount
@@ -242,13 +266,10 @@ def liquidate_round(rpc: DevRpc, dep: Deployment, number: int) -> RoundReport | 
         collateral_seized={s: v for s, v in seized.items() if v > 0},
         deficit=deficit,
         deficit_usd={s: v * prices[s] / 10 ** dep.tokens[s].decimals / FEED_UNIT for s, v in deficit.items()},
+        liquidated=liquidated,
     )
-    for s, amount in report.collateral_seized.items():
-        if s == QUOTE:
-            continue
-        pool = dep.main_pool(s)
-        swap_exact_in(rpc, dep, dep.liquidator, pool, s, amount)
-        set_oracle_to_pool(rpc, dep, s)
+    if sell:
+        sell_seized(rpc, dep, report.collateral_seized)
     report.oracle_prices_usd = {s: oracle_price(rpc, dep, s) / FEED_UNIT for s in symbols}
     log.info(
         "round %d: %d liquidated (%d reverted), $%.0f repaid",

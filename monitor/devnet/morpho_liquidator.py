@@ -5,7 +5,8 @@ Every unhealthy position of every devnet market is liquidated as far as it can b
 seized and the rest realised as bad debt. The round's liquidations are mined in one block whose timestamp is set
 beforehand, so each call's arguments are computed exactly (interest accrued to that time, and the market totals
 moved by the earlier liquidations of the block). The seized collateral is then sold into its main Uniswap pool and
-the asset's price feed set to the pool's new price, as the Aave liquidator does.
+the asset's price feed set to the pool's new price, as the Aave liquidator does (unless the caller sells it: the
+cross-protocol cascade sells both protocols' seizures together).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class MorphoRoundReport:
     bad_debt_usd: float  # realised this round: what lenders lost
     bad_debt_by_market: dict[str, int] = field(default_factory=dict)  # market name -> loan-token units
     collateral_seized: dict[str, int] = field(default_factory=dict)  # symbol -> token units
+    liquidated: list[tuple[str, str]] = field(default_factory=list)  # (market id, borrower) of successful calls
 
 
 def prepare_morpho_liquidator(rpc: DevRpc, dep: Deployment) -> None:
@@ -71,8 +73,9 @@ def _market(rpc: DevRpc, info: MorphoDeployment, m: MorphoMarketInfo) -> tuple[M
     return state, price, rate
 
 
-def liquidate_morpho_round(rpc: DevRpc, dep: Deployment) -> MorphoRoundReport | None:
-    """Liquidate every unhealthy Morpho position once, sell the collateral, move the feeds; None if none is."""
+def liquidate_morpho_round(rpc: DevRpc, dep: Deployment, *, sell: bool = True) -> MorphoRoundReport | None:
+    """Liquidate every unhealthy Morpho position once; unless ``sell`` is off, sell the collateral and move the
+    feeds. None if no position is unhealthy."""
     info = _info(dep)
     abi = morpho_artifact().abi
     pairs = info.pairs()
@@ -80,6 +83,7 @@ def liquidate_morpho_round(rpc: DevRpc, dep: Deployment) -> MorphoRoundReport | 
     head = rpc.call("eth_getBlockByNumber", "latest", False)
     t = int(head["timestamp"], 16) + 1
     txs = []
+    tx_positions: list[tuple[str, str]] = []
     expected_bad: dict[str, int] = {}
     for m in info.markets:
         stored, price, rate = _market(rpc, info, m)
@@ -98,6 +102,7 @@ def liquidate_morpho_round(rpc: DevRpc, dep: Deployment) -> MorphoRoundReport | 
             expected_bad[m.name] = expected_bad.get(m.name, 0) + result.bad_debt_assets
             data = abi.fn("liquidate").encode(m.params.as_tuple(), user, plan.seized_assets, plan.repaid_shares, b"")
             txs.append((dep.liquidator, info.morpho, data))
+            tx_positions.append((mid, user))
     if not txs:
         return None
     rpc.call("evm_setNextBlockTimestamp", hex_int(t))
@@ -106,11 +111,12 @@ def liquidate_morpho_round(rpc: DevRpc, dep: Deployment) -> MorphoRoundReport | 
     by_id = {m.market_id: m for m in info.markets}
     prices = {s: oracle_price(rpc, dep, s) for s in dep.tokens}
     report = MorphoRoundReport(accounts_liquidated=0, reverted=0, debt_repaid_usd=0.0, bad_debt_usd=0.0)
-    for rc in receipts:
+    for rc, position in zip(receipts, tx_positions, strict=True):
         if rc is None or rc["status"] != "0x1":
             report.reverted += 1
             continue
         report.accounts_liquidated += 1
+        report.liquidated.append(position)
         for lg in rc["logs"]:
             if lg["address"].lower() != info.morpho or lg["topics"][0] != LIQUIDATE.topic0:
                 continue
@@ -127,10 +133,11 @@ def liquidate_morpho_round(rpc: DevRpc, dep: Deployment) -> MorphoRoundReport | 
         k: v for k, v in expected_bad.items() if v
     }:
         raise DevnetError(f"Morpho bad debt on chain {report.bad_debt_by_market} differs from computed {expected_bad}")
-    for sym, amount in report.collateral_seized.items():
-        if sym != QUOTE and amount > 0:
-            swap_exact_in(rpc, dep, dep.liquidator, dep.main_pool(sym), sym, amount)
-            set_oracle_to_pool(rpc, dep, sym)
+    if sell:
+        for sym, amount in report.collateral_seized.items():
+            if sym != QUOTE and amount > 0:
+                swap_exact_in(rpc, dep, dep.liquidator, dep.main_pool(sym), sym, amount)
+                set_oracle_to_pool(rpc, dep, sym)
     log.info("Morpho: %d liquidated (%d reverted), $%.0f repaid, $%.0f bad debt", report.accounts_liquidated,
              report.reverted, report.debt_repaid_usd, report.bad_debt_usd)  # fmt: skip
     return report

@@ -1,0 +1,71 @@
+"""The daemon's system result: the configured scenarios projected on every market of the chain as one cascade.
+
+Pure: built from the markets' risk inputs of one block and that block's pools (the same inputs ``simulate`` reads
+for a config with several markets, so the figures equal its ``--json``); CPU work, run in a worker thread. Per
+scenario the system's debt repaid and bad debt, and per market its contagion: its figures in the system minus its
+figures projected alone (:mod:`monitor.risk.system`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from types import MappingProxyType
+
+from monitor.config import ScenarioConfig
+from monitor.daemon.projection import expand_scenarios
+from monitor.dex.pool import PoolState
+from monitor.errors import DataError
+from monitor.risk import ModelParams
+from monitor.risk.system import Contagion, SystemMember, SystemProjector
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SystemScenario:
+    """One scenario projected on the system."""
+
+    name: str
+    debt_repaid_usd: float  # every market's liquidations together
+    bad_debt_usd: float  # every market's bad debt after the cascade (as ``simulate --json``'s ``bad_debt_usd``)
+    contagion: Mapping[str, Contagion]  # market name -> its figures in the system minus its figures alone
+
+
+@dataclass(frozen=True)
+class SystemProjections:
+    """The system result of one block: which markets it joined and its scenarios."""
+
+    block: int
+    markets: tuple[str, ...]
+    scenarios: tuple[SystemScenario, ...]
+
+
+def system_projections(
+    block: int,
+    members: Sequence[SystemMember],
+    pools: Mapping[str, PoolState],
+    scenarios: Iterable[ScenarioConfig],
+    params: ModelParams | None = None,
+) -> SystemProjections:
+    """Project ``scenarios`` (``"*"`` expanded per collateral asset of the system) on ``members`` as one cascade
+    selling into ``pools`` (the block's configured pools); a scenario the system cannot project (an asset no
+    market lists) is skipped with a warning."""
+    system = SystemProjector.from_pools(members, pools.values(), params)
+    out = []
+    for name, shocks in expand_scenarios(scenarios, system.projector):
+        try:
+            result = system.project(shocks)
+        except DataError as exc:
+            log.warning("system scenario %s skipped: %s", name, exc)
+            continue
+        out.append(
+            SystemScenario(
+                name=name,
+                debt_repaid_usd=result.system.debt_repaid_usd,
+                bad_debt_usd=result.system.bad_debt_usd,
+                contagion=MappingProxyType(dict(result.contagion)),
+            )
+        )
+    return SystemProjections(block, tuple(m.name for m in members), tuple(out))

@@ -1,0 +1,110 @@
+"""The daemon's system result on a devnet holding Aave and Morpho Blue markets that share the Uniswap pools: after
+every market's result of a block, the configured scenarios are projected on the system and exported; the figures
+equal ``cascade-monitor simulate --json`` (the system projection) at the same block. With one market there is no
+system result."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+import yaml
+from prometheus_client.parser import text_string_to_metric_families
+
+from monitor.config import load_config
+from monitor.devnet.anvil import free_port
+from monitor.devnet.monitor_config import devnet_config
+from tests.conftest import Devnet
+from tests.daemon.harness import running_daemon
+
+
+async def _simulate(config: Path, block: int, shocks: dict[str, float]) -> dict[str, Any]:
+    """``cascade-monitor simulate --json`` at ``block`` in a child process: the command as a user runs it."""
+    argv = [str(Path(sys.executable).parent / "cascade-monitor"), "simulate", "--config", str(config),
+            "--block", str(block), "--json"] + [f"--shock={a}={c}" for a, c in shocks.items()]  # fmt: skip
+    done = await asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    doc: dict[str, Any] = json.loads(done.stdout)
+    return doc
+
+
+async def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """``/metrics`` as ``{(sample name, sorted labels): value}``."""
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/metrics") as resp:
+        assert resp.status == 200
+        text = await resp.text()
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def _config(devnet: Devnet, tmp_path: Path, *, morpho: bool) -> Path:
+    data = devnet_config(devnet.url, devnet.dep, metrics_port=free_port(), checkpoint=str(tmp_path / "cp.sqlite"),
+                         morpho=morpho)  # fmt: skip
+    data["sweep"] = {"enabled": False}
+    config = tmp_path / "monitor.yaml"
+    config.write_text(yaml.safe_dump(data))
+    return config
+
+
+async def test_the_daemon_exports_the_system_result_equal_to_simulate(devnet_v36: Devnet, tmp_path: Path) -> None:
+    devnet = devnet_v36
+    config = _config(devnet, tmp_path, morpho=True)
+    cfg = load_config(config, environ={})
+    names = [m.name for m in cfg.markets]
+    assert names == ["devnet-aave", "devnet-morpho"]
+    async with running_daemon(cfg) as daemon:
+        await asyncio.to_thread(devnet.rpc.mine, 1)
+        head = devnet.rpc.block_number()  # nothing else moves the chain from here on: the daemon settles on it
+        async with asyncio.timeout(180):
+            while (system := daemon.store.system()) is None or system.block < head:
+                await asyncio.sleep(0.2)
+        assert daemon.listen_port is not None
+        metrics = await _scrape(daemon.listen_port)
+    assert system.block == head and system.markets == tuple(names)
+    assert metrics[("cascade_monitor_system_last_block", ())] == head
+    assert [s.name for s in system.scenarios] == [sc.name for sc in cfg.scenarios]
+    contagion_seen = 0.0
+    for sc in cfg.scenarios:
+        doc = await _simulate(config, head, dict(sc.shocks))
+        assert doc["block"] == head and [m["name"] for m in doc["markets"]] == names
+        label = (("scenario", sc.name),)
+        repaid = metrics[("cascade_monitor_system_scenario_debt_repaid_usd", label)]
+        bad = metrics[("cascade_monitor_system_scenario_bad_debt_usd", label)]
+        assert repaid == pytest.approx(doc["debt_repaid_usd"], rel=1e-12), sc.name
+        assert bad == pytest.approx(doc["bad_debt_usd"], rel=1e-12, abs=1e-6), sc.name
+        for market in names:
+            key = (("market", market), ("scenario", sc.name))
+            extra = doc["contagion"][market]
+            got_repaid = metrics[("cascade_monitor_contagion_debt_repaid_usd", key)]
+            got_bad = metrics[("cascade_monitor_contagion_bad_debt_usd", key)]
+            assert got_repaid == pytest.approx(extra["debt_repaid_usd"], rel=1e-9, abs=1e-6), (sc.name, market)
+            assert got_bad == pytest.approx(extra["bad_debt_usd"], rel=1e-9, abs=1e-6), (sc.name, market)
+            contagion_seen += abs(got_repaid)
+        print(f"\n{sc.name}: system repaid ${repaid:,.0f}, bad debt ${bad:,.0f}, contagion {doc['contagion']}")
+    assert contagion_seen > 0, "the markets' shared sales cause liquidations a market alone does not"
+
+
+async def test_one_market_has_no_system_result(devnet_v36: Devnet, tmp_path: Path) -> None:
+    devnet = devnet_v36
+    cfg = load_config(_config(devnet, tmp_path, morpho=False), environ={})
+    assert len(cfg.markets) == 1
+    async with running_daemon(cfg) as daemon:
+        await asyncio.to_thread(devnet.rpc.mine, 1)
+        head = devnet.rpc.block_number()
+        async with asyncio.timeout(180):
+            while (r := daemon.alerting.latest.get("devnet-aave")) is None or r.block < head:
+                await asyncio.sleep(0.2)
+        assert daemon.listen_port is not None
+        metrics = await _scrape(daemon.listen_port)
+    assert r.scenarios and daemon.store.system() is None
+    assert metrics[("cascade_monitor_scenario_debt_repaid_usd", (("market", "devnet-aave"), ("scenario", "weth-20")))]
+    assert not [k for k in metrics if k[0].startswith(("cascade_monitor_system_", "cascade_monitor_contagion_"))]
