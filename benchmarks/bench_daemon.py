@@ -355,6 +355,8 @@ def main() -> None:
     parser.add_argument("--confirmations", type=int, default=None,
                         help="blocks behind the head the daemon reads at (default: the devnet config's)")  # fmt: skip
     parser.add_argument("--hold-accounts", action="store_true", help="the activity opens no new accounts")
+    parser.add_argument("--poll-only", action="store_true",
+                        help="no newHeads subscription: the daemon polls the head every poll_interval_s")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON document of the figures")
     args = parser.parse_args()
     if args.duration <= 0 or args.block_interval <= 0 or args.poll_ms <= 0:
@@ -376,11 +378,13 @@ def main() -> None:
         assert isinstance(chain, dict)
         if args.confirmations is not None:
             chain["confirmations"] = args.confirmations
+        if args.poll_only:
+            chain["ws_url"] = ""  # off
         confirmations = chain.get("confirmations")
         anvil_pid = node._proc.pid if node._proc is not None else 0  # the benchmark reads anvil's /proc figures
         _progress(f"running the daemon for {args.duration:g} s ...")
         fig = asyncio.run(_run(cfg, port, args, anvil_pid, node.url, dep))
-    fig.update(populate_s=populate_s, confirmations=confirmations)
+    fig.update(populate_s=populate_s, confirmations=confirmations, head_source="poll" if args.poll_only else "ws")
     machine = f"{os.cpu_count()} vCPU {platform.machine()}, Python {platform.python_version()}"
     command = ".venv/bin/python -m benchmarks.bench_daemon " + " ".join(sys.argv[1:])
     if args.json:

@@ -39,6 +39,7 @@ from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.morpho_blue.config import MorphoBlueMarketConfig
 
 ENV_PREFIX = "CASCADE_MONITOR__"
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class ChainConfig(_Frozen):
@@ -53,6 +54,28 @@ class ChainConfig(_Frozen):
     batch_size: int = Field(default=500, ge=1, le=10_000)
     max_retries: int = Field(default=5, ge=0)
     poll_interval_s: float = Field(default=1.0, gt=0)
+    # newHeads over WebSocket wakes the block loop without waiting poll_interval_s. Left out: derived from the
+    # first RPC URL when that is a loopback node (anvil serves ws on its HTTP port); "" turns it off.
+    ws_url: str | None = Field(default=None, repr=False)  # may hold an API key, as rpc_urls
+
+    @field_validator("ws_url")
+    @classmethod
+    def _ws_url(cls, url: str | None) -> str | None:
+        if url:
+            parts = urlsplit(url)
+            if parts.scheme not in ("ws", "wss") or not parts.hostname:
+                raise ValueError(f"not a ws(s) URL: {redact_url(url)!r}")
+        return url
+
+    @property
+    def head_ws_url(self) -> str | None:
+        """Where to subscribe to new heads: ``ws_url``, else ws:// of a loopback first RPC URL, else None."""
+        if self.ws_url is not None:
+            return self.ws_url or None
+        parts = urlsplit(self.rpc_urls[0])
+        if parts.hostname not in LOOPBACK_HOSTS:
+            return None
+        return urlunsplit(("wss" if parts.scheme == "https" else "ws", parts.netloc, parts.path, parts.query, ""))
 
     @field_validator("rpc_urls")
     @classmethod
@@ -325,6 +348,8 @@ class MonitorConfig(_Frozen):
         """The config as a plain dict safe to log: secrets masked, credentials and paths stripped from URLs."""
         data = self.model_dump(mode="json")
         data["chain"]["rpc_urls"] = [redact_url(u) for u in self.chain.rpc_urls]
+        if self.chain.ws_url:
+            data["chain"]["ws_url"] = redact_url(self.chain.ws_url)
         if self.mqtt is not None:
             data["mqtt"]["url"] = redact_url(self.mqtt.url)
             if self.mqtt.password is not None:

@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import aiohttp
 
+from monitor.chain.heads import HeadSubscription
 from monitor.chain.retry import Backoff
 from monitor.config import MonitorConfig
 from monitor.daemon.blockreads import BlockReads
@@ -56,12 +57,24 @@ class ChainLoop:
         poll = cfg.chain.poll_interval_s
         self.retry = Backoff(base_s=2 * poll, cap_s=min(64 * poll, MAX_RETRY_DELAY_S), jitter=False)
         self.last_context: BlockContext | None = None
+        ws_url = cfg.chain.head_ws_url
+        self.heads = HeadSubscription(ws_url) if ws_url is not None else None
 
     async def run(self) -> None:
-        """Forever: a step; when it computed nothing (no new block, or failures), wait one poll interval."""
-        while True:
-            if not await self.step():
-                await asyncio.sleep(self.cfg.chain.poll_interval_s)
+        """Forever: a step; when it computed nothing (no new block, or failures), wait for the next head pushed
+        by the node's subscription, or one poll interval at most (all there is without a subscription)."""
+        async with asyncio.TaskGroup() as tg:
+            if self.heads is not None:
+                tg.create_task(self.heads.run(), name="new-heads")
+            while True:
+                if not await self.step():
+                    await self._next_head()
+
+    async def _next_head(self) -> None:
+        if self.heads is None:
+            await asyncio.sleep(self.cfg.chain.poll_interval_s)
+        else:
+            await self.heads.wait(self.cfg.chain.poll_interval_s)
 
     def _due(self, block: int) -> list[MarketPipeline]:
         """Markets behind ``block``, and errored markets whose backoff is over (same block: tried again)."""

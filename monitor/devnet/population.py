@@ -2,8 +2,10 @@
 
 The plan (who supplies what, who borrows what) is computed off-chain with the market's own integer rules
 (Aave v3.0 or v3.6) so every account lands on its target health factor; then it is executed in few transactions:
-the Populator contract supplies on behalf of hundreds of accounts per transaction, and each borrower
-(impersonated, no key) sends its own e-mode and borrow transactions in JSON-RPC batches with automine off.
+the Populator contract supplies on behalf of hundreds of accounts per transaction, then makes hundreds of
+accounts act themselves (e-mode, borrows; ``msg.sender`` is the account) per transaction while each account
+holds a small forwarding contract (anvil_setCode, removed afterwards). Calldata is encoded directly, blocks are
+mined with automine off, and the health factors read back are the check (receipts only when one misses).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 
 from eth_utils.crypto import keccak
 
@@ -30,7 +33,7 @@ WAD = 10**18
 PERCENTAGE_FACTOR = 10_000
 VARIABLE_RATE = 2
 SUPPLIES_PER_TX = 400
-TXS_PER_BLOCK = 300
+ACTS_PER_TX = 400  # e-mode and borrow calls per Populator.actAs transaction
 
 
 @dataclass(frozen=True)
@@ -158,51 +161,115 @@ def populate(
     """Create the population on chain; returns the plans (targets) in account order."""
     t0 = time.monotonic()
     plans = plan_population(spec, market)
-    pool = aave(POOL).abi
-    populator = own_artifact("Populator").abi
     say = progress or (lambda stage, done, total: None)
 
     set_ltv(rpc, dep, market, equal_to_lt=True)  # lets accounts open positions right above HF 1
 
     # 1. collateral, supplied on behalf of the accounts by the Populator contract
     supplies = [(dep.tokens[s].address, amt, p.address) for p in plans for s, amt in p.collateral.items()]
-    txs = []
-    for start in range(0, len(supplies), SUPPLIES_PER_TX):
-        part = supplies[start : start + SUPPLIES_PER_TX]
-        data = populator.fn("supplyFor").encode(
-            dep.pool, [a for a, _, _ in part], [n for _, n, _ in part], [u for _, _, u in part]
-        )
-        txs.append((dep.deployer, dep.populator, data))
-    hashes = _send_chunked(
+    txs = [
+        (dep.deployer, dep.populator, supply_for_calldata(dep.pool, supplies[start : start + SUPPLIES_PER_TX]))
+        for start in range(0, len(supplies), SUPPLIES_PER_TX)
+    ]
+    supply_hashes = _send_chunked(
         rpc, txs, per_block=8, gas=SUPPLIES_PER_TX * 400_000, progress=lambda d, n: say("supply", d, n)
     )
-    rpc.wait(hashes)  # few, large transactions: their receipts are cheap to check
 
-    # 2. accounts act for themselves: impersonated, funded for gas
-    rpc.call("anvil_autoImpersonateAccount", True)
+    # 2. accounts act for themselves (e-mode, then each borrow, in account order): each account holds the
+    # PopulatorAccount code meanwhile, so the Populator makes hundreds of them act in one transaction
+    rpc.call("anvil_autoImpersonateAccount", True)  # left on: callers send from the accounts afterwards
     rpc.batch([("anvil_setBalance", [p.address, hex_int(10**19)]) for p in plans])
-    own = []
+    account_code = own_artifact("PopulatorAccount").deployed_bytecode
+    rpc.batch([("anvil_setCode", [p.address, account_code]) for p in plans])
+    acts: list[tuple[str, bytes]] = []
     for p in plans:
         if p.emode:
-            own.append((p.address, dep.pool, pool.fn("setUserEMode").encode(p.emode)))
+            acts.append((p.address, set_user_emode_calldata(p.emode)))
         for sym, amt in p.debt.items():
-            own.append(
-                (
-                    p.address,
-                    dep.pool,
-                    pool.fn("borrow").encode(dep.tokens[sym].address, amt, VARIABLE_RATE, 0, p.address),
-                )
-            )
-    hashes = _send_chunked(rpc, own, per_block=TXS_PER_BLOCK, gas=1_000_000, progress=lambda d, n: say("borrow", d, n))
+            acts.append((p.address, borrow_calldata(dep.tokens[sym].address, amt, p.address)))
+    txs = [
+        (dep.deployer, dep.populator, act_as_calldata(dep.pool, acts[start : start + ACTS_PER_TX]))
+        for start in range(0, len(acts), ACTS_PER_TX)
+    ]
+    act_hashes = _send_chunked(
+        rpc, txs, per_block=8, gas=ACTS_PER_TX * 400_000, progress=lambda d, n: say("borrow", d, n)
+    )
+    rpc.batch([("anvil_setCode", [p.address, "0x"]) for p in plans])  # plain accounts again
     set_ltv(rpc, dep, market, equal_to_lt=False)
     bad = [p.address for p, hf in zip(plans, account_health_factors(rpc, dep, plans), strict=True) if not _near(hf, p)]
     if bad:
-        rpc.wait(hashes)  # finds the reverted transaction and its reason
+        rpc.wait(supply_hashes + act_hashes)  # finds the reverted transaction and its reason
         raise DevnetError(f"{len(bad)} generated account(s) missed their health factor, first {bad[0]}")
     dep.borrowers.extend(p.address for p in plans)
     dt = time.monotonic() - t0
     log.info("populated %d borrowers in %.1f s (%.0f borrowers/s)", len(plans), dt, len(plans) / max(dt, 1e-9))
     return plans
+
+
+# -- calldata of the population's calls, encoded directly: eth_abi took a tenth of the populate time --------------
+def _word(value: int) -> bytes:
+    return value.to_bytes(32, "big")
+
+
+def _address_word(address: str) -> bytes:
+    raw = bytes.fromhex(address.removeprefix("0x"))
+    if len(raw) != 20:
+        raise DevnetError(f"not an address: {address!r}")
+    return bytes(12) + raw
+
+
+@cache
+def _selector(contract: str, name: str) -> bytes:
+    """A function's selector from the Aave Pool's or our own contract's ABI (read once, after compilation)."""
+    abi = aave(POOL).abi if contract == "Pool" else own_artifact(contract).abi
+    return abi.fn(name).selector
+
+
+def set_user_emode_calldata(category: int) -> bytes:
+    """``Pool.setUserEMode(category)``."""
+    return _selector("Pool", "setUserEMode") + _word(category)
+
+
+def borrow_calldata(asset: str, amount: int, on_behalf_of: str) -> bytes:
+    """``Pool.borrow(asset, amount, VARIABLE_RATE, 0, on_behalf_of)``."""
+    return (
+        _selector("Pool", "borrow")
+        + _address_word(asset)
+        + _word(amount)
+        + _word(VARIABLE_RATE)
+        + _word(0)
+        + _address_word(on_behalf_of)
+    )
+
+
+def supply_for_calldata(pool: str, supplies: Sequence[tuple[str, int, str]]) -> str:
+    """``Populator.supplyFor(pool, assets, amounts, accounts)`` of (asset, amount, account) triples, 0x-hex."""
+    n = len(supplies)
+    head = _address_word(pool) + _word(0x80) + _word(0x80 + 32 * (n + 1)) + _word(0x80 + 64 * (n + 1))
+    assets = b"".join(_address_word(a) for a, _, _ in supplies)
+    amounts = b"".join(_word(x) for _, x, _ in supplies)
+    accounts = b"".join(_address_word(u) for _, _, u in supplies)
+    return (
+        "0x"
+        + (
+            _selector("Populator", "supplyFor") + head + _word(n) + assets + _word(n) + amounts + _word(n) + accounts
+        ).hex()
+    )
+
+
+def act_as_calldata(target: str, acts: Sequence[tuple[str, bytes]]) -> str:
+    """``Populator.actAs(target, accounts, calls)`` of (account, call data) pairs, 0x-hex."""
+    n = len(acts)
+    accounts = _word(n) + b"".join(_address_word(a) for a, _ in acts)
+    offsets, bodies, at = [], [], 32 * n  # offsets count from the first offset word
+    for _, data in acts:
+        body = _word(len(data)) + data + bytes(-len(data) % 32)
+        offsets.append(_word(at))
+        bodies.append(body)
+        at += len(body)
+    calls = _word(n) + b"".join(offsets) + b"".join(bodies)
+    head = _address_word(target) + _word(0x60) + _word(0x60 + len(accounts))
+    return "0x" + (_selector("Populator", "actAs") + head + accounts + calls).hex()
 
 
 def _send_chunked(
