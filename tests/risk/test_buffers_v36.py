@@ -1,0 +1,83 @@
+"""Buffers on the Aave v3.6 devnet: a buffer smaller than a scenario's projected deficit leaves part of it
+uncovered (``simulate --json``), and the buffer-exhausting shock of ``sweep --json`` is the edge: just below it
+every reserve's loss stays within its buffer, at it one exceeds its buffer."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from monitor.cli import main
+from monitor.devnet.monitor_config import devnet_config
+from tests.conftest import Devnet
+
+SHOCK = 0.35  # a WETH drop that burns deficits on the v3.6 devnet
+
+
+def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, Any]:
+    assert main(list(argv)) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert isinstance(doc, dict)
+    return doc
+
+
+def _write(path: Path, cfg: dict[str, Any]) -> str:
+    path.write_text(yaml.safe_dump(cfg))
+    return str(path)
+
+
+def test_buffer_coverage_and_the_buffer_exhausting_shock(
+    devnet_v36: Devnet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = devnet_config(devnet_v36.url, devnet_v36.dep, checkpoint=str(tmp_path / "cp.sqlite"))
+    cfg["sweep"] = {"step": 0.05, "max_shock": 0.9, "amplification_limit": 1.1, "bad_debt_limit_usd": 50_000}
+    bare = _write(tmp_path / "bare.yaml", cfg)
+    free = _json(capsys, "simulate", "--config", bare, "--shock", f"WETH=-{SHOCK}", "--json")
+    assert free["rules"] == "v3.3" and free["deficit_usd_by_reserve"], "v3.6: the drop burns deficits"
+    # no buffer configured: every reserve with a loss is uncovered in full; the loss is the projected deficit
+    # (the fresh devnet has none yet)
+    losses = {k: v["loss_usd"] for k, v in free["buffers"].items()}
+    assert losses == pytest.approx(free["deficit_usd_by_reserve"], rel=1e-12)
+    for unit in free["buffers"].values():
+        assert unit["buffer_usd"] == 0.0 and unit["coverage_ratio"] == 0.0
+        assert unit["uncovered_usd"] == unit["loss_usd"] > 0
+    # the largest loss gets half of it as a buffer, every other reserve ten times its own
+    worst = max(losses, key=lambda k: losses[k])
+    buffers = {k: (0.5 if k == worst else 10.0) * v for k, v in losses.items()}
+    cfg["markets"][0]["buffers_usd"] = buffers
+    buffered = _write(tmp_path / "buffered.yaml", cfg)
+    doc = _json(capsys, "simulate", "--config", buffered, "--shock", f"WETH=-{SHOCK}", "--json")
+    short = doc["buffers"][worst]
+    assert short["buffer_usd"] == pytest.approx(buffers[worst], rel=1e-12)
+    assert short["loss_usd"] == pytest.approx(losses[worst], rel=1e-12)
+    assert short["uncovered_usd"] == pytest.approx(losses[worst] / 2, rel=1e-9) and short["uncovered_usd"] > 0
+    assert short["coverage_ratio"] == pytest.approx(0.5, rel=1e-9) and short["coverage_ratio"] < 1
+    for key, unit in doc["buffers"].items():
+        if key != worst:
+            assert unit["uncovered_usd"] == 0.0 and unit["coverage_ratio"] == pytest.approx(10.0, rel=1e-9)
+    # the buffer-exhausting shock of WETH: within (0, SHOCK], since SHOCK exhausts the worst reserve's buffer
+    swept = _json(capsys, "sweep", "--config", buffered, "--asset", "WETH", "--json")
+    (weth,) = swept["assets"]
+    shock = weth["buffer_exhausting_shock"]
+    assert shock is not None and 0 < shock <= SHOCK
+    below = _json(capsys, "simulate", "--config", buffered, "--shock", f"WETH=-{shock - 0.001}", "--json")
+    assert all(u["loss_usd"] <= u["buffer_usd"] for u in below["buffers"].values()), below["buffers"]
+    at = _json(capsys, "simulate", "--config", buffered, "--shock", f"WETH=-{shock}", "--json")
+    assert any(u["loss_usd"] > u["buffer_usd"] for u in at["buffers"].values()), at["buffers"]
+    # without any buffer the first deficit exhausts one: the shock can only come earlier
+    unbuffered = _json(capsys, "sweep", "--config", bare, "--asset", "WETH", "--json")
+    assert unbuffered["assets"][0]["buffer_exhausting_shock"] <= shock
+
+
+def test_a_buffer_naming_no_reserve_is_a_clear_error(
+    devnet_v36: Devnet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = devnet_config(devnet_v36.url, devnet_v36.dep, checkpoint=str(tmp_path / "cp.sqlite"))
+    cfg["markets"][0]["buffers_usd"] = {"NOPE": 1.0}
+    path = _write(tmp_path / "bad.yaml", cfg)
+    assert main(["simulate", "--config", path, "--shock", "WETH=-0.1", "--json"]) == 2
+    assert "buffers_usd names 'NOPE', not a reserve of the market" in capsys.readouterr().err
