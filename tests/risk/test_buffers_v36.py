@@ -1,19 +1,30 @@
 """Buffers on the Aave v3.6 devnet: a buffer smaller than a scenario's projected deficit leaves part of it
 uncovered (``simulate --json``), and the buffer-exhausting shock of ``sweep --json`` is the edge: just below it
-every reserve's loss stays within its buffer, at it one exceeds its buffer."""
+every reserve's loss stays within its buffer, at it one exceeds its buffer; the daemon exports the coverage and
+the uncovered loss of each scenario as ``simulate`` projects them."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from prometheus_client import generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 
+from monitor.chain.rpc import RpcClient
 from monitor.cli import main
+from monitor.config import load_config
+from monitor.devnet.anvil import free_port
 from monitor.devnet.monitor_config import devnet_config
+from monitor.risk import Projector, choose_venues
+from monitor.snapshot import load_snapshot
 from tests.conftest import Devnet
+from tests.daemon.harness import running_daemon
 
 SHOCK = 0.35  # a WETH drop that burns deficits on the v3.6 devnet
 
@@ -81,3 +92,43 @@ def test_a_buffer_naming_no_reserve_is_a_clear_error(
     path = _write(tmp_path / "bad.yaml", cfg)
     assert main(["simulate", "--config", path, "--shock", "WETH=-0.1", "--json"]) == 2
     assert "buffers_usd names 'NOPE', not a reserve of the market" in capsys.readouterr().err
+
+
+async def test_daemon_exports_coverage_and_uncovered_loss_per_scenario(devnet_v36: Devnet, tmp_path: Path) -> None:
+    dep = devnet_v36.dep
+    data = devnet_config(devnet_v36.url, dep, metrics_port=free_port(), checkpoint=str(tmp_path / "cp.sqlite"))
+    data["scenarios"] = [{"name": "weth-35", "shocks": {"WETH": -SHOCK}}]
+    data["sweep"] = {"enabled": False}
+    data["markets"][0]["buffers_usd"] = {"WETH": 1.0, "DAI": 1e12}
+    path = tmp_path / "monitor.yaml"
+    path.write_text(yaml.safe_dump(data))
+    cfg = load_config(path, environ={})
+    head = devnet_v36.rpc.block_number()
+    async with running_daemon(cfg) as daemon:
+        async with asyncio.timeout(120):
+            while (r := daemon.alerting.latest.get("devnet-aave")) is None or r.block < head:
+                await asyncio.sleep(0.2)
+        text = generate_latest(daemon.metrics.registry).decode()
+    samples = {
+        (s.name, s.labels["asset"]): s.value
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+        if s.name.endswith(("scenario_buffer_coverage_ratio", "scenario_uncovered_loss_usd"))
+        and s.labels.get("scenario") == "weth-35"
+    }
+    # what simulate --json reports for the same block and shock, unit by unit
+    async with RpcClient(cfg.chain) as rpc:
+        snap = await load_snapshot(rpc, cfg, cfg.markets[0], r.block)
+    risk = snap.view.risk_input()
+    projected = Projector(risk.book, choose_venues(risk.book.market, snap.pools), model=risk.model).project(
+        {"WETH": -SHOCK}
+    )
+    want = snap.view.buffer_coverage(projected)
+    assert want and any(c.uncovered_usd > 0 for c in want.values()), "the scenario burns deficits beyond buffers"
+    assert want["DAI"].coverage_ratio is None or want["DAI"].uncovered_usd == 0.0
+    assert {asset for _, asset in samples} == set(want)
+    for unit, c in want.items():
+        ratio = samples[("cascade_monitor_scenario_buffer_coverage_ratio", unit)]
+        assert ratio == (math.inf if c.coverage_ratio is None else pytest.approx(c.coverage_ratio, rel=1e-9))
+        uncovered = samples[("cascade_monitor_scenario_uncovered_loss_usd", unit)]
+        assert uncovered == pytest.approx(c.uncovered_usd, rel=1e-9, abs=1e-9)
