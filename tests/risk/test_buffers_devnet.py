@@ -1,7 +1,8 @@
-"""Buffers on the Aave v3.6 devnet: a buffer smaller than a scenario's projected deficit leaves part of it
+"""Buffers on the devnet. Aave v3.6: a buffer smaller than a scenario's projected deficit leaves part of it
 uncovered (``simulate --json``), and the buffer-exhausting shock of ``sweep --json`` is the edge: just below it
 every reserve's loss stays within its buffer, at it one exceeds its buffer; the daemon exports the coverage and
-the uncovered loss of each scenario as ``simulate`` projects them."""
+the uncovered loss of each scenario as ``simulate`` projects them. Morpho Blue: no buffer, the lenders of each
+market absorb its loss."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from monitor.chain.rpc import RpcClient
 from monitor.cli import main
 from monitor.config import load_config
 from monitor.devnet.anvil import free_port
-from monitor.devnet.monitor_config import devnet_config
+from monitor.devnet.monitor_config import devnet_config, morpho_entry
 from monitor.risk import Projector, choose_venues
 from monitor.snapshot import load_snapshot
 from tests.conftest import Devnet
@@ -132,3 +133,26 @@ async def test_daemon_exports_coverage_and_uncovered_loss_per_scenario(devnet_v3
         assert ratio == (math.inf if c.coverage_ratio is None else pytest.approx(c.coverage_ratio, rel=1e-9))
         uncovered = samples[("cascade_monitor_scenario_uncovered_loss_usd", unit)]
         assert uncovered == pytest.approx(c.uncovered_usd, rel=1e-9, abs=1e-9)
+
+
+def test_morpho_lenders_absorb_with_no_buffer(
+    devnet: Devnet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = devnet_config(devnet.url, devnet.dep, checkpoint=str(tmp_path / "cp.sqlite"))
+    cfg["markets"] = [morpho_entry(devnet.dep)]
+    cfg["sweep"] = {"step": 0.1, "max_shock": 0.5, "amplification_limit": 1.1, "bad_debt_limit_usd": 50_000}
+    config = _write(tmp_path / "morpho.yaml", cfg)
+    doc = _json(capsys, "simulate", "--config", config, "--shock", f"WETH=-{SHOCK}", "--json")
+    lost = {mid: v["usd"] for mid, v in doc["lender_loss_by_market"].items() if v["usd"] > 0}
+    assert lost and set(doc["buffers"]) == set(lost), "every market whose lenders lose, and only those"
+    for mid, unit in doc["buffers"].items():
+        assert unit == {"buffer_usd": 0.0, "loss_usd": lost[mid], "uncovered_usd": lost[mid], "coverage_ratio": 0.0}
+    # no buffer: the buffer-exhausting shock is the first drop that costs lenders anything, no later than the
+    # critical shock (a bad-debt limit above 0)
+    (weth,) = _json(capsys, "sweep", "--config", config, "--asset", "WETH", "--json")["assets"]
+    shock = weth["buffer_exhausting_shock"]
+    assert shock is not None and 0 < shock <= weth["critical_shock"]
+    below = _json(capsys, "simulate", "--config", config, "--shock", f"WETH=-{shock - 0.001}", "--json")
+    assert below["buffers"] == {} and all(v["usd"] == 0 for v in below["lender_loss_by_market"].values())
+    at = _json(capsys, "simulate", "--config", config, "--shock", f"WETH=-{shock}", "--json")
+    assert at["buffers"] and all(u["uncovered_usd"] > 0 for u in at["buffers"].values())
