@@ -139,6 +139,7 @@ def document(snap: MarketSnapshot, result: CascadeResult) -> dict[str, Any]:
         "rules": result.rules,
         "deficit_usd": result.deficit_usd,
         "deficit_usd_by_reserve": {symbols[a]: usd for a, usd in result.deficit_usd_by_reserve.items()},
+        "buffers": {key: c.to_json() for key, c in snap.view.buffer_coverage(result).items()},
         **snap.view.scenario_fields(result),
     }
 

@@ -22,6 +22,7 @@ from monitor.config import load_config
 from monitor.errors import ConfigError
 from monitor.logs import protect_config
 from monitor.risk import Limits, Projector, SweepResult, SweepSpec, sweep
+from monitor.risk.buffers import buffer_exhausting_shock
 from monitor.snapshot import MarketSnapshot
 
 HELP = "cascade curves for 1% to 90% drops of each collateral asset, and the critical shock of each"
@@ -65,17 +66,37 @@ def at_critical_shocks(snap: MarketSnapshot, projector: Projector, result: Sweep
     return out
 
 
+def buffer_exhausting_shocks(
+    snap: MarketSnapshot, projector: Projector, result: SweepResult, spec: SweepSpec
+) -> dict[str, float | None]:
+    """Per swept asset, the smallest drop whose projected loss exceeds the buffer of some loss-bearing unit
+    (:func:`~monitor.risk.buffers.buffer_exhausting_shock`; None: no step up to the largest exhausts one)."""
+    return {
+        a.asset: buffer_exhausting_shock(projector, a.asset, spec, snap.view.buffer_coverage) for a in result.assets
+    }
+
+
 def document(
-    snap: MarketSnapshot, result: SweepResult, seconds: float, critical: dict[str, dict[str, Any]] | None = None
+    snap: MarketSnapshot,
+    result: SweepResult,
+    seconds: float,
+    critical: dict[str, dict[str, Any]] | None = None,
+    exhausting: dict[str, float | None] | None = None,
 ) -> dict[str, Any]:
-    """The ``--json`` document; ``critical``: :func:`at_critical_shocks` (``at_critical_shock`` per asset)."""
+    """The ``--json`` document; ``critical``: :func:`at_critical_shocks` (``at_critical_shock`` per asset);
+    ``exhausting``: :func:`buffer_exhausting_shocks` (``buffer_exhausting_shock`` per asset)."""
     return {
         "block": snap.block,
         "market": snap.config.name,
         "limits": {"amplification": result.limits.amplification, "bad_debt_usd": result.limits.bad_debt_usd},
         "seconds": seconds,
         "assets": [
-            {**asset, "at_critical_shock": (critical or {}).get(asset["asset"])} for asset in assets_json(result)
+            {
+                **asset,
+                "at_critical_shock": (critical or {}).get(asset["asset"]),
+                "buffer_exhausting_shock": (exhausting or {}).get(asset["asset"]),
+            }
+            for asset in assets_json(result)
         ],
     }
 
@@ -143,7 +164,8 @@ def run(args: argparse.Namespace) -> int:
     seconds = time.perf_counter() - start
     critical = at_critical_shocks(snap, projector, result)
     if args.json:
-        json.dump(document(snap, result, seconds, critical), sys.stdout)
+        exhausting = buffer_exhausting_shocks(snap, projector, result, spec)
+        json.dump(document(snap, result, seconds, critical, exhausting), sys.stdout)
         sys.stdout.write("\n")
     else:
         print(text(snap, result, seconds, critical))

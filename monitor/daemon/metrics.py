@@ -156,6 +156,16 @@ class ResultCollector(Collector):
                 "Projected bad debt written off against a lending market's supply (lost by its lenders), USD.",
                 ["market", "scenario", "market_id"],
             ),
+            "sc_coverage": _gauge(
+                "scenario_buffer_coverage_ratio",
+                "Projected buffer / loss of a loss-bearing unit (reserve or lending market); +Inf without loss.",
+                ["market", "scenario", "asset"],
+            ),
+            "sc_uncovered": _gauge(
+                "scenario_uncovered_loss_usd",
+                "Projected loss of a loss-bearing unit (reserve or lending market) beyond its buffer, USD.",
+                ["market", "scenario", "asset"],
+            ),
             "deficit": _gauge(
                 "reserve_deficit_usd", "Reserve deficit now (getReserveDeficit, Aave v3.3+), USD.", ["market", "asset"]
             ),
@@ -234,6 +244,10 @@ class ResultCollector(Collector):
                     fam["sc_deficit"].add_metric([market, scenario.name, asset], usd)
                 for market_id, usd in scenario.lender_loss_usd.items():
                     fam["sc_lender_loss"].add_metric([market, scenario.name, market_id], usd)
+                for unit, cover in result.scenario_buffers(scenario).items():
+                    ratio = cover.coverage_ratio
+                    fam["sc_coverage"].add_metric([market, scenario.name, unit], math.inf if ratio is None else ratio)
+                    fam["sc_uncovered"].add_metric([market, scenario.name, unit], cover.uncovered_usd)
             for asset, usd in result.reserve_deficit_usd.items():
                 fam["deficit"].add_metric([market, asset], usd)
             for asset, shock in result.critical_shocks.items():

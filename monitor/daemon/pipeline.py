@@ -90,6 +90,7 @@ class MarketPipeline:
             reorg_fork_block=refresh.fork_block,
             reserve_deficit_usd=view.reserve_deficits_usd(),
             critical_shocks_block=projections.critical_block,
+            buffers_usd=view.buffers_usd(),
         )
 
 

@@ -20,6 +20,7 @@ from monitor.dex import pair_depth
 from monitor.dex.depth import DepthLevels
 from monitor.dex.pool import PoolState
 from monitor.protocols.base import AT_RISK_DROPS, RiskyAccount
+from monitor.risk.buffers import Coverage, coverage
 from monitor.risk.model import RiskInput
 
 __all__ = ["AT_RISK_DROPS", "RiskyAccount"]  # re-exported: the exporters' tests build results from them
@@ -123,6 +124,13 @@ class MarketResult:
     reserve_deficit_usd: Mapping[str, float] = field(default_factory=dict)  # symbol -> getReserveDeficit, USD
     protocol: str = ""  # the market's protocol (config key), a label of the health-factor distribution
     critical_shocks_block: int | None = None  # block the critical shocks were swept at (the sweep runs behind)
+    buffers_usd: Mapping[str, float] = field(default_factory=dict)  # loss-bearing unit -> what absorbs its loss
+
+    def scenario_buffers(self, scenario: ScenarioSummary) -> dict[str, Coverage]:
+        """Per loss-bearing unit (reserve symbol, lending market id), its buffer against the scenario's loss
+        there: the deficit written off now plus the new deficit or lenders' loss the scenario projects."""
+        new_loss = {**scenario.deficit_usd_by_reserve, **scenario.lender_loss_usd}
+        return coverage(self.buffers_usd, self.reserve_deficit_usd, new_loss)
 
     def data_age_s(self, now: float | None = None) -> float:
         """Seconds since the block was mined."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from monitor.chain.model import Log, LogFilter
+from monitor.risk.buffers import Coverage, coverage
 from monitor.risk.model import RiskInput
 from monitor.risk.results import CascadeResult as RiskResult
 
@@ -119,6 +120,20 @@ class MarketView(ABC):
     def reserve_deficits_usd(self) -> Mapping[str, float]:
         """Debt the protocol has written off and not yet covered, USD by asset symbol (none by default)."""
         return {}
+
+    def buffers_usd(self) -> Mapping[str, float]:
+        """What absorbs each loss-bearing unit's bad debt before anyone else, USD by the keys of
+        :meth:`reserve_deficits_usd` and :meth:`scenario_losses_usd` (a unit not named has none; by default none)."""
+        return {}
+
+    def scenario_losses_usd(self, result: RiskResult) -> Mapping[str, float]:
+        """The loss a projection writes off per loss-bearing unit, USD (Aave: new deficit by reserve symbol;
+        Morpho Blue: lenders' loss by market id; none by default)."""
+        return {}
+
+    def buffer_coverage(self, result: RiskResult) -> dict[str, Coverage]:
+        """Per unit, its buffer against its loss after the projection (the one written off now plus the new)."""
+        return coverage(self.buffers_usd(), self.reserve_deficits_usd(), self.scenario_losses_usd(result))
 
     @abstractmethod
     def document(self, edges: Sequence[float]) -> dict[str, Any]:

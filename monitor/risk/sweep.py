@@ -19,12 +19,12 @@ crosses.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from monitor.errors import DataError
 from monitor.risk.engine import Projector
-from monitor.risk.grid import Grid, closeness
+from monitor.risk.grid import Grid, Judge, closeness
 from monitor.risk.params import Limits, SweepSpec
 from monitor.risk.results import CascadeResult
 
@@ -106,15 +106,44 @@ def critical_shock(
     ``reason`` when the caller already knows it); ``baseline``: the no-shock projection when already made."""
     key = projector.market.resolve(asset)
     base = baseline or projector.project({key: -BASELINE_SHOCK})
-    reason = reason or crossing(projector.project({key: -above}), key, limits, base)
+    return bisect_shock(projector, key, lambda r: crossing(r, key, limits, base), below, above, tolerance, reason)
+
+
+def bisect_shock(
+    projector: Projector,
+    key: str,
+    hit: Callable[[CascadeResult], str | None],
+    below: float,
+    above: float,
+    tolerance: float,
+    reason: str | None = None,
+) -> tuple[float, str | None]:
+    """Narrow ``(below, above)`` (a drop of ``key`` that ``hit`` passes and one it stops, for ``reason`` when
+    known) by bisection down to ``tolerance``: the stopped drop and why."""
+    reason = reason or hit(projector.project({key: -above}))
     while above - below > tolerance:
         mid = (below + above) / 2.0
-        hit = crossing(projector.project({key: -mid}), key, limits, base)
-        if hit:
-            above, reason = mid, hit
+        why = hit(projector.project({key: -mid}))
+        if why:
+            above, reason = mid, why
         else:
             below = mid
     return above, reason
+
+
+def first_shock(projector: Projector, asset: str, judge: Judge, spec: SweepSpec) -> tuple[float | None, str | None]:
+    """The smallest drop of ``asset`` that ``judge`` stops (its reason and closeness as for the critical shock's
+    grid): the coarse grid walked upwards to the first stopped step, then bisected; (None, None) if none is."""
+    key = projector.market.resolve(asset)
+    grid = Grid(lambda d: projector.project({key: -d}), spec.drops, key, judge)
+    grid.refine_to_first_crossing()
+    first = grid.first_crossing()
+    if first is None:
+        return None, None
+    below = spec.drops[first - 1] if first else 0.0
+    return bisect_shock(
+        projector, key, lambda r: judge(r)[0], below, spec.drops[first], spec.tolerance, grid.hits[first]
+    )
 
 
 def sweep_asset(

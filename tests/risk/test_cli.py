@@ -37,9 +37,11 @@ def _json(capsys: pytest.CaptureFixture[str], *argv: str) -> dict[str, object]:
 def test_simulate_json_fields(config: str, session_devnet: Devnet, capsys: pytest.CaptureFixture[str]) -> None:
     doc = _json(capsys, "simulate", "--config", config, "--shock", "WETH=-0.2", "--json")
     assert set(doc) == {"block", "market", "rounds", "final_prices_usd", "debt_repaid_usd", "bad_debt_usd",
-                        "bad_debt_accounts", "rules", "deficit_usd", "deficit_usd_by_reserve"}  # fmt: skip
+                        "bad_debt_accounts", "rules", "deficit_usd", "deficit_usd_by_reserve",
+                        "buffers"}  # fmt: skip
     assert doc["rules"] == "v3.0", "the rules of the detected revision (POOL_REVISION 1: Aave v3.0.2)"
     assert doc["deficit_usd"] == 0.0 and doc["deficit_usd_by_reserve"] == {}, "v3.0 has no deficits"
+    assert doc["buffers"] == {}, "no buffer configured and no deficit: nothing to cover"
     assert isinstance(doc["block"], int) and doc["market"] == "devnet-aave"
     rounds = doc["rounds"]
     assert isinstance(rounds, list) and len(rounds) >= 2

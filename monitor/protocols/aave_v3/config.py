@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -21,4 +21,9 @@ class AaveV3MarketConfig(FrozenModel):
     liquidation_rules: Literal["v3.0", "v3.3"] = Field(
         default="v3.0",
         description="v3.0: 50%/100% close factor per reserve; v3.3: position-level, dust, deficit",
+    )
+    buffers_usd: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = Field(
+        default_factory=dict,
+        description="per reserve symbol, USD that absorbs the reserve's deficit first (treasury offset, Umbrella "
+        "stake); a reserve not named has none",
     )

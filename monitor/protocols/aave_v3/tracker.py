@@ -14,7 +14,7 @@ from typing import Any
 from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.model import Log, LogFilter
 from monitor.chain.rpc import RpcClient
-from monitor.errors import ChainError
+from monitor.errors import ChainError, ConfigError
 from monitor.protocols.aave_v3.book import Book
 from monitor.protocols.aave_v3.book.wadray import BASE_CURRENCY_UNIT
 from monitor.protocols.aave_v3.config import PROTOCOL, AaveV3MarketConfig
@@ -35,11 +35,13 @@ from monitor.protocols.base import (
     RiskyAccount,
 )
 from monitor.risk.model import RiskInput
+from monitor.risk.results import CascadeResult as RiskResult
 
 
 class AaveV3View(MarketView):
     """An Aave v3 book at one block, with the oracle that priced it, the reserve deficits (v3.3+, raw token units
-    by asset) and the config's explicit liquidation rules (None: those of the pool's detected revision)."""
+    by asset), the config's explicit liquidation rules (None: those of the pool's detected revision) and its
+    buffers (USD by reserve symbol)."""
 
     def __init__(
         self,
@@ -50,9 +52,11 @@ class AaveV3View(MarketView):
         *,
         deficits: Mapping[str, int] | None = None,
         rules: str | None = None,
+        buffers_usd: Mapping[str, float] | None = None,
     ) -> None:
         self.name = name
         self.deficits = dict(deficits or {})
+        self.configured_buffers = dict(buffers_usd or {})
         self.rules = rules
         self.protocol = PROTOCOL
         self.block = block
@@ -112,6 +116,22 @@ class AaveV3View(MarketView):
             for r in self.book.market.reserves
             if r.asset in self.deficits
         }
+
+    def buffers_usd(self) -> Mapping[str, float]:
+        """The configured buffer of each reserve named (symbol as the reserve spells it), USD."""
+        symbols = {r.symbol.lower(): r.symbol for r in self.book.market.reserves}
+        out = {}
+        for name, usd in self.configured_buffers.items():
+            if name.lower() not in symbols:
+                raise ConfigError(f"market {self.name}: buffers_usd names {name!r}, not a reserve of the market "
+                                  f"(reserves: {', '.join(sorted(symbols.values()))})")  # fmt: skip
+            out[symbols[name.lower()]] = usd
+        return out
+
+    def scenario_losses_usd(self, result: RiskResult) -> Mapping[str, float]:
+        """The new deficit a projection burns in each reserve, USD by symbol."""
+        symbol = {r.asset: r.symbol for r in self.book.market.reserves}
+        return {symbol[a]: usd for a, usd in result.deficit_usd_by_reserve.items()}
 
     def document(self, edges: Sequence[float]) -> dict[str, Any]:
         """Accounts with debt (exact ``health_factor_wad``), HF distribution, collateral at risk per reserve."""
@@ -214,7 +234,7 @@ class AaveV3Tracker(MarketTracker):
         result = await self.indexer.refresh()
         read = result.market_read
         view = AaveV3View(self.name, result.block, result.book, read.oracle, deficits=read.deficits,
-                          rules=configured_override(self.config))  # fmt: skip
+                          rules=configured_override(self.config), buffers_usd=self.config.buffers_usd)  # fmt: skip
         return Refresh(view, result.fork_block)
 
     async def read_at(self, block: int) -> MarketView:
@@ -230,7 +250,7 @@ class AaveV3Tracker(MarketTracker):
         market_read = await read_market(self.rpc, addresses, block, version)
         book = Book.build(market_read.inputs, await read_accounts(self.rpc, addresses, users, block))
         return AaveV3View(self.name, block, book, market_read.oracle, deficits=market_read.deficits,
-                          rules=configured_override(self.config))  # fmt: skip
+                          rules=configured_override(self.config), buffers_usd=self.config.buffers_usd)  # fmt: skip
 
     def log_filter(self) -> LogFilter:
         """The pool, configurator and token logs discovery follows (after discovery has opened the market)."""

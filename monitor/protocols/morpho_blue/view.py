@@ -102,6 +102,10 @@ class MorphoBlueView(MarketView):
             out["supplier_loss_usd"] = supplier_loss
         return out
 
+    def scenario_losses_usd(self, result: CascadeResult) -> Mapping[str, float]:
+        """Lenders' loss per market id (no buffer: the lenders absorb it)."""
+        return {mid: float(result.deficit_usd_by_class.get(mid, 0.0)) for mid in self.book.markets}
+
     def scenario_fields(self, result: CascadeResult) -> dict[str, Any]:
         """Lenders' losses (:meth:`lender_losses`) as extra fields of the scenario's JSON."""
         return self.lender_losses(result)
