@@ -60,8 +60,9 @@ def test_a_one_market_config_prints_what_it_printed(
     snaps, whole = system.system_projector(cfg, args, liquidation_rules, model_params(args))
     projected = whole.project({"WETH": -0.25})
     sys_doc = system.simulate_document(snaps[0].block, whole, projected)
+    # the cascade's fields bit for bit; `buffers` (loss against each reserve's buffer) is per market only so far
     assert {k: v for k, v in sys_doc.items() if k not in ("markets", "contagion")} == {
-        k: v for k, v in doc.items() if k != "market"
+        k: v for k, v in doc.items() if k not in ("market", "buffers")
     }
     (fig,) = sys_doc["markets"]
     assert fig["name"] == name and fig["protocol"] == "aave-v3"
