@@ -18,7 +18,6 @@ from monitor.config import parse_config
 from monitor.daemon.projection import CascadeProjector, aligned_pools
 from monitor.devnet.liquidator import crash
 from monitor.devnet.monitor_config import devnet_config
-from monitor.protocols.aave_v3.risk_input import risk_input
 from monitor.risk import Projector, choose_venues, sweep
 from monitor.snapshot import MarketSnapshot, load_snapshot
 from tests.conftest import Devnet
@@ -26,7 +25,7 @@ from tests.conftest import Devnet
 
 def exhaustive_sweep(snap: MarketSnapshot, projector: CascadeProjector) -> dict[str, float | None]:
     """The critical shocks of ``snap`` by the reference sweep (every step projected), the daemon's way."""
-    risk = risk_input(snap.book, projector.market.liquidation_rules)
+    risk = snap.view.risk_input()
     m = risk.book.market
     venues = choose_venues(m, aligned_pools(snap.pools, m.usd(m.prices)))
     result = sweep(Projector(risk.book, venues, projector.params, model=risk.model), None, projector.spec,
@@ -39,19 +38,21 @@ async def test_the_sweep_after_a_crash_is_of_the_crashed_book(devnet: Devnet, tm
     projector = CascadeProjector(cfg, cfg.markets[0])
     async with RpcClient(cfg.chain) as rpc:
         calm = await load_snapshot(rpc, cfg, cfg.markets[0])
-        assert projector(calm.block, calm.book, calm.pools).critical_block is None, "no sweep has finished yet"
+        assert projector(calm.block, calm.view.risk_input(), calm.pools).critical_block is None, (
+            "no sweep has finished yet"
+        )
         projector.wait_for_sweep(120)
-        before = projector(calm.block, calm.book, calm.pools)
+        before = projector(calm.block, calm.view.risk_input(), calm.pools)
         assert before.critical_block == calm.block
 
         crash(devnet.rpc, devnet.dep, "WETH", 0.25)
         crashed = await load_snapshot(rpc, cfg, cfg.markets[0])
     assert crashed.block > calm.block
-    first = projector(crashed.block, crashed.book, crashed.pools)  # starts the sweep of the crashed book
+    first = projector(crashed.block, crashed.view.risk_input(), crashed.pools)  # starts the sweep of the crashed book
     assert first.critical_block == calm.block, "until it lands, results say their shocks are the calm book's"
     assert first.critical_shocks == before.critical_shocks
     projector.wait_for_sweep(120)
-    after = projector(crashed.block, crashed.book, crashed.pools)
+    after = projector(crashed.block, crashed.view.risk_input(), crashed.pools)
     assert after.critical_block == crashed.block
     assert before.critical_shocks is not None and after.critical_shocks is not None
     print(f"\ncritical shocks calm {before.critical_shocks}\ncritical shocks after the crash {after.critical_shocks}")

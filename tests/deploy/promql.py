@@ -74,6 +74,7 @@ def synthetic_result(market: str = "m") -> MarketResult:
                 rounds=3,
                 accounts_liquidated=2,
                 deficit_usd_by_reserve=MappingProxyType({"USDC": 4.0}),
+                lender_loss_usd=MappingProxyType({"0x" + "33" * 32: 1.0}),
             ),
         ),
         critical_shocks=MappingProxyType({"WETH": 0.4}),
