@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+from prometheus_client import generate_latest
+
 from monitor.config import MonitorConfig
 from monitor.daemon.run import Daemon
 
@@ -22,3 +24,12 @@ async def running_daemon(cfg: MonitorConfig, **kwargs: Any) -> AsyncIterator[Dae
     finally:
         daemon.stop()
         await asyncio.wait_for(task, 30)
+
+
+async def metrics_at_block(cfg: MonitorConfig, market: str, block: int, timeout_s: float = 120.0) -> tuple[Any, str]:
+    """Run the daemon until ``market`` has a result at ``block`` or later; that result and the exported text."""
+    async with running_daemon(cfg) as daemon:
+        async with asyncio.timeout(timeout_s):
+            while (result := daemon.alerting.latest.get(market)) is None or result.block < block:
+                await asyncio.sleep(0.2)
+        return result, generate_latest(daemon.metrics.registry).decode()

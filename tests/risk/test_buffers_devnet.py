@@ -6,7 +6,6 @@ market absorb its loss."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from pathlib import Path
@@ -14,7 +13,6 @@ from typing import Any
 
 import pytest
 import yaml
-from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.chain.rpc import RpcClient
@@ -25,7 +23,7 @@ from monitor.devnet.monitor_config import devnet_config, morpho_entry
 from monitor.risk import Projector, choose_venues
 from monitor.snapshot import load_snapshot
 from tests.conftest import Devnet
-from tests.daemon.harness import running_daemon
+from tests.daemon.harness import metrics_at_block
 
 SHOCK = 0.35  # a WETH drop that burns deficits on the v3.6 devnet
 
@@ -104,12 +102,7 @@ async def test_daemon_exports_coverage_and_uncovered_loss_per_scenario(devnet_v3
     path = tmp_path / "monitor.yaml"
     path.write_text(yaml.safe_dump(data))
     cfg = load_config(path, environ={})
-    head = devnet_v36.rpc.block_number()
-    async with running_daemon(cfg) as daemon:
-        async with asyncio.timeout(120):
-            while (r := daemon.alerting.latest.get("devnet-aave")) is None or r.block < head:
-                await asyncio.sleep(0.2)
-        text = generate_latest(daemon.metrics.registry).decode()
+    r, text = await metrics_at_block(cfg, "devnet-aave", devnet_v36.rpc.block_number())
     samples = {
         (s.name, s.labels["asset"]): s.value
         for fam in text_string_to_metric_families(text)

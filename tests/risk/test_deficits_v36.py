@@ -3,12 +3,10 @@ per reserve for each scenario (the daemon's scenario summary and ``simulate --js
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import pytest
 import yaml
-from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.chain.rpc import RpcClient
@@ -22,7 +20,7 @@ from monitor.protocols.aave_v3.risk_input import risk_input
 from monitor.risk import Projector, choose_venues
 from monitor.snapshot import load_snapshot
 from tests.conftest import Devnet
-from tests.daemon.harness import running_daemon
+from tests.daemon.harness import metrics_at_block
 
 
 async def test_read_market_reads_every_reserves_deficit(devnet_v36: Devnet) -> None:
@@ -48,12 +46,7 @@ async def test_daemon_exports_deficits_and_projects_them_per_reserve(devnet_v36:
     path = tmp_path / "monitor.yaml"
     path.write_text(yaml.safe_dump(data))
     cfg = load_config(path, environ={})
-    head = devnet_v36.rpc.block_number()
-    async with running_daemon(cfg) as daemon:
-        async with asyncio.timeout(120):
-            while (r := daemon.alerting.latest.get("devnet-aave")) is None or r.block < head:
-                await asyncio.sleep(0.2)
-        text = generate_latest(daemon.metrics.registry).decode()
+    r, text = await metrics_at_block(cfg, "devnet-aave", devnet_v36.rpc.block_number())
     # the deficit now, every reserve (0 where none), in USD at the oracle price
     prices = r.oracle_prices_usd
     want = {s: v * prices[s] / 10 ** dep.tokens[s].decimals for s, v in on_pool.items()}
