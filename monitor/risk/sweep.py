@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from monitor.errors import DataError
 from monitor.risk.engine import Projector
@@ -174,20 +174,8 @@ def sweep_asset(
             projector, key, limits, below, spec.drops[first], spec.tolerance, grid.hits[first], base
         )
     c = grid.curves(interpolate=curves)
-    return AssetSweep(
-        asset=key,
-        symbol=m.symbols[m.column[key]] if key in m.column else key,
-        drops=c.drops,
-        final_drop=c.final_drop,
-        amplification=c.amplification,
-        debt_repaid_usd=c.debt_repaid_usd,
-        accounts_liquidated=c.accounts_liquidated,
-        new_bad_debt_usd=c.new_bad_debt_usd,
-        rounds=c.rounds,
-        critical_shock=critical,
-        critical_reason=reason,
-        projected=c.projected,
-    )
+    symbol = m.symbols[m.column[key]] if key in m.column else key
+    return AssetSweep(asset=key, symbol=symbol, critical_shock=critical, critical_reason=reason, **asdict(c))
 
 
 def sweep(
