@@ -1,0 +1,188 @@
+"""Split sales across every venue of an asset: fee tiers, two-hop routes and an off-chain depth curve."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.dex import pool_curve, quote_exact_input_single
+from monitor.errors import DataError
+from monitor.protocols.aave_v3.risk_input import risk_market
+from monitor.risk import ModelParams, Projector, choose_venues
+from monitor.risk.offchain import OffchainCurve
+from monitor.risk.synthetic import ladder_pool
+from monitor.risk.venue_set import OFFCHAIN, SaleBook, VenueSet, gather_venues, pool_key
+from tests.risk import markets as mk
+
+RM = risk_market(mk.market())
+PROPS = settings(max_examples=25, deadline=None)
+
+
+def pools(tvl_usd: float = 20e6, *, second_tier_usd: float = 0.0, wbtc_weth_usd: float = 0.0) -> list:  # type: ignore[type-arg]
+    """Ladder pools of WETH and WBTC against USDC, optionally a second WETH/USDC fee tier and a WBTC/WETH pool."""
+    out = [
+        ladder_pool(mk.WETH, mk.USDC, 18, 6, 2000.0, tvl_usd, 3000),
+        ladder_pool(mk.WBTC, mk.USDC, 8, 6, 30_000.0, tvl_usd, 3000),
+    ]
+    if second_tier_usd:
+        out.append(ladder_pool(mk.WETH, mk.USDC, 18, 6, 2000.0, second_tier_usd, 500))
+    if wbtc_weth_usd:
+        out.append(ladder_pool(mk.WBTC, mk.WETH, 8, 18, 15.0, wbtc_weth_usd, 3000))
+    return out
+
+
+CURVE = OffchainCurve.from_levels({"0.01": 2e6, "0.02": 5e6, "0.05": 15e6, "0.10": 30e6})
+
+
+# -- the off-chain curve ------------------------------------------------------------------------------------
+
+
+def test_offchain_curve_is_linear_in_the_drop_and_its_token_maths_inverts() -> None:
+    assert CURVE.usd_at(0.015) == pytest.approx(3.5e6)
+    assert CURVE.usd_at(0.5) == 30e6  # past the deepest level the book is empty
+    mid = 2000.0
+    for drop in (0.003, 0.01, 0.04, 0.099):
+        tokens = CURVE.tokens_at(drop, mid)
+        assert CURVE.drop_at(tokens, mid) == pytest.approx(drop, rel=1e-12)
+        # every token sells between the mid and the price reached: the average price lies in between
+        average = CURVE.usd_at(drop) / tokens
+        assert mid * (1 - drop) < average < mid
+    assert CURVE.drop_at(CURVE.capacity_tokens(mid) * 2, mid) == 0.10
+
+
+@pytest.mark.parametrize(
+    ("levels", "problem"),
+    [({"0.02": 1e6, "0.01": 2e6}, "not decrease"), ({"1.5": 1e6}, "(0, 1)"), ({"x": 1.0}, "drops to USD")],
+)
+def test_bad_offchain_curves_are_refused_naming_the_problem(levels: dict[str, float], problem: str) -> None:
+    with pytest.raises(DataError, match=problem.replace("(", r"\(").replace(")", r"\)")):
+        OffchainCurve.from_levels(levels)
+
+
+# -- one pool per asset: unchanged ---------------------------------------------------------------------------
+
+
+@PROPS
+@given(mk.accounts_strategy, st.floats(0.01, 0.8), st.sampled_from([20e6, 100e6]), st.sampled_from([0.5, 1.0]))
+def test_split_mode_with_one_pool_per_asset_equals_single_venues_bit_for_bit(
+    accounts: list[tuple[int, float, int, float]], drop: float, tvl: float, share: float
+) -> None:
+    book = mk.build(accounts, RM)
+    states = pools(tvl)
+    params = ModelParams(dex_sell_share=share)
+    single = Projector(book, choose_venues(RM, states), params, model=mk.V30)
+    sets = gather_venues(RM, states, split=True)
+    assert all(isinstance(v, VenueSet) for v in sets.values())
+    split = Projector(book, sets, params, model=mk.V30)
+    for scenario in ({"WETH": -drop}, {"WBTC": -drop, "WETH": -drop / 2}):
+        assert asdict(split.project(scenario)) == asdict(single.project(scenario))
+
+
+def test_without_split_or_offchain_the_venues_are_choose_venues() -> None:
+    states = pools(second_tier_usd=5e6)
+    assert gather_venues(RM, states) == choose_venues(RM, states)
+
+
+# -- fee tiers ------------------------------------------------------------------------------------------------
+
+
+def test_a_split_sale_over_two_fee_tiers_is_exact_per_leg_and_equalises_marginal_prices() -> None:
+    states = pools(20e6, second_tier_usd=8e6)
+    weth = gather_venues(RM, states, split=True)[mk.WETH]
+    assert isinstance(weth, VenueSet) and len(weth.legs) == 2
+    book = SaleBook.of([weth])
+    before = dict(book.pools)
+    amount = 3_000 * 10**18
+    sale = weth.sell(book, amount)
+    assert sale is not None and sale.amount == amount and sum(sale.legs.values()) == amount
+    assert len(sale.legs) == 2 and min(sale.legs.values()) > amount // 10
+    rates = []
+    for leg in weth.legs:
+        key = pool_key(leg.venue.pool)  # type: ignore[union-attr]
+        part = sale.legs[leg.label]
+        quote = quote_exact_input_single(before[key], leg.venue.asset_is_token0, part)  # type: ignore[union-attr]
+        assert sale.proceeds[leg.label] == quote.amount  # each leg equals QuoterV2 for its amount
+        assert book.pools[key].sqrt_price_x96 == quote.sqrt_price_x96_after
+        rates.append(pool_curve(book.pools[key], leg.venue.asset_is_token0).curve.spot_rate)  # type: ignore[union-attr]
+    # arbitrage: the marginal rates (fee included) end equal, to the last tick's rounding
+    assert rates[0] == pytest.approx(rates[1], rel=2e-4)
+    # the split moves the primary pool's price less than the whole amount sold into it alone
+    primary = weth.primary
+    assert primary is not None
+    alone = primary.sell(before[pool_key(primary.pool)], amount)
+    assert alone is not None
+    assert weth.spot_price(book) > primary.spot_price(alone[0])
+
+
+# -- routes ---------------------------------------------------------------------------------------------------
+
+
+def test_a_route_leg_equals_the_two_hops_quoted_one_after_the_other() -> None:
+    states = pools(20e6, wbtc_weth_usd=10e6)
+    venues = gather_venues(RM, states, split=True)
+    wbtc = venues[mk.WBTC]
+    assert isinstance(wbtc, VenueSet)
+    labels = [leg.label for leg in wbtc.legs]
+    assert labels == ["WBTC/USDC 0.3%", "WBTC>WETH>USDC"]
+    weth = venues[mk.WETH]
+    assert isinstance(weth, VenueSet)
+    book = SaleBook.of([wbtc, weth])
+    before = dict(book.pools)
+    weth_price = weth.spot_price(book)
+    sale = wbtc.sell(book, 200 * 10**8)
+    assert sale is not None and sale.legs["WBTC>WETH>USDC"] > 0
+    route = wbtc.legs[1]
+    hop1 = quote_exact_input_single(before[pool_key(route.first.pool)], route.first.asset_is_token0,  # type: ignore[union-attr]
+                                    sale.legs["WBTC>WETH>USDC"])  # fmt: skip
+    hop2 = quote_exact_input_single(before[pool_key(route.second.pool)], route.second.asset_is_token0, hop1.amount)  # type: ignore[union-attr]
+    assert sale.proceeds["WBTC>WETH>USDC"] == hop2.amount
+    # the route sold WETH into WETH's own pool: its price moved
+    assert weth.spot_price(book) < weth_price
+
+
+def test_a_route_moves_the_mid_assets_oracle_in_a_projection() -> None:
+    accounts = [(2, 3_000_000.0, 1, 1.05)] * 4
+    book = mk.build(accounts, RM)
+    states = pools(20e6, wbtc_weth_usd=10e6)
+    result = Projector(book, gather_venues(RM, states, split=True), model=mk.V30).project({"WBTC": -0.1})
+    assert result.accounts_liquidated == 4
+    assert result.final_prices_usd[mk.WETH] < 2000.0 * 0.999
+
+
+# -- off-chain depth --------------------------------------------------------------------------------------------
+
+
+def test_an_offchain_curve_reduces_the_price_drop_and_the_liquidations() -> None:
+    book = mk.build(mk.population(400, 7), RM)
+    states = pools(20e6)
+    plain = Projector(book, choose_venues(RM, states), model=mk.V30).project({"WETH": -0.15})
+    deep = OffchainCurve.from_levels({"0.01": 10e6, "0.02": 25e6, "0.05": 70e6, "0.10": 150e6})
+    venues = gather_venues(RM, states, offchain={"WETH": deep})
+    with_book = Projector(book, venues, model=mk.V30).project({"WETH": -0.15})
+    assert plain.accounts_liquidated > 0
+    assert with_book.shocked_prices_usd[mk.WETH] == plain.shocked_prices_usd[mk.WETH]
+    assert with_book.final_prices_usd[mk.WETH] > plain.final_prices_usd[mk.WETH]
+    assert with_book.accounts_liquidated < plain.accounts_liquidated
+
+
+def test_offchain_proceeds_are_its_depth_walked_and_its_price_meets_the_pool() -> None:
+    states = pools(20e6)
+    weth = gather_venues(RM, states, offchain={"WETH": CURVE})[mk.WETH]
+    assert isinstance(weth, VenueSet)
+    book = SaleBook.of([weth])
+    sale = weth.sell(book, 1_000 * 10**18)
+    assert sale is not None and sale.legs[OFFCHAIN] > 0
+    mid = book.offchain_mid[mk.WETH] / RM.price_unit
+    sold = book.offchain_sold[mk.WETH]
+    assert sold == pytest.approx(sale.legs[OFFCHAIN] / 1e18)
+    assert sale.proceeds[OFFCHAIN] == pytest.approx(CURVE.usd_at(CURVE.drop_at(sold, mid)))
+    offchain_price = mid * (1 - CURVE.drop_at(sold, mid))
+    (leg,) = weth.legs
+    pool_rate = pool_curve(book.pools[pool_key(leg.venue.pool)], leg.venue.asset_is_token0).curve  # type: ignore[union-attr]
+    pool_price = pool_rate.spot_rate * 10 ** (18 - 6)
+    assert offchain_price == pytest.approx(pool_price, rel=1e-6)
+    assert math.isclose(sum(sale.legs.values()), 1_000 * 10**18)
