@@ -48,9 +48,11 @@ from monitor.risk.engine import Projector, project
 from monitor.risk.health import Health
 from monitor.risk.market import AssetParams, CascadeBook, RiskClass, RiskMarket
 from monitor.risk.model import Batch, Floors, LiquidationModel, Liquidations, RiskInput
+from monitor.risk.offchain import OffchainCurve
 from monitor.risk.params import Limits, ModelParams, Scenario, SweepSpec
 from monitor.risk.results import CascadeResult, RoundResult, Toxic
 from monitor.risk.sweep import AssetSweep, SweepResult, collateral_assets, critical_shock, crossing, sweep
+from monitor.risk.venue_set import SaleBook, VenueSet, gather_venues
 from monitor.risk.venues import Venue, choose_venues
 
 __all__ = [
@@ -65,20 +67,24 @@ __all__ = [
     "LiquidationModel",
     "Liquidations",
     "ModelParams",
+    "OffchainCurve",
     "Projector",
     "RiskClass",
     "RiskInput",
     "RiskMarket",
     "RoundResult",
+    "SaleBook",
     "Scenario",
     "SweepResult",
     "SweepSpec",
     "Toxic",
     "Venue",
+    "VenueSet",
     "choose_venues",
     "collateral_assets",
     "critical_shock",
     "crossing",
+    "gather_venues",
     "project",
     "sweep",
 ]
