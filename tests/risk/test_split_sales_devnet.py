@@ -24,7 +24,7 @@ def _market(dep: Deployment) -> RiskMarket:
     assets = [
         AssetParams(
             dep.token(a.symbol).address, a.symbol, a.decimals, a.liquidation_threshold_bps, a.liquidation_bonus_bps
-        )  # fmt: skip
+        )
         for a in DEFAULT_MARKET.assets
     ]
     prices = {dep.token(a.symbol).address: a.price_usd * 1e8 for a in DEFAULT_MARKET.assets}
