@@ -24,7 +24,7 @@ from monitor.errors import DataError
 @dataclass(frozen=True)
 class OffchainCurve:
     """USD depth at increasing price drops: ``drops`` in (0, 1), strictly increasing; ``depth_usd`` the
-    cumulative USD at each, not decreasing, the first one positive."""
+    cumulative USD at each, positive and not decreasing."""
 
     drops: tuple[float, ...]
     depth_usd: tuple[float, ...]
@@ -38,11 +38,11 @@ class OffchainCurve:
                 raise DataError(f"an off-chain depth level must be a drop in (0, 1), got {d!r}")
             if d <= prev_d:
                 raise DataError(f"off-chain depth levels must increase, got {d} after {prev_d}")
-            if not (math.isfinite(usd) and usd >= prev_usd):
-                raise DataError(f"off-chain depth must be finite and not decrease with the drop, got {usd} at {d}")
+            if not (math.isfinite(usd) and usd > 0.0):
+                raise DataError(f"off-chain depth must be a finite positive USD amount, got {usd} at {d}")
+            if usd < prev_usd:
+                raise DataError(f"off-chain depth must not decrease with the drop, got {usd} at {d} after {prev_usd}")
             prev_d, prev_usd = d, usd
-        if self.depth_usd[0] <= 0.0:
-            raise DataError("off-chain depth at the first level must be positive")
 
     @classmethod
     def from_levels(cls, levels: Mapping[str, float] | Mapping[float, float]) -> OffchainCurve:
