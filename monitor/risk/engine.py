@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -138,6 +139,9 @@ class Projector:
         run = Run(self.exposure, self.venues, self.params, prices, pools, base, self._pos, self.empty, self._buffers,
                   sales=book)  # fmt: skip
         run.run()
+        if book is not None:
+            # split sales: each round's split across the venues (one ``sell`` per recorded round)
+            run.rounds = [replace(r, sold_by_venue=s) for r, s in zip(run.rounds, run.sold_by_venue, strict=True)]
         return self.result(run, shocks, prices)
 
     # -- outputs ----------------------------------------------------------------------------------------------

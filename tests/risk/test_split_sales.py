@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from monitor.commands.cascade_json import rounds_json
 from monitor.dex import pool_curve, quote_exact_input_single
 from monitor.errors import DataError
 from monitor.protocols.aave_v3.risk_input import risk_market
@@ -78,8 +79,14 @@ def test_split_mode_with_one_pool_per_asset_equals_single_venues_bit_for_bit(
     sets = gather_venues(RM, states, split=True)
     assert all(isinstance(v, VenueSet) for v in sets.values())
     split = Projector(book, sets, params, model=mk.V30)
+    address = dict(zip(RM.symbols, RM.assets, strict=True))
     for scenario in ({"WETH": -drop}, {"WBTC": -drop, "WETH": -drop / 2}):
-        assert asdict(split.project(scenario)) == asdict(single.project(scenario))
+        ours, today = split.project(scenario), single.project(scenario)
+        # the only addition: each round's sales by venue, here all in the asset's one pool
+        for r in ours.rounds:
+            assert {address[s]: sum(v.values()) for s, v in r.sold_by_venue.items()} == dict(r.collateral_sold)
+        plain = replace(ours, rounds=tuple(replace(r, sold_by_venue={}) for r in ours.rounds))
+        assert asdict(plain) == asdict(today)
 
 
 def test_without_split_or_offchain_the_venues_are_choose_venues() -> None:
@@ -167,6 +174,10 @@ def test_an_offchain_curve_reduces_the_price_drop_and_the_liquidations() -> None
     assert with_book.shocked_prices_usd[mk.WETH] == plain.shocked_prices_usd[mk.WETH]
     assert with_book.final_prices_usd[mk.WETH] > plain.final_prices_usd[mk.WETH]
     assert with_book.accounts_liquidated < plain.accounts_liquidated
+    # simulate --json: each round's split by venue, only where sales are split
+    rows = rounds_json(with_book)
+    assert any(row["sold_by_venue"]["WETH"].get(OFFCHAIN, 0.0) > 0 for row in rows)
+    assert all("sold_by_venue" not in row for row in rounds_json(plain))
 
 
 def test_offchain_proceeds_are_its_depth_walked_and_its_price_meets_the_pool() -> None:
