@@ -13,11 +13,15 @@ from monitor.commands.cascade_json import rounds_json
 from monitor.dex import pool_curve, quote_exact_input_single
 from monitor.errors import DataError
 from monitor.protocols.aave_v3.risk_input import risk_market
-from monitor.risk import ModelParams, Projector, choose_venues
+from monitor.risk import ModelParams, Projector, RiskMarket, choose_venues
+from monitor.risk.market import AssetParams, RiskClass
 from monitor.risk.offchain import OffchainCurve
 from monitor.risk.synthetic import ladder_pool
+from monitor.risk.system import SystemProjector
 from monitor.risk.venue_set import OFFCHAIN, SaleBook, VenueSet, gather_venues, pool_key
 from tests.risk import markets as mk
+from tests.risk import test_system as ts
+from tests.risk.test_another_model import IsolatedMarkets
 
 RM = risk_market(mk.market())
 PROPS = settings(max_examples=25, deadline=None)
@@ -197,3 +201,35 @@ def test_offchain_proceeds_are_its_depth_walked_and_its_price_meets_the_pool() -
     pool_price = pool_rate.spot_rate * 10 ** (18 - 6)
     assert offchain_price == pytest.approx(pool_price, rel=1e-6)
     assert math.isclose(sum(sale.legs.values()), 1_000 * 10**18)
+
+
+# -- the system projection ----------------------------------------------------------------------------------------
+
+
+def _split_pair(isolated: RiskMarket, offchain: dict[str, OffchainCurve] | None) -> SystemProjector:
+    aave = ts._alone("aave", ts._aave_book(20, (1.03, 1.10)), mk.V30)
+    iso = ts._alone("isolated", ts._isolated_book([1.14, 1.16, 1.18, 1.2, 2.0], isolated), IsolatedMarkets(),
+                    "isolated")  # fmt: skip
+    return SystemProjector.from_pools([aave, iso], pools(60e6, second_tier_usd=40e6), offchain=offchain, split=True)
+
+
+def test_split_venues_in_the_system_projection_across_price_units() -> None:
+    """Two markets share WETH's two fee tiers and an off-chain book; the second market in 1e18 price units sees
+    the same venues rescaled (alone too); the off-chain book damps the system's cascade."""
+    scaled = RiskMarket(
+        [AssetParams(mk.WETH, "WETH", 18, 0, 0), AssetParams(mk.USDC, "USDC", 6, 0, 0)],
+        {mk.WETH: 2000e18, mk.USDC: 1e18},
+        1e18,
+        [RiskClass("WETH/USDC", {mk.WETH: ts.LLTV}, {mk.WETH: ts.LIF})],
+    )
+    a = _split_pair(ts.ISOLATED, {"WETH": CURVE}).project({"WETH": -0.1})
+    b = _split_pair(scaled, {"WETH": CURVE}).project({"WETH": -0.1})
+    assert [m.accounts_liquidated for m in a.markets] == [m.accounts_liquidated for m in b.markets]
+    for x, y in zip(a.markets, b.markets, strict=True):
+        assert x.debt_repaid_usd == pytest.approx(y.debt_repaid_usd, rel=1e-9)
+    assert b.alone[0].final_prices_usd[mk.WETH] == pytest.approx(a.alone[0].final_prices_usd[mk.WETH], rel=1e-9)
+    sold = {label for r in a.system.rounds for parts in r.sold_by_venue.values() for label in parts}
+    assert sold == {"WETH/USDC 0.3%", "WETH/USDC 0.05%", OFFCHAIN}
+    none = _split_pair(ts.ISOLATED, None).project({"WETH": -0.1})
+    assert a.system.accounts_liquidated < none.system.accounts_liquidated
+    assert a.system.final_prices_usd[mk.WETH] > none.system.final_prices_usd[mk.WETH]
