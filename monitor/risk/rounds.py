@@ -288,7 +288,7 @@ class Run:
                 sold[j] = float(sale.amount)
                 unit = float(self.m.units[j])
                 split[self.m.symbols[j]] = {label: part / unit for label, part in sale.legs.items()}
-                touched.update(pool_key(p) for leg in venue.legs for p in leg.pools)
+                touched.update(pool_key(p) for leg in venue.legs if sale.legs.get(leg.label) for p in leg.pools)
                 continue
             done = venue.sell(self.pools[j], amount)
             if done is None:

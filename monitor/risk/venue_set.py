@@ -222,15 +222,17 @@ class VenueSet:
 
     def shocked(self, book: SaleBook, change: float) -> int:
         """Move every leg by ``change`` (see the module docstring); returns the oracle's new view."""
-        for leg in self.legs:
-            hop = leg.venue if isinstance(leg, PoolLeg) else leg.first
+        # every pool that sells the asset itself (direct pools, routes' first hops, a primary against another
+        # reserve), each moved once
+        hops = [leg.venue if isinstance(leg, PoolLeg) else leg.first for leg in self.legs]
+        if self.primary is not None:
+            hops.append(self.primary)
+        done: set[PoolKey] = set()
+        for hop in hops:
             key = pool_key(hop.pool)
-            book.pools[key] = hop.shocked(book.pools[key], change)
-        if self.primary is not None and not any(
-            isinstance(g, PoolLeg) and pool_key(g.venue.pool) == pool_key(self.primary.pool) for g in self.legs
-        ):
-            key = pool_key(self.primary.pool)  # a primary against another reserve (no direct pool)
-            book.pools[key] = self.primary.shocked(book.pools[key], change)
+            if key not in done:
+                done.add(key)
+                book.pools[key] = hop.shocked(book.pools[key], change)
         if self.offchain is not None:
             if self.primary is not None:
                 mid = float(self.primary.spot_price(book.pools[pool_key(self.primary.pool)]))
@@ -310,19 +312,22 @@ class VenueSet:
                 assert self.offchain is not None
                 mid = book.offchain_mid[self.asset] / self.price_unit
                 before = book.offchain_sold[self.asset]
-                after = min(before + part / self.unit, self.offchain.capacity_tokens(mid))
+                # past the deepest level the book is empty: what does not fit stays with the seller
+                after = min(before + part / self.unit, max(self.offchain.capacity_tokens(mid), before))
                 taken_usd = self.offchain.usd_at(self.offchain.drop_at(after, mid)) - self.offchain.usd_at(
                     self.offchain.drop_at(before, mid)
                 )
                 book.offchain_sold[self.asset] = after
-                legs[label] = part
-                proceeds[label] = taken_usd
+                took = min(part, math.floor((after - before) * self.unit + 0.5))
+                if took > 0:
+                    legs[label] = took
+                    proceeds[label] = taken_usd
                 continue
             got = by_label[label].execute(book, part)
             legs[label] = part
             proceeds[label] = float(got)
         if not any(proceeds.values()):
-            return None
+            return None  # pools already moved by legs that paid nothing stay moved, as on chain
         return Sale(sum(legs.values()), legs, proceeds)
 
 

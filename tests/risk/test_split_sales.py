@@ -233,3 +233,17 @@ def test_split_venues_in_the_system_projection_across_price_units() -> None:
     none = _split_pair(ts.ISOLATED, None).project({"WETH": -0.1})
     assert a.system.accounts_liquidated < none.system.accounts_liquidated
     assert a.system.final_prices_usd[mk.WETH] > none.system.final_prices_usd[mk.WETH]
+
+
+def test_an_asset_with_only_an_offchain_book_sells_what_the_book_takes() -> None:
+    states = [ladder_pool(mk.WETH, mk.USDC, 18, 6, 2000.0, 20e6, 3000)]  # no WBTC pool at all
+    wbtc = gather_venues(RM, states, offchain={"WBTC": CURVE})[mk.WBTC]
+    assert isinstance(wbtc, VenueSet) and wbtc.primary is None and wbtc.legs == ()
+    book = SaleBook.of([wbtc])
+    assert wbtc.spot_price(book) == 30_000 * 10**8
+    capacity = CURVE.capacity_tokens(30_000.0)
+    sale = wbtc.sell(book, round(capacity * 2 * 1e8))  # twice what the book holds
+    assert sale is not None and sale.legs[OFFCHAIN] == pytest.approx(capacity * 1e8, abs=1)
+    assert sale.proceeds[OFFCHAIN] == pytest.approx(30e6)
+    assert wbtc.spot_price(book) == pytest.approx(30_000 * 10**8 * 0.9, rel=1e-9)  # at the deepest level
+    assert wbtc.sell(book, 10**8) is None  # the book is empty now
