@@ -30,7 +30,8 @@ Idx = NDArray[np.intp]
 
 
 class Projector:
-    """Projections of scenarios on one book, with one venue per sold asset and one set of model parameters.
+    """Projections of scenarios on one book, with one venue (or venue set) per sold asset and one set of model
+    parameters.
 
     ``model`` is the protocol's health check and liquidation rules. The first projection pays for what every
     later one reuses: the accounts' linear sums at the market's prices and, per shocked price, its share of them.

@@ -2,7 +2,8 @@
 
 Each round: the accounts liquidatable at the round's oracle prices (and eligible under the latency option)
 are liquidated once each, all at those prices; the collateral the liquidators received is then sold into each
-asset's pool in reserve order and each sold asset's oracle is set to its pool's new spot price. The loop ends
+asset's pool in reserve order and each sold asset's oracle is set to its pool's new spot price (with venue sets:
+split across the asset's venues, and the oracles of the assets whose primary pool moved follow it). The loop ends
 when no account is liquidatable, when a round can achieve nothing, or at the round limit.
 
 Only the *watch* set (:mod:`monitor.risk.watch`) gets exact health factors each round.
@@ -269,7 +270,8 @@ class Run:
     # -- sales ------------------------------------------------------------------------------------------------
 
     def sell(self, received: F64) -> F64:
-        """Sell the round's received collateral (the DEX share of it) into each asset's pool; move oracles."""
+        """Sell the round's received collateral (the DEX share of it) into each asset's pool, or split it across
+        its venue set; move oracles."""
         sold = np.zeros(self.m.size)
         share = self.params.dex_sell_share
         split: dict[str, dict[str, float]] = {}
