@@ -18,6 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import pairwise
 
+import numpy as np
+import numpy.typing as npt
+
 from monitor.errors import DataError
 
 
@@ -83,6 +86,15 @@ class OffchainCurve:
             top = min(d, d1)
             slope = (u1 - u0) / (d1 - d0)
             total += slope / mid * math.log((1.0 - d0) / (1.0 - top))
+        return total
+
+    def tokens_at_array(self, drops: npt.NDArray[np.float64], mid: float) -> npt.NDArray[np.float64]:
+        """:meth:`tokens_at` of many drops at once."""
+        d = np.clip(drops, 0.0, self.max_drop)
+        total = np.zeros_like(d)
+        for (d0, u0), (d1, u1) in pairwise(self._points()):
+            slope = (u1 - u0) / (d1 - d0)
+            total += slope / mid * np.log((1.0 - d0) / (1.0 - np.clip(d, d0, d1)))
         return total
 
     def drop_at(self, tokens: float, mid: float) -> float:

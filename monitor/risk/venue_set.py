@@ -31,6 +31,7 @@ from dataclasses import dataclass, field, replace
 from typing import Union
 
 import numpy as np
+import numpy.typing as npt
 
 from monitor.dex import DepthCurve, PoolState, compose_route, pool_curve, swap_exact_input
 from monitor.errors import DataError
@@ -42,7 +43,10 @@ PoolKey = tuple[str, str, int]
 
 #: Label of the off-chain leg in per-venue figures.
 OFFCHAIN = "offchain"
-_BISECTIONS = 80
+#: the common price is narrowed ``_NARROWINGS`` times on a geometric grid of ``_GRID`` prices (relative
+#: precision of about (1/_GRID)**_NARROWINGS of the initial factor-2 bracket)
+_GRID = 64
+_NARROWINGS = 5
 
 
 def pool_key(state: PoolState) -> PoolKey:
@@ -252,15 +256,15 @@ class VenueSet:
         if self.offchain is not None:
             mid, sold = book.offchain_mid[self.asset], book.offchain_sold[self.asset]
 
-        def taken(price: float) -> list[float]:
-            out = []
+        def taken(prices: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+            """Raw amount each leg (rows) takes to bring its marginal price down to each of ``prices``."""
+            rows = []
             for c, s in zip(curves, scales, strict=True):
-                out.append(float(c.quote_to_sqrt_rate(math.sqrt(price / s)).amount_in) if c.segments else 0.0)
+                rows.append(c.quote_to_sqrt_rate(np.sqrt(prices / s)).amount_in if c.segments else 0.0 * prices)
             if self.offchain is not None:
-                drop = 1.0 - price / mid
-                more = self.offchain.tokens_at(drop, mid / self.price_unit) - sold
-                out.append(max(more, 0.0) * self.unit)
-            return out
+                more = self.offchain.tokens_at_array(1.0 - prices / mid, mid / self.price_unit) - sold
+                rows.append(np.maximum(more, 0.0) * self.unit)
+            return np.vstack(rows)
 
         tops = [c.spot_rate * s for c, s in zip(curves, scales, strict=True) if c.segments]
         if self.offchain is not None:
@@ -269,18 +273,25 @@ class VenueSet:
         labels = [leg.label for leg in self.legs] + ([OFFCHAIN] if self.offchain is not None else [])
         if hi <= 0.0:
             return {}
+        # bracket the common marginal price (halving down from the best venue's), then narrow the bracket on a
+        # geometric grid a few times: the total taken grows as the price falls
         floor = hi * 1e-12
         lo = hi / 2.0
-        while sum(taken(lo)) < amount and lo > floor:
+        while float(taken(np.array([lo])).sum()) < amount and lo > floor:
             hi, lo = lo, lo / 2.0
-        for _ in range(_BISECTIONS):
-            m = math.sqrt(hi * lo)
-            if sum(taken(m)) < amount:
-                hi = m
-            else:
-                lo = m
-        parts = np.floor(np.asarray(taken(hi), dtype=np.float64))
-        parts = np.minimum(parts, float(amount))
+        for _ in range(_NARROWINGS):
+            grid = np.geomspace(hi, lo, _GRID)
+            total = taken(grid).sum(axis=0)
+            k = int(np.searchsorted(total, float(amount), side="left"))  # first grid price taking enough
+            if k >= _GRID:
+                hi = lo  # Branch: even the lowest price takes too little (the venues' capacity): sell down to it
+                break
+            if k == 0:
+                break  # Branch: float noise at the top of the bracket: the floors below are scaled to fit
+            hi, lo = float(grid[k - 1]), float(grid[k])
+        parts = np.floor(taken(np.array([hi]))[:, 0])
+        if parts.sum() > amount:
+            parts = np.floor(parts * (amount / parts.sum()))
         out = {lab: int(p) for lab, p in zip(labels, parts.tolist(), strict=True)}
         rest = amount - sum(out.values())
         # the remainder goes to the primary (first) leg, or off-chain when there is no pool
