@@ -368,6 +368,12 @@ def gather_venues(
     reserves = set(market.assets)
     usable = [p for p in states if p.token0 in reserves and p.token1 in reserves]
     q = quote_of(market, usable, quote)
+    # one state per pool key: pools of the same pair and fee from another factory (a fork) would share it, so
+    # only the primary (or the first listed) of them is used
+    chosen = {pool_key(v.pool): v.pool for v in base.values()}
+    for p in usable:
+        chosen.setdefault(pool_key(p), p)
+    usable = [p for p in usable if chosen[pool_key(p)] is p]
     sym = dict(zip(market.assets, market.symbols, strict=True))
 
     def price(a: str) -> int:
