@@ -159,9 +159,10 @@ class _Projector(Projector):
 class SystemProjector:
     """Projections of scenarios on every member market as one cascade, with each market alone beside it.
 
-    ``venues`` are the shared venues, one per asset, keyed by asset address, with quote prices in the first
-    market's price unit (e.g. ``choose_venues(table.market, pools)``, see :meth:`from_pools`). A market alone
-    sells into the venues of its own assets among them.
+    ``venues`` are the shared venues, one :class:`Venue` or :class:`VenueSet` per asset, keyed by asset address,
+    with quote prices in the first market's price unit (e.g. ``choose_venues(table.market, pools)``, see
+    :meth:`from_pools`). A market alone sells into the venues of its own assets among them (rescaled to its price
+    unit).
     """
 
     def __init__(
