@@ -6,9 +6,10 @@ quote (the fee tiers), two-hop routes through another reserve (asset -> mid in t
 (:mod:`monitor.risk.offchain`). A sale of ``X`` is split as an optimal router would: a float split from the
 legs' depth curves (:mod:`monitor.dex.combine`: a pool's :func:`~monitor.dex.pool_curve`, a route's
 :func:`~monitor.dex.compose_route`) finds the common marginal price at which the legs together absorb ``X``
-(bisection on the price); each leg takes what brings it to that price (floored to integer units, the rest to
-the primary leg) and each pool leg is then simulated **exactly** with the integer swap maths (a route hop by
-hop, as ``exactInput`` does), so every on-chain leg's output equals QuoterV2 for its amount.
+(a grid search on the price, narrowed a few times); each leg takes what brings it to that price (floored to
+integer units, the rest to the primary leg) and each pool leg is then simulated **exactly** with the integer
+swap maths (a route hop by hop, as ``exactInput`` does), so every on-chain leg's output equals QuoterV2 for its
+amount.
 
 The **oracle** of the asset sees its *primary* pool's spot price (the deepest pool, :func:`choose_venues`'
 choice), as with one venue per asset; after a split all legs sit at about the same marginal price (fee
@@ -27,19 +28,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Union
 
 import numpy as np
 import numpy.typing as npt
 
-from monitor.dex import DepthCurve, PoolState, compose_route, pool_curve, swap_exact_input
+from monitor.dex import PoolState
 from monitor.errors import DataError
 from monitor.risk.market import RiskMarket
 from monitor.risk.offchain import OffchainCurve
-from monitor.risk.venues import Venue, choose_venues, depth_to, moved, quote_of
-
-PoolKey = tuple[str, str, int]
+from monitor.risk.venue_legs import Leg, PoolKey, PoolLeg, RouteLeg, SaleBook, curve_price_scale, pool_key
+from monitor.risk.venues import Venue, choose_venues, depth_to, quote_of
 
 #: Label of the off-chain leg in per-venue figures.
 OFFCHAIN = "offchain"
@@ -48,105 +48,19 @@ OFFCHAIN = "offchain"
 _GRID = 64
 _NARROWINGS = 5
 
-
-def pool_key(state: PoolState) -> PoolKey:
-    """A pool's identity: one pool per token pair and fee tier (Uniswap v3 factory)."""
-    return (state.token0, state.token1, state.fee)
-
-
-@dataclass
-class SaleBook:
-    """The state of every venue in a split projection: pools by key, and per asset the off-chain mid (price
-    units) and the whole tokens sold into its book since the mid was set."""
-
-    pools: dict[PoolKey, PoolState] = field(default_factory=dict)
-    offchain_mid: dict[str, float] = field(default_factory=dict)
-    offchain_sold: dict[str, float] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, venues: Iterable[VenueSet]) -> SaleBook:
-        """The starting state of ``venues`` (pools as the venues were built on, off-chain books at their mid)."""
-        book = cls()
-        for v in venues:
-            for leg in v.legs:
-                for p in leg.pools:
-                    book.pools.setdefault(pool_key(p), p)
-            if v.offchain is not None:
-                book.offchain_sold[v.asset] = 0.0
-                book.offchain_mid[v.asset] = v.price
-                if v.primary is not None:
-                    book.offchain_mid[v.asset] = float(v.spot_price(book))
-        return book
-
-
-def _curve_price_scale(curve: DepthCurve, quote_price: int) -> float:
-    """Market price units per whole token_in for a raw marginal rate of 1."""
-    return quote_price * 10.0 ** (curve.decimals_in - curve.decimals_out)
-
-
-@dataclass(frozen=True)
-class PoolLeg:
-    """One pool pairing the asset with the quote (a fee tier)."""
-
-    venue: Venue
-    label: str
-
-    @property
-    def pools(self) -> tuple[PoolState, ...]:
-        return (self.venue.pool,)
-
-    def curve(self, book: SaleBook) -> DepthCurve:
-        return pool_curve(book.pools[pool_key(self.venue.pool)], self.venue.asset_is_token0).curve
-
-    @property
-    def quote_price(self) -> int:
-        return self.venue.quote_price
-
-    def execute(self, book: SaleBook, amount: int) -> int:
-        """Sell ``amount`` exactly; returns the quote received (raw)."""
-        key = pool_key(self.venue.pool)
-        state = book.pools[key]
-        res = swap_exact_input(state, self.venue.asset_is_token0, amount)
-        book.pools[key] = moved(state, res)
-        return res.amount_out
-
-
-@dataclass(frozen=True)
-class RouteLeg:
-    """asset -> mid -> quote through two pools (``first`` sells the asset for mid, ``second`` mid for quote)."""
-
-    first: Venue
-    second: Venue
-    label: str
-
-    @property
-    def pools(self) -> tuple[PoolState, ...]:
-        return (self.first.pool, self.second.pool)
-
-    @property
-    def quote_price(self) -> int:
-        return self.second.quote_price
-
-    def curve(self, book: SaleBook) -> DepthCurve:
-        a = pool_curve(book.pools[pool_key(self.first.pool)], self.first.asset_is_token0).curve
-        b = pool_curve(book.pools[pool_key(self.second.pool)], self.second.asset_is_token0).curve
-        return compose_route(a, b)
-
-    def execute(self, book: SaleBook, amount: int) -> int:
-        """Sell ``amount`` hop by hop (SwapRouter ``exactInput``); returns the quote received (raw)."""
-        out = amount
-        for hop in (self.first, self.second):
-            if out <= 0:
-                return 0
-            key = pool_key(hop.pool)
-            state = book.pools[key]
-            res = swap_exact_input(state, hop.asset_is_token0, out)
-            book.pools[key] = moved(state, res)
-            out = res.amount_out
-        return out
-
-
-Leg = Union[PoolLeg, RouteLeg]  # noqa: UP007
+__all__ = [
+    "OFFCHAIN",
+    "Leg",
+    "PoolKey",
+    "PoolLeg",
+    "RouteLeg",
+    "Sale",
+    "SaleBook",
+    "VenueSet",
+    "Venues",
+    "gather_venues",
+    "pool_key",
+]
 
 
 @dataclass(frozen=True)
@@ -251,7 +165,7 @@ class VenueSet:
     def split(self, book: SaleBook, amount: int) -> dict[str, int]:
         """How ``amount`` (raw) is divided among the legs (labels) so that their marginal prices end equal."""
         curves = [leg.curve(book) for leg in self.legs]
-        scales = [_curve_price_scale(c, leg.quote_price) for c, leg in zip(curves, self.legs, strict=True)]
+        scales = [curve_price_scale(c, leg.quote_price) for c, leg in zip(curves, self.legs, strict=True)]
         mid = sold = 0.0
         if self.offchain is not None:
             mid, sold = book.offchain_mid[self.asset], book.offchain_sold[self.asset]
