@@ -13,7 +13,7 @@ from monitor.commands.cascade_json import rounds_json
 from monitor.dex import pool_curve, quote_exact_input_single
 from monitor.errors import DataError
 from monitor.protocols.aave_v3.risk_input import risk_market
-from monitor.risk import ModelParams, Projector, RiskMarket, choose_venues
+from monitor.risk import Limits, ModelParams, Projector, RiskMarket, SweepSpec, choose_venues, sweep
 from monitor.risk.market import AssetParams, RiskClass
 from monitor.risk.offchain import OffchainCurve
 from monitor.risk.synthetic import ladder_pool
@@ -247,3 +247,18 @@ def test_an_asset_with_only_an_offchain_book_sells_what_the_book_takes() -> None
     assert sale.proceeds[OFFCHAIN] == pytest.approx(30e6)
     assert wbtc.spot_price(book) == pytest.approx(30_000 * 10**8 * 0.9, rel=1e-9)  # at the deepest level
     assert wbtc.sell(book, 10**8) is None  # the book is empty now
+
+
+def test_the_sweep_runs_on_split_venues_and_an_offchain_book_raises_the_critical_shock() -> None:
+    book = mk.build(mk.population(300, 11), RM)
+    states = pools(20e6, second_tier_usd=5e6)
+    spec = SweepSpec(drops=tuple(i / 20 for i in range(1, 18)))
+    limits = Limits(amplification=1.05, bad_debt_usd=1e6)
+    one = sweep(Projector(book, choose_venues(RM, states), model=mk.V30), ["WETH"], spec, limits)
+    deep = OffchainCurve.from_levels({"0.01": 10e6, "0.02": 25e6, "0.05": 70e6, "0.10": 150e6})
+    venues = gather_venues(RM, states, offchain={"WETH": deep})
+    more = sweep(Projector(book, venues, model=mk.V30), ["WETH"], spec, limits)
+    (a,), (b,) = one.assets, more.assets
+    assert a.critical_shock is not None
+    assert b.critical_shock is None or b.critical_shock > a.critical_shock
+    assert all(x <= y + 1e-12 for x, y in zip(b.final_drop, a.final_drop, strict=True))
