@@ -18,6 +18,7 @@ RUNS = [
     ["benchmarks.bench_depth"],
     ["benchmarks.bench_indexer", "--borrowers", "10000"],
     ["benchmarks.bench_cascade"],
+    ["benchmarks.bench_split"],
     ["benchmarks.bench_daemon", "--borrowers", "10000", "--duration", "600"],
 ]
 

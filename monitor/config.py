@@ -34,9 +34,10 @@ from pydantic import (
 
 from monitor.configbase import Address
 from monitor.configbase import FrozenModel as _Frozen
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, DataError
 from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.morpho_blue.config import MorphoBlueMarketConfig
+from monitor.risk.offchain import OffchainCurve
 
 ENV_PREFIX = "CASCADE_MONITOR__"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -94,10 +95,39 @@ MARKET_MODELS: tuple[type[_Frozen], ...] = (AaveV3MarketConfig, MorphoBlueMarket
 KNOWN_PROTOCOLS: tuple[str, ...] = tuple(str(get_args(m.model_fields["protocol"].annotation)[0]) for m in MARKET_MODELS)
 
 
+class OffchainDepthConfig(_Frozen):
+    """An asset's off-chain depth (e.g. centralised-exchange order books): USD a seller receives walking the
+    price down by each drop, ``{"0.01": usd, "0.02": usd, "0.05": usd, "0.10": usd}``."""
+
+    depth_usd: dict[str, float]
+
+    @field_validator("depth_usd")
+    @classmethod
+    def _depth(cls, value: dict[str, float]) -> dict[str, float]:
+        try:
+            OffchainCurve.from_levels(value)
+        except DataError as exc:
+            raise ValueError(str(exc)) from exc
+        return value
+
+    def curve(self) -> OffchainCurve:
+        """The depth as the engine's curve."""
+        return OffchainCurve.from_levels(self.depth_usd)
+
+
 class DexConfig(_Frozen):
-    """Uniswap v3 pools the projection may sell seized collateral into."""
+    """Venues the projection may sell seized collateral into: Uniswap v3 pools and optional off-chain depth.
+
+    ``split_sales`` sells each asset into all its pools and two-hop routes at equal marginal prices (an
+    off-chain curve of an asset turns it on as well); off, each asset sells into its deepest pool.
+    ``offchain`` (per asset symbol or address) and ``offchain_file`` (YAML or JSON of the same shape, reread
+    when it changes; its curves replace the config's for the assets it names) give off-chain depth curves.
+    """
 
     pools: list[Address] = Field(default_factory=list)
+    split_sales: bool = False
+    offchain: dict[str, OffchainDepthConfig] = Field(default_factory=dict)
+    offchain_file: Path | None = None
 
 
 class MetricsConfig(_Frozen):

@@ -15,6 +15,8 @@ def rounds_json(result: CascadeResult) -> list[dict[str, Any]]:
             "accounts_liquidated": r.accounts_liquidated,
             "debt_repaid_usd": r.debt_repaid_usd,
             "oracle_prices_usd": dict(r.oracle_prices_usd),
+            # split sales only: {asset symbol: {venue: tokens}} (absent when each asset has one pool)
+            **({"sold_by_venue": {a: dict(v) for a, v in r.sold_by_venue.items()}} if r.sold_by_venue else {}),
         }
         for r in result.rounds
     ]

@@ -24,8 +24,9 @@ from monitor.config import MarketConfig, MonitorConfig, load_config
 from monitor.errors import ConfigError
 from monitor.logs import protect_config
 from monitor.protocols.aave_v3.version import configured_override
-from monitor.risk import CascadeResult, ModelParams, Projector, choose_venues
+from monitor.risk import CascadeResult, ModelParams, Projector, gather_venues
 from monitor.snapshot import MarketSnapshot, load_snapshot
+from monitor.venues.offchain_file import load_offchain
 
 HELP = "project the liquidation cascade of a price shock: rounds, final prices, amplification, bad debt"
 
@@ -122,7 +123,8 @@ def projector_for(args: argparse.Namespace) -> tuple[MarketSnapshot, Projector]:
     snap = asyncio.run(_read(cfg, market, args.block))
     risk = snap.view.risk_input(liquidation_rules(args, market))
     book = risk.book
-    return snap, Projector(book, choose_venues(book.market, snap.pools), params, model=risk.model)
+    venues = gather_venues(book.market, snap.pools, offchain=load_offchain(cfg.dex), split=cfg.dex.split_sales)
+    return snap, Projector(book, venues, params, model=risk.model)
 
 
 def document(snap: MarketSnapshot, result: CascadeResult) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from monitor.errors import ConfigError
 from monitor.risk import ModelParams, SweepResult
 from monitor.risk.system import SystemMember, SystemProjector, SystemResult
 from monitor.snapshot import MarketSnapshot, load_snapshot
+from monitor.venues.offchain_file import load_offchain
 
 #: The liquidation rules the options ask for a market (None: its detected version's).
 Rules = Callable[[argparse.Namespace, MarketConfig], str | None]
@@ -61,7 +62,10 @@ def system_projector(
     check_distinct(cfg.markets)
     snaps = asyncio.run(_read_all(cfg, args.block))
     members = [SystemMember(s.config.name, s.config.protocol, s.view.risk_input(rules(args, s.config))) for s in snaps]
-    return snaps, SystemProjector.from_pools(members, snaps[0].pools.values(), params)
+    offchain = load_offchain(cfg.dex)
+    system = SystemProjector.from_pools(members, snaps[0].pools.values(), params, offchain=offchain,
+                                        split=cfg.dex.split_sales)  # fmt: skip
+    return snaps, system
 
 
 def simulate_document(block: int, system: SystemProjector, result: SystemResult) -> dict[str, Any]:

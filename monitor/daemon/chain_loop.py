@@ -12,6 +12,7 @@ its result of a block, the configured scenarios are projected on all of them as 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -30,6 +31,7 @@ from monitor.daemon.system import system_projections
 from monitor.errors import MonitorError
 from monitor.protocols.base import Refresh
 from monitor.risk.system import SystemMember
+from monitor.venues.offchain_file import OffchainDepth
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ class ChainLoop:
         on_result: Callable[[MarketResult], Awaitable[None]] | None = None,
     ) -> None:
         self.cfg = cfg
+        self.offchain = OffchainDepth(cfg.dex)  # the system projection's off-chain depth curves
         self.reader = ChainReader(reads, cfg.dex.pools, cfg.chain.confirmations)
         self.pipelines = {p.name: p for p in pipelines}
         self.store = store
@@ -146,8 +149,10 @@ class ChainLoop:
             members.append(SystemMember(name, protocols[name], latest[1]))
         try:
             projections = await asyncio.to_thread(
-                system_projections, context.block, members, dict(context.pools), self.cfg.scenarios
-            )
+                functools.partial(system_projections, offchain=self.offchain.current(),
+                                  split=self.cfg.dex.split_sales),
+                context.block, members, dict(context.pools), self.cfg.scenarios,
+            )  # fmt: skip
         except asyncio.CancelledError:
             raise
         except Exception as exc:

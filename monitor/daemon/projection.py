@@ -21,10 +21,12 @@ from monitor.risk import (
     RiskInput,
     SweepSpec,
     Venue,
-    choose_venues,
+    VenueSet,
     collateral_assets,
+    gather_venues,
     sweep,
 )
+from monitor.venues.offchain_file import OffchainDepth
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +38,7 @@ class CascadeProjector:
         self.cfg = cfg
         self.market = market
         self.params = ModelParams()
+        self.offchain = OffchainDepth(cfg.dex)  # off-chain depth curves, the file reread when it changes
         s = cfg.sweep
         steps = round(s.max_shock / s.step)
         self.spec = SweepSpec(drops=tuple(round((i + 1) * s.step, 6) for i in range(steps)))
@@ -47,13 +50,13 @@ class CascadeProjector:
         self.last_sweep_s = 0.0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sweep-{market.name}")
         self._running: Future[None] | None = None
-        self.latest: tuple[int, RiskInput, dict[str, Venue]] | None = None  # newest block's engine inputs
+        self.latest: tuple[int, RiskInput, dict[str, Venue | VenueSet]] | None = None  # newest block's engine inputs
 
     def __call__(self, block: int, risk: RiskInput, pools: dict[str, PoolState]) -> Projections:
         """Scenario summaries for ``block``, and critical shocks (fresh or from the last sweep)."""
         cbook = risk.book
         usable = aligned_pools(pools, cbook.market.usd(cbook.market.prices))
-        venues = choose_venues(cbook.market, usable)
+        venues = gather_venues(cbook.market, usable, offchain=self.offchain.current(), split=self.cfg.dex.split_sales)
         projector = Projector(cbook, venues, self.params, model=risk.model)
         self.latest = (block, risk, venues)
         scenarios = []

@@ -17,7 +17,7 @@ from monitor.config import ScenarioConfig
 from monitor.daemon.projection import expand_scenarios
 from monitor.dex.pool import PoolState
 from monitor.errors import DataError
-from monitor.risk import ModelParams
+from monitor.risk import ModelParams, OffchainCurve
 from monitor.risk.system import Contagion, SystemMember, SystemProjector
 
 log = logging.getLogger(__name__)
@@ -48,11 +48,14 @@ def system_projections(
     pools: Mapping[str, PoolState],
     scenarios: Iterable[ScenarioConfig],
     params: ModelParams | None = None,
+    *,
+    offchain: Mapping[str, OffchainCurve] | None = None,
+    split: bool = False,
 ) -> SystemProjections:
     """Project ``scenarios`` (``"*"`` expanded per collateral asset of the system) on ``members`` as one cascade
     selling into ``pools`` (the block's configured pools); a scenario the system cannot project (an asset no
-    market lists) is skipped with a warning."""
-    system = SystemProjector.from_pools(members, pools.values(), params)
+    market lists) is skipped with a warning. ``offchain`` and ``split``: see :func:`~monitor.risk.gather_venues`."""
+    system = SystemProjector.from_pools(members, pools.values(), params, offchain=offchain, split=split)
     out = []
     for name, shocks in expand_scenarios(scenarios, system.projector):
         try:

@@ -8,7 +8,7 @@ import random
 from monitor.devnet.artifacts import Artifact, npm_artifact, own_artifact
 from monitor.devnet.deployment import Deployment, PoolInfo
 from monitor.devnet.rpc import MAX_UINT, DevRpc
-from monitor.devnet.spec import TICK_SPACING, MarketSpec
+from monitor.devnet.spec import TICK_SPACING, MarketSpec, PoolSpec
 
 CORE = "@uniswap/v3-core"
 PERIPHERY = "@uniswap/v3-periphery"
@@ -58,8 +58,6 @@ def deploy_uniswap(rpc: DevRpc, dep: Deployment, spec: MarketSpec, seed: int = 7
     dep.quoter_v2 = rpc.deploy(me, periphery(QUOTER).bytecode, ("address", "address"), (dep.uniswap_factory, weth))
     dep.tick_lens = rpc.deploy(me, periphery(TICK_LENS).bytecode)
 
-    usd = {dep.tokens[a.symbol].address: a.price_usd for a in spec.assets}
-    npm = periphery(NPM).abi
     erc20 = own_artifact("TestERC20").abi
     lp = dep.whale
     # Approvals and a generous token float for the liquidity provider.
@@ -71,49 +69,56 @@ def deploy_uniswap(rpc: DevRpc, dep: Deployment, spec: MarketSpec, seed: int = 7
 
     rng = random.Random(seed)
     for ps in spec.pools:
-        a, b = dep.tokens[ps.symbol].address, dep.tokens[ps.quote].address
-        token0, token1 = sorted((a, b))
-        price = raw_price(dep, token0, token1, usd)
-        sqrt_p = sqrt_price_x96(price)
-        rpc.send(
-            lp,
-            dep.position_manager,
-            npm.fn("createAndInitializePoolIfNecessary").encode(token0, token1, ps.fee, sqrt_p),
-        )
-        factory_abi = core(FACTORY).abi
-        pool = str(rpc.read(dep.uniswap_factory, factory_abi.fn("getPool"), token0, token1, ps.fee)[0]).lower()
-        spacing = TICK_SPACING[ps.fee]
-        current = math.floor(math.log(price) / math.log(1.0001))
-        mints = []
-        for half_width, share in spec.liquidity_ladder:
-            # Three positions per band with jittered edges, so the pool holds many initialized ticks.
-            for _ in range(3):
-                lo_w = half_width * rng.uniform(0.7, 1.3)
-                hi_w = half_width * rng.uniform(0.7, 1.3)
-                lower = math.floor((current - lo_w) / spacing) * spacing
-                upper = math.ceil((current + hi_w) / spacing) * spacing
-                amt0, amt1 = amounts_for_value(dep, token0, token1, usd, price, lower, upper, ps.tvl_usd * share / 3)
-                params = (token0, token1, ps.fee, lower, upper, amt0, amt1, 0, 0, lp, DEADLINE)
-                mints.append((lp, dep.position_manager, npm.fn("mint").encode(params)))
-        full_lo, full_hi = -(MAX_TICK // spacing) * spacing, (MAX_TICK // spacing) * spacing
-        amt0, amt1 = amounts_for_value(
-            dep, token0, token1, usd, price, full_lo, full_hi, ps.tvl_usd * spec.full_range_share
-        )
-        params = (token0, token1, ps.fee, full_lo, full_hi, amt0, amt1, 0, 0, lp, DEADLINE)
-        mints.append((lp, dep.position_manager, npm.fn("mint").encode(params)))
-        rpc.send_many(mints)
-        dep.pools.append(
-            PoolInfo(
-                address=pool,
-                symbol=ps.symbol,
-                quote=ps.quote,
-                token0=token0,
-                token1=token1,
-                fee=ps.fee,
-                tick_spacing=spacing,
-                main=ps.main,
-            )
-        )
+        dep.pools.append(deploy_pool(rpc, dep, spec, ps, rng))
+
+
+def deploy_pool(rpc: DevRpc, dep: Deployment, spec: MarketSpec, ps: PoolSpec, rng: random.Random) -> PoolInfo:
+    """Create one pool of ``ps`` and seed it with the spec's ladder of positions (minted by the whale, whose
+    tokens and approvals :func:`deploy_uniswap` set up); returns it without adding it to ``dep``."""
+    usd = {dep.tokens[a.symbol].address: a.price_usd for a in spec.assets}
+    npm = periphery(NPM).abi
+    lp = dep.whale
+    a, b = dep.tokens[ps.symbol].address, dep.tokens[ps.quote].address
+    token0, token1 = sorted((a, b))
+    price = raw_price(dep, token0, token1, usd)
+    sqrt_p = sqrt_price_x96(price)
+    rpc.send(
+        lp,
+        dep.position_manager,
+        npm.fn("createAndInitializePoolIfNecessary").encode(token0, token1, ps.fee, sqrt_p),
+    )
+    factory_abi = core(FACTORY).abi
+    pool = str(rpc.read(dep.uniswap_factory, factory_abi.fn("getPool"), token0, token1, ps.fee)[0]).lower()
+    spacing = TICK_SPACING[ps.fee]
+    current = math.floor(math.log(price) / math.log(1.0001))
+    mints = []
+    for half_width, share in spec.liquidity_ladder:
+        # Three positions per band with jittered edges, so the pool holds many initialized ticks.
+        for _ in range(3):
+            lo_w = half_width * rng.uniform(0.7, 1.3)
+            hi_w = half_width * rng.uniform(0.7, 1.3)
+            lower = math.floor((current - lo_w) / spacing) * spacing
+            upper = math.ceil((current + hi_w) / spacing) * spacing
+            amt0, amt1 = amounts_for_value(dep, token0, token1, usd, price, lower, upper, ps.tvl_usd * share / 3)
+            params = (token0, token1, ps.fee, lower, upper, amt0, amt1, 0, 0, lp, DEADLINE)
+            mints.append((lp, dep.position_manager, npm.fn("mint").encode(params)))
+    full_lo, full_hi = -(MAX_TICK // spacing) * spacing, (MAX_TICK // spacing) * spacing
+    amt0, amt1 = amounts_for_value(
+        dep, token0, token1, usd, price, full_lo, full_hi, ps.tvl_usd * spec.full_range_share
+    )
+    params = (token0, token1, ps.fee, full_lo, full_hi, amt0, amt1, 0, 0, lp, DEADLINE)
+    mints.append((lp, dep.position_manager, npm.fn("mint").encode(params)))
+    rpc.send_many(mints)
+    return PoolInfo(
+        address=pool,
+        symbol=ps.symbol,
+        quote=ps.quote,
+        token0=token0,
+        token1=token1,
+        fee=ps.fee,
+        tick_spacing=spacing,
+        main=ps.main,
+    )
 
 
 def amounts_for_value(

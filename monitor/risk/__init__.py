@@ -16,7 +16,9 @@ default model is what happens on chain when liquidators act at once (proven agai
 3. **Sales**: after the round, what the liquidators received of each asset is sold into its pool (exact swap, no
    price limit; asset order) and that asset's oracle is set to the pool's new spot price. Repeat until no
    account is liquidatable (or a round can achieve nothing, or ``max_rounds``). Accounts left with debt and no
-   collateral are bad debt.
+   collateral are bad debt. With venue sets (:mod:`monitor.risk.venue_set`: every fee tier, two-hop routes and
+   an off-chain depth curve of an asset) a sale is split so the venues' marginal prices end equal, and the
+   oracle follows the asset's deepest pool.
 
 Options (:class:`ModelParams`, each departing from the default in one way): liquidator capital per round, share
 of seized collateral sold on the DEX, gas cost and minimum profit per liquidation, oracle deviation threshold,
@@ -26,11 +28,13 @@ API::
 
     book = CascadeBook(market, collateral, debt, risk_class)  # from the protocol (Aave: risk_input(book, rules))
     venues = choose_venues(book.market, pool_states)          # {asset: Venue(asset, quote, PoolState, quote_price)}
+    venues = gather_venues(book.market, pool_states, offchain={"WETH": OffchainCurve.from_levels({...})},
+                           split=True)                        # {asset: VenueSet}: split sales (choose_venues' else)
     projector = Projector(book, venues, ModelParams(), model=model)   # reuse it for many scenarios
     result = projector.project({"WETH": -0.2})                # or project(book, venues, scenario, params, model=)
     result.rounds[i]  -> RoundResult(round, accounts_liquidated, debt_repaid_usd, collateral_seized,
                                      collateral_seized_usd, protocol_fee_usd, collateral_sold, oracle_prices_usd,
-                                     bad_debt_usd, bad_debt_accounts, skipped)
+                                     bad_debt_usd, bad_debt_accounts, skipped, sold_by_venue)
     result -> CascadeResult(final_prices_usd, extra_drop, amplification, debt_repaid_usd, bad_debt_usd,
                             bad_debt_accounts, new_bad_debt_usd, toxic_before_shock, toxic_after_shock, ...)
     sweep(projector, assets=None, spec=SweepSpec(), limits=Limits()) -> SweepResult (curves 1..90% per asset,
@@ -48,9 +52,11 @@ from monitor.risk.engine import Projector, project
 from monitor.risk.health import Health
 from monitor.risk.market import AssetParams, CascadeBook, RiskClass, RiskMarket
 from monitor.risk.model import Batch, Floors, LiquidationModel, Liquidations, RiskInput
+from monitor.risk.offchain import OffchainCurve
 from monitor.risk.params import Limits, ModelParams, Scenario, SweepSpec
 from monitor.risk.results import CascadeResult, RoundResult, Toxic
 from monitor.risk.sweep import AssetSweep, SweepResult, collateral_assets, critical_shock, crossing, sweep
+from monitor.risk.venue_set import SaleBook, VenueSet, gather_venues
 from monitor.risk.venues import Venue, choose_venues
 
 __all__ = [
@@ -65,20 +71,24 @@ __all__ = [
     "LiquidationModel",
     "Liquidations",
     "ModelParams",
+    "OffchainCurve",
     "Projector",
     "RiskClass",
     "RiskInput",
     "RiskMarket",
     "RoundResult",
+    "SaleBook",
     "Scenario",
     "SweepResult",
     "SweepSpec",
     "Toxic",
     "Venue",
+    "VenueSet",
     "choose_venues",
     "collateral_assets",
     "critical_shock",
     "crossing",
+    "gather_venues",
     "project",
     "sweep",
 ]

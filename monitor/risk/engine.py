@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,6 +22,7 @@ from monitor.risk.params import ModelParams, Scenario
 from monitor.risk.results import CascadeResult, Toxic
 from monitor.risk.rounds import Run
 from monitor.risk.screen import Exposure, may_liquidate
+from monitor.risk.venue_set import SaleBook, VenueSet
 from monitor.risk.venues import Venue
 
 F64 = NDArray[np.float64]
@@ -28,7 +30,8 @@ Idx = NDArray[np.intp]
 
 
 class Projector:
-    """Projections of scenarios on one book, with one venue per sold asset and one set of model parameters.
+    """Projections of scenarios on one book, with one venue (or venue set) per sold asset and one set of model
+    parameters.
 
     ``model`` is the protocol's health check and liquidation rules. The first projection pays for what every
     later one reuses: the accounts' linear sums at the market's prices and, per shocked price, its share of them.
@@ -37,7 +40,7 @@ class Projector:
     def __init__(
         self,
         book: CascadeBook,
-        venues: Mapping[str, Venue] | None = None,
+        venues: Mapping[str, Venue | VenueSet] | None = None,
         params: ModelParams | None = None,
         *,
         model: LiquidationModel,
@@ -50,7 +53,7 @@ class Projector:
         self.model = model
         self.market = book.market
         self.params = params or ModelParams()
-        self.venues: dict[int, Venue] = {}
+        self.venues: dict[int, Venue | VenueSet] = {}
         for v in (venues or {}).values():
             col = self.market.column.get(v.asset)
             if col is None:
@@ -95,14 +98,21 @@ class Projector:
 
     # -- shock ------------------------------------------------------------------------------------------------
 
-    def shock(self, shocks: Mapping[int, float]) -> tuple[F64, dict[int, PoolState]]:
-        """Oracle prices (per slot) and pool states right after the shocks."""
+    def shock(self, shocks: Mapping[int, float]) -> tuple[F64, dict[int, PoolState], SaleBook | None]:
+        """Oracle prices (per slot), pool states (single venues) and the split venues' state right after the
+        shocks."""
         prices = self.market.prices.copy()
-        pools = {j: v.pool for j, v in self.venues.items()}
+        pools = {j: v.pool for j, v in self.venues.items() if isinstance(v, Venue)}
+        sets = [v for v in self.venues.values() if isinstance(v, VenueSet)]
+        book = SaleBook.of(sets) if sets else None
         oracles = Oracles(self.market, self.params.oracles, self.params.oracle_deviation)
         for slot, change in sorted(shocks.items()):
             venue = self.venues.get(slot)
-            if venue is not None:
+            if isinstance(venue, VenueSet):
+                # Branch: several venues -> every one moves to the target price; the oracle sees the primary.
+                assert book is not None
+                oracles.set(prices, slot, float(venue.shocked(book, change)))
+            elif venue is not None:
                 # Branch: an asset with a pool -> an outside trade moves the pool; the oracle follows it (as its
                 # oracle model says).
                 pools[slot] = venue.shocked(pools[slot], change)
@@ -110,7 +120,7 @@ class Projector:
             else:
                 # Branch: no pool -> the oracle price itself moves.
                 prices[slot] = max(math.floor(prices[slot] * (1.0 + change)), 1.0)
-        return prices, pools
+        return prices, pools, book
 
     # -- projection -------------------------------------------------------------------------------------------
 
@@ -118,7 +128,7 @@ class Projector:
         """Project one scenario (``{asset or symbol: change}``, ``-0.2`` = a 20% drop)."""
         sc = scenario if isinstance(scenario, Scenario) else Scenario(scenario)
         shocks = resolve_shocks(self.market, sc.shocks)
-        prices, pools = self.shock(shocks)
+        prices, pools, book = self.shock(shocks)
         # the shocked slots, then any other oracle that moved with them (one that follows another asset's price)
         moved = [*shocks, *(s for s in np.flatnonzero(prices != self.market.prices).tolist() if s not in shocks)]
         ratios = {s: float(prices[s] / self.market.prices[s]) for s in moved}
@@ -127,8 +137,12 @@ class Projector:
             n, r = len(self.book), self.market.size
             self._pos = np.full(n, -1, dtype=np.int64)
             self._buffers = (np.empty((r, max(n, 1))), np.empty((r, max(n, 1))))
-        run = Run(self.exposure, self.venues, self.params, prices, pools, base, self._pos, self.empty, self._buffers)
+        run = Run(self.exposure, self.venues, self.params, prices, pools, base, self._pos, self.empty, self._buffers,
+                  sales=book)  # fmt: skip
         run.run()
+        if book is not None:
+            # split sales: each round's split across the venues (one ``sell`` per recorded round)
+            run.rounds = [replace(r, sold_by_venue=s) for r, s in zip(run.rounds, run.sold_by_venue, strict=True)]
         return self.result(run, shocks, prices)
 
     # -- outputs ----------------------------------------------------------------------------------------------
@@ -190,7 +204,7 @@ class Projector:
 
 def project(
     book: CascadeBook,
-    venues: Mapping[str, Venue] | None,
+    venues: Mapping[str, Venue | VenueSet] | None,
     scenario: Scenario | Mapping[str, float],
     params: ModelParams | None = None,
     *,

@@ -27,6 +27,8 @@ class RoundResult:
     bad_debt_usd: float  # so far, at these prices
     bad_debt_accounts: int
     skipped: int  # liquidatable but not liquidated: latency, capital, profit, or a reverting call
+    # split sales only (venue sets): asset symbol -> venue label -> tokens sold there (sums to collateral_sold)
+    sold_by_venue: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 Each round: the accounts liquidatable at the round's oracle prices (and eligible under the latency option)
 are liquidated once each, all at those prices; the collateral the liquidators received is then sold into each
-asset's pool in reserve order and each sold asset's oracle is set to its pool's new spot price. The loop ends
+asset's pool in reserve order and each sold asset's oracle is set to its pool's new spot price (with venue sets:
+split across the asset's venues, and the oracles of the assets whose primary pool moved follow it). The loop ends
 when no account is liquidatable, when a round can achieve nothing, or at the round limit.
 
 Only the *watch* set (:mod:`monitor.risk.watch`) gets exact health factors each round.
@@ -26,6 +27,7 @@ from monitor.risk.params import ModelParams
 from monitor.risk.results import RoundResult, Toxic
 from monitor.risk.screen import Exposure
 from monitor.risk.state import Overlay
+from monitor.risk.venue_set import SaleBook, VenueSet, pool_key
 from monitor.risk.venues import Venue
 from monitor.risk.watch import Watch
 
@@ -53,7 +55,7 @@ class Run:
     def __init__(
         self,
         exposure: Exposure,
-        venues: dict[int, Venue],
+        venues: dict[int, Venue | VenueSet],
         params: ModelParams,
         prices: F64,
         pools: dict[int, PoolState],
@@ -61,6 +63,8 @@ class Run:
         pos: NDArray[np.int64],
         empty: Idx,
         buffers: tuple[F64, F64] | None = None,
+        *,
+        sales: SaleBook | None = None,
     ) -> None:
         self.book: CascadeBook = exposure.book
         self.m = self.book.market
@@ -71,6 +75,8 @@ class Run:
         self.prices = prices.copy()
         self.ref = prices.copy()
         self.pools = dict(pools)
+        self.sales = sales  # the split venues' state (pools shared by routes, off-chain books)
+        self.sold_by_venue: list[dict[str, dict[str, float]]] = []  # per round: {symbol: {venue label: tokens}}
         self.oracles = Oracles(self.m, params.oracles, params.oracle_deviation)
         self.overlay = Overlay(self.book, pos, buffers)
         self.dead_units: dict[int, F64] = {}  # per risk class: debt of accounts with no collateral
@@ -264,18 +270,43 @@ class Run:
     # -- sales ------------------------------------------------------------------------------------------------
 
     def sell(self, received: F64) -> F64:
-        """Sell the round's received collateral (the DEX share of it) into each asset's pool; move oracles."""
+        """Sell the round's received collateral (the DEX share of it) into each asset's pool, or split it across
+        its venue set; move oracles."""
         sold = np.zeros(self.m.size)
         share = self.params.dex_sell_share
+        split: dict[str, dict[str, float]] = {}
+        touched: set[tuple[str, str, int]] = set()
         for j in np.flatnonzero(received).tolist():
             venue = self.venues.get(j)
             if venue is None:
                 continue  # Branch: no pool (e.g. the quote asset): held, no price impact
             amount = math.floor(received[j] * share)
+            if isinstance(venue, VenueSet):
+                # Branch: several venues -> the sale is split at equal marginal prices; oracles move below.
+                assert self.sales is not None
+                sale = venue.sell(self.sales, amount)
+                if sale is None:
+                    continue
+                sold[j] = float(sale.amount)
+                unit = float(self.m.units[j])
+                split[self.m.symbols[j]] = {label: part / unit for label, part in sale.legs.items()}
+                touched.update(pool_key(p) for leg in venue.legs if sale.legs.get(leg.label) for p in leg.pools)
+                continue
             done = venue.sell(self.pools[j], amount)
             if done is None:
                 continue
             self.pools[j] = done[0]
             sold[j] = float(amount)
             self.oracles.set(self.prices, j, float(venue.spot_price(self.pools[j])))
+        if self.sales is not None:
+            # split venues: each sold asset's oracle, and that of any asset whose primary pool a route moved,
+            # follows its primary pool (reserve order)
+            for k in sorted(self.venues):
+                other = self.venues[k]
+                if not isinstance(other, VenueSet):
+                    continue
+                primary_moved = other.primary is not None and pool_key(other.primary.pool) in touched
+                if sold[k] or primary_moved:
+                    self.oracles.set(self.prices, k, float(other.spot_price(self.sales)))
+        self.sold_by_venue.append(split)
         return sold

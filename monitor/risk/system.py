@@ -34,12 +34,14 @@ from monitor.dex import PoolState
 from monitor.risk.engine import Projector
 from monitor.risk.health import unit_prices
 from monitor.risk.market import RiskMarket
+from monitor.risk.offchain import OffchainCurve
 from monitor.risk.params import ModelParams, Scenario
 from monitor.risk.results import CascadeResult
 from monitor.risk.rounds import Run
 from monitor.risk.system_model import SystemModel
 from monitor.risk.system_table import SystemMember, SystemTable
-from monitor.risk.venues import Venue, choose_venues
+from monitor.risk.venue_set import VenueSet, gather_venues
+from monitor.risk.venues import Venue
 
 F64 = NDArray[np.float64]
 
@@ -97,7 +99,9 @@ class SystemResult:
 class _Projector(Projector):
     """The engine on the combined table; each result carries every member's share (:class:`SystemCascade`)."""
 
-    def __init__(self, table: SystemTable, venues: Mapping[str, Venue] | None, params: ModelParams | None) -> None:
+    def __init__(
+        self, table: SystemTable, venues: Mapping[str, Venue | VenueSet] | None, params: ModelParams | None
+    ) -> None:
         super().__init__(table.book, venues, params, model=SystemModel(table))
         self.table = table
 
@@ -155,15 +159,16 @@ class _Projector(Projector):
 class SystemProjector:
     """Projections of scenarios on every member market as one cascade, with each market alone beside it.
 
-    ``venues`` are the shared venues, one per asset, keyed by asset address, with quote prices in the first
-    market's price unit (e.g. ``choose_venues(table.market, pools)``, see :meth:`from_pools`). A market alone
-    sells into the venues of its own assets among them.
+    ``venues`` are the shared venues, one :class:`Venue` or :class:`VenueSet` per asset, keyed by asset address,
+    with quote prices in the first market's price unit (e.g. ``choose_venues(table.market, pools)``, see
+    :meth:`from_pools`). A market alone sells into the venues of its own assets among them (rescaled to its price
+    unit).
     """
 
     def __init__(
         self,
         members: Sequence[SystemMember] | SystemTable,
-        venues: Mapping[str, Venue] | None = None,
+        venues: Mapping[str, Venue | VenueSet] | None = None,
         params: ModelParams | None = None,
     ) -> None:
         self.table = members if isinstance(members, SystemTable) else SystemTable(members)
@@ -174,11 +179,18 @@ class SystemProjector:
 
     @classmethod
     def from_pools(
-        cls, members: Sequence[SystemMember], pools: Iterable[PoolState], params: ModelParams | None = None
+        cls,
+        members: Sequence[SystemMember],
+        pools: Iterable[PoolState],
+        params: ModelParams | None = None,
+        *,
+        offchain: Mapping[str, OffchainCurve] | None = None,
+        split: bool = False,
     ) -> SystemProjector:
-        """Shared venues chosen from ``pools`` for the combined table's assets (:func:`choose_venues`)."""
+        """Shared venues chosen from ``pools`` for the combined table's assets (:func:`gather_venues`: one pool
+        per asset as :func:`choose_venues` unless ``split`` or an ``offchain`` curve asks for venue sets)."""
         table = SystemTable(members)
-        return cls(table, choose_venues(table.market, list(pools)), params)
+        return cls(table, gather_venues(table.market, list(pools), offchain=offchain, split=split), params)
 
     @property
     def projector(self) -> Projector:
@@ -197,10 +209,13 @@ class SystemProjector:
             member = self.table.members[i]
             mk = member.risk.book.market
             scale = self.table.scale[i]
-            own = {}
+            own: dict[str, Venue | VenueSet] = {}
             for a, v in self.venues.items():
                 if a in mk.column:
-                    own[a] = v if scale == 1.0 else Venue(v.asset, v.quote, v.pool, round(v.quote_price * scale))
+                    if isinstance(v, VenueSet):
+                        own[a] = v.rescaled(scale)
+                    else:
+                        own[a] = v if scale == 1.0 else Venue(v.asset, v.quote, v.pool, round(v.quote_price * scale))
             oracles = {
                 self.market.resolve(a): o
                 for a, o in self.params.oracles.items()

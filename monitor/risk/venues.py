@@ -129,17 +129,7 @@ def choose_venues(
     states = list(pools.values()) if isinstance(pools, Mapping) else list(pools)
     reserves = set(market.assets)
     usable = [p for p in states if p.token0 in reserves and p.token1 in reserves]
-    if quote is None:
-        counts = {a: sum(a in (p.token0, p.token1) for p in usable) for a in market.assets}
-
-        # ties go to the reserve priced closest to $1 (a stablecoin is the usual quote)
-        def rank(a: str) -> tuple[int, float, int]:
-            j = market.column[a]
-            return counts[a], -abs(math.log(max(float(market.prices[j]), 1.0) / market.price_unit)), -j
-
-        quote = max(market.assets, key=rank) if usable else ""
-    else:
-        quote = market.resolve(quote)
+    quote = quote_of(market, usable, quote)
     out: dict[str, Venue] = {}
     for asset in market.assets:
         if asset == quote:
@@ -153,3 +143,18 @@ def choose_venues(
         price = int(market.prices[market.column[other]])
         out[asset] = Venue(asset, other, best, price)
     return out
+
+
+def quote_of(market: RiskMarket, usable: list[PoolState], quote: str | None) -> str:
+    """The quote :func:`choose_venues` sells for: ``quote`` resolved, or the reserve found in the most of the
+    ``usable`` pools (a tie goes to the one priced closest to $1); "" without pools."""
+    if quote is not None:
+        return market.resolve(quote)
+    counts = {a: sum(a in (p.token0, p.token1) for p in usable) for a in market.assets}
+
+    # ties go to the reserve priced closest to $1 (a stablecoin is the usual quote)
+    def rank(a: str) -> tuple[int, float, int]:
+        j = market.column[a]
+        return counts[a], -abs(math.log(max(float(market.prices[j]), 1.0) / market.price_unit)), -j
+
+    return max(market.assets, key=rank) if usable else ""
