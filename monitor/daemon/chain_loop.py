@@ -28,6 +28,7 @@ from monitor.daemon.result import MarketResult
 from monitor.daemon.store import ResultStore
 from monitor.daemon.system import system_projections
 from monitor.errors import MonitorError
+from monitor.params_config import params_from_config
 from monitor.protocols.base import Refresh
 from monitor.risk.system import SystemMember
 
@@ -146,7 +147,12 @@ class ChainLoop:
             members.append(SystemMember(name, protocols[name], latest[1]))
         try:
             projections = await asyncio.to_thread(
-                system_projections, context.block, members, dict(context.pools), self.cfg.scenarios
+                system_projections,
+                context.block,
+                members,
+                dict(context.pools),
+                self.cfg.scenarios,
+                params_from_config(self.cfg),
             )
         except asyncio.CancelledError:
             raise
