@@ -169,3 +169,20 @@ def test_bad_time_parameters_are_data_errors(kw: dict[str, object]) -> None:
 def test_gas_priced_at_an_asset_the_market_does_not_list_is_a_clear_error() -> None:
     with pytest.raises(DataError, match="native_price_usd"):
         _run(ModelParams(gas_per_liquidation=1, gas_price_gwei=1.0, native_asset="MATIC"))
+
+
+def test_the_system_projection_runs_on_the_same_clock() -> None:
+    """Two markets as one cascade (tests/risk/test_system.py): the time fields, and a per-block limit over every
+    market's liquidations together."""
+    from monitor.risk.system import SystemProjector
+    from tests.risk.test_system import _pair
+
+    pair = _pair()
+    whole = pair.project({"WETH": -0.1}).system
+    assert [r.block for r in whole.rounds] == [2 * k for k in range(1, len(whole.rounds) + 1)]
+    assert whole.duration_seconds == 24.0 * len(whole.rounds)
+    limited = SystemProjector(pair.table, pair.venues, ModelParams(liquidations_per_block=4))
+    capped = limited.project({"WETH": -0.1}).system
+    assert all(r.accounts_liquidated <= 4 for r in capped.rounds) and capped.converged
+    assert capped.duration_blocks > whole.duration_blocks
+    assert capped.accounts_liquidated == whole.accounts_liquidated
