@@ -52,7 +52,8 @@ class ModelParams:
     - ``oracle_deviation``: the oracle follows the pool only once the pool price is more than this share away
       from it (0: every move).
     - ``latency_rounds``: an account is liquidated only once it has been liquidatable for this many rounds.
-    - ``max_rounds``: stop after this many rounds even if accounts remain liquidatable.
+    - ``max_rounds``: stop after this many rounds even if accounts remain liquidatable (each block with
+      liquidations is a round: with ``liquidations_per_block`` a cascade needs more of them).
     - time (:mod:`monitor.risk.clock`): ``block_time_seconds``; ``oracle_update_blocks`` (an update triggered
       by a pool move lands this many blocks after it); ``reaction_blocks`` (liquidations follow an update this
       many blocks after it lands); ``oracle_heartbeat_seconds`` (an oracle without its own
