@@ -135,7 +135,8 @@
         return repaid;
       });
     });
-    plot("chart-path-time", runs.map((s, i) => line(s.name, i, "usd")), [xs, ...cumulative], {
+    const steps = typeof uPlot !== "undefined" && uPlot.paths && uPlot.paths.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined;
+    plot("chart-path-time", runs.map((s, i) => line(s.name, i, "usd", { paths: steps })), [xs, ...cumulative], {
       xLabel: "seconds", key: runs.map((s) => s.name).join(","),
       scales: { x: { time: false }, usd: {} },
       axes: [{ values: (u, v) => v.map((x) => x + " s") }, usdAxis("usd", 3)],
