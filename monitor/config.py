@@ -16,6 +16,7 @@ Unknown keys, malformed addresses and missing fields raise :class:`~monitor.erro
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from itertools import pairwise
@@ -43,6 +44,11 @@ ENV_PREFIX = "CASCADE_MONITOR__"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
+#: Block time of known chains (seconds): Ethereum, OP Mainnet, Base, Arbitrum One, the devnet (anvil; one block
+#: per transaction unless run with --block-time).
+BLOCK_TIMES_S: dict[int, float] = {1: 12.0, 10: 2.0, 8453: 2.0, 42161: 0.25, 31337: 1.0}
+
+
 class ChainConfig(_Frozen):
     """How to reach the chain: one or more RPC URLs (failover in order) and the expected chain id."""
 
@@ -55,6 +61,8 @@ class ChainConfig(_Frozen):
     batch_size: int = Field(default=500, ge=1, le=10_000)
     max_retries: int = Field(default=5, ge=0)
     poll_interval_s: float = Field(default=1.0, gt=0)
+    # seconds per block, for the projection's time fields; left out: the chain's own (BLOCK_TIMES_S), else 12
+    block_time_seconds: float | None = Field(default=None, gt=0, le=3600)
     # newHeads over WebSocket wakes the block loop without waiting poll_interval_s. Left out: derived from the
     # first RPC URL when that is a loopback node (anvil serves ws on its HTTP port); "" turns it off.
     ws_url: str | None = Field(default=None, repr=False)  # may hold an API key, as rpc_urls
@@ -67,6 +75,13 @@ class ChainConfig(_Frozen):
             if parts.scheme not in ("ws", "wss") or not parts.hostname:
                 raise ValueError(f"not a ws(s) URL: {redact_url(url)!r}")
         return url
+
+    @property
+    def block_seconds(self) -> float:
+        """Seconds per block: ``block_time_seconds``, else the chain's known block time, else 12 (Ethereum)."""
+        if self.block_time_seconds is not None:
+            return self.block_time_seconds
+        return BLOCK_TIMES_S.get(self.chain_id, 12.0)
 
     @property
     def head_ws_url(self) -> str | None:
@@ -257,6 +272,31 @@ class SweepConfig(_Frozen):
     bad_debt_limit_usd: float = Field(default=1_000_000.0, ge=0)
 
 
+class LiquidatorsConfig(_Frozen):
+    """How the projection's liquidators behave (every key optional; the defaults are the on-chain model:
+    unlimited capital and calls, no gas, no minimum profit, acting one block after an oracle update lands).
+
+    Gas per liquidation is ``gas_per_liquidation`` x ``gas_price_gwei`` x the native token's USD price: the oracle
+    price of ``native_asset`` in the projection (its price falls with a crash), or ``native_price_usd`` if given.
+    """
+
+    reaction_blocks: int = Field(default=1, ge=0, le=10_000)
+    liquidations_per_block: int | None = Field(default=None, ge=1, description="None: unlimited")
+    capital_usd_per_block: float | None = Field(default=None, ge=0, description="None: unlimited")
+    gas_per_liquidation: int = Field(default=0, ge=0, le=100_000_000)
+    gas_price_gwei: float = Field(default=0.0, ge=0, le=1_000_000)
+    native_asset: str = Field(default="WETH", min_length=1)
+    native_price_usd: float | None = Field(default=None, gt=0)
+    min_profit_usd: float = Field(default=0.0, ge=0)
+
+    @field_validator("capital_usd_per_block", "gas_price_gwei", "min_profit_usd", "native_price_usd")
+    @classmethod
+    def _finite(cls, value: float | None) -> float | None:
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"must be a finite number, got {value}")
+        return value
+
+
 AlertKind = Literal[
     "critical_shock",  # smallest shock crossing the sweep's limits (share, e.g. 0.15); asset optional
     "projected_bad_debt_usd",  # bad debt of a scenario (scenario required) or the worst scenario
@@ -346,6 +386,7 @@ class MonitorConfig(_Frozen):
     scenarios: list[ScenarioConfig] = Field(default_factory=default_scenarios)  # [] projects none
     sweep: SweepConfig = Field(default_factory=SweepConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    liquidators: LiquidatorsConfig = Field(default_factory=LiquidatorsConfig)
 
     @model_validator(mode="before")
     @classmethod

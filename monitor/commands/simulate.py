@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import math
 import re
@@ -19,10 +20,11 @@ from typing import Any
 
 from monitor.chain.rpc import RpcClient
 from monitor.commands import system
-from monitor.commands.cascade_json import rounds_json
+from monitor.commands.cascade_json import rounds_json, time_json, time_text
 from monitor.config import MarketConfig, MonitorConfig, load_config
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, DataError
 from monitor.logs import protect_config
+from monitor.params_config import params_from_config
 from monitor.protocols.aave_v3.version import configured_override
 from monitor.risk import CascadeResult, ModelParams, Projector, gather_venues
 from monitor.snapshot import MarketSnapshot, load_snapshot
@@ -54,16 +56,29 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--market", default=None, help=market_help)
     parser.add_argument("--block", type=int, default=None, help="block number (default: the newest safe block)")
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    g = parser.add_argument_group("model options (defaults: the on-chain model)")
+    g = parser.add_argument_group(
+        "model options (defaults: the config's liquidators section and chain block time, else the on-chain model)"
+    )
     rules_help = "liquidation rules (default: the pool's detected version, or the config's override)"
     g.add_argument("--rules", choices=("v3.0", "v3.3"), default=None, help=rules_help)
-    g.add_argument("--capital-usd", type=float, default=math.inf, help="debt liquidators can repay per round")
-    g.add_argument("--dex-share", type=float, default=1.0, help="share of seized collateral sold on the DEX")
-    g.add_argument("--gas-usd", type=float, default=0.0, help="gas cost of one liquidation, USD")
-    g.add_argument("--min-profit-usd", type=float, default=0.0, help="minimum profit of a liquidation, USD")
-    g.add_argument("--oracle-deviation", type=float, default=0.0, help="oracle follows pool moves beyond this share")
-    g.add_argument("--latency-rounds", type=int, default=0, help="rounds an account waits before liquidation")
-    g.add_argument("--max-rounds", type=int, default=50, help="round limit")
+    g.add_argument("--capital-usd", type=float, default=None, help="debt liquidators can repay per block")
+    g.add_argument("--dex-share", type=float, default=None, help="share of seized collateral sold on the DEX")
+    g.add_argument("--gas-usd", type=float, default=None, help="gas cost of one liquidation, USD")
+    g.add_argument("--gas-per-liquidation", type=int, default=None, help="gas units of one liquidation")
+    g.add_argument("--gas-price-gwei", type=float, default=None, help="gas price, gwei (x the native token's price)")
+    g.add_argument("--min-profit-usd", type=float, default=None, help="minimum profit of a liquidation, USD")
+    g.add_argument("--oracle-deviation", type=float, default=None, help="oracle follows pool moves beyond this share")
+    heartbeat_help = "an oracle held inside its band takes the pool price this long after its last update"
+    g.add_argument("--oracle-heartbeat-seconds", type=float, default=None, help=heartbeat_help)
+    g.add_argument("--latency-rounds", type=int, default=None, help="rounds an account waits before liquidation")
+    g.add_argument("--max-rounds", type=int, default=None, help="round limit (default 50)")
+    g.add_argument("--block-time-seconds", type=float, default=None, help="seconds per block (default: the chain's)")
+    g.add_argument(
+        "--oracle-update-blocks", type=int, default=None, help="blocks from a pool move to its oracle update"
+    )
+    g.add_argument("--reaction-blocks", type=int, default=None, help="blocks from an oracle update to liquidations")
+    g.add_argument("--liquidations-per-block", type=int, default=None, help="liquidations per block (default: any)")
+    g.add_argument("--horizon-seconds", type=float, default=None, help="no round after this (default one day)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -86,17 +101,35 @@ def liquidation_rules(args: argparse.Namespace, market: MarketConfig) -> str | N
     return rules
 
 
-def model_params(args: argparse.Namespace) -> ModelParams:
-    """The model parameters the options ask for."""
-    return ModelParams(
-        liquidator_capital_usd=args.capital_usd,
-        dex_sell_share=args.dex_share,
-        gas_cost_usd=args.gas_usd,
-        min_profit_usd=args.min_profit_usd,
-        oracle_deviation=args.oracle_deviation,
-        latency_rounds=args.latency_rounds,
-        max_rounds=args.max_rounds,
-    )
+#: Command-line option -> the model parameter it sets (None: the config's value or the engine's default).
+OPTIONS = {
+    "capital_usd": "liquidator_capital_usd",
+    "dex_share": "dex_sell_share",
+    "gas_usd": "gas_cost_usd",
+    "gas_per_liquidation": "gas_per_liquidation",
+    "gas_price_gwei": "gas_price_gwei",
+    "min_profit_usd": "min_profit_usd",
+    "oracle_deviation": "oracle_deviation",
+    "oracle_heartbeat_seconds": "oracle_heartbeat_seconds",
+    "latency_rounds": "latency_rounds",
+    "max_rounds": "max_rounds",
+    "block_time_seconds": "block_time_seconds",
+    "oracle_update_blocks": "oracle_update_blocks",
+    "reaction_blocks": "reaction_blocks",
+    "liquidations_per_block": "liquidations_per_block",
+    "horizon_seconds": "horizon_seconds",
+}
+
+
+def model_params(args: argparse.Namespace, cfg: MonitorConfig | None = None) -> ModelParams:
+    """The model parameters of the config (``--config`` when ``cfg`` is not given), with the options given on
+    the command line in place of its values."""
+    base = params_from_config(cfg if cfg is not None else load_config(args.config))
+    given = {param: getattr(args, opt) for opt, param in OPTIONS.items() if getattr(args, opt, None) is not None}
+    try:
+        return dataclasses.replace(base, **given)
+    except DataError as exc:
+        raise ConfigError(f"model options: {exc}") from None
 
 
 def select_market(cfg: MonitorConfig, name: str | None) -> MarketConfig:
@@ -119,7 +152,7 @@ def projector_for(args: argparse.Namespace) -> tuple[MarketSnapshot, Projector]:
     cfg = load_config(args.config)
     protect_config(cfg)
     market = select_market(cfg, args.market)
-    params = model_params(args)
+    params = model_params(args, cfg)
     snap = asyncio.run(_read(cfg, market, args.block))
     risk = snap.view.risk_input(liquidation_rules(args, market))
     book = risk.book
@@ -142,6 +175,7 @@ def document(snap: MarketSnapshot, result: CascadeResult) -> dict[str, Any]:
         "deficit_usd": result.deficit_usd,
         "deficit_usd_by_reserve": {symbols[a]: usd for a, usd in result.deficit_usd_by_reserve.items()},
         "buffers": {key: c.to_json() for key, c in snap.view.buffer_coverage(result).items()},
+        **time_json(result),
         **snap.view.scenario_fields(result),
     }
 
@@ -186,6 +220,7 @@ def text(snap: MarketSnapshot, projector: Projector, result: CascadeResult) -> s
         f"  toxic (LT x bonus > HF): {tb.accounts:,} accounts / ${tb.debt_usd:,.0f} debt before the shock, "
         f"{ta.accounts:,} / ${ta.debt_usd:,.0f} right after it",
     ]
+    lines += time_text(result)
     if result.deficit_usd_by_reserve:
         parts = ", ".join(f"{sym[a]} ${usd:,.0f}" for a, usd in result.deficit_usd_by_reserve.items())
         lines.append(f"  new reserve deficits: ${result.deficit_usd:,.0f} ({parts})")
@@ -211,7 +246,7 @@ def run(args: argparse.Namespace) -> int:
     if system.is_system(cfg, args):
         # Branch: several markets and no --market -> one cascade across them all.
         protect_config(cfg)
-        snaps, whole = system.system_projector(cfg, args, liquidation_rules, model_params(args))
+        snaps, whole = system.system_projector(cfg, args, liquidation_rules, model_params(args, cfg))
         projected = whole.project(dict(args.shock))
         block = snaps[0].block
         if args.json:

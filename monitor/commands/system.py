@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from monitor.chain.rpc import RpcClient
-from monitor.commands.cascade_json import assets_json, rounds_json
+from monitor.commands.cascade_json import assets_json, rounds_json, time_json, time_text
 from monitor.config import MarketConfig, MonitorConfig
 from monitor.errors import ConfigError
 from monitor.risk import ModelParams, SweepResult
@@ -82,6 +82,7 @@ def simulate_document(block: int, system: SystemProjector, result: SystemResult)
         "rules": s.rules,
         "deficit_usd": s.deficit_usd,
         "deficit_usd_by_reserve": {m.symbols[m.column[a]]: usd for a, usd in s.deficit_usd_by_reserve.items()},
+        **time_json(s),
         "markets": [
             {
                 "name": f.name,
@@ -137,6 +138,7 @@ def simulate_text(block: int, system: SystemProjector, result: SystemResult) -> 
         f"  system: {s.accounts_liquidated:,} accounts liquidated, debt repaid ${s.debt_repaid_usd:,.0f}, "
         f"bad debt ${s.bad_debt_usd:,.0f} on {s.bad_debt_accounts:,} accounts"
     )
+    lines += time_text(s)
     hit = {n: c for n, c in result.contagion.items() if c.accounts_liquidated or c.debt_repaid_usd or c.bad_debt_usd}
     for name, c in hit.items():
         lines.append(

@@ -29,6 +29,7 @@ from monitor.daemon.result import MarketResult
 from monitor.daemon.store import ResultStore
 from monitor.daemon.system import system_projections
 from monitor.errors import MonitorError
+from monitor.params_config import params_from_config
 from monitor.protocols.base import Refresh
 from monitor.risk.system import SystemMember
 from monitor.venues.offchain_file import OffchainDepth
@@ -151,7 +152,7 @@ class ChainLoop:
             projections = await asyncio.to_thread(
                 functools.partial(system_projections, offchain=self.offchain.current(),
                                   split=self.cfg.dex.split_sales),
-                context.block, members, dict(context.pools), self.cfg.scenarios,
+                context.block, members, dict(context.pools), self.cfg.scenarios, params_from_config(self.cfg),
             )  # fmt: skip
         except asyncio.CancelledError:
             raise

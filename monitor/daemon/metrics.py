@@ -169,6 +169,26 @@ class ResultCollector(Collector):
             "deficit": _gauge(
                 "reserve_deficit_usd", "Reserve deficit now (getReserveDeficit, Aave v3.3+), USD.", ["market", "asset"]
             ),
+            "sc_duration": _gauge(
+                "scenario_duration_seconds",
+                "Projected time from the shock to the cascade's last round (blocks x block time), seconds.",
+                ["market", "scenario"],
+            ),
+            "sc_first_minute": _gauge(
+                "scenario_liquidated_first_minute_usd",
+                "Projected debt repaid by liquidations within 60 s of the shock, USD.",
+                ["market", "scenario"],
+            ),
+            "sc_first_hour": _gauge(
+                "scenario_liquidated_first_hour_usd",
+                "Projected debt repaid by liquidations within 3600 s of the shock, USD.",
+                ["market", "scenario"],
+            ),
+            "sc_dust": _gauge(
+                "scenario_dust_debt_usd",
+                "Projected debt left liquidatable but not worth liquidating (gas, minimum profit), USD.",
+                ["market", "scenario"],
+            ),
             "sc_liq": _gauge(
                 "scenario_accounts_liquidated", "Projected liquidations (accounts x rounds).", ["market", "scenario"]
             ),
@@ -240,6 +260,10 @@ class ResultCollector(Collector):
                 fam["sc_repaid"].add_metric([market, scenario.name], scenario.debt_repaid_usd)
                 fam["sc_bad"].add_metric([market, scenario.name], scenario.bad_debt_usd)
                 fam["sc_liq"].add_metric([market, scenario.name], scenario.accounts_liquidated)
+                fam["sc_duration"].add_metric([market, scenario.name], scenario.duration_seconds)
+                fam["sc_first_minute"].add_metric([market, scenario.name], scenario.liquidated_first_minute_usd)
+                fam["sc_first_hour"].add_metric([market, scenario.name], scenario.liquidated_first_hour_usd)
+                fam["sc_dust"].add_metric([market, scenario.name], scenario.dust_debt_usd)
                 for asset, usd in scenario.deficit_usd_by_reserve.items():
                     fam["sc_deficit"].add_metric([market, scenario.name, asset], usd)
                 for market_id, usd in scenario.lender_loss_usd.items():

@@ -13,10 +13,10 @@ from monitor.config import EACH_COLLATERAL, MarketConfig, MonitorConfig, Scenari
 from monitor.daemon.result import Projections, ScenarioRound, ScenarioSummary
 from monitor.dex.pool import PoolState
 from monitor.errors import DataError
+from monitor.params_config import params_from_config
 from monitor.risk import (
     CascadeResult,
     Limits,
-    ModelParams,
     Projector,
     RiskInput,
     SweepSpec,
@@ -37,7 +37,7 @@ class CascadeProjector:
     def __init__(self, cfg: MonitorConfig, market: MarketConfig) -> None:
         self.cfg = cfg
         self.market = market
-        self.params = ModelParams()
+        self.params = params_from_config(cfg)
         self.offchain = OffchainDepth(cfg.dex)  # off-chain depth curves, the file reread when it changes
         s = cfg.sweep
         steps = round(s.max_shock / s.step)
@@ -81,6 +81,10 @@ class CascadeProjector:
                     path=cascade_path(r, projector),
                     deficit_usd_by_reserve={symbol[a]: usd for a, usd in r.deficit_usd_by_reserve.items()},
                     lender_loss_usd={k: r.deficit_usd_by_class.get(k, 0.0) for k in risk.lender_supply_usd},
+                    duration_seconds=r.duration_seconds,
+                    liquidated_first_minute_usd=r.liquidated_first_minute_usd,
+                    liquidated_first_hour_usd=r.liquidated_first_hour_usd,
+                    dust_debt_usd=r.dust_debt_usd,
                 )
             )
         self._maybe_sweep(block, projector)
@@ -147,7 +151,9 @@ def cascade_path(result: CascadeResult, projector: Projector) -> tuple[ScenarioR
     path = [ScenarioRound(0, 0, 0.0, 0.0, {symbol[a]: result.shocked_prices_usd[a] for a in moved})]
     for r in result.rounds:
         prices = {symbol[a]: r.oracle_prices_usd[a] for a in moved}
-        path.append(ScenarioRound(r.round, r.accounts_liquidated, r.debt_repaid_usd, r.bad_debt_usd - before, prices))
+        path.append(
+            ScenarioRound(r.round, r.accounts_liquidated, r.debt_repaid_usd, r.bad_debt_usd - before, prices, r.seconds)
+        )
     return tuple(path)
 
 

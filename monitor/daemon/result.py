@@ -51,6 +51,7 @@ class ScenarioRound:
     debt_repaid_usd: float  # in this round
     bad_debt_usd: float  # new bad debt so far, at this round's prices
     prices_usd: Mapping[str, float]  # symbol -> oracle price after the round, for the assets the cascade moves
+    seconds: float = 0.0  # after the shock (monitor.risk.clock)
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,11 @@ class ScenarioSummary:
     # lending market id -> bad debt written off against its lenders' supply (Morpho Blue; empty where a protocol
     # has no such markets)
     lender_loss_usd: Mapping[str, float] = field(default_factory=dict)
+    # time (monitor.risk.clock): seconds from the shock to the last round; debt repaid in the first minute / hour
+    duration_seconds: float = 0.0
+    liquidated_first_minute_usd: float = 0.0
+    liquidated_first_hour_usd: float = 0.0
+    dust_debt_usd: float = 0.0  # debt left liquidatable but not worth liquidating (gas, minimum profit)
 
 
 @dataclass(frozen=True)

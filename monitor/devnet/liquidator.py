@@ -96,11 +96,13 @@ def crash(
     progress: Callable[[RoundReport], None] | None = None,
     morpho: bool = False,
     aave: bool = True,
+    min_profit_usd: float = 0.0,
 ) -> CrashReport:
     """Sell ``symbol`` into its main pool until its price is down by ``drop``; set the oracle; optionally cascade.
 
     With ``morpho`` the cascade also liquidates the devnet's Morpho Blue markets each round (after Aave's); without
-    ``aave`` it liquidates only those (a Morpho cascade alone).
+    ``aave`` it liquidates only those (a Morpho cascade alone). With ``min_profit_usd`` the liquidator skips Aave
+    calls that would gain less (gas plus minimum profit, :func:`liquidate_round`).
     """
     if not 0.0 < drop < 1.0:
         raise DevnetError(f"--drop must be between 0 and 1 (a share of the price), got {drop}")
@@ -123,7 +125,8 @@ def crash(
     report.oracle_price_after_shock = set_oracle_to_pool(rpc, dep, token.symbol)
     report.pool_price_after_shock = report.oracle_price_after_shock
     if liquidate:
-        report.rounds = run_liquidator(rpc, dep, max_rounds=max_rounds, progress=progress, morpho=morpho, aave=aave)
+        report.rounds = run_liquidator(rpc, dep, max_rounds=max_rounds, progress=progress, morpho=morpho, aave=aave,
+                                       min_profit_usd=min_profit_usd)  # fmt: skip
         report.debt_repaid_usd = sum(r.debt_repaid_usd for r in report.rounds)
         report.morpho_bad_debt_usd = sum(r.morpho.bad_debt_usd for r in report.rounds if r.morpho)
         for r in report.rounds:
@@ -150,6 +153,7 @@ def run_liquidator(
     progress: Callable[[RoundReport], None] | None = None,
     morpho: bool = False,
     aave: bool = True,
+    min_profit_usd: float = 0.0,
 ) -> list[RoundReport]:
     """Liquidation rounds until no account with collateral has HF < 1 (or ``max_rounds``); Aave only unless
     ``morpho`` (then every unhealthy Morpho Blue position too; without ``aave`` those alone)."""
@@ -162,7 +166,7 @@ def run_liquidator(
     rounds: list[RoundReport] = []
     for n in range(1, max_rounds + 1):
         # Branch: with Morpho every market liquidates at the round's prices before anything is sold
-        report = liquidate_round(rpc, dep, n, sell=not morpho) if aave else None
+        report = liquidate_round(rpc, dep, n, sell=not morpho, min_profit_usd=min_profit_usd) if aave else None
         morpho_round = liquidate_morpho_round(rpc, dep, sell=False) if morpho else None
         if report is None and morpho_round is None:
             break
@@ -200,9 +204,13 @@ def sell_seized(rpc: DevRpc, dep: Deployment, seized: dict[str, int]) -> None:
         set_oracle_to_pool(rpc, dep, s)
 
 
-def liquidate_round(rpc: DevRpc, dep: Deployment, number: int, *, sell: bool = True) -> RoundReport | None:
+def liquidate_round(
+    rpc: DevRpc, dep: Deployment, number: int, *, sell: bool = True, min_profit_usd: float = 0.0
+) -> RoundReport | None:
     """Liquidate every liquidatable account once; unless ``sell`` is off, sell what was seized and move oracles.
-    None when nothing to do."""
+    With ``min_profit_usd`` only the calls whose collateral received minus debt repaid (at the round's oracle
+    prices, measured by sending every call in a snapshot that is then reverted) reaches it; None when nothing
+    to do (or nothing worth doing)."""
     users = dep.borrowers
     rows = account_data(rpc, dep, users)
     targets = [u for u, r in zip(users, rows, strict=True) if r[1] > 0 and r[0] > 0 and r[5] < WAD]
@@ -239,6 +247,12 @@ def liquidate_round(rpc: DevRpc, dep: Deployment, number: int, *, sell: bool = T
         )
         txs.append((dep.liquidator, dep.pool, data))
         tx_users.append(user)
+    if min_profit_usd > 0 and txs:
+        keep = _worth_it(rpc, dep, txs, prices, min_profit_usd)
+        txs = [t for t, k in zip(txs, keep, strict=True) if k]
+        tx_users = [u for u, k in zip(tx_users, keep, strict=True) if k]
+        if not txs:
+            return None  # Branch: no call pays for itself: the liquidatable accounts left are dust
     hashes: list[str] = []
     for start in range(0, len(txs), 200):  # anvil builds receipts of very large blocks slowly
         hashes += rpc.send_many(txs[start : start + 200], gas=2_000_000, check=False)
@@ -283,6 +297,47 @@ def liquidate_round(rpc: DevRpc, dep: Deployment, number: int, *, sell: bool = T
     if ok == 0:
         raise DevnetError(f"round {number}: every liquidation reverted; first tx {hashes[0] if hashes else '-'}")
     return report
+
+
+def _worth_it(
+    rpc: DevRpc, dep: Deployment, txs: list[tuple[str, str, str]], prices: dict[str, int], min_profit_usd: float
+) -> list[bool]:
+    """Per ``liquidationCall``: whether its profit (collateral received - debt repaid, oracle prices) reaches
+    ``min_profit_usd``, measured by sending them all in a snapshot reverted afterwards (a reverting call: True, it
+    reverts again). The liquidator's balances check the events' amounts (received = ``liquidatedCollateralAmount``,
+    the protocol fee excluded)."""
+    event = aave(POOL).abi.event("LiquidationCall")
+    by_address = {t.address: s for s, t in dep.tokens.items()}
+    snap = rpc.snapshot()
+    try:
+        before = {s: balance_of(rpc, dep, s, dep.liquidator) for s in dep.tokens}
+        hashes: list[str] = []
+        for start in range(0, len(txs), 200):
+            hashes += rpc.send_many(txs[start : start + 200], gas=2_000_000, check=False)
+        receipts = rpc.batch([("eth_getTransactionReceipt", [h]) for h in hashes])
+        net = {s: balance_of(rpc, dep, s, dep.liquidator) - before[s] for s in dep.tokens}
+    finally:
+        rpc.revert(snap)
+    keep = []
+    for rc in receipts:
+        if rc is None or rc["status"] != "0x1":
+            keep.append(True)
+            continue
+        profit = 0.0
+        for lg in rc["logs"]:
+            if lg["address"].lower() != dep.pool or lg["topics"][0] != event.topic0:
+                continue
+            ev = event.decode(lg["topics"], lg["data"])
+            c_sym, d_sym = by_address[ev["collateralAsset"].lower()], by_address[ev["debtAsset"].lower()]
+            got, paid = int(ev["liquidatedCollateralAmount"]), int(ev["debtToCover"])
+            net[c_sym] -= got
+            net[d_sym] += paid
+            profit += got * prices[c_sym] / 10 ** dep.tokens[c_sym].decimals / FEED_UNIT
+            profit -= paid * prices[d_sym] / 10 ** dep.tokens[d_sym].decimals / FEED_UNIT
+        keep.append(profit >= min_profit_usd)
+    if any(net.values()):
+        raise DevnetError(f"liquidator balances disagree with the LiquidationCall events: {net}")
+    return keep
 
 
 def _repaid_usd(

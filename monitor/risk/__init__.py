@@ -20,9 +20,15 @@ default model is what happens on chain when liquidators act at once (proven agai
    an off-chain depth curve of an asset) a sale is split so the venues' marginal prices end equal, and the
    oracle follows the asset's deepest pool.
 
-Options (:class:`ModelParams`, each departing from the default in one way): liquidator capital per round, share
-of seized collateral sold on the DEX, gas cost and minimum profit per liquidation, oracle deviation threshold,
-liquidator latency in rounds.
+Options (:class:`ModelParams`, each departing from the default in one way): liquidator capital per round (a block
+with liquidations), share of seized collateral sold on the DEX, gas cost and minimum profit per liquidation,
+oracle deviation threshold and models per asset, liquidator latency in rounds, liquidations per block.
+
+Time (:mod:`monitor.risk.clock`): each round has a block and a second after the shock (oracle updates land
+``oracle_update_blocks`` after a pool move, liquidators act ``reaction_blocks`` after an update lands); an
+oracle held inside its deviation band takes its pool's price at its heartbeat and the cascade goes on; the result
+reports its duration, the debt repaid in the first minute and hour, and the dust (:mod:`monitor.risk.dust`:
+accounts left liquidatable because no liquidator gains from them).
 
 API::
 

@@ -14,6 +14,7 @@ from numpy.typing import NDArray
 from monitor.dex import PoolState
 from monitor.errors import DataError
 from monitor.risk.baseline import baseline
+from monitor.risk.dust import dust
 from monitor.risk.health import toxic
 from monitor.risk.market import CascadeBook, resolve_shocks
 from monitor.risk.model import LiquidationModel
@@ -163,6 +164,8 @@ class Projector:
             extra[m.slots[slot]] = final_drop + change
             amp[m.slots[slot]] = final_drop / -change
         short = float(np.maximum(h.d[h.t > 0] - h.t[h.t > 0], 0.0).sum()) / m.price_unit
+        left = dust(run)
+        last = run.rounds[-1] if run.rounds else None
         return CascadeResult(
             shocks={m.slots[s]: c for s, c in shocks.items()},
             rules=self.model.rules,
@@ -193,6 +196,13 @@ class Projector:
             deficit_usd_by_class={
                 m.class_names[k]: float(v) for k, v in enumerate(run.deficit_usd_by_class.tolist()) if v > 0
             },
+            duration_blocks=last.block if last else 0,
+            duration_seconds=last.seconds if last else 0.0,
+            liquidated_first_minute_usd=sum(r.debt_repaid_usd for r in run.rounds if r.seconds <= 60.0) + 0.0,
+            liquidated_first_hour_usd=sum(r.debt_repaid_usd for r in run.rounds if r.seconds <= 3600.0) + 0.0,
+            dust_accounts=left.accounts,
+            dust_debt_usd=left.debt_usd,
+            dust_shortfall_usd=left.shortfall_usd,
         )
 
     def _usd(self, prices: F64, shocks: Mapping[int, float]) -> dict[str, float]:

@@ -40,16 +40,27 @@ class ModelParams:
     docstring); every option departs from it in one way. (The protocol's own rules come with its
     :class:`~monitor.risk.model.LiquidationModel`.)
 
-    - ``liquidator_capital_usd``: debt liquidators can repay per round (most profitable liquidations first;
-      the marginal one partially).
+    - ``liquidator_capital_usd``: debt liquidators can repay per round, i.e. per block in which liquidations
+      happen (most profitable liquidations first; the marginal one partially); what it leaves waits for the
+      next round.
     - ``dex_sell_share``: share of the seized collateral sold into the pool; the rest is sold elsewhere with no
       price impact, or held.
     - ``gas_cost_usd`` / ``min_profit_usd``: a liquidation happens only when its profit at oracle prices
-      (collateral received - debt repaid - gas) reaches the minimum.
+      (collateral received - debt repaid - gas) reaches the minimum. Gas may also be given as
+      ``gas_per_liquidation`` x ``gas_price_gwei`` x the native token's price (``native_price_usd``, else the
+      oracle price of the ``native_asset`` at the round's prices); both parts add up.
     - ``oracle_deviation``: the oracle follows the pool only once the pool price is more than this share away
       from it (0: every move).
     - ``latency_rounds``: an account is liquidated only once it has been liquidatable for this many rounds.
-    - ``max_rounds``: stop after this many rounds even if accounts remain liquidatable.
+    - ``max_rounds``: stop after this many rounds even if accounts remain liquidatable (each block with
+      liquidations is a round: with ``liquidations_per_block`` a cascade needs more of them).
+    - time (:mod:`monitor.risk.clock`): ``block_time_seconds``; ``oracle_update_blocks`` (an update triggered
+      by a pool move lands this many blocks after it); ``reaction_blocks`` (liquidations follow an update this
+      many blocks after it lands); ``oracle_heartbeat_seconds`` (an oracle without its own
+      :class:`~monitor.risk.oracles.OracleModel` takes its pool's price this long after its last update even
+      inside the deviation band; inf: never); ``horizon_seconds`` (no round after this many seconds).
+    - ``liquidations_per_block``: at most this many liquidations per block (None: unlimited), the most
+      profitable first; the rest wait for the next block, at the prices the liquidators saw.
     - ``oracles``: per asset (address or symbol) how its oracle updates
       (:class:`~monitor.risk.oracles.OracleModel`: its own pool, another asset times an exchange rate, fixed;
       its own deviation threshold); the others follow their pools with ``oracle_deviation``.
@@ -63,6 +74,16 @@ class ModelParams:
     latency_rounds: int = 0
     max_rounds: int = 50
     oracles: Mapping[str, OracleModel] = field(default_factory=dict, hash=False)
+    block_time_seconds: float = 12.0
+    oracle_update_blocks: int = 1
+    reaction_blocks: int = 1
+    oracle_heartbeat_seconds: float = math.inf
+    horizon_seconds: float = 86_400.0
+    liquidations_per_block: int | None = None
+    gas_per_liquidation: int = 0
+    gas_price_gwei: float = 0.0
+    native_asset: str = "WETH"
+    native_price_usd: float | None = None
 
     def __post_init__(self) -> None:
         if not self.liquidator_capital_usd >= 0:
@@ -79,14 +100,40 @@ class ModelParams:
             raise DataError("latency_rounds must be an int >= 0")
         if isinstance(self.max_rounds, bool) or not isinstance(self.max_rounds, int) or self.max_rounds < 1:
             raise DataError("max_rounds must be an int >= 1")
+        if not (math.isfinite(self.block_time_seconds) and self.block_time_seconds > 0):
+            raise DataError(f"block_time_seconds must be a positive number, got {self.block_time_seconds}")
+        for name in ("oracle_update_blocks", "reaction_blocks", "gas_per_liquidation"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise DataError(f"{name} must be an int >= 0, got {value!r}")
+        if not self.oracle_heartbeat_seconds > 0:
+            raise DataError(
+                f"oracle_heartbeat_seconds must be > 0 (inf: no heartbeat), got {self.oracle_heartbeat_seconds}"
+            )
+        if not self.horizon_seconds > 0:
+            raise DataError(f"horizon_seconds must be > 0, got {self.horizon_seconds}")
+        n = self.liquidations_per_block
+        if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+            raise DataError(f"liquidations_per_block must be an int >= 1 (None: unlimited), got {n!r}")
+        if not (math.isfinite(self.gas_price_gwei) and self.gas_price_gwei >= 0):
+            raise DataError(f"gas_price_gwei must be finite and >= 0, got {self.gas_price_gwei}")
+        if self.native_price_usd is not None and not (
+            math.isfinite(self.native_price_usd) and self.native_price_usd > 0
+        ):
+            raise DataError(f"native_price_usd must be a positive number, got {self.native_price_usd}")
         if any(not isinstance(o, OracleModel) for o in self.oracles.values()):
             raise DataError("oracles must map assets to OracleModel")
         object.__setattr__(self, "oracles", MappingProxyType(dict(self.oracles)))
 
     @property
+    def gas_units_cost(self) -> bool:
+        """True when gas is also given in gas units x gwei (priced at the native token's price)."""
+        return self.gas_per_liquidation > 0 and self.gas_price_gwei > 0
+
+    @property
     def profit_filter(self) -> bool:
         """True when gas or a minimum profit can stop a liquidation."""
-        return self.gas_cost_usd > 0 or self.min_profit_usd > 0
+        return self.gas_cost_usd > 0 or self.min_profit_usd > 0 or self.gas_units_cost
 
 
 @dataclass(frozen=True)

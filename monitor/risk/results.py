@@ -26,7 +26,9 @@ class RoundResult:
     oracle_prices_usd: Mapping[str, float]  # after the round's sales
     bad_debt_usd: float  # so far, at these prices
     bad_debt_accounts: int
-    skipped: int  # liquidatable but not liquidated: latency, capital, profit, or a reverting call
+    skipped: int  # liquidatable but not liquidated: latency, capital, profit, per-block limit, or a reverting call
+    block: int = 0  # blocks after the shock (monitor.risk.clock)
+    seconds: float = 0.0  # seconds after the shock: block x block time
     # split sales only (venue sets): asset symbol -> venue label -> tokens sold there (sums to collateral_sold)
     sold_by_venue: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
@@ -71,6 +73,17 @@ class CascadeResult:
     amplification: Mapping[str, float] = field(default_factory=dict)
     deficit_usd_by_reserve: Mapping[str, float] = field(default_factory=dict)  # asset -> part of deficit_usd
     deficit_usd_by_class: Mapping[str, float] = field(default_factory=dict)  # risk class name -> part of it
+    # time (monitor.risk.clock): the last round's block and second after the shock; debt repaid within 60 s and
+    # 3600 s of the shock
+    duration_blocks: int = 0
+    duration_seconds: float = 0.0
+    liquidated_first_minute_usd: float = 0.0
+    liquidated_first_hour_usd: float = 0.0
+    # dust (monitor.risk.dust): liquidatable at the end but not worth liquidating (gas, minimum profit): accounts,
+    # their debt and the part of it their collateral does not cover (included in shortfall_usd)
+    dust_accounts: int = 0
+    dust_debt_usd: float = 0.0
+    dust_shortfall_usd: float = 0.0
 
     @property
     def new_bad_debt_usd(self) -> float:

@@ -4,7 +4,9 @@ Each round: the accounts liquidatable at the round's oracle prices (and eligible
 are liquidated once each, all at those prices; the collateral the liquidators received is then sold into each
 asset's pool in reserve order and each sold asset's oracle is set to its pool's new spot price (with venue sets:
 split across the asset's venues, and the oracles of the assets whose primary pool moved follow it). The loop ends
-when no account is liquidatable, when a round can achieve nothing, or at the round limit.
+when no account is liquidatable (and no oracle update is in flight or due by its heartbeat), when a round can
+achieve nothing, at the round limit or past the time horizon. Each round has a block and a second after the shock
+(:mod:`monitor.risk.clock`: when the oracle updates land and the liquidators see them).
 
 Only the *watch* set (:mod:`monitor.risk.watch`) gets exact health factors each round.
 """
@@ -18,7 +20,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 from monitor.dex import PoolState
+from monitor.errors import DataError
 from monitor.risk.baseline import Baseline
+from monitor.risk.clock import Clock
 from monitor.risk.health import Health, toxic, unit_prices
 from monitor.risk.market import CascadeBook
 from monitor.risk.model import Batch, Liquidations
@@ -78,6 +82,14 @@ class Run:
         self.sales = sales  # the split venues' state (pools shared by routes, off-chain books)
         self.sold_by_venue: list[dict[str, dict[str, float]]] = []  # per round: {symbol: {venue label: tokens}}
         self.oracles = Oracles(self.m, params.oracles, params.oracle_deviation)
+        self.clock = Clock(self.m, params, self.oracles, prices)
+        # heartbeat candidates: single pools the shock moved; every split venue (its spot may sit inside the band)
+        self.clock.moved.update(
+            j for j, v in venues.items() if isinstance(v, VenueSet) or (j in pools and pools[j] is not v.pool)
+        )
+        self.native = self._native_slot()
+        self.deferred = 0  # liquidatable accounts of the last round left to the next block by the per-block limit
+        self.last_screen: tuple[Idx, F64, F64, Health] | None = None  # watch rows, balances, health
         self.overlay = Overlay(self.book, pos, buffers)
         self.dead_units: dict[int, F64] = {}  # per risk class: debt of accounts with no collateral
         self.dead_count = 0
@@ -101,30 +113,83 @@ class Run:
     # -- the loop ---------------------------------------------------------------------------------------------
 
     def run(self) -> None:
-        """Rounds until nothing is liquidatable, nothing can happen, or the round limit."""
-        p = self.params
+        """Rounds until nothing is liquidatable, nothing can happen, the round limit or the time horizon."""
+        p, clock = self.params, self.clock
         try:
             while True:
                 wpos, watch, c, d, h = self.watch.screen(self.prices)
                 self.last_health = h
+                self.last_screen = (watch, c, d, h)
                 if self.toxic_after is None:
                     self.toxic_after = toxic(self.m, c, self.book.risk_class[watch], h)
                 liq = np.flatnonzero(h.liquidatable)
                 if liq.size == 0:
-                    self.converged = True
+                    waited = self._wait()
+                    if waited is None:
+                        self.converged = True
+                    if waited:
+                        continue
                     return
-                if len(self.rounds) >= p.max_rounds:
+                if len(self.rounds) >= p.max_rounds or clock.past_horizon:
                     return
                 number = len(self.rounds) + 1
                 eligible = self._eligible(watch[liq], number)
                 waiting = int(liq.size - np.count_nonzero(eligible))
                 outcome = self.liquidate(wpos, watch, c, d, h, liq[eligible])
                 if outcome.count == 0 and waiting == 0:
-                    return  # Branch: every remaining call reverts or is not worth sending: nothing will change
+                    # Branch: every remaining call reverts or is not worth sending at these prices: only an
+                    # oracle update can change that.
+                    if self._wait():
+                        continue
+                    return
+                self.prices = clock.latest()  # the sales' updates build on those already in flight
                 sold = self.sell(outcome.received)
                 self.rounds.append(self.record(number, outcome, sold, waiting))
+                clock.after_round(self.prices, sold, self.deferred > 0)
+                self.prices = clock.visible()
         finally:
             self.overlay.release()
+
+    def _wait(self) -> bool | None:
+        """Move the clock to the next oracle update that may make accounts liquidatable (:meth:`Clock.wait`)."""
+        clock = self.clock
+        spot = {j: self._spot(j) for j in sorted(clock.moved) if j in self.venues}
+        waited = clock.wait(spot)
+        if waited:
+            self.prices = clock.visible()
+        return waited
+
+    def _spot(self, j: int) -> float:
+        """The spot price the oracle of slot ``j`` would take from its venue now."""
+        venue = self.venues[j]
+        if isinstance(venue, VenueSet):
+            assert self.sales is not None
+            return float(venue.spot_price(self.sales))
+        return float(venue.spot_price(self.pools[j]))
+
+    def _native_slot(self) -> int | None:
+        """The price slot that prices gas (None when gas is not given in gas units or has a fixed price)."""
+        p = self.params
+        if not p.gas_units_cost or p.native_price_usd is not None:
+            return None
+        try:
+            return self.m.slot[self.m.resolve(p.native_asset)]
+        except DataError:
+            raise DataError(
+                f"gas is priced at the native token {p.native_asset!r}, which the market does not list: set "
+                "native_asset to an asset it lists (e.g. the wrapped native token) or native_price_usd"
+            ) from None
+
+    def gas_usd(self) -> float:
+        """Gas cost of one liquidation at the current prices, USD."""
+        p = self.params
+        if not p.gas_units_cost:
+            return p.gas_cost_usd
+        if self.native is None:
+            native = float(p.native_price_usd or 0.0)
+        else:
+            native = float(self.prices[self.native]) / self.m.price_unit
+        return p.gas_cost_usd + p.gas_per_liquidation * p.gas_price_gwei * 1e-9 * native
 
     def _eligible(self, rows: Idx, number: int) -> Bool:
         """Latency: accounts liquidatable for ``latency_rounds`` rounds already (all without latency)."""
@@ -157,6 +222,8 @@ class Run:
             bad_debt_usd=bad_usd,
             bad_debt_accounts=bad_n,
             skipped=o.skipped + waiting,
+            block=self.clock.block,
+            seconds=self.clock.seconds(self.clock.block),
         )
 
     def _bury(self, d: F64, risk_class: NDArray[np.int64]) -> None:
@@ -196,8 +263,11 @@ class Run:
         ok = out.ok.copy()
         if p.profit_filter:
             # Branch: gas and minimum profit -> unprofitable calls are not sent.
-            profit = out.received * own_c - out.debt * own_d - p.gas_cost_usd
+            profit = out.received * own_c - out.debt * own_d - self.gas_usd()
             ok &= profit >= p.min_profit_usd
+        self.deferred = 0
+        if p.liquidations_per_block is not None:
+            ok = self._within_count(out, ok, own_c, own_d, p.liquidations_per_block)
         if math.isfinite(p.liquidator_capital_usd):
             ok = self._within_capital(batch, out, ok, own_c, own_d)
         sel = np.flatnonzero(ok)
@@ -215,6 +285,17 @@ class Run:
             received=received,
             skipped=int(at.size - sel.size),
         )
+
+    def _within_count(self, out: Liquidations, ok: Bool, own_c: F64, own_d: F64, limit: int) -> Bool:
+        """Liquidations per block: the ``limit`` most profitable calls; the others wait for the next block."""
+        cand = np.flatnonzero(ok)
+        if cand.size <= limit:
+            return ok
+        profit = out.received[cand] * own_c[cand] - out.debt[cand] * own_d[cand]
+        keep = np.zeros(ok.size, dtype=bool)
+        keep[cand[np.argsort(-profit, kind="stable")[:limit]]] = True
+        self.deferred = int(cand.size - limit)
+        return keep
 
     def _within_capital(self, batch: Batch, out: Liquidations, ok: Bool, own_c: F64, own_d: F64) -> Bool:
         """Capital per round: the most profitable calls first; the marginal call repays what is left."""

@@ -116,16 +116,20 @@ def collateral_at_risk(r: MarketResult) -> JSON:
 
 
 def scenarios(r: MarketResult) -> JSON:
-    """Each configured scenario's projection and its cascade path, round by round."""
+    """Each configured scenario's projection and its cascade path, round by round (with each round's seconds
+    after the shock)."""
     out = []
     for s in r.scenarios:
-        path = [{"round": p.round, "accounts_liquidated": p.accounts_liquidated,
+        path = [{"round": p.round, "seconds": finite(p.seconds), "accounts_liquidated": p.accounts_liquidated,
                  "debt_repaid_usd": finite(p.debt_repaid_usd), "bad_debt_usd": finite(p.bad_debt_usd),
                  "prices_usd": {a: finite(v) for a, v in p.prices_usd.items()}} for p in s.path]  # fmt: skip
         out.append({"name": s.name, "final_drop": finite(s.final_drop), "amplification": finite(s.amplification),
                     "debt_repaid_usd": finite(s.debt_repaid_usd), "bad_debt_usd": finite(s.bad_debt_usd),
                     "bad_debt_accounts": s.bad_debt_accounts, "rounds": s.rounds,
-                    "accounts_liquidated": s.accounts_liquidated, "path": path})  # fmt: skip
+                    "accounts_liquidated": s.accounts_liquidated, "duration_seconds": finite(s.duration_seconds),
+                    "liquidated_first_minute_usd": finite(s.liquidated_first_minute_usd),
+                    "liquidated_first_hour_usd": finite(s.liquidated_first_hour_usd),
+                    "dust_debt_usd": finite(s.dust_debt_usd), "path": path})  # fmt: skip
     return _head(r) | {"scenarios": out}
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.chain.rpc import RpcClient
 from monitor.config import load_config, parse_config
@@ -22,7 +23,7 @@ from monitor.devnet.liquidator import crash
 from monitor.devnet.monitor_config import devnet_config
 from monitor.snapshot import load_snapshot
 from tests.conftest import Devnet
-from tests.daemon.harness import running_daemon
+from tests.daemon.harness import metrics_at_block
 
 
 async def test_projector_on_the_devnet_and_pool_alignment(devnet: Devnet, tmp_path: Path) -> None:
@@ -62,16 +63,17 @@ async def test_daemon_scenarios_equal_simulate_at_the_same_block(devnet: Devnet,
     data = devnet_config(devnet.url, devnet.dep, metrics_port=free_port(), checkpoint=str(tmp_path / "cp.sqlite"))
     data["scenarios"].append({"name": "each-30", "shocks": {"*": -0.3}})
     data["sweep"] = {"enabled": False}
+    # liquidators with a per-block limit and gas: the daemon and simulate read them from the same config
+    data["liquidators"] = {"liquidations_per_block": 3, "gas_per_liquidation": 1_500_000, "gas_price_gwei": 30}
     config = tmp_path / "monitor.yaml"
     config.write_text(yaml.safe_dump(data))
     cfg = load_config(config, environ={})
-    async with running_daemon(cfg) as daemon:
-        await asyncio.to_thread(devnet.rpc.mine, 1)
-        head = devnet.rpc.block_number()  # nothing else moves the chain from here on: the daemon settles on it
-        async with asyncio.timeout(120):
-            while (r := daemon.alerting.latest.get("devnet-aave")) is None or r.block < head:
-                await asyncio.sleep(0.2)
+    await asyncio.to_thread(devnet.rpc.mine, 1)
+    head = devnet.rpc.block_number()  # nothing else moves the chain from here on: the daemon settles on it
+    r, text = await metrics_at_block(cfg, "devnet-aave", head)
     assert r.block == head == devnet.rpc.block_number()
+    samples = {(m.name, tuple(sorted(s.labels.items()))): s.value
+               for m in text_string_to_metric_families(text) for s in m.samples}  # fmt: skip
     by_name = {s.name: s for s in r.scenarios}
     shocks = {sc.name: dict(sc.shocks) for sc in cfg.scenarios if not sc.each_collateral}
     shocks |= {f"each-30-{a}": {a: -0.3} for a in ("WETH", "WBTC", "LINK")}
@@ -89,3 +91,18 @@ async def test_daemon_scenarios_equal_simulate_at_the_same_block(devnet: Devnet,
         assert got.bad_debt_accounts == doc["bad_debt_accounts"], name
         assert got.rounds == len(doc["rounds"]), name
         assert got.debt_repaid_usd > 0 and got.rounds >= 1, f"{name}: the shock liquidates something"
+        # time and dust: the same figures, and the metrics carry them
+        assert all(x["accounts_liquidated"] <= 3 for x in doc["rounds"]), name
+        assert got.duration_seconds == doc["duration_seconds"] == doc["rounds"][-1]["seconds"], name
+        assert got.liquidated_first_minute_usd == pytest.approx(doc["liquidated_first_minute_usd"], rel=1e-12)
+        assert got.liquidated_first_hour_usd == pytest.approx(doc["liquidated_first_hour_usd"], rel=1e-12)
+        assert got.dust_debt_usd == pytest.approx(doc["dust_debt_usd"], rel=1e-12, abs=1e-9), name
+        labels = (("market", "devnet-aave"), ("scenario", name))
+        assert samples[("cascade_monitor_scenario_duration_seconds", labels)] == got.duration_seconds
+        assert samples[("cascade_monitor_scenario_liquidated_first_minute_usd", labels)] == pytest.approx(
+            got.liquidated_first_minute_usd
+        )
+        assert samples[("cascade_monitor_scenario_liquidated_first_hour_usd", labels)] == pytest.approx(
+            got.liquidated_first_hour_usd
+        )
+        assert samples[("cascade_monitor_scenario_dust_debt_usd", labels)] == pytest.approx(got.dust_debt_usd)

@@ -38,7 +38,9 @@ def test_simulate_json_fields(config: str, session_devnet: Devnet, capsys: pytes
     doc = _json(capsys, "simulate", "--config", config, "--shock", "WETH=-0.2", "--json")
     assert set(doc) == {"block", "market", "rounds", "final_prices_usd", "debt_repaid_usd", "bad_debt_usd",
                         "bad_debt_accounts", "rules", "deficit_usd", "deficit_usd_by_reserve",
-                        "buffers"}  # fmt: skip
+                        "buffers", "duration_blocks", "duration_seconds", "liquidated_first_minute_usd",
+                        "liquidated_first_hour_usd", "dust_accounts", "dust_debt_usd",
+                        "dust_shortfall_usd"}  # fmt: skip
     assert doc["rules"] == "v3.0", "the rules of the detected revision (POOL_REVISION 1: Aave v3.0.2)"
     assert doc["deficit_usd"] == 0.0 and doc["deficit_usd_by_reserve"] == {}, "v3.0 has no deficits"
     assert doc["buffers"] == {}, "no buffer configured and no deficit: nothing to cover"
@@ -47,7 +49,9 @@ def test_simulate_json_fields(config: str, session_devnet: Devnet, capsys: pytes
     assert isinstance(rounds, list) and len(rounds) >= 2
     reserves = {t.address for t in session_devnet.dep.tokens.values()}
     for i, r in enumerate(rounds, start=1):
-        assert set(r) == {"round", "accounts_liquidated", "debt_repaid_usd", "oracle_prices_usd"}
+        assert set(r) == {"round", "accounts_liquidated", "debt_repaid_usd", "oracle_prices_usd", "block", "seconds"}
+        # the devnet (chain 31337): 1 s blocks; the update lands a block after the move, liquidators a block later
+        assert (r["block"], r["seconds"]) == (2 * i, 2.0 * i)
         assert r["round"] == i and isinstance(r["accounts_liquidated"], int) and r["accounts_liquidated"] > 0
         assert isinstance(r["debt_repaid_usd"], float)
         assert set(r["oracle_prices_usd"]) == reserves
@@ -58,6 +62,11 @@ def test_simulate_json_fields(config: str, session_devnet: Devnet, capsys: pytes
     assert prices[weth] < 3000 * 0.8 and prices[weth] == rounds[-1]["oracle_prices_usd"][weth]
     assert doc["debt_repaid_usd"] == pytest.approx(sum(r["debt_repaid_usd"] for r in rounds))
     assert isinstance(doc["bad_debt_usd"], float) and isinstance(doc["bad_debt_accounts"], int)
+    assert doc["duration_seconds"] == rounds[-1]["seconds"] and doc["duration_blocks"] == rounds[-1]["block"]
+    assert doc["liquidated_first_minute_usd"] == pytest.approx(
+        sum(r["debt_repaid_usd"] for r in rounds if r["seconds"] <= 60)
+    )
+    assert (doc["dust_accounts"], doc["dust_debt_usd"]) == (0, 0.0), "no gas: no dust"
     # the same shock by address and as a percentage, v3.3 rules: a valid document too
     again = _json(capsys, "simulate", "--config", config, "--shock", f"{weth}=-20%", "--rules", "v3.3", "--json")
     assert set(again) == set(doc) and again["rounds"] and again["rules"] == "v3.3"

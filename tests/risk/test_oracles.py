@@ -4,6 +4,8 @@ that update; a fixed oracle never moves."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from monitor.errors import DataError
@@ -56,9 +58,13 @@ def test_a_move_inside_the_band_waits_for_the_update_and_the_look_ahead_shows_it
     accounts = [(0, 100_000.0, 1, 1.003)] * 4 + [(0, 100_000.0, 1, 1.05)] * 3
     book = mk.build(accounts, RM)
     venues = mk.venues(RM, 50e6)
-    band = ModelParams(oracles={"WETH": OracleModel(deviation=0.01)})
+    # within the hour (the feed's heartbeat) the oracle does not move and nothing is liquidated ...
+    band = ModelParams(oracles={"WETH": OracleModel(deviation=0.01)}, horizon_seconds=3599.0)
     inside = Projector(book, venues, band, model=mk.V30).project({"WETH": -0.008})
     assert inside.accounts_liquidated == 0 and inside.final_prices_usd[mk.WETH] == 2000.0
+    # ... until the heartbeat update lands (monitor.risk.clock; tests/risk/test_time.py)
+    later = Projector(book, venues, replace(band, horizon_seconds=86_400.0), model=mk.V30).project({"WETH": -0.008})
+    assert later.accounts_liquidated == 4 and later.rounds[0].seconds >= 3600.0
     beyond = Projector(book, venues, model=mk.V30).project({"WETH": -0.008})
     assert beyond.accounts_liquidated == 4, "the same move with an oracle that follows every move"
     # the pool is already 0.8% down; the oracle is not: the 4 accounts at HF 1.003 wait for the update

@@ -114,6 +114,12 @@ def test_aave_and_morpho_project_as_one_system_and_contagion_is_the_difference_t
     assert abs(total - doc["debt_repaid_usd"]) <= 1e-9 * doc["debt_repaid_usd"]
     # rounds count liquidations (an account may be liquidated in several rounds), markets count distinct accounts
     assert sum(r["accounts_liquidated"] for r in doc["rounds"]) >= sum(m["accounts_liquidated"] for m in doc["markets"])
+    # the system's rounds on the chain's clock (devnet: 1 s blocks, a round every 2 blocks)
+    assert [(r["block"], r["seconds"]) for r in doc["rounds"]] == [
+        (2 * i, 2.0 * i) for i in range(1, len(doc["rounds"]) + 1)
+    ]
+    assert doc["duration_seconds"] == doc["rounds"][-1]["seconds"] and doc["dust_accounts"] == 0
+    assert doc["liquidated_first_minute_usd"] == pytest.approx(doc["debt_repaid_usd"], rel=1e-12)
     for name, figures in per_market.items():
         alone = _json(capsys, "simulate", "--config", config, "--shock", "WETH=-0.3", "--market", name,
                       "--block", str(doc["block"]), "--json")  # fmt: skip

@@ -70,9 +70,13 @@ async def test_every_endpoint_equals_the_cli_at_the_same_block(devnet: Devnet, t
     for p, x in zip(weth["path"][1:], sim["rounds"], strict=True):
         assert p["debt_repaid_usd"] == pytest.approx(x["debt_repaid_usd"], rel=1e-12)
         assert p["accounts_liquidated"] == x["accounts_liquidated"]
+        assert p["seconds"] == x["seconds"] > 0
         prices = {symbol[a]: v for a, v in x["oracle_prices_usd"].items()}
         assert p["prices_usd"] and all(v == pytest.approx(prices[a], rel=1e-12) for a, v in p["prices_usd"].items())
     assert weth["debt_repaid_usd"] == pytest.approx(sim["debt_repaid_usd"], rel=1e-12)
+    assert weth["path"][0]["seconds"] == 0.0 and weth["duration_seconds"] == sim["duration_seconds"]
+    for key in ("liquidated_first_minute_usd", "liquidated_first_hour_usd", "dust_debt_usd"):
+        assert weth[key] == pytest.approx(sim[key], rel=1e-12, abs=1e-9), key
     assert weth["path"][-1]["bad_debt_usd"] == pytest.approx(sim["bad_debt_usd"], rel=1e-9, abs=1e-6)
     # the what-if box: simulate's document at the same block
     assert what_if["block"] == r.block and what_if["asset"] == "WETH" and what_if["drop"] == 0.2

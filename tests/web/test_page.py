@@ -23,7 +23,7 @@ from tests.web.helpers import MARKET, cli, page_daemon, settled, write_config
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-MARKET_CHARTS = ["chart-distribution", "chart-at-risk", "chart-path", "chart-critical"]
+MARKET_CHARTS = ["chart-distribution", "chart-at-risk", "chart-path", "chart-path-time", "chart-critical"]
 
 
 @asynccontextmanager
@@ -117,6 +117,15 @@ async def test_the_page_in_chromium(devnet: Devnet, tmp_path: Path) -> None:
         assert set(MARKET_CHARTS) <= set(charts), charts
         for name in MARKET_CHARTS:
             assert charts[name]["x"] > 0 and charts[name]["y"] > 0 and charts[name]["canvas"], (name, charts[name])
+        # the cascade path by time: per scenario its cumulative debt repaid, ending at the scenario's total
+        by_time = await page.evaluate(
+            """() => { const u = window.cascade.charts['chart-path-time'];
+                       return u.series.slice(1).map((s, i) => [s.label, u.data[i + 1].at(-1), u.data[0].at(-1)]); }"""
+        )
+        repaid = {s.name: s.debt_repaid_usd for s in r.scenarios}
+        assert by_time and all(total == pytest.approx(repaid[name], rel=1e-9) for name, total, _ in by_time)
+        assert max(last for *_, last in by_time) == max(s.duration_seconds for s in r.scenarios) > 0
+        assert "first minute" in await page.inner_text("#path-time-note")
         assert len(await _rows(page, "top")) == cfg.book.top_n
         assert len(await _rows(page, "pools")) == len(devnet.dep.pools)
         assert await _rows(page, "deviation")

@@ -123,6 +123,30 @@
       `${s.rounds} rounds, debt repaid ${usd(s.debt_repaid_usd)}, bad debt ${usd(s.bad_debt_usd)}`;
   }
 
+  // every scenario's cumulative debt repaid against seconds after the shock (a step at each round)
+  function drawPathByTime(doc) {
+    const runs = doc.scenarios.filter((s) => s.path.length > 1);
+    if (!runs.length) { $("path-time-note").textContent = "no scenario liquidates anything"; return; }
+    const xs = [...new Set(runs.flatMap((s) => s.path.map((p) => p.seconds || 0)))].sort((a, b) => a - b);
+    const cumulative = runs.map((s) => {
+      let repaid = 0, k = 0;
+      return xs.map((x) => {
+        while (k < s.path.length && (s.path[k].seconds || 0) <= x) repaid += s.path[k++].debt_repaid_usd || 0;
+        return repaid;
+      });
+    });
+    const steps = typeof uPlot !== "undefined" && uPlot.paths && uPlot.paths.stepped ? uPlot.paths.stepped({ align: 1 }) : undefined;
+    plot("chart-path-time", runs.map((s, i) => line(s.name, i, "usd", { paths: steps })), [xs, ...cumulative], {
+      xLabel: "seconds", key: runs.map((s) => s.name).join(","),
+      scales: { x: { time: false }, usd: {} },
+      axes: [{ values: (u, v) => v.map((x) => x + " s") }, usdAxis("usd", 3)],
+    });
+    const s = runs.find((x) => x.name === $("scenario").value) || runs[0];
+    $("path-time-note").textContent = `${s.name}: ${num(s.duration_seconds, 0)} s to the last round, ` +
+      `${usd(s.liquidated_first_minute_usd)} repaid in the first minute, ${usd(s.liquidated_first_hour_usd)} in ` +
+      `the first hour` + (s.dust_debt_usd ? `, dust ${usd(s.dust_debt_usd)}` : "");
+  }
+
   function drawCritical(doc) {
     const h = doc.history;
     const assets = Object.keys(h.critical_shock);
@@ -248,7 +272,7 @@
     if (key === state.key) return;
     const [dist, top, risk, scen, pools, crit] = await Promise.all(
       ["distribution", "top", "collateral-at-risk", "scenarios", "pools", "critical-shocks"].map(api));
-    drawDistribution(dist); drawTop(top); drawAtRisk(risk); drawPath(scen); drawPools(pools); drawCritical(crit);
+    drawDistribution(dist); drawTop(top); drawAtRisk(risk); drawPath(scen); drawPathByTime(scen); drawPools(pools); drawCritical(crit);
     assetsFor(risk);
     state.scenarios = scen;
     state.key = key;
@@ -272,7 +296,7 @@
     history.replaceState(null, "", state.view ? "#" + encodeURIComponent(state.view) : "#");
     update().catch(() => {});
   });
-  $("scenario").addEventListener("change", () => { if (state.scenarios) drawPath(state.scenarios); });
+  $("scenario").addEventListener("change", () => { if (state.scenarios) { drawPath(state.scenarios); drawPathByTime(state.scenarios); } });
   $("what-if").addEventListener("submit", whatIf);
   window.addEventListener("resize", () => { state.key = null; });
   state.view = decodeURIComponent(location.hash.slice(1));
