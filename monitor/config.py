@@ -35,6 +35,7 @@ from pydantic import (
 from monitor.configbase import Address
 from monitor.configbase import FrozenModel as _Frozen
 from monitor.errors import ConfigError
+from monitor.oracles_config import OraclesConfig
 from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.morpho_blue.config import MorphoBlueMarketConfig
 
@@ -234,7 +235,12 @@ AlertKind = Literal[
     "hf_mass_below_usd",  # debt of accounts with HF below `level`
     "oracle_deviation",  # |oracle / DEX price - 1|, worst asset or `asset`
     "data_age_s",  # seconds since the newest processed block was mined
+    "lookahead_liquidatable_debt_usd",  # debt turning liquidatable at the next oracle update (pools already moved)
+    "system_projected_bad_debt_usd",  # bad debt of a scenario (or the worst) projected on every market as one
+    "contagion_bad_debt_usd",  # a market's bad debt in the system minus alone, worst market (and scenario)
 ]
+SYSTEM_KINDS = frozenset({"system_projected_bad_debt_usd", "contagion_bad_debt_usd"})
+"""Kinds measured on the system projection (configs with several markets), reported as the market ``system``."""
 
 
 class AlertRuleConfig(_Frozen):
@@ -316,6 +322,7 @@ class MonitorConfig(_Frozen):
     scenarios: list[ScenarioConfig] = Field(default_factory=default_scenarios)  # [] projects none
     sweep: SweepConfig = Field(default_factory=SweepConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
+    oracles: OraclesConfig = Field(default_factory=OraclesConfig)
 
     @model_validator(mode="before")
     @classmethod

@@ -15,6 +15,7 @@ import json
 import math
 import re
 import sys
+from dataclasses import replace
 from typing import Any
 
 from monitor.chain.rpc import RpcClient
@@ -23,8 +24,10 @@ from monitor.commands.cascade_json import rounds_json
 from monitor.config import MarketConfig, MonitorConfig, load_config
 from monitor.errors import ConfigError
 from monitor.logs import protect_config
+from monitor.params_config import params_from_config
 from monitor.protocols.aave_v3.version import configured_override
 from monitor.risk import CascadeResult, ModelParams, Projector, choose_venues
+from monitor.risk.oracles import check_assets
 from monitor.snapshot import MarketSnapshot, load_snapshot
 
 HELP = "project the liquidation cascade of a price shock: rounds, final prices, amplification, bad debt"
@@ -60,7 +63,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--dex-share", type=float, default=1.0, help="share of seized collateral sold on the DEX")
     g.add_argument("--gas-usd", type=float, default=0.0, help="gas cost of one liquidation, USD")
     g.add_argument("--min-profit-usd", type=float, default=0.0, help="minimum profit of a liquidation, USD")
-    g.add_argument("--oracle-deviation", type=float, default=0.0, help="oracle follows pool moves beyond this share")
+    deviation_help = "oracle follows pool moves beyond this share (default: the config's oracles.defaults.market)"
+    g.add_argument("--oracle-deviation", type=float, default=None, help=deviation_help)
     g.add_argument("--latency-rounds", type=int, default=0, help="rounds an account waits before liquidation")
     g.add_argument("--max-rounds", type=int, default=50, help="round limit")
 
@@ -85,14 +89,17 @@ def liquidation_rules(args: argparse.Namespace, market: MarketConfig) -> str | N
     return rules
 
 
-def model_params(args: argparse.Namespace) -> ModelParams:
-    """The model parameters the options ask for."""
-    return ModelParams(
+def model_params(args: argparse.Namespace, cfg: MonitorConfig) -> ModelParams:
+    """The model parameters the config asks for (:func:`~monitor.params_config.params_from_config`), with the
+    options' departures."""
+    base = params_from_config(cfg)
+    return replace(
+        base,
         liquidator_capital_usd=args.capital_usd,
         dex_sell_share=args.dex_share,
         gas_cost_usd=args.gas_usd,
         min_profit_usd=args.min_profit_usd,
-        oracle_deviation=args.oracle_deviation,
+        oracle_deviation=base.oracle_deviation if args.oracle_deviation is None else args.oracle_deviation,
         latency_rounds=args.latency_rounds,
         max_rounds=args.max_rounds,
     )
@@ -118,10 +125,11 @@ def projector_for(args: argparse.Namespace) -> tuple[MarketSnapshot, Projector]:
     cfg = load_config(args.config)
     protect_config(cfg)
     market = select_market(cfg, args.market)
-    params = model_params(args)
+    params = model_params(args, cfg)
     snap = asyncio.run(_read(cfg, market, args.block))
     risk = snap.view.risk_input(liquidation_rules(args, market))
     book = risk.book
+    check_assets([book.market], params.oracles)
     return snap, Projector(book, choose_venues(book.market, snap.pools), params, model=risk.model)
 
 
@@ -209,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
     if system.is_system(cfg, args):
         # Branch: several markets and no --market -> one cascade across them all.
         protect_config(cfg)
-        snaps, whole = system.system_projector(cfg, args, liquidation_rules, model_params(args))
+        snaps, whole = system.system_projector(cfg, args, liquidation_rules, model_params(args, cfg))
         projected = whole.project(dict(args.shock))
         block = snaps[0].block
         if args.json:

@@ -146,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
     if system.is_system(cfg, args):
         # Branch: several markets and no --market -> the curves and critical shocks of the system.
         protect_config(cfg)
-        snaps, whole = system.system_projector(cfg, args, liquidation_rules, model_params(args))
+        snaps, whole = system.system_projector(cfg, args, liquidation_rules, model_params(args, cfg))
         start = time.perf_counter()
         swept = sweep(whole.projector, assets or None, spec, limits)
         seconds = time.perf_counter() - start

@@ -17,6 +17,7 @@ from monitor.commands.cascade_json import assets_json, rounds_json
 from monitor.config import MarketConfig, MonitorConfig
 from monitor.errors import ConfigError
 from monitor.risk import ModelParams, SweepResult
+from monitor.risk.oracles import check_assets
 from monitor.risk.system import SystemMember, SystemProjector, SystemResult
 from monitor.snapshot import MarketSnapshot, load_snapshot
 
@@ -61,6 +62,7 @@ def system_projector(
     check_distinct(cfg.markets)
     snaps = asyncio.run(_read_all(cfg, args.block))
     members = [SystemMember(s.config.name, s.config.protocol, s.view.risk_input(rules(args, s.config))) for s in snaps]
+    check_assets([m.risk.book.market for m in members], params.oracles)
     return snaps, SystemProjector.from_pools(members, snaps[0].pools.values(), params)
 
 

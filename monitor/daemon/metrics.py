@@ -125,6 +125,18 @@ class ResultCollector(Collector):
             "liq_debt": _gauge(
                 "liquidatable_debt_usd", "Debt of accounts with health factor < 1 now, USD.", ["market"]
             ),
+            "la_acc": _gauge(
+                "lookahead_liquidatable_accounts",
+                "Accounts that turn liquidatable at the next oracle update given the prices the pools already show "
+                "(beyond those liquidatable now).",
+                ["market"],
+            ),
+            "la_debt": _gauge(
+                "lookahead_liquidatable_debt_usd",
+                "Debt of the accounts that turn liquidatable at the next oracle update given the prices the pools "
+                "already show, USD.",
+                ["market"],
+            ),
             "toxic": _gauge("toxic_accounts", "Accounts where LT x bonus > HF (liquidation worsens them).", ["market"]),
             "risk": _gauge(
                 "collateral_at_risk_usd",
@@ -226,6 +238,8 @@ class ResultCollector(Collector):
             fam["hf_debt"].add_metric([market, result.protocol, "+Inf"], result.debt_usd)
             fam["liq_acc"].add_metric([market], result.liquidatable_accounts)
             fam["liq_debt"].add_metric([market], result.liquidatable_debt_usd)
+            fam["la_acc"].add_metric([market], result.lookahead_liquidatable_accounts)
+            fam["la_debt"].add_metric([market], result.lookahead_liquidatable_debt_usd)
             fam["toxic"].add_metric([market], result.toxic_accounts)
             for asset, curve in result.collateral_at_risk_usd.items():
                 for drop, usd in curve.items():

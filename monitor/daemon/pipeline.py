@@ -91,6 +91,8 @@ class MarketPipeline:
             reserve_deficit_usd=view.reserve_deficits_usd(),
             critical_shocks_block=projections.critical_block,
             buffers_usd=view.buffers_usd(),
+            lookahead_liquidatable_accounts=projections.lookahead_accounts,
+            lookahead_liquidatable_debt_usd=projections.lookahead_debt_usd,
         )
 
 

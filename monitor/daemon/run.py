@@ -107,7 +107,7 @@ class Daemon:
                             pipe = MarketPipeline(self.cfg, tracker, factory(self.cfg, market.name))
                             self.pipelines[market.name] = pipe
                         self.chain = ChainLoop(self.cfg, reads, list(self.pipelines.values()), self.store,
-                                               self._on_result)  # fmt: skip
+                                               self._on_result, self.alerting.on_system)  # fmt: skip
                         async with asyncio.TaskGroup() as tg:
                             tg.create_task(self.chain.run(), name="chain")
                             if self.publisher is not None:

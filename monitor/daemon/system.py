@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from monitor.config import ScenarioConfig
@@ -18,7 +18,7 @@ from monitor.daemon.projection import expand_scenarios
 from monitor.dex.pool import PoolState
 from monitor.errors import DataError
 from monitor.risk import ModelParams
-from monitor.risk.system import Contagion, SystemMember, SystemProjector
+from monitor.risk.system import Contagion, MarketFigures, SystemMember, SystemProjector
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,10 @@ class SystemScenario:
     debt_repaid_usd: float  # every market's liquidations together
     bad_debt_usd: float  # every market's bad debt after the cascade (as ``simulate --json``'s ``bad_debt_usd``)
     contagion: Mapping[str, Contagion]  # market name -> its figures in the system minus its figures alone
+    shocks: Mapping[str, float] = field(default_factory=dict)  # asset (symbol or address, as configured) -> change
+    accounts_liquidated: int = 0  # summed over the rounds and markets (as ``simulate --json``'s rounds)
+    bad_debt_accounts: int = 0
+    markets: tuple[MarketFigures, ...] = ()  # each market's share of the system cascade (member order)
 
 
 @dataclass(frozen=True)
@@ -40,6 +44,7 @@ class SystemProjections:
     block: int
     markets: tuple[str, ...]
     scenarios: tuple[SystemScenario, ...]
+    block_timestamp: int = 0  # unix seconds of the block
 
 
 def system_projections(
@@ -48,6 +53,7 @@ def system_projections(
     pools: Mapping[str, PoolState],
     scenarios: Iterable[ScenarioConfig],
     params: ModelParams | None = None,
+    block_timestamp: int = 0,
 ) -> SystemProjections:
     """Project ``scenarios`` (``"*"`` expanded per collateral asset of the system) on ``members`` as one cascade
     selling into ``pools`` (the block's configured pools); a scenario the system cannot project (an asset no
@@ -66,6 +72,10 @@ def system_projections(
                 debt_repaid_usd=result.system.debt_repaid_usd,
                 bad_debt_usd=result.system.bad_debt_usd,
                 contagion=MappingProxyType(dict(result.contagion)),
+                shocks=MappingProxyType(dict(shocks)),
+                accounts_liquidated=result.system.accounts_liquidated,
+                bad_debt_accounts=result.system.bad_debt_accounts,
+                markets=result.markets,
             )
         )
-    return SystemProjections(block, tuple(m.name for m in members), tuple(out))
+    return SystemProjections(block, tuple(m.name for m in members), tuple(out), block_timestamp)

@@ -20,14 +20,14 @@ heartbeat at the latest, even inside the deviation band), rate oracles following
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.errors import DataError
+from monitor.errors import ConfigError, DataError
 from monitor.risk.market import CascadeBook, RiskMarket
 from monitor.risk.model import LiquidationModel
 from monitor.risk.venues import Venue
@@ -55,6 +55,37 @@ class OracleModel:
             raise DataError(f"an oracle's deviation threshold must be within [0, 1), got {self.deviation}")
         if not (math.isfinite(self.heartbeat_seconds) and self.heartbeat_seconds > 0):
             raise DataError(f"an oracle's heartbeat must be a positive number of seconds, got {self.heartbeat_seconds}")
+
+
+def _lists(market: RiskMarket, asset: str) -> bool:
+    try:
+        market.resolve(asset)
+    except DataError:
+        return False
+    return True
+
+
+def models_for(market: RiskMarket, models: Mapping[str, OracleModel]) -> dict[str, OracleModel]:
+    """The models of the assets ``market`` lists (a rate oracle also needs its base there): a config's
+    ``oracles`` names the assets of every market, each market takes its own."""
+    return {
+        name: model
+        for name, model in models.items()
+        if _lists(market, name) and (model.base is None or _lists(market, model.base))
+    }
+
+
+def check_assets(markets: Sequence[RiskMarket], models: Mapping[str, OracleModel]) -> None:
+    """ConfigError naming every asset (or rate base) of ``models`` that none of ``markets`` lists, and the
+    symbols they do list."""
+    named = [*models, *(m.base for m in models.values() if m.base is not None)]
+    unknown = [a for a in dict.fromkeys(named) if not any(_lists(m, a) for m in markets)]
+    if unknown:
+        known = ", ".join(sorted({s for m in markets for s in m.symbols}))
+        raise ConfigError(
+            f"oracles.assets: unknown asset {', '.join(repr(a) for a in unknown)}: no market lists it "
+            f"(symbols: {known})"
+        )
 
 
 class Oracles:
