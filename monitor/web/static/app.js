@@ -162,16 +162,18 @@
     $("system-note").textContent = `block ${p.block}: ${p.markets.join(", ")} as one cascade into the shared pools`;
     if (!p.scenarios.length) return;
     const x = p.scenarios.map((_, i) => i);
-    const bars = typeof uPlot !== "undefined" && uPlot.paths && uPlot.paths.bars
-      ? uPlot.paths.bars({ size: [0.8 / p.markets.length, 40] }) : undefined;
+    // grouped bars: two markets side by side of the scenario's tick (more overlap in pairs)
+    const barsOf = (i) => typeof uPlot !== "undefined" && uPlot.paths && uPlot.paths.bars
+      ? uPlot.paths.bars({ size: [p.markets.length > 1 ? 0.4 : 0.6, 40], align: p.markets.length > 1 ? (i % 2 ? 1 : -1) : 0 })
+      : undefined;
     plot("chart-contagion", p.markets.map((name, i) => ({
-      label: name, stroke: COLORS[i % COLORS.length], fill: COLORS[i % COLORS.length] + "99", paths: bars,
+      label: name, stroke: COLORS[i % COLORS.length], fill: COLORS[i % COLORS.length] + "99", paths: barsOf(i),
       points: { show: false }, scale: "usd",
     })), [x, ...p.markets.map((name) => p.scenarios.map((s) => s.contagion[name].debt_repaid_usd))], {
       xLabel: "scenario", key: p.scenarios.map((s) => s.name).join(","),
       scales: { x: { time: false, range: [-0.5, x.length - 0.5] }, usd: {} },
       axes: [{ splits: () => x, values: (u, v) => v.map((i) => p.scenarios[i] ? p.scenarios[i].name : ""), rotate: -30, size: 70 },
-             usdAxis("usd", 3)],
+             { ...usdAxis("usd", 3), size: 72 }],
     });
   }
 
