@@ -55,10 +55,12 @@ async def test_the_system_panel_equals_simulate(devnet_v36: Devnet, tmp_path: Pa
             raise AssertionError(f"the system panel did not fill: {w.errors}") from None
         rows = await page.eval_on_selector_all(
             "#system-scenarios tbody tr[data-scenario]",
-            """rows => rows.map(r => ({scenario: r.dataset.scenario, market: r.dataset.market || null,
-                 repaid: Number(r.dataset.debtRepaidUsd), bad: r.dataset.badDebtUsd == null ? null : Number(r.dataset.badDebtUsd),
-                 contagion: r.dataset.contagionDebtRepaidUsd == null ? null : Number(r.dataset.contagionDebtRepaidUsd),
-                 contagionAccounts: r.dataset.contagionAccounts == null ? null : Number(r.dataset.contagionAccounts)}))""",
+            """rows => rows.map(r => {
+                 const n = (k) => r.dataset[k] == null ? null : Number(r.dataset[k]);
+                 return {scenario: r.dataset.scenario, market: r.dataset.market || null, repaid: n("debtRepaidUsd"),
+                         bad: n("badDebtUsd"), contagion: n("contagionDebtRepaidUsd"),
+                         contagionAccounts: n("contagionAccounts")};
+               })""",
         )
         charts = await _charts(page)
         assert charts["chart-contagion"]["x"] == len(cfg.scenarios) and charts["chart-contagion"]["canvas"]
