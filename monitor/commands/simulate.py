@@ -221,7 +221,7 @@ def run(args: argparse.Namespace) -> int:
         projected = whole.project(dict(args.shock))
         block = snaps[0].block
         if args.json:
-            json.dump(system.simulate_document(block, whole, projected), sys.stdout)
+            json.dump(system.simulate_document(block, whole, projected, snaps), sys.stdout)
             sys.stdout.write("\n")
         else:
             print(system.simulate_text(block, whole, projected))

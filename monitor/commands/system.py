@@ -66,10 +66,25 @@ def system_projector(
     return snaps, SystemProjector.from_pools(members, snaps[0].pools.values(), params)
 
 
-def simulate_document(block: int, system: SystemProjector, result: SystemResult) -> dict[str, Any]:
-    """``simulate --json`` of the system: the one-market fields for the whole system, ``markets`` and
-    ``contagion`` (field names are a public interface)."""
+def system_buffers(snaps: Sequence[MarketSnapshot], result: SystemResult) -> dict[str, dict[str, Any]]:
+    """Per market, per loss-bearing unit (as the one-market ``buffers``): its buffer against the loss the system
+    projection leaves there (written off now plus the market's own part of the cascade's write-offs)."""
+    return {
+        snap.config.name: {
+            unit: c.to_json() for unit, c in snap.view.buffer_coverage(result.system.member_result(i)).items()
+        }
+        for i, snap in enumerate(snaps)
+    }
+
+
+def simulate_document(
+    block: int, system: SystemProjector, result: SystemResult, snaps: Sequence[MarketSnapshot] = ()
+) -> dict[str, Any]:
+    """``simulate --json`` of the system: the one-market fields for the whole system, ``markets``,
+    ``contagion`` and, given the markets' snapshots, ``buffers`` per market (field names are a public
+    interface)."""
     s, m = result.system, system.market
+    buffers = {"buffers": system_buffers(snaps, result)} if snaps else {}
     return {
         "block": block,
         "rounds": rounds_json(s),
@@ -99,6 +114,7 @@ def simulate_document(block: int, system: SystemProjector, result: SystemResult)
             }
             for name, c in result.contagion.items()
         },
+        **buffers,
     }
 
 
