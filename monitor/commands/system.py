@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from monitor.chain.rpc import RpcClient
 from monitor.commands.cascade_json import assets_json, rounds_json
 from monitor.config import MarketConfig, MonitorConfig
 from monitor.errors import ConfigError
-from monitor.risk import ModelParams, SweepResult
+from monitor.risk import CascadeResult, ModelParams, SweepResult, SweepSpec
+from monitor.risk.buffers import Coverage, buffer_exhausting_shock
 from monitor.risk.oracles import check_assets
-from monitor.risk.system import SystemMember, SystemProjector, SystemResult
+from monitor.risk.system import SystemCascade, SystemMember, SystemProjector, SystemResult
 from monitor.snapshot import MarketSnapshot, load_snapshot
 
 #: The liquidation rules the options ask for a market (None: its detected version's).
@@ -162,13 +163,47 @@ def simulate_text(block: int, system: SystemProjector, result: SystemResult) -> 
     return "\n".join(lines)
 
 
-def sweep_document(block: int, system: SystemProjector, result: SweepResult, seconds: float) -> dict[str, Any]:
+def system_coverage(snaps: Sequence[MarketSnapshot]) -> Callable[[CascadeResult], dict[str, Coverage]]:
+    """A system projection's coverage per loss-bearing unit of every market, keyed ``market:unit`` (what the
+    buffer-exhausting shock of the system judges: the first drop exhausting any market's buffer)."""
+
+    def coverage_of(result: CascadeResult) -> dict[str, Coverage]:
+        assert isinstance(result, SystemCascade)
+        return {
+            f"{snap.config.name}:{unit}": c
+            for i, snap in enumerate(snaps)
+            for unit, c in snap.view.buffer_coverage(result.member_result(i)).items()
+        }
+
+    return coverage_of
+
+
+def buffer_exhausting_shocks(
+    snaps: Sequence[MarketSnapshot], system: SystemProjector, result: SweepResult, spec: SweepSpec
+) -> dict[str, float | None]:
+    """Per swept asset, the smallest drop whose system projection leaves some market's unit with a loss beyond
+    its buffer (None: no step up to the largest does)."""
+    judge = system_coverage(snaps)
+    return {a.asset: buffer_exhausting_shock(system.projector, a.asset, spec, judge) for a in result.assets}
+
+
+def sweep_document(
+    block: int,
+    system: SystemProjector,
+    result: SweepResult,
+    seconds: float,
+    exhausting: Mapping[str, float | None] | None = None,
+) -> dict[str, Any]:
     """``sweep --json`` of the system: the one-market fields (curves and critical shocks of the whole system)
-    with ``markets`` in place of ``market``."""
+    with ``markets`` in place of ``market``; ``exhausting``: :func:`buffer_exhausting_shocks`
+    (``buffer_exhausting_shock`` per asset)."""
+    assets = assets_json(result)
+    if exhausting is not None:
+        assets = [{**a, "buffer_exhausting_shock": exhausting.get(a["asset"])} for a in assets]
     return {
         "block": block,
         "markets": [{"name": m.name, "protocol": m.protocol} for m in system.table.members],
         "limits": {"amplification": result.limits.amplification, "bad_debt_usd": result.limits.bad_debt_usd},
         "seconds": seconds,
-        "assets": assets_json(result),
+        "assets": assets,
     }

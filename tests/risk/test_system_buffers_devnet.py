@@ -77,3 +77,32 @@ def test_system_buffers_from_each_markets_losses(
     for mid, cover in buffers["devnet-morpho"].items():
         assert cover["buffer_usd"] == 0.0 and cover["loss_usd"] == pytest.approx(lost[mid], rel=1e-12)
     print(f"\nsystem at WETH -35%: buffers {json.dumps(buffers, indent=1)}")
+
+
+def test_the_systems_buffer_exhausting_shock(
+    devnet_v36: Devnet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``sweep --json`` on the system: per asset the smallest drop whose system projection leaves a loss beyond
+    some market's buffer; just below it every unit of every market is covered, at it one is not."""
+    data = devnet_config(devnet_v36.url, devnet_v36.dep, checkpoint=str(tmp_path / "cp.sqlite"), morpho=True)
+    data["markets"][0]["buffers_usd"] = {"USDC": 1e12, "DAI": 1e12, "WETH": 1e12, "WBTC": 1e12, "LINK": 1e12}
+    data["sweep"] = {"step": 0.05, "max_shock": 0.6}
+    config = tmp_path / "monitor.yaml"
+    config.write_text(yaml.safe_dump(data))
+    block = devnet_v36.rpc.block_number()
+    argv = ["sweep", "--config", str(config), "--block", str(block), "--asset", "WETH", "--json"]
+    assert main(argv) == 0
+    doc: dict[str, Any] = json.loads(capsys.readouterr().out)
+    (weth,) = doc["assets"]
+    shock = weth["buffer_exhausting_shock"]
+    assert shock is not None and 0 < shock < 0.6
+    cfg = load_config(config)
+    args = _args(str(config), block)
+    snaps, whole = system.system_projector(cfg, args, liquidation_rules, model_params(args, cfg))
+    judge = system.system_coverage(snaps)
+    below = judge(whole.projector.project({"WETH": -(shock - 0.002)}))
+    at = judge(whole.projector.project({"WETH": -shock}))
+    assert all(not c.exhausted for c in below.values()), below
+    exhausted = sorted(k for k, c in at.items() if c.exhausted)
+    assert exhausted and all(k.startswith("devnet-morpho:") for k in exhausted), "Aave's buffers are ample"
+    print(f"\nsystem buffer-exhausting shock of WETH: {shock:.2%} ({exhausted})")
