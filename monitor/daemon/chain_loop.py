@@ -26,7 +26,7 @@ from monitor.daemon.context import BlockContext, ChainReader
 from monitor.daemon.pipeline import MarketPipeline
 from monitor.daemon.result import MarketResult
 from monitor.daemon.store import ResultStore
-from monitor.daemon.system import SystemProjections, system_projections
+from monitor.daemon.system import MemberBuffers, SystemProjections, system_projections
 from monitor.errors import MonitorError
 from monitor.params_config import params_from_config
 from monitor.protocols.base import Refresh
@@ -156,12 +156,16 @@ class ChainLoop:
         if len(self.pipelines) < 2 or not self.cfg.scenarios:
             return
         members = []
+        buffers = {}
         protocols = {m.name: m.protocol for m in self.cfg.markets}
+        statuses = self.store.statuses()
         for name, pipe in self.pipelines.items():
             latest = pipe.last_risk_input
-            if latest is None or latest[0] != context.block:
+            result = statuses[name].result
+            if latest is None or latest[0] != context.block or result is None or result.block != context.block:
                 return  # a market is behind or failed at this block: wait for a block all of them have
             members.append(SystemMember(name, protocols[name], latest[1]))
+            buffers[name] = MemberBuffers(result.buffers_usd, result.reserve_deficit_usd)
         try:
             projections = await asyncio.to_thread(
                 system_projections,
@@ -171,6 +175,7 @@ class ChainLoop:
                 self.cfg.scenarios,
                 self.params,
                 context.timestamp,
+                buffers,
             )
         except asyncio.CancelledError:
             raise

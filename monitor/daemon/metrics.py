@@ -309,15 +309,32 @@ class ResultCollector(Collector):
             "The market's projected bad debt in the system minus projected alone, USD.",
             ["market", "scenario"],
         )
+        coverage = _gauge(
+            "system_scenario_buffer_coverage_ratio",
+            "Buffer / loss of a loss-bearing unit (reserve or lending market) of the market after the cascade across "
+            "markets; +Inf without loss.",
+            ["market", "scenario", "asset"],
+        )
+        uncovered = _gauge(
+            "system_scenario_uncovered_loss_usd",
+            "Loss of a loss-bearing unit (reserve or lending market) of the market beyond its buffer after the "
+            "cascade across markets, USD.",
+            ["market", "scenario", "asset"],
+        )
         for scenario in system.scenarios:
             repaid.add_metric([scenario.name], scenario.debt_repaid_usd)
             bad.add_metric([scenario.name], scenario.bad_debt_usd)
+            for market, units in scenario.buffers.items():
+                for unit, cover in units.items():
+                    ratio = cover.coverage_ratio
+                    coverage.add_metric([market, scenario.name, unit], math.inf if ratio is None else ratio)
+                    uncovered.add_metric([market, scenario.name, unit], cover.uncovered_usd)
             for market, extra in scenario.contagion.items():
                 c_repaid.add_metric([market, scenario.name], extra.debt_repaid_usd)
                 c_bad.add_metric([market, scenario.name], extra.bad_debt_usd)
         block = _gauge("system_last_block", "Block of the newest system projection.", [])
         block.add_metric([], system.block)
-        yield from (block, repaid, bad, c_repaid, c_bad)
+        yield from (block, repaid, bad, c_repaid, c_bad, coverage, uncovered)
 
     def _rpc(self) -> Iterator[Metric]:
         if self.sources.rpc_stats is None:

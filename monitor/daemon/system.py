@@ -18,7 +18,8 @@ from monitor.daemon.projection import expand_scenarios
 from monitor.dex.pool import PoolState
 from monitor.errors import DataError
 from monitor.risk import ModelParams
-from monitor.risk.system import Contagion, MarketFigures, SystemMember, SystemProjector
+from monitor.risk.buffers import Coverage, coverage
+from monitor.risk.system import Contagion, MarketFigures, SystemMember, SystemProjector, SystemResult
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,36 @@ class SystemScenario:
     accounts_liquidated: int = 0  # summed over the rounds and markets (as ``simulate --json``'s rounds)
     bad_debt_accounts: int = 0
     markets: tuple[MarketFigures, ...] = ()  # each market's share of the system cascade (member order)
+    # market name -> loss-bearing unit -> its buffer against the loss the system cascade leaves there
+    buffers: Mapping[str, Mapping[str, Coverage]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MemberBuffers:
+    """What absorbs a market's losses per unit (``buffers_usd``) and the losses written off already
+    (``current_loss_usd``, e.g. Aave's reserve deficits), as the market's result of the block holds them."""
+
+    buffers_usd: Mapping[str, float]
+    current_loss_usd: Mapping[str, float]
+
+
+def _coverage(
+    members: Sequence[SystemMember], result: SystemResult, buffers: Mapping[str, MemberBuffers]
+) -> dict[str, Mapping[str, Coverage]]:
+    """Per market with buffers given, each unit's buffer against the system cascade's loss there: the market's
+    own part of the write-offs, by reserve symbol and by lending market (as a market's own scenarios count it)."""
+    out: dict[str, Mapping[str, Coverage]] = {}
+    for i, member in enumerate(members):
+        given = buffers.get(member.name)
+        if given is None:
+            continue
+        own = result.system.member_result(i)
+        mk = member.risk.book.market
+        symbol = dict(zip(mk.assets, mk.symbols, strict=True))
+        new_loss = {symbol[a]: usd for a, usd in own.deficit_usd_by_reserve.items() if a in symbol}
+        new_loss |= {k: own.deficit_usd_by_class.get(k, 0.0) for k in member.risk.lender_supply_usd}
+        out[member.name] = MappingProxyType(coverage(given.buffers_usd, given.current_loss_usd, new_loss))
+    return out
 
 
 @dataclass(frozen=True)
@@ -54,10 +85,12 @@ def system_projections(
     scenarios: Iterable[ScenarioConfig],
     params: ModelParams | None = None,
     block_timestamp: int = 0,
+    buffers: Mapping[str, MemberBuffers] | None = None,
 ) -> SystemProjections:
     """Project ``scenarios`` (``"*"`` expanded per collateral asset of the system) on ``members`` as one cascade
     selling into ``pools`` (the block's configured pools); a scenario the system cannot project (an asset no
-    market lists) is skipped with a warning."""
+    market lists) is skipped with a warning. ``buffers``: per market name its buffers and current losses (the
+    market's result of the block), for each scenario's coverage."""
     system = SystemProjector.from_pools(members, pools.values(), params)
     out = []
     for name, shocks in expand_scenarios(scenarios, system.projector):
@@ -76,6 +109,7 @@ def system_projections(
                 accounts_liquidated=result.system.accounts_liquidated,
                 bad_debt_accounts=result.system.bad_debt_accounts,
                 markets=result.markets,
+                buffers=MappingProxyType(_coverage(members, result, buffers or {})),
             )
         )
     return SystemProjections(block, tuple(m.name for m in members), tuple(out), block_timestamp)

@@ -83,7 +83,10 @@ def system_projection(p: SystemProjections) -> JSON:
                      for name, c in s.contagion.items()}  # fmt: skip
         out.append({"name": s.name, "shocks": dict(s.shocks), "accounts_liquidated": s.accounts_liquidated,
                     "debt_repaid_usd": finite(s.debt_repaid_usd), "bad_debt_usd": finite(s.bad_debt_usd),
-                    "bad_debt_accounts": s.bad_debt_accounts, "markets": markets, "contagion": contagion})  # fmt: skip
+                    "bad_debt_accounts": s.bad_debt_accounts, "markets": markets, "contagion": contagion,
+                    "buffers": {market: {unit: {k: finite(v) if isinstance(v, float) else v
+                                                for k, v in c.to_json().items()} for unit, c in units.items()}
+                                for market, units in s.buffers.items()}})  # fmt: skip
     return {"block": p.block, "markets": list(p.markets), "scenarios": out}
 
 

@@ -50,6 +50,8 @@ def _config(devnet: Devnet, tmp_path: Path, *, morpho: bool) -> Path:
     data = devnet_config(devnet.url, devnet.dep, metrics_port=free_port(), checkpoint=str(tmp_path / "cp.sqlite"),
                          morpho=morpho)  # fmt: skip
     data["sweep"] = {"enabled": False}
+    if morpho:
+        data["markets"][0]["buffers_usd"] = {"USDC": 50_000.0, "DAI": 1e9}
     config = tmp_path / "monitor.yaml"
     config.write_text(yaml.safe_dump(data))
     return config
@@ -73,6 +75,7 @@ async def test_the_daemon_exports_the_system_result_equal_to_simulate(devnet_v36
     assert metrics[("cascade_monitor_system_last_block", ())] == head
     assert [s.name for s in system.scenarios] == [sc.name for sc in cfg.scenarios]
     contagion_seen = 0.0
+    buffers_seen = 0
     for sc in cfg.scenarios:
         doc = await _simulate(config, head, dict(sc.shocks))
         assert doc["block"] == head and [m["name"] for m in doc["markets"]] == names
@@ -89,8 +92,19 @@ async def test_the_daemon_exports_the_system_result_equal_to_simulate(devnet_v36
             assert got_repaid == pytest.approx(extra["debt_repaid_usd"], rel=1e-9, abs=1e-6), (sc.name, market)
             assert got_bad == pytest.approx(extra["bad_debt_usd"], rel=1e-9, abs=1e-6), (sc.name, market)
             contagion_seen += abs(got_repaid)
+        # each market's buffers against its part of the system cascade's losses, as simulate reports them
+        for market, units in doc["buffers"].items():
+            for unit, cover in units.items():
+                key = (("asset", unit), ("market", market), ("scenario", sc.name))
+                ratio = cover["coverage_ratio"]
+                got = metrics[("cascade_monitor_system_scenario_buffer_coverage_ratio", key)]
+                assert got == (float("inf") if ratio is None else pytest.approx(ratio, rel=1e-9)), (sc.name, key)
+                got = metrics[("cascade_monitor_system_scenario_uncovered_loss_usd", key)]
+                assert got == pytest.approx(cover["uncovered_usd"], rel=1e-9, abs=1e-6), (sc.name, key)
+                buffers_seen += 1
         print(f"\n{sc.name}: system repaid ${repaid:,.0f}, bad debt ${bad:,.0f}, contagion {doc['contagion']}")
     assert contagion_seen > 0, "the markets' shared sales cause liquidations a market alone does not"
+    assert buffers_seen > 0
 
 
 async def test_one_market_has_no_system_result(devnet_v36: Devnet, tmp_path: Path) -> None:
