@@ -20,6 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from monitor.config import load_config
 from monitor.devnet.anvil import free_port
 from monitor.devnet.monitor_config import devnet_config
+from tests.alerts.broker import Mosquitto
+from tests.alerts.collector import Collector
 from tests.conftest import Devnet
 from tests.daemon.harness import running_daemon
 
@@ -122,3 +124,35 @@ async def test_one_market_has_no_system_result(devnet_v36: Devnet, tmp_path: Pat
     assert r.scenarios and daemon.store.system() is None
     assert metrics[("cascade_monitor_scenario_debt_repaid_usd", (("market", "devnet-aave"), ("scenario", "weth-20")))]
     assert not [k for k in metrics if k[0].startswith(("cascade_monitor_system_", "cascade_monitor_contagion_"))]
+
+
+async def test_system_alerts_arrive_on_mqtt(devnet_v36: Devnet, tmp_path: Path, broker: Mosquitto) -> None:
+    """Rules on system figures fire on the daemon's system result and arrive on MQTT as the market ``system``,
+    with the value the system result holds."""
+    devnet = devnet_v36
+    config = _config(devnet, tmp_path, morpho=True)
+    data = yaml.safe_load(config.read_text())
+    data["mqtt"] = {"url": broker.url, "topic_prefix": "cascade-monitor"}
+    data["alerts"] = {"stale_after_s": 3600, "rules": [
+        {"name": "system-bad-debt", "kind": "system_projected_bad_debt_usd", "scenario": "weth-20", "op": "above",
+         "threshold": 1_000, "reset": 500, "severity": "page"},
+        {"name": "contagion", "kind": "contagion_bad_debt_usd", "scenario": "weth-20", "op": "above",
+         "threshold": 1, "reset": 0, "severity": "ticket"},
+    ]}  # fmt: skip
+    config.write_text(yaml.safe_dump(data))
+    cfg = load_config(config, environ={})
+    head = devnet.rpc.block_number()  # nothing moves the chain: the first system result (and alert) is of head
+    async with Collector(broker.port) as sub, running_daemon(cfg) as daemon:
+        async with asyncio.timeout(180):
+            while (system := daemon.store.system()) is None or system.block < head:
+                await asyncio.sleep(0.2)
+            while len(sub.messages) < 2 or not all(sub.on(f"cascade-monitor/system/alerts/{r}") for r in
+                                                    ("system-bad-debt", "contagion")):  # fmt: skip
+                await asyncio.sleep(0.2)
+    (scenario,) = [s for s in system.scenarios if s.name == "weth-20"]
+    (bad,) = [m.json() for m in sub.on("cascade-monitor/system/alerts/system-bad-debt")]
+    (extra,) = [m.json() for m in sub.on("cascade-monitor/system/alerts/contagion")]
+    assert bad["market"] == "system" and bad["state"] == "firing" and bad["severity"] == "page"
+    assert bad["value"] == pytest.approx(scenario.bad_debt_usd, rel=1e-12) and bad["block"] == system.block
+    assert extra["value"] == pytest.approx(max(c.bad_debt_usd for c in scenario.contagion.values()), rel=1e-12)
+    assert extra["market"] == "system" and extra["state"] == "firing"
