@@ -239,6 +239,8 @@ AlertKind = Literal[
     "system_projected_bad_debt_usd",  # bad debt of a scenario (or the worst) projected on every market as one
     "contagion_bad_debt_usd",  # a market's bad debt in the system minus alone, worst market (and scenario)
 ]
+SYSTEM_MARKET = "system"
+"""The market name of the alerts on system figures (no configured market may take it)."""
 SYSTEM_KINDS = frozenset({"system_projected_bad_debt_usd", "contagion_bad_debt_usd"})
 """Kinds measured on the system projection (configs with several markets), reported as the market ``system``."""
 
@@ -344,6 +346,10 @@ class MonitorConfig(_Frozen):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"market names must be unique; repeated: {', '.join(dupes)}")
+        if SYSTEM_MARKET in names:
+            raise ValueError(
+                f"{SYSTEM_MARKET!r} is the name the alerts on system figures carry; name the market otherwise"
+            )
         return markets
 
     @property

@@ -19,7 +19,7 @@ from pathlib import Path
 from monitor.alerts.model import AlertEvent
 from monitor.alerts.mqtt import MqttPublisher
 from monitor.alerts.rules import AlertEngine
-from monitor.config import SYSTEM_KINDS, MonitorConfig
+from monitor.config import SYSTEM_KINDS, SYSTEM_MARKET, MonitorConfig
 from monitor.daemon.measure import measure, measure_system
 from monitor.daemon.result import MarketResult
 from monitor.daemon.store import AlertState, OutboxStats
@@ -27,7 +27,7 @@ from monitor.daemon.system import SystemProjections
 from monitor.errors import MonitorError
 
 log = logging.getLogger(__name__)
-SYSTEM = "system"  # the market name the alerts on system figures carry
+SYSTEM = SYSTEM_MARKET  # the market name the alerts on system figures carry
 
 
 class Alerting:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from monitor.config import MonitorConfig, load_config
+from monitor.config import MonitorConfig, load_config, parse_config
 from monitor.errors import ConfigError
 from monitor.params_config import params_from_config
 from monitor.protocols.aave_v3.risk_input import risk_market
@@ -91,3 +91,9 @@ def test_an_asset_no_market_lists_is_named_with_the_known_symbols() -> None:
     rate = {"stETH": OracleModel("rate", base="WETH"), "WBTC": OracleModel("rate", base="LINK")}
     with pytest.raises(ConfigError, match="unknown asset 'stETH', 'LINK'"):
         check_assets([rm], rate)
+
+
+def test_no_market_may_be_called_system() -> None:
+    data = BASE | {"markets": [BASE["markets"][0] | {"name": "system"}]}
+    with pytest.raises(ConfigError, match="'system' is the name the alerts on system figures carry"):
+        parse_config(data, environ={})
