@@ -13,11 +13,13 @@ import yaml
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.config import load_config
+from monitor.config import load_config, parse_config
 from monitor.daemon.result import MarketResult
+from monitor.daemon.run import Daemon
 from monitor.devnet.anvil import free_port
 from monitor.devnet.market import fund, set_oracle_to_pool, slot0, swap_exact_in, target_sqrt_price
 from monitor.devnet.monitor_config import devnet_config
+from monitor.errors import ConfigError
 from tests.conftest import Devnet
 from tests.daemon.harness import running_daemon
 
@@ -90,3 +92,14 @@ async def test_debt_waiting_for_the_oracle_update_is_shown_then_liquidatable(
         f"${waiting.lookahead_liquidatable_debt_usd:,.0f} waiting; after the update: {landed.liquidatable_accounts} "
         f"liquidatable, ${landed.liquidatable_debt_usd:,.0f}"
     )
+
+
+async def test_an_oracle_asset_no_market_lists_stops_the_daemon_with_a_clear_error(
+    devnet_v36: Devnet, tmp_path: Path
+) -> None:
+    data = devnet_config(devnet_v36.url, devnet_v36.dep, metrics_port=free_port(), checkpoint=str(tmp_path / "c.db"))
+    data["oracles"] = {"assets": {"wstETH": {"kind": "rate", "base": "WETH"}}}
+    cfg = parse_config(data, environ={})
+    daemon = Daemon(cfg)
+    with pytest.raises(ConfigError, match=r"oracles.assets: unknown asset 'wstETH': no market lists it \(symbols: "):
+        await asyncio.wait_for(daemon.run(), 120)
