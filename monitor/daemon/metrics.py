@@ -22,6 +22,7 @@ from monitor import __version__
 from monitor.chain.stats import RpcStats
 from monitor.daemon.result import BLOCK_BUCKETS, MarketResult, MarketStatus
 from monitor.daemon.store import AlertState, OutboxStats, ResultStore
+from monitor.daemon.system_metrics import system_families
 from monitor.web import WebSources, add_web_routes
 
 PREFIX = "cascade_monitor_"
@@ -285,56 +286,8 @@ class ResultCollector(Collector):
         """The system projection of the configured scenarios (configs with several markets; none before the
         first block every market has a result of)."""
         system = self.store.system()
-        if system is None:
-            return
-        repaid = _gauge(
-            "system_scenario_debt_repaid_usd",
-            "Projected debt repaid by liquidations in every market together, as one cascade into the shared "
-            "venues, USD.",
-            ["scenario"],
-        )
-        bad = _gauge(
-            "system_scenario_bad_debt_usd",
-            "Projected bad debt of every market together after the cascade across markets, USD.",
-            ["scenario"],
-        )
-        c_repaid = _gauge(
-            "contagion_debt_repaid_usd",
-            "The market's projected debt repaid in the system minus projected alone (liquidations the other "
-            "markets' sales cause), USD.",
-            ["market", "scenario"],
-        )
-        c_bad = _gauge(
-            "contagion_bad_debt_usd",
-            "The market's projected bad debt in the system minus projected alone, USD.",
-            ["market", "scenario"],
-        )
-        coverage = _gauge(
-            "system_scenario_buffer_coverage_ratio",
-            "Buffer / loss of a loss-bearing unit (reserve or lending market) of the market after the cascade across "
-            "markets; +Inf without loss.",
-            ["market", "scenario", "asset"],
-        )
-        uncovered = _gauge(
-            "system_scenario_uncovered_loss_usd",
-            "Loss of a loss-bearing unit (reserve or lending market) of the market beyond its buffer after the "
-            "cascade across markets, USD.",
-            ["market", "scenario", "asset"],
-        )
-        for scenario in system.scenarios:
-            repaid.add_metric([scenario.name], scenario.debt_repaid_usd)
-            bad.add_metric([scenario.name], scenario.bad_debt_usd)
-            for market, units in scenario.buffers.items():
-                for unit, cover in units.items():
-                    ratio = cover.coverage_ratio
-                    coverage.add_metric([market, scenario.name, unit], math.inf if ratio is None else ratio)
-                    uncovered.add_metric([market, scenario.name, unit], cover.uncovered_usd)
-            for market, extra in scenario.contagion.items():
-                c_repaid.add_metric([market, scenario.name], extra.debt_repaid_usd)
-                c_bad.add_metric([market, scenario.name], extra.bad_debt_usd)
-        block = _gauge("system_last_block", "Block of the newest system projection.", [])
-        block.add_metric([], system.block)
-        yield from (block, repaid, bad, c_repaid, c_bad, coverage, uncovered)
+        if system is not None:
+            yield from system_families(system)
 
     def _rpc(self) -> Iterator[Metric]:
         if self.sources.rpc_stats is None:
