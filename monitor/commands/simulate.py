@@ -27,7 +27,7 @@ from monitor.logs import protect_config
 from monitor.params_config import params_from_config
 from monitor.protocols.aave_v3.version import configured_override
 from monitor.risk import CascadeResult, ModelParams, Projector, choose_venues
-from monitor.risk.oracles import check_assets
+from monitor.risk.oracles import check_assets, models_for
 from monitor.snapshot import MarketSnapshot, load_snapshot
 
 HELP = "project the liquidation cascade of a price shock: rounds, final prices, amplification, bad debt"
@@ -129,7 +129,11 @@ def projector_for(args: argparse.Namespace) -> tuple[MarketSnapshot, Projector]:
     snap = asyncio.run(_read(cfg, market, args.block))
     risk = snap.view.risk_input(liquidation_rules(args, market))
     book = risk.book
-    check_assets([book.market], params.oracles)
+    if len(cfg.markets) == 1:
+        check_assets([book.market], params.oracles)
+    # Branch: --market on a config of several markets -> the oracle models of this market's assets only (the
+    # others may name the other markets' assets)
+    params = replace(params, oracles=models_for(book.market, params.oracles))
     return snap, Projector(book, choose_venues(book.market, snap.pools), params, model=risk.model)
 
 
