@@ -22,6 +22,7 @@ from monitor.devnet.monitor_config import devnet_config
 from monitor.errors import ConfigError
 from tests.conftest import Devnet
 from tests.daemon.harness import running_daemon
+from tests.web.helpers import get_json
 
 MARKET = "devnet-aave"
 DROP = 0.04  # inside the 5% band the daemon keeps a pool as a venue (aligned with its oracle)
@@ -79,6 +80,12 @@ async def test_debt_waiting_for_the_oracle_update_is_shown_then_liquidatable(
         assert _metric(text, "cascade_monitor_lookahead_liquidatable_debt_usd") == pytest.approx(
             waiting.lookahead_liquidatable_debt_usd, rel=1e-12
         )
+        status, st = await get_json(f"http://127.0.0.1:{daemon.listen_port}/api/v1/status")
+        (market,) = st["markets"]
+        assert status == 200 and market["block"] == waiting.block
+        assert market["lookahead_liquidatable_accounts"] == waiting.lookahead_liquidatable_accounts
+        assert market["lookahead_liquidatable_debt_usd"] == waiting.lookahead_liquidatable_debt_usd
+        assert st["totals"]["lookahead_liquidatable_debt_usd"] == waiting.lookahead_liquidatable_debt_usd
 
         # the feed update lands (the heartbeat): the waiting debt is liquidatable, per the protocol's health
         await asyncio.to_thread(set_oracle_to_pool, rpc, dep, "WETH")
