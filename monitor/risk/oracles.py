@@ -159,7 +159,18 @@ def look_ahead(
     resolved = Oracles(m, oracles or {}, 0.0)
     spot = {m.column[v.asset]: float(v.spot_price(v.pool)) for v in venues.values() if v.asset in m.column}
     after = resolved.pending(m.prices, spot)
-    now = model.health(m, book.collateral, book.debt, book.risk_class, m.prices)
-    then = model.health(m, book.collateral, book.debt, book.risk_class, after)
-    waiting = then.liquidatable & ~now.liquidatable
-    return LookAhead(int(np.count_nonzero(waiting)), float(then.d[waiting].sum()) / m.price_unit, m.usd(after))
+    moved = np.flatnonzero(after != m.prices)
+    # only accounts holding an asset priced through a moved slot (in their risk class) can change
+    cols = np.flatnonzero(np.isin(m.slot_table, moved).any(axis=0))
+    if not cols.size:
+        return LookAhead(0, 0.0, m.usd(after))
+    rows = np.flatnonzero((book.collateral[cols] > 0).any(axis=0) | (book.debt[cols] > 0).any(axis=0))
+    if rows.size > len(book) // 2:  # Branch: most accounts hold a moved asset -> the whole book (no copies)
+        rows = np.arange(len(book))
+        then = model.health(m, book.collateral, book.debt, book.risk_class, after)
+    else:
+        then = model.health(m, book.collateral[:, rows], book.debt[:, rows], book.risk_class[rows], after)
+    hit = np.flatnonzero(then.liquidatable)  # liquidatable after the update: which of them are not yet
+    now = model.health(m, book.collateral[:, rows[hit]], book.debt[:, rows[hit]], book.risk_class[rows[hit]], m.prices)
+    waiting = hit[~now.liquidatable]
+    return LookAhead(int(waiting.size), float(then.d[waiting].sum()) / m.price_unit, m.usd(after))
