@@ -158,14 +158,12 @@ class ChainLoop:
         members = []
         buffers = {}
         protocols = {m.name: m.protocol for m in self.cfg.markets}
-        statuses = self.store.statuses()
         for name, pipe in self.pipelines.items():
-            latest = pipe.last_risk_input
-            result = statuses[name].result
-            if latest is None or latest[0] != context.block or result is None or result.block != context.block:
+            latest, view = pipe.last_risk_input, pipe.last_view
+            if latest is None or latest[0] != context.block or view is None or view.block != context.block:
                 return  # a market is behind or failed at this block: wait for a block all of them have
             members.append(SystemMember(name, protocols[name], latest[1]))
-            buffers[name] = MemberBuffers(result.buffers_usd, result.reserve_deficit_usd)
+            buffers[name] = MemberBuffers(view.buffers_usd(), view.reserve_deficits_usd(), view.scenario_losses_usd)
         try:
             projections = await asyncio.to_thread(
                 system_projections,

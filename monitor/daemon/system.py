@@ -9,7 +9,7 @@ figures projected alone (:mod:`monitor.risk.system`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -19,6 +19,7 @@ from monitor.dex.pool import PoolState
 from monitor.errors import DataError
 from monitor.risk import ModelParams
 from monitor.risk.buffers import Coverage, coverage
+from monitor.risk.results import CascadeResult
 from monitor.risk.system import Contagion, MarketFigures, SystemMember, SystemProjector, SystemResult
 
 log = logging.getLogger(__name__)
@@ -42,28 +43,26 @@ class SystemScenario:
 
 @dataclass(frozen=True)
 class MemberBuffers:
-    """What absorbs a market's losses per unit (``buffers_usd``) and the losses written off already
-    (``current_loss_usd``, e.g. Aave's reserve deficits), as the market's result of the block holds them."""
+    """What absorbs a market's losses per unit (``buffers_usd``), the losses written off already
+    (``current_loss_usd``, e.g. Aave's reserve deficits) and how a projection's losses fall on its units
+    (``losses``: the market view's ``scenario_losses_usd``), as the market's view of the block says."""
 
     buffers_usd: Mapping[str, float]
     current_loss_usd: Mapping[str, float]
+    losses: Callable[[CascadeResult], Mapping[str, float]]
 
 
 def _coverage(
     members: Sequence[SystemMember], result: SystemResult, buffers: Mapping[str, MemberBuffers]
 ) -> dict[str, Mapping[str, Coverage]]:
     """Per market with buffers given, each unit's buffer against the system cascade's loss there: the market's
-    own part of the write-offs, by reserve symbol and by lending market (as a market's own scenarios count it)."""
+    own part of the write-offs, on its units as its view counts them (as ``simulate --json``'s ``buffers``)."""
     out: dict[str, Mapping[str, Coverage]] = {}
     for i, member in enumerate(members):
         given = buffers.get(member.name)
         if given is None:
             continue
-        own = result.system.member_result(i)
-        mk = member.risk.book.market
-        symbol = dict(zip(mk.assets, mk.symbols, strict=True))
-        new_loss = {symbol[a]: usd for a, usd in own.deficit_usd_by_reserve.items() if a in symbol}
-        new_loss |= {k: own.deficit_usd_by_class.get(k, 0.0) for k in member.risk.lender_supply_usd}
+        new_loss = given.losses(result.system.member_result(i))
         out[member.name] = MappingProxyType(coverage(given.buffers_usd, given.current_loss_usd, new_loss))
     return out
 

@@ -94,7 +94,14 @@ async def test_the_daemon_exports_the_system_result_equal_to_simulate(devnet_v36
             assert got_repaid == pytest.approx(extra["debt_repaid_usd"], rel=1e-9, abs=1e-6), (sc.name, market)
             assert got_bad == pytest.approx(extra["bad_debt_usd"], rel=1e-9, abs=1e-6), (sc.name, market)
             contagion_seen += abs(got_repaid)
-        # each market's buffers against its part of the system cascade's losses, as simulate reports them
+        # each market's buffers against its part of the system cascade's losses, as simulate reports them (the
+        # same units, no more)
+        units_exported = {
+            (dict(k[1])["market"], dict(k[1])["asset"])
+            for k in metrics
+            if k[0] == "cascade_monitor_system_scenario_uncovered_loss_usd" and dict(k[1])["scenario"] == sc.name
+        }
+        assert units_exported == {(m, u) for m, units in doc["buffers"].items() for u in units}, sc.name
         for market, units in doc["buffers"].items():
             for unit, cover in units.items():
                 key = (("asset", unit), ("market", market), ("scenario", sc.name))

@@ -27,6 +27,7 @@ async def test_the_system_panel_equals_simulate(devnet_v36: Devnet, tmp_path: Pa
                          morpho=True)  # fmt: skip
     data["sweep"] = {"enabled": False}
     data["alerts"]["stale_after_s"] = 3600
+    data["markets"][0]["buffers_usd"] = {"USDC": 50_000.0}
     config = tmp_path / "monitor.yaml"
     config.write_text(yaml.safe_dump(data))
     cfg = load_config(config, environ={})
@@ -59,7 +60,7 @@ async def test_the_system_panel_equals_simulate(devnet_v36: Devnet, tmp_path: Pa
                  const n = (k) => r.dataset[k] == null ? null : Number(r.dataset[k]);
                  return {scenario: r.dataset.scenario, market: r.dataset.market || null, repaid: n("debtRepaidUsd"),
                          bad: n("badDebtUsd"), contagion: n("contagionDebtRepaidUsd"),
-                         contagionAccounts: n("contagionAccounts")};
+                         contagionAccounts: n("contagionAccounts"), uncovered: n("uncoveredUsd")};
                })""",
         )
         charts = await _charts(page)
@@ -71,6 +72,7 @@ async def test_the_system_panel_equals_simulate(devnet_v36: Devnet, tmp_path: Pa
     assert w.errors == [], w.errors
     assert len(rows) == len(cfg.scenarios) * (1 + len(NAMES))
     seen_contagion = 0.0
+    seen_uncovered = 0.0
     for i, api in enumerate(projection["scenarios"]):
         doc = await cli("simulate", "--config", str(config), "--block", str(head),
                         *(f"--shock={a}={c}" for a, c in api["shocks"].items()))  # fmt: skip
@@ -95,6 +97,11 @@ async def test_the_system_panel_equals_simulate(devnet_v36: Devnet, tmp_path: Pa
         assert total["market"] is None
         assert total["repaid"] == pytest.approx(doc["debt_repaid_usd"], rel=1e-12)
         assert total["bad"] == pytest.approx(doc["bad_debt_usd"], rel=1e-12, abs=1e-9)
+        # the loss beyond the buffers, per market and for the system (simulate's buffers summed)
+        lost = {name: sum(u["uncovered_usd"] for u in units.values()) for name, units in doc["buffers"].items()}
+        assert total["uncovered"] == pytest.approx(sum(lost.values()), rel=1e-9, abs=1e-6)
+        assert [r["uncovered"] for r in markets] == pytest.approx([lost[n] for n in NAMES], rel=1e-9, abs=1e-6)
+        seen_uncovered += sum(lost.values())
         for row, fig in zip(markets, doc["markets"], strict=True):
             extra = doc["contagion"][fig["name"]]
             assert row["market"] == fig["name"]
@@ -105,3 +112,4 @@ async def test_the_system_panel_equals_simulate(devnet_v36: Devnet, tmp_path: Pa
             assert bar == pytest.approx(extra["debt_repaid_usd"], abs=1e-6)
             seen_contagion += abs(extra["debt_repaid_usd"])
     assert seen_contagion > 0, "the shared pools carry contagion on this devnet (the panel is not all zeros)"
+    assert seen_uncovered > 0, "some scenario leaves a loss beyond the buffers (Morpho's lenders have none)"

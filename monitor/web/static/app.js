@@ -145,19 +145,24 @@
       list.push({ s, m: null });
       for (const m of s.markets) list.push({ s, m });
     }
+    // the loss each market's buffers leave uncovered (summed over its reserves / lending markets)
+    const uncovered = (s, name) => Object.values((s.buffers || {})[name] || {}).reduce((n, u) => n + (u.uncovered_usd || 0), 0);
     rows("system-scenarios", list, ({ s, m }) => {
       if (!m) {
+        const all = s.markets.reduce((n, x) => n + uncovered(s, x.name), 0);
         return `<tr class="total" data-scenario="${esc(s.name)}" data-debt-repaid-usd="${s.debt_repaid_usd}" ` +
-          `data-bad-debt-usd="${s.bad_debt_usd}"><td class="l">${esc(s.name)}</td><td class="l">system</td>` +
-          `<td>${s.accounts_liquidated}</td><td>${usd(s.debt_repaid_usd)}</td><td>${usd(s.bad_debt_usd)}</td>` +
-          `<td></td><td></td><td></td></tr>`;
+          `data-bad-debt-usd="${s.bad_debt_usd}" data-uncovered-usd="${all}"><td class="l">${esc(s.name)}</td>` +
+          `<td class="l">system</td><td>${s.accounts_liquidated}</td><td>${usd(s.debt_repaid_usd)}</td>` +
+          `<td>${usd(s.bad_debt_usd)}</td><td></td><td></td><td></td><td class="${all > 0 ? "bad" : ""}">${usd(all)}</td></tr>`;
       }
       const c = s.contagion[m.name];
+      const u = uncovered(s, m.name);
       return `<tr data-scenario="${esc(s.name)}" data-market="${esc(m.name)}" data-debt-repaid-usd="${m.debt_repaid_usd}" ` +
-        `data-contagion-debt-repaid-usd="${c.debt_repaid_usd}" data-contagion-accounts="${c.accounts_liquidated}">` +
-        `<td class="l"></td><td class="l">${esc(m.name)}</td><td>${m.accounts_liquidated}</td>` +
+        `data-contagion-debt-repaid-usd="${c.debt_repaid_usd}" data-contagion-accounts="${c.accounts_liquidated}" ` +
+        `data-uncovered-usd="${u}"><td class="l"></td><td class="l">${esc(m.name)}</td><td>${m.accounts_liquidated}</td>` +
         `<td>${usd(m.debt_repaid_usd)}</td><td>${usd(m.bad_debt_usd)}</td><td>${c.accounts_liquidated}</td>` +
-        `<td class="${c.debt_repaid_usd > 0 ? "bad" : ""}">${usd(c.debt_repaid_usd)}</td><td>${usd(c.bad_debt_usd)}</td></tr>`;
+        `<td class="${c.debt_repaid_usd > 0 ? "bad" : ""}">${usd(c.debt_repaid_usd)}</td><td>${usd(c.bad_debt_usd)}</td>` +
+        `<td class="${u > 0 ? "bad" : ""}">${usd(u)}</td></tr>`;
     }, "no scenario projected");
     $("system-note").textContent = `block ${p.block}: ${p.markets.join(", ")} as one cascade into the shared pools`;
     if (!p.scenarios.length) return;
