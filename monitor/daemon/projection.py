@@ -85,7 +85,11 @@ class CascadeProjector:
                     rounds=len(r.rounds),
                     accounts_liquidated=r.accounts_liquidated,
                     path=cascade_path(r, projector),
-                    deficit_usd_by_reserve={symbol[a]: usd for a, usd in r.deficit_usd_by_reserve.items()},
+                    # a protocol whose write-offs fall on each lending market's lenders has no reserve deficits
+                    # (its write-offs are the lenders' losses below, not a second loss per loan token)
+                    deficit_usd_by_reserve={}
+                    if risk.lender_supply_usd
+                    else {symbol[a]: usd for a, usd in r.deficit_usd_by_reserve.items()},
                     lender_loss_usd={k: r.deficit_usd_by_class.get(k, 0.0) for k in risk.lender_supply_usd},
                 )
             )

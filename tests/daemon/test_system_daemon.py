@@ -114,6 +114,12 @@ async def test_the_daemon_exports_the_system_result_equal_to_simulate(devnet_v36
         print(f"\n{sc.name}: system repaid ${repaid:,.0f}, bad debt ${bad:,.0f}, contagion {doc['contagion']}")
     assert contagion_seen > 0, "the markets' shared sales cause liquidations a market alone does not"
     assert buffers_seen > 0
+    # Morpho's own scenarios: its write-offs are its lenders' losses per market id, never reserve deficits
+    morpho = [dict(k[1]) for k in metrics if k[0] == "cascade_monitor_scenario_uncovered_loss_usd"]
+    morpho = [labels for labels in morpho if labels["market"] == "devnet-morpho"]
+    assert morpho and all(labels["asset"].startswith("0x") for labels in morpho), morpho
+    deficits = [k for k in metrics if k[0] == "cascade_monitor_scenario_deficit_usd"]
+    assert deficits and not [k for k in deficits if dict(k[1])["market"] == "devnet-morpho"]
 
 
 async def test_one_market_has_no_system_result(devnet_v36: Devnet, tmp_path: Path) -> None:
