@@ -2,8 +2,9 @@
 
 Pure: built from the markets' risk inputs of one block and that block's pools (the same inputs ``simulate`` reads
 for a config with several markets, so the figures equal its ``--json``); CPU work, run in a worker thread. Per
-scenario the system's debt repaid and bad debt, and per market its contagion: its figures in the system minus its
-figures projected alone (:mod:`monitor.risk.system`).
+scenario the system's debt repaid and bad debt, and per market its figures, its contagion (its figures in the
+system minus its figures projected alone, :mod:`monitor.risk.system`) and its buffers against its own part of the
+cascade's losses.
 """
 
 from __future__ import annotations
