@@ -36,6 +36,7 @@ from pydantic import (
 from monitor.configbase import Address
 from monitor.configbase import FrozenModel as _Frozen
 from monitor.errors import ConfigError, DataError
+from monitor.oracles_config import OraclesConfig
 from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.morpho_blue.config import MorphoBlueMarketConfig
 from monitor.risk.offchain import OffchainCurve
@@ -304,7 +305,14 @@ AlertKind = Literal[
     "hf_mass_below_usd",  # debt of accounts with HF below `level`
     "oracle_deviation",  # |oracle / DEX price - 1|, worst asset or `asset`
     "data_age_s",  # seconds since the newest processed block was mined
+    "lookahead_liquidatable_debt_usd",  # debt turning liquidatable at the next oracle update (pools already moved)
+    "system_projected_bad_debt_usd",  # bad debt of a scenario (or the worst) projected on every market as one
+    "contagion_bad_debt_usd",  # a market's bad debt in the system minus alone, worst market (and scenario)
 ]
+SYSTEM_MARKET = "system"
+"""The market name of the alerts on system figures (no configured market may take it)."""
+SYSTEM_KINDS = frozenset({"system_projected_bad_debt_usd", "contagion_bad_debt_usd"})
+"""Kinds measured on the system projection (configs with several markets), reported as the market ``system``."""
 
 
 class AlertRuleConfig(_Frozen):
@@ -387,6 +395,7 @@ class MonitorConfig(_Frozen):
     sweep: SweepConfig = Field(default_factory=SweepConfig)
     alerts: AlertsConfig = Field(default_factory=AlertsConfig)
     liquidators: LiquidatorsConfig = Field(default_factory=LiquidatorsConfig)
+    oracles: OraclesConfig = Field(default_factory=OraclesConfig)
 
     @model_validator(mode="before")
     @classmethod
@@ -408,6 +417,10 @@ class MonitorConfig(_Frozen):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"market names must be unique; repeated: {', '.join(dupes)}")
+        if SYSTEM_MARKET in names:
+            raise ValueError(
+                f"{SYSTEM_MARKET!r} is the name the alerts on system figures carry; name the market otherwise"
+            )
         return markets
 
     @property

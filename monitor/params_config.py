@@ -1,5 +1,6 @@
-"""The engine's model parameters from a config: the one place the daemon, ``simulate`` and ``sweep`` build
-:class:`~monitor.risk.ModelParams` from (their command-line options may then override single values)."""
+"""The model parameters a config asks for: ``params_from_config(cfg)``, the one place the daemon and the
+``simulate``/``sweep`` commands turn config sections into :class:`~monitor.risk.ModelParams` (their
+command-line options may then override single values)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,26 @@ import math
 
 from monitor.config import MonitorConfig
 from monitor.risk import ModelParams
+from monitor.risk.oracles import OracleModel
 
 
 def params_from_config(cfg: MonitorConfig) -> ModelParams:
-    """``liquidators:`` and the chain's block time as model parameters (the rest: the engine's defaults)."""
+    """``liquidators:``, the chain's block time and ``oracles:`` as model parameters (the engine's defaults where
+    a section is absent)."""
     liq = cfg.liquidators
+    section = cfg.oracles
+    models = {}
+    for symbol, asset in section.assets.items():
+        kind = section.defaults.of(asset.kind)
+        models[symbol] = OracleModel(
+            kind=asset.kind,
+            base=asset.base,
+            deviation=kind.deviation if asset.deviation is None else asset.deviation,
+            heartbeat_seconds=kind.heartbeat_seconds if asset.heartbeat_seconds is None else asset.heartbeat_seconds,
+        )
+    # Branch: without an ``oracles:`` section no feed has a heartbeat (the engine's default, which a deviation
+    # given on the command line alone keeps); with one, market feeds update by their kind's heartbeat.
+    heartbeat = section.defaults.market.heartbeat_seconds if "oracles" in cfg.model_fields_set else math.inf
     return ModelParams(
         liquidator_capital_usd=math.inf if liq.capital_usd_per_block is None else liq.capital_usd_per_block,
         min_profit_usd=liq.min_profit_usd,
@@ -22,4 +38,7 @@ def params_from_config(cfg: MonitorConfig) -> ModelParams:
         native_asset=liq.native_asset,
         native_price_usd=liq.native_price_usd,
         block_time_seconds=cfg.chain.block_seconds,
+        oracle_deviation=section.defaults.market.deviation,
+        oracle_heartbeat_seconds=heartbeat,
+        oracles=models,
     )

@@ -469,6 +469,36 @@ def panels() -> list[Json]:
         8,
     )
 
+    lay.row("System and look-ahead")
+    lay.add(
+        timeseries(
+            "System projected bad debt",
+            [target("cascade_monitor_system_scenario_bad_debt_usd", "{{scenario}}")],
+            "currencyUSD",
+            "Each scenario projected on every market as one cascade into the shared pools (configs with several "
+            "markets).",
+        ),
+        8,
+    )
+    lay.add(
+        timeseries(
+            "Contagion bad debt",
+            [target(f"cascade_monitor_contagion_bad_debt_usd{{{M}}}", "{{market}} {{scenario}}")],
+            "currencyUSD",
+            "A market's projected bad debt in the system minus projected alone: what the other markets' sales add.",
+        ),
+        8,
+    )
+    lay.add(
+        timeseries(
+            "Debt waiting for the next oracle update",
+            [target(f"cascade_monitor_lookahead_liquidatable_debt_usd{{{M}}}", "{{market}}")],
+            "currencyUSD",
+            "Debt that turns liquidatable once the oracles take the prices the pools already show.",
+        ),
+        8,
+    )
+
     lay.row("Monitor")
     lay.add(
         timeseries(

@@ -16,6 +16,7 @@ import json
 import math
 import re
 import sys
+from dataclasses import replace
 from typing import Any
 
 from monitor.chain.rpc import RpcClient
@@ -27,6 +28,7 @@ from monitor.logs import protect_config
 from monitor.params_config import params_from_config
 from monitor.protocols.aave_v3.version import configured_override
 from monitor.risk import CascadeResult, ModelParams, Projector, gather_venues
+from monitor.risk.oracles import check_assets, models_for
 from monitor.snapshot import MarketSnapshot, load_snapshot
 from monitor.venues.offchain_file import load_offchain
 
@@ -67,7 +69,8 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--gas-per-liquidation", type=int, default=None, help="gas units of one liquidation")
     g.add_argument("--gas-price-gwei", type=float, default=None, help="gas price, gwei (x the native token's price)")
     g.add_argument("--min-profit-usd", type=float, default=None, help="minimum profit of a liquidation, USD")
-    g.add_argument("--oracle-deviation", type=float, default=None, help="oracle follows pool moves beyond this share")
+    deviation_help = "oracle follows pool moves beyond this share (default: the config's oracles.defaults.market)"
+    g.add_argument("--oracle-deviation", type=float, default=None, help=deviation_help)
     heartbeat_help = "an oracle held inside its band takes the pool price this long after its last update"
     g.add_argument("--oracle-heartbeat-seconds", type=float, default=None, help=heartbeat_help)
     g.add_argument("--latency-rounds", type=int, default=None, help="rounds an account waits before liquidation")
@@ -156,6 +159,11 @@ def projector_for(args: argparse.Namespace) -> tuple[MarketSnapshot, Projector]:
     snap = asyncio.run(_read(cfg, market, args.block))
     risk = snap.view.risk_input(liquidation_rules(args, market))
     book = risk.book
+    if len(cfg.markets) == 1:
+        check_assets([book.market], params.oracles)
+    # Branch: --market on a config of several markets -> the oracle models of this market's assets only (the
+    # others may name the other markets' assets)
+    params = replace(params, oracles=models_for(book.market, params.oracles))
     venues = gather_venues(book.market, snap.pools, offchain=load_offchain(cfg.dex), split=cfg.dex.split_sales)
     return snap, Projector(book, venues, params, model=risk.model)
 
@@ -250,7 +258,7 @@ def run(args: argparse.Namespace) -> int:
         projected = whole.project(dict(args.shock))
         block = snaps[0].block
         if args.json:
-            json.dump(system.simulate_document(block, whole, projected), sys.stdout)
+            json.dump(system.simulate_document(block, whole, projected, snaps), sys.stdout)
             sys.stdout.write("\n")
         else:
             print(system.simulate_text(block, whole, projected))

@@ -152,7 +152,8 @@ def run(args: argparse.Namespace) -> int:
         seconds = time.perf_counter() - start
         block = snaps[0].block
         if args.json:
-            json.dump(system.sweep_document(block, whole, swept, seconds), sys.stdout)
+            exhausting = system.buffer_exhausting_shocks(snaps, whole, swept, spec)
+            json.dump(system.sweep_document(block, whole, swept, seconds, exhausting), sys.stdout)
             sys.stdout.write("\n")
         else:
             names = ", ".join(m.name for m in whole.table.members)

@@ -9,15 +9,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from monitor.chain.rpc import RpcClient
 from monitor.commands.cascade_json import assets_json, rounds_json, time_json, time_text
 from monitor.config import MarketConfig, MonitorConfig
 from monitor.errors import ConfigError
-from monitor.risk import ModelParams, SweepResult
-from monitor.risk.system import SystemMember, SystemProjector, SystemResult
+from monitor.risk import CascadeResult, ModelParams, SweepResult, SweepSpec
+from monitor.risk.buffers import Coverage, buffer_exhausting_shock
+from monitor.risk.oracles import check_assets
+from monitor.risk.system import SystemCascade, SystemMember, SystemProjector, SystemResult
 from monitor.snapshot import MarketSnapshot, load_snapshot
 from monitor.venues.offchain_file import load_offchain
 
@@ -62,16 +64,32 @@ def system_projector(
     check_distinct(cfg.markets)
     snaps = asyncio.run(_read_all(cfg, args.block))
     members = [SystemMember(s.config.name, s.config.protocol, s.view.risk_input(rules(args, s.config))) for s in snaps]
+    check_assets([m.risk.book.market for m in members], params.oracles)
     offchain = load_offchain(cfg.dex)
     system = SystemProjector.from_pools(members, snaps[0].pools.values(), params, offchain=offchain,
                                         split=cfg.dex.split_sales)  # fmt: skip
     return snaps, system
 
 
-def simulate_document(block: int, system: SystemProjector, result: SystemResult) -> dict[str, Any]:
-    """``simulate --json`` of the system: the one-market fields for the whole system, ``markets`` and
-    ``contagion`` (field names are a public interface)."""
+def system_buffers(snaps: Sequence[MarketSnapshot], result: SystemResult) -> dict[str, dict[str, Any]]:
+    """Per market, per loss-bearing unit (as the one-market ``buffers``): its buffer against the loss the system
+    projection leaves there (written off now plus the market's own part of the cascade's write-offs)."""
+    return {
+        snap.config.name: {
+            unit: c.to_json() for unit, c in snap.view.buffer_coverage(result.system.member_result(i)).items()
+        }
+        for i, snap in enumerate(snaps)
+    }
+
+
+def simulate_document(
+    block: int, system: SystemProjector, result: SystemResult, snaps: Sequence[MarketSnapshot] = ()
+) -> dict[str, Any]:
+    """``simulate --json`` of the system: the one-market fields for the whole system, ``markets``,
+    ``contagion`` and, given the markets' snapshots, ``buffers`` per market (field names are a public
+    interface)."""
     s, m = result.system, system.market
+    buffers = {"buffers": system_buffers(snaps, result)} if snaps else {}
     return {
         "block": block,
         "rounds": rounds_json(s),
@@ -102,6 +120,7 @@ def simulate_document(block: int, system: SystemProjector, result: SystemResult)
             }
             for name, c in result.contagion.items()
         },
+        **buffers,
     }
 
 
@@ -150,13 +169,47 @@ def simulate_text(block: int, system: SystemProjector, result: SystemResult) -> 
     return "\n".join(lines)
 
 
-def sweep_document(block: int, system: SystemProjector, result: SweepResult, seconds: float) -> dict[str, Any]:
+def system_coverage(snaps: Sequence[MarketSnapshot]) -> Callable[[CascadeResult], dict[str, Coverage]]:
+    """A system projection's coverage per loss-bearing unit of every market, keyed ``market:unit`` (what the
+    buffer-exhausting shock of the system judges: the first drop exhausting any market's buffer)."""
+
+    def coverage_of(result: CascadeResult) -> dict[str, Coverage]:
+        assert isinstance(result, SystemCascade)
+        return {
+            f"{snap.config.name}:{unit}": c
+            for i, snap in enumerate(snaps)
+            for unit, c in snap.view.buffer_coverage(result.member_result(i)).items()
+        }
+
+    return coverage_of
+
+
+def buffer_exhausting_shocks(
+    snaps: Sequence[MarketSnapshot], system: SystemProjector, result: SweepResult, spec: SweepSpec
+) -> dict[str, float | None]:
+    """Per swept asset, the smallest drop whose system projection leaves some market's unit with a loss beyond
+    its buffer (None: no step up to the largest does)."""
+    judge = system_coverage(snaps)
+    return {a.asset: buffer_exhausting_shock(system.projector, a.asset, spec, judge) for a in result.assets}
+
+
+def sweep_document(
+    block: int,
+    system: SystemProjector,
+    result: SweepResult,
+    seconds: float,
+    exhausting: Mapping[str, float | None] | None = None,
+) -> dict[str, Any]:
     """``sweep --json`` of the system: the one-market fields (curves and critical shocks of the whole system)
-    with ``markets`` in place of ``market``."""
+    with ``markets`` in place of ``market``; ``exhausting``: :func:`buffer_exhausting_shocks`
+    (``buffer_exhausting_shock`` per asset)."""
+    assets = assets_json(result)
+    if exhausting is not None:
+        assets = [{**a, "buffer_exhausting_shock": exhausting.get(a["asset"])} for a in assets]
     return {
         "block": block,
         "markets": [{"name": m.name, "protocol": m.protocol} for m in system.table.members],
         "limits": {"amplification": result.limits.amplification, "bad_debt_usd": result.limits.bad_debt_usd},
         "seconds": seconds,
-        "assets": assets_json(result),
+        "assets": assets,
     }

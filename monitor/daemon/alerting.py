@@ -3,7 +3,8 @@
 The engine's state persists next to the checkpoint (``<checkpoint>.alerts.json``, written atomically after
 each evaluation), so an alert that fired before a restart keeps its id and resolves once, after it.
 Between blocks a timer re-evaluates the newest result of each market, so data staleness can fire an alert
-while no block arrives.
+while no block arrives. The rules on system figures (:data:`~monitor.config.SYSTEM_KINDS`) are evaluated on each
+system projection, as the market ``system``.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from pathlib import Path
 from monitor.alerts.model import AlertEvent
 from monitor.alerts.mqtt import MqttPublisher
 from monitor.alerts.rules import AlertEngine
-from monitor.config import MonitorConfig
-from monitor.daemon.measure import measure
+from monitor.config import SYSTEM_KINDS, SYSTEM_MARKET, MonitorConfig
+from monitor.daemon.measure import measure, measure_system
 from monitor.daemon.result import MarketResult
 from monitor.daemon.store import AlertState, OutboxStats
+from monitor.daemon.system import SystemProjections
 from monitor.errors import MonitorError
 
 log = logging.getLogger(__name__)
+SYSTEM = SYSTEM_MARKET  # the market name the alerts on system figures carry
 
 
 class Alerting:
@@ -60,11 +63,22 @@ class Alerting:
         self.latest[result.market] = result
         self._evaluate(result)
 
+    async def on_system(self, system: SystemProjections) -> None:
+        """Evaluate the rules on system figures on a new system projection (market ``system``)."""
+        rules = [r for r in self.rules if r.kind in SYSTEM_KINDS]
+        if rules:
+            self._publish(
+                SYSTEM, system.block, system.block_timestamp, {r.name: measure_system(r, system) for r in rules}
+            )
+
     def _evaluate(self, result: MarketResult, now: float | None = None) -> None:
         if not self.rules:
             return
-        values = {r.name: measure(r, result, now) for r in self.rules}
-        ev = self.engine.evaluate(result.market, result.block, result.block_timestamp, values)
+        values = {r.name: measure(r, result, now) for r in self.rules if r.kind not in SYSTEM_KINDS}
+        self._publish(result.market, result.block, result.block_timestamp, values)
+
+    def _publish(self, market: str, block: int, timestamp: int, values: dict[str, float | None]) -> None:
+        ev = self.engine.evaluate(market, block, timestamp, values)
         for e in ev.events:
             self._announce(e)
             if self.publisher is not None:

@@ -27,10 +27,11 @@ from monitor.daemon.context import BlockContext, ChainReader
 from monitor.daemon.pipeline import MarketPipeline
 from monitor.daemon.result import MarketResult
 from monitor.daemon.store import ResultStore
-from monitor.daemon.system import system_projections
+from monitor.daemon.system import MemberBuffers, SystemProjections, system_projections
 from monitor.errors import MonitorError
 from monitor.params_config import params_from_config
 from monitor.protocols.base import Refresh
+from monitor.risk.oracles import check_assets
 from monitor.risk.system import SystemMember
 from monitor.venues.offchain_file import OffchainDepth
 
@@ -49,6 +50,7 @@ class ChainLoop:
         pipelines: Sequence[MarketPipeline],
         store: ResultStore,
         on_result: Callable[[MarketResult], Awaitable[None]] | None = None,
+        on_system: Callable[[SystemProjections], Awaitable[None]] | None = None,
     ) -> None:
         self.cfg = cfg
         self.offchain = OffchainDepth(cfg.dex)  # the system projection's off-chain depth curves
@@ -56,11 +58,14 @@ class ChainLoop:
         self.pipelines = {p.name: p for p in pipelines}
         self.store = store
         self.on_result = on_result
+        self.on_system = on_system
         self.failures = {name: 0 for name in self.pipelines}
         self.retry_at = {name: 0.0 for name in self.pipelines}
         poll = cfg.chain.poll_interval_s
         self.retry = Backoff(base_s=2 * poll, cap_s=min(64 * poll, MAX_RETRY_DELAY_S), jitter=False)
         self.last_context: BlockContext | None = None
+        self.params = params_from_config(cfg)
+        self.oracles_checked = False
         ws_url = cfg.chain.head_ws_url
         self.heads = HeadSubscription(ws_url) if ws_url is not None else None
 
@@ -132,8 +137,20 @@ class ChainLoop:
             if self.on_result is not None:
                 await self.on_result(result)
         if results:  # after the markets' results are out: the system result never holds them up
+            self._check_oracles(context.block)
             await self._system(context)
         return results
+
+    def _check_oracles(self, block: int) -> None:
+        """Once every market has a result of one block: the config's ``oracles`` must name assets some market
+        lists (ConfigError naming the others, which stops the daemon: a typo would silently change nothing)."""
+        if self.oracles_checked:
+            return
+        latest = [pipe.last_risk_input for pipe in self.pipelines.values()]
+        if any(x is None or x[0] != block for x in latest):
+            return
+        check_assets([x[1].book.market for x in latest if x is not None], self.params.oracles)
+        self.oracles_checked = True
 
     async def _system(self, context: BlockContext) -> None:
         """The system result of ``context``'s block (one cascade over every market selling into the same
@@ -142,17 +159,20 @@ class ChainLoop:
         if len(self.pipelines) < 2 or not self.cfg.scenarios:
             return
         members = []
+        buffers = {}
         protocols = {m.name: m.protocol for m in self.cfg.markets}
         for name, pipe in self.pipelines.items():
-            latest = pipe.last_risk_input
-            if latest is None or latest[0] != context.block:
+            latest, view = pipe.last_risk_input, pipe.last_view
+            if latest is None or latest[0] != context.block or view is None or view.block != context.block:
                 return  # a market is behind or failed at this block: wait for a block all of them have
             members.append(SystemMember(name, protocols[name], latest[1]))
+            buffers[name] = MemberBuffers(view.buffers_usd(), view.reserve_deficits_usd(), view.scenario_losses_usd)
         try:
             projections = await asyncio.to_thread(
                 functools.partial(system_projections, offchain=self.offchain.current(),
                                   split=self.cfg.dex.split_sales),
-                context.block, members, dict(context.pools), self.cfg.scenarios, params_from_config(self.cfg),
+                context.block, members, dict(context.pools), self.cfg.scenarios, self.params, context.timestamp,
+                buffers,
             )  # fmt: skip
         except asyncio.CancelledError:
             raise
@@ -161,6 +181,8 @@ class ChainLoop:
                       exc_info=exc)  # fmt: skip
             return
         self.store.publish_system(projections)
+        if self.on_system is not None:
+            await self.on_system(projections)
 
     def _failed(self, pipes: Sequence[MarketPipeline], exc: BaseException) -> None:
         expected = isinstance(exc, MonitorError | aiohttp.ClientError | TimeoutError | OSError)

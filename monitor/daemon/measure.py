@@ -1,4 +1,5 @@
-"""What each alert rule measures on a :class:`MarketResult` (pure)."""
+"""What each alert rule measures on a :class:`MarketResult`, or on the system projection for the system kinds
+(pure)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import math
 
 from monitor.config import AlertRuleConfig
 from monitor.daemon.result import MarketResult
+from monitor.daemon.system import SystemProjections
 
 
 def _finite(values: list[float]) -> list[float]:
@@ -40,4 +42,20 @@ def measure(rule: AlertRuleConfig, result: MarketResult, now: float | None = Non
             return max(vals) if vals else None
         case "data_age_s":
             return result.data_age_s(now)
-    return None
+        case "lookahead_liquidatable_debt_usd":
+            return result.lookahead_liquidatable_debt_usd
+    return None  # the system kinds: measured on the system projection (measure_system)
+
+
+def measure_system(rule: AlertRuleConfig, system: SystemProjections) -> float | None:
+    """A system kind's value on the system projection (the worst scenario, or ``scenario``; contagion: the worst
+    market); None for the other kinds or without a matching scenario."""
+    scen = [s for s in system.scenarios if rule.scenario is None or s.name == rule.scenario]
+    match rule.kind:
+        case "system_projected_bad_debt_usd":
+            vals = _finite([s.bad_debt_usd for s in scen])
+        case "contagion_bad_debt_usd":
+            vals = _finite([c.bad_debt_usd for s in scen for c in s.contagion.values()])
+        case _:
+            return None
+    return max(vals) if vals else None

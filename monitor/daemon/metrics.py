@@ -22,6 +22,7 @@ from monitor import __version__
 from monitor.chain.stats import RpcStats
 from monitor.daemon.result import BLOCK_BUCKETS, MarketResult, MarketStatus
 from monitor.daemon.store import AlertState, OutboxStats, ResultStore
+from monitor.daemon.system_metrics import system_families
 from monitor.web import WebSources, add_web_routes
 
 PREFIX = "cascade_monitor_"
@@ -124,6 +125,18 @@ class ResultCollector(Collector):
             "liq_acc": _gauge("liquidatable_accounts", "Accounts with health factor < 1 now.", ["market"]),
             "liq_debt": _gauge(
                 "liquidatable_debt_usd", "Debt of accounts with health factor < 1 now, USD.", ["market"]
+            ),
+            "la_acc": _gauge(
+                "lookahead_liquidatable_accounts",
+                "Accounts that turn liquidatable at the next oracle update given the prices the pools already show "
+                "(beyond those liquidatable now).",
+                ["market"],
+            ),
+            "la_debt": _gauge(
+                "lookahead_liquidatable_debt_usd",
+                "Debt of the accounts that turn liquidatable at the next oracle update given the prices the pools "
+                "already show, USD.",
+                ["market"],
             ),
             "toxic": _gauge("toxic_accounts", "Accounts where LT x bonus > HF (liquidation worsens them).", ["market"]),
             "risk": _gauge(
@@ -246,6 +259,8 @@ class ResultCollector(Collector):
             fam["hf_debt"].add_metric([market, result.protocol, "+Inf"], result.debt_usd)
             fam["liq_acc"].add_metric([market], result.liquidatable_accounts)
             fam["liq_debt"].add_metric([market], result.liquidatable_debt_usd)
+            fam["la_acc"].add_metric([market], result.lookahead_liquidatable_accounts)
+            fam["la_debt"].add_metric([market], result.lookahead_liquidatable_debt_usd)
             fam["toxic"].add_metric([market], result.toxic_accounts)
             for asset, curve in result.collateral_at_risk_usd.items():
                 for drop, usd in curve.items():
@@ -295,39 +310,8 @@ class ResultCollector(Collector):
         """The system projection of the configured scenarios (configs with several markets; none before the
         first block every market has a result of)."""
         system = self.store.system()
-        if system is None:
-            return
-        repaid = _gauge(
-            "system_scenario_debt_repaid_usd",
-            "Projected debt repaid by liquidations in every market together, as one cascade into the shared "
-            "venues, USD.",
-            ["scenario"],
-        )
-        bad = _gauge(
-            "system_scenario_bad_debt_usd",
-            "Projected bad debt of every market together after the cascade across markets, USD.",
-            ["scenario"],
-        )
-        c_repaid = _gauge(
-            "contagion_debt_repaid_usd",
-            "The market's projected debt repaid in the system minus projected alone (liquidations the other "
-            "markets' sales cause), USD.",
-            ["market", "scenario"],
-        )
-        c_bad = _gauge(
-            "contagion_bad_debt_usd",
-            "The market's projected bad debt in the system minus projected alone, USD.",
-            ["market", "scenario"],
-        )
-        for scenario in system.scenarios:
-            repaid.add_metric([scenario.name], scenario.debt_repaid_usd)
-            bad.add_metric([scenario.name], scenario.bad_debt_usd)
-            for market, extra in scenario.contagion.items():
-                c_repaid.add_metric([market, scenario.name], extra.debt_repaid_usd)
-                c_bad.add_metric([market, scenario.name], extra.bad_debt_usd)
-        block = _gauge("system_last_block", "Block of the newest system projection.", [])
-        block.add_metric([], system.block)
-        yield from (block, repaid, bad, c_repaid, c_bad)
+        if system is not None:
+            yield from system_families(system)
 
     def _rpc(self) -> Iterator[Metric]:
         if self.sources.rpc_stats is None:

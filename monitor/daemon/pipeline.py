@@ -30,6 +30,7 @@ class MarketPipeline:
         self.levels = sorted({r.level for r in cfg.alerts.rules if r.level is not None} | {1.0, 1.05, 1.1})
         self.last_block: int | None = None
         self.last_risk_input: tuple[int, RiskInput] | None = None  # (block, the engine input) of the last result
+        self.last_view: MarketView | None = None  # the view of the last result (its block's buffers and losses)
 
     @property
     def name(self) -> str:
@@ -52,6 +53,7 @@ class MarketPipeline:
         result = self._result(context, refresh, projections)
         self.last_block = context.block
         self.last_risk_input = (context.block, risk)
+        self.last_view = refresh.view
         return result
 
     def _result(self, context: BlockContext, refresh: Refresh, projections: Projections) -> MarketResult:
@@ -91,6 +93,8 @@ class MarketPipeline:
             reserve_deficit_usd=view.reserve_deficits_usd(),
             critical_shocks_block=projections.critical_block,
             buffers_usd=view.buffers_usd(),
+            lookahead_liquidatable_accounts=projections.lookahead_accounts,
+            lookahead_liquidatable_debt_usd=projections.lookahead_debt_usd,
         )
 
 

@@ -1,6 +1,7 @@
 """The daemon's projector: the configured scenarios every block (``"*"`` expanded per collateral asset), the
-sweep and critical shocks every ``sweep.every_blocks`` blocks (its last answer is kept in between). Runs in a
-worker thread."""
+look-ahead (debt waiting for the next oracle update) every block, the sweep and critical shocks every
+``sweep.every_blocks`` blocks (its last answer is kept in between). The model's parameters are the config's
+(:func:`~monitor.params_config.params_from_config`). Runs in a worker thread."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import logging
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 
 from monitor.config import EACH_COLLATERAL, MarketConfig, MonitorConfig, ScenarioConfig
 from monitor.daemon.result import Projections, ScenarioRound, ScenarioSummary
@@ -17,6 +19,7 @@ from monitor.params_config import params_from_config
 from monitor.risk import (
     CascadeResult,
     Limits,
+    ModelParams,
     Projector,
     RiskInput,
     SweepSpec,
@@ -26,6 +29,7 @@ from monitor.risk import (
     gather_venues,
     sweep,
 )
+from monitor.risk.oracles import look_ahead, models_for
 from monitor.venues.offchain_file import OffchainDepth
 
 log = logging.getLogger(__name__)
@@ -37,7 +41,7 @@ class CascadeProjector:
     def __init__(self, cfg: MonitorConfig, market: MarketConfig) -> None:
         self.cfg = cfg
         self.market = market
-        self.params = params_from_config(cfg)
+        self.params: ModelParams = params_from_config(cfg)
         self.offchain = OffchainDepth(cfg.dex)  # off-chain depth curves, the file reread when it changes
         s = cfg.sweep
         steps = round(s.max_shock / s.step)
@@ -50,15 +54,20 @@ class CascadeProjector:
         self.last_sweep_s = 0.0
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sweep-{market.name}")
         self._running: Future[None] | None = None
-        self.latest: tuple[int, RiskInput, dict[str, Venue | VenueSet]] | None = None  # newest block's engine inputs
+        # newest block's engine inputs: block, risk input, venues, the market's parameters
+        self.latest: tuple[int, RiskInput, dict[str, Venue | VenueSet], ModelParams] | None = None
 
     def __call__(self, block: int, risk: RiskInput, pools: dict[str, PoolState]) -> Projections:
         """Scenario summaries for ``block``, and critical shocks (fresh or from the last sweep)."""
         cbook = risk.book
         usable = aligned_pools(pools, cbook.market.usd(cbook.market.prices))
         venues = gather_venues(cbook.market, usable, offchain=self.offchain.current(), split=self.cfg.dex.split_sales)
-        projector = Projector(cbook, venues, self.params, model=risk.model)
-        self.latest = (block, risk, venues)
+        params = self.params
+        if params.oracles:  # Branch: the config's oracle models name assets of every market: this one's only
+            params = replace(params, oracles=models_for(cbook.market, params.oracles))
+        projector = Projector(cbook, venues, params, model=risk.model)
+        waiting = look_ahead(cbook, risk.model, venues, params.oracles)
+        self.latest = (block, risk, venues, params)
         scenarios = []
         symbol = dict(zip(cbook.market.assets, cbook.market.symbols, strict=True))
         for name, shocks in expand_scenarios(self.cfg.scenarios, projector):
@@ -79,7 +88,11 @@ class CascadeProjector:
                     rounds=len(r.rounds),
                     accounts_liquidated=r.accounts_liquidated,
                     path=cascade_path(r, projector),
-                    deficit_usd_by_reserve={symbol[a]: usd for a, usd in r.deficit_usd_by_reserve.items()},
+                    # a protocol whose write-offs fall on each lending market's lenders has no reserve deficits
+                    # (its write-offs are the lenders' losses below, not a second loss per loan token)
+                    deficit_usd_by_reserve={}
+                    if risk.lender_supply_usd
+                    else {symbol[a]: usd for a, usd in r.deficit_usd_by_reserve.items()},
                     lender_loss_usd={k: r.deficit_usd_by_class.get(k, 0.0) for k in risk.lender_supply_usd},
                     duration_seconds=r.duration_seconds,
                     liquidated_first_minute_usd=r.liquidated_first_minute_usd,
@@ -89,7 +102,13 @@ class CascadeProjector:
             )
         self._maybe_sweep(block, projector)
         swept_at, critical = self._critical
-        return Projections(scenarios=tuple(scenarios), critical_shocks=dict(critical), critical_block=swept_at)
+        return Projections(
+            scenarios=tuple(scenarios),
+            critical_shocks=dict(critical),
+            critical_block=swept_at,
+            lookahead_accounts=waiting.accounts,
+            lookahead_debt_usd=waiting.debt_usd,
+        )
 
     @property
     def critical(self) -> dict[str, float | None]:
@@ -106,8 +125,8 @@ class CascadeProjector:
         and model, with that block; None before the first block."""
         if self.latest is None:
             return None
-        block, risk, venues = self.latest
-        return block, Projector(risk.book, venues, self.params, model=risk.model)
+        block, risk, venues, params = self.latest
+        return block, Projector(risk.book, venues, params, model=risk.model)
 
     def _maybe_sweep(self, block: int, projector: Projector) -> None:
         """Start a sweep in the background when one is due and none runs; its answer lands when ready.

@@ -85,6 +85,8 @@ class Projections:
     scenarios: tuple[ScenarioSummary, ...] = ()
     critical_shocks: dict[str, float | None] | None = None
     critical_block: int | None = None  # the block the critical shocks were swept at (an earlier one, often)
+    lookahead_accounts: int = 0  # accounts liquidatable once the pending oracle updates land, beyond those now
+    lookahead_debt_usd: float = 0.0  # their debt
 
 
 class Projector(Protocol):
@@ -131,6 +133,10 @@ class MarketResult:
     protocol: str = ""  # the market's protocol (config key), a label of the health-factor distribution
     critical_shocks_block: int | None = None  # block the critical shocks were swept at (the sweep runs behind)
     buffers_usd: Mapping[str, float] = field(default_factory=dict)  # loss-bearing unit -> what absorbs its loss
+    # accounts (and their debt) liquidatable once the oracles take the prices the pools already show (the
+    # update that has not landed yet), beyond those liquidatable now
+    lookahead_liquidatable_accounts: int = 0
+    lookahead_liquidatable_debt_usd: float = 0.0
 
     def scenario_buffers(self, scenario: ScenarioSummary) -> dict[str, Coverage]:
         """Per loss-bearing unit (reserve symbol, lending market id), its buffer against the scenario's loss

@@ -107,7 +107,7 @@ class Daemon:
                             pipe = MarketPipeline(self.cfg, tracker, factory(self.cfg, market.name))
                             self.pipelines[market.name] = pipe
                         self.chain = ChainLoop(self.cfg, reads, list(self.pipelines.values()), self.store,
-                                               self._on_result)  # fmt: skip
+                                               self._on_result, self.alerting.on_system)  # fmt: skip
                         async with asyncio.TaskGroup() as tg:
                             tg.create_task(self.chain.run(), name="chain")
                             if self.publisher is not None:
@@ -116,6 +116,8 @@ class Daemon:
                             tg.create_task(self._wait_stop(), name="shutdown")
                     except* _Stop:
                         log.info("stopping: tasks cancelled, checkpoint closed")
+                    except* ConfigError as group:  # found once the markets are read (e.g. an unknown oracle asset)
+                        raise _first(group) from None
         finally:
             await runner.cleanup()
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -146,3 +148,12 @@ def _bound_port(site: web.TCPSite) -> int | None:
     server = site._server  # aiohttp keeps the asyncio server here
     sockets = getattr(server, "sockets", None) or []
     return int(sockets[0].getsockname()[1]) if sockets else None
+
+
+def _first(group: BaseExceptionGroup[ConfigError]) -> ConfigError:
+    """The first error of a (nested) exception group: the one to report."""
+    exc: BaseException = group
+    while isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    assert isinstance(exc, ConfigError)
+    return exc

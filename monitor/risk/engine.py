@@ -13,7 +13,7 @@ from numpy.typing import NDArray
 
 from monitor.dex import PoolState
 from monitor.errors import DataError
-from monitor.risk.baseline import baseline
+from monitor.risk.baseline import Baseline, baseline
 from monitor.risk.dust import dust
 from monitor.risk.health import toxic
 from monitor.risk.market import CascadeBook, resolve_shocks
@@ -138,13 +138,18 @@ class Projector:
             n, r = len(self.book), self.market.size
             self._pos = np.full(n, -1, dtype=np.int64)
             self._buffers = (np.empty((r, max(n, 1))), np.empty((r, max(n, 1))))
-        run = Run(self.exposure, self.venues, self.params, prices, pools, base, self._pos, self.empty, self._buffers,
-                  sales=book)  # fmt: skip
+        run = self.new_run(prices, pools, base, book)
         run.run()
         if book is not None:
             # split sales: each round's split across the venues (one ``sell`` per recorded round)
             run.rounds = [replace(r, sold_by_venue=s) for r, s in zip(run.rounds, run.sold_by_venue, strict=True)]
         return self.result(run, shocks, prices)
+
+    def new_run(self, prices: F64, pools: dict[int, PoolState], base: Baseline, sales: SaleBook | None) -> Run:
+        """The mutable state of one projection (a subclass may return a run that records more)."""
+        assert self._pos is not None  # project() sizes the position map first
+        return Run(self.exposure, self.venues, self.params, prices, pools, base, self._pos, self.empty, self._buffers,
+                   sales=sales)  # fmt: skip
 
     # -- outputs ----------------------------------------------------------------------------------------------
 

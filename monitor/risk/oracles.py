@@ -20,16 +20,17 @@ heartbeat at the latest, even inside the deviation band), rate oracles following
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.errors import DataError
+from monitor.errors import ConfigError, DataError
 from monitor.risk.market import CascadeBook, RiskMarket
 from monitor.risk.model import LiquidationModel
+from monitor.risk.venue_set import VenueSet
 from monitor.risk.venues import Venue
 
 F64 = NDArray[np.float64]
@@ -55,6 +56,37 @@ class OracleModel:
             raise DataError(f"an oracle's deviation threshold must be within [0, 1), got {self.deviation}")
         if not (math.isfinite(self.heartbeat_seconds) and self.heartbeat_seconds > 0):
             raise DataError(f"an oracle's heartbeat must be a positive number of seconds, got {self.heartbeat_seconds}")
+
+
+def _lists(market: RiskMarket, asset: str) -> bool:
+    try:
+        market.resolve(asset)
+    except DataError:
+        return False
+    return True
+
+
+def models_for(market: RiskMarket, models: Mapping[str, OracleModel]) -> dict[str, OracleModel]:
+    """The models of the assets ``market`` lists (a rate oracle also needs its base there): a config's
+    ``oracles`` names the assets of every market, each market takes its own."""
+    return {
+        name: model
+        for name, model in models.items()
+        if _lists(market, name) and (model.base is None or _lists(market, model.base))
+    }
+
+
+def check_assets(markets: Sequence[RiskMarket], models: Mapping[str, OracleModel]) -> None:
+    """ConfigError naming every asset (or rate base) of ``models`` that none of ``markets`` lists, and the
+    symbols they do list."""
+    named = [*models, *(m.base for m in models.values() if m.base is not None)]
+    unknown = [a for a in dict.fromkeys(named) if not any(_lists(m, a) for m in markets)]
+    if unknown:
+        known = ", ".join(sorted({s for m in markets for s in m.symbols}))
+        raise ConfigError(
+            f"oracles.assets: unknown asset {', '.join(repr(a) for a in unknown)}: no market lists it "
+            f"(symbols: {known})"
+        )
 
 
 class Oracles:
@@ -119,16 +151,32 @@ class LookAhead:
 def look_ahead(
     book: CascadeBook,
     model: LiquidationModel,
-    venues: Mapping[str, Venue],
+    venues: Mapping[str, Venue | VenueSet],
     oracles: Mapping[str, OracleModel] | None = None,
 ) -> LookAhead:
     """The debt waiting for the next oracle update: accounts not liquidatable at the oracle prices that are at
     the prices the pools already show (each venue's spot price, module docstring)."""
     m = book.market
     resolved = Oracles(m, oracles or {}, 0.0)
-    spot = {m.column[v.asset]: float(v.spot_price(v.pool)) for v in venues.values() if v.asset in m.column}
+    spot = {}
+    for v in venues.values():
+        # a venue set's oracle reads its primary pool (one with only an off-chain book has no pool to read)
+        pool = v.primary if isinstance(v, VenueSet) else v
+        if pool is not None and v.asset in m.column:
+            spot[m.column[v.asset]] = float(pool.spot_price(pool.pool))
     after = resolved.pending(m.prices, spot)
-    now = model.health(m, book.collateral, book.debt, book.risk_class, m.prices)
-    then = model.health(m, book.collateral, book.debt, book.risk_class, after)
-    waiting = then.liquidatable & ~now.liquidatable
-    return LookAhead(int(np.count_nonzero(waiting)), float(then.d[waiting].sum()) / m.price_unit, m.usd(after))
+    moved = np.flatnonzero(after != m.prices)
+    # only accounts holding an asset priced through a moved slot (in their risk class) can change
+    cols = np.flatnonzero(np.isin(m.slot_table, moved).any(axis=0))
+    if not cols.size:
+        return LookAhead(0, 0.0, m.usd(after))
+    rows = np.flatnonzero((book.collateral[cols] > 0).any(axis=0) | (book.debt[cols] > 0).any(axis=0))
+    if rows.size > len(book) // 2:  # Branch: most accounts hold a moved asset -> the whole book (no copies)
+        rows = np.arange(len(book))
+        then = model.health(m, book.collateral, book.debt, book.risk_class, after)
+    else:
+        then = model.health(m, book.collateral[:, rows], book.debt[:, rows], book.risk_class[rows], after)
+    hit = np.flatnonzero(then.liquidatable)  # liquidatable after the update: which of them are not yet
+    now = model.health(m, book.collateral[:, rows[hit]], book.debt[:, rows[hit]], book.risk_class[rows[hit]], m.prices)
+    waiting = hit[~now.liquidatable]
+    return LookAhead(int(waiting.size), float(then.d[waiting].sum()) / m.price_unit, m.usd(after))

@@ -25,25 +25,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, fields, replace
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
 
 from monitor.dex import PoolState
+from monitor.risk.baseline import Baseline
 from monitor.risk.engine import Projector
 from monitor.risk.health import unit_prices
 from monitor.risk.market import RiskMarket
+from monitor.risk.model import Liquidations
 from monitor.risk.offchain import OffchainCurve
 from monitor.risk.params import ModelParams, Scenario
 from monitor.risk.results import CascadeResult
 from monitor.risk.rounds import Run
 from monitor.risk.system_model import SystemModel
 from monitor.risk.system_table import SystemMember, SystemTable
-from monitor.risk.venue_set import VenueSet, gather_venues
+from monitor.risk.venue_set import SaleBook, VenueSet, gather_venues
 from monitor.risk.venues import Venue
 
 F64 = NDArray[np.float64]
+Idx = NDArray[np.intp]
 
 __all__ = [
     "Contagion",
@@ -80,9 +83,23 @@ class Contagion:
 
 @dataclass(frozen=True)
 class SystemCascade(CascadeResult):
-    """A cascade of the combined table, with each market's share of it (``by_market``, member order)."""
+    """A cascade of the combined table, with each market's share of it (``by_market``, member order) and each
+    market's own part of the write-offs (``member_result(i)``: its deficits by asset and by its own risk class)."""
 
     by_market: tuple[MarketFigures, ...] = ()
+    deficit_usd_by_market_reserve: tuple[Mapping[str, float], ...] = ()  # member -> asset address -> USD
+    deficit_usd_by_market_class: tuple[Mapping[str, float], ...] = ()  # member -> its class name -> USD
+
+    def member_result(self, i: int) -> CascadeResult:
+        """This cascade with member ``i``'s deficits in place of the system's (by its own asset addresses and
+        class names): what its view reads a projection's losses from (``scenario_losses_usd``)."""
+        if not self.deficit_usd_by_market_reserve:
+            return self  # one market: its deficits are the system's
+        return replace(
+            self,
+            deficit_usd_by_reserve=self.deficit_usd_by_market_reserve[i],
+            deficit_usd_by_class=self.deficit_usd_by_market_class[i],
+        )
 
 
 @dataclass(frozen=True)
@@ -94,6 +111,31 @@ class SystemResult:
     markets: tuple[MarketFigures, ...]
     alone: tuple[CascadeResult, ...]
     contagion: Mapping[str, Contagion]
+
+
+class _SystemRun(Run):
+    """A run of the combined table that also records each member's write-offs per asset (the engine's run keeps
+    them per asset and per class only, and an asset may be borrowed in several markets)."""
+
+    def __init__(self, table: SystemTable, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.table = table
+        self.deficit_by_member = np.zeros((len(table.members), self.m.size))  # USD at the round's prices
+
+    def _apply(self, fpos: Idx, rows: Idx, c: F64, d: F64, jc: Idx, jd: Idx, out: Liquidations, sel: Idx) -> None:
+        gone = np.flatnonzero(out.write_off[sel])
+        if gone.size:
+            # the debt each written-off account has left once this liquidation has repaid its part (what the
+            # engine's run writes off, per asset), grouped by member
+            left = d[:, gone].copy()
+            k = np.arange(gone.size)
+            left[jd[gone], k] = np.maximum(left[jd[gone], k] - out.debt[sel][gone], 0.0)
+            own = self.prices[: self.m.size] / self.m.units
+            written = own[:, None] * left / self.m.price_unit
+            members = self.table.member_of(rows[gone])
+            for i in np.unique(members).tolist():
+                self.deficit_by_member[i] += written[:, members == i].sum(axis=1)
+        super()._apply(fpos, rows, c, d, jc, jd, out, sel)
 
 
 class _Projector(Projector):
@@ -114,7 +156,25 @@ class _Projector(Projector):
             only = MarketFigures(member.name, member.protocol, base.accounts_liquidated, base.debt_repaid_usd,
                                  base.bad_debt_usd, base.bad_debt_accounts)  # fmt: skip
             return SystemCascade(**values, by_market=(only,))
-        return SystemCascade(**values, by_market=self.split(run))
+        t, m = self.table, self.market
+        assert isinstance(run, _SystemRun)
+        by_reserve = tuple(
+            {m.assets[j]: float(v) for j, v in enumerate(row.tolist()) if v > 0} for row in run.deficit_by_member
+        )
+        by_class: list[dict[str, float]] = [{} for _ in t.members]
+        for cid, usd in enumerate(run.deficit_usd_by_class.tolist()):
+            if usd > 0:
+                i = int(t.class_member[cid])
+                local = t.members[i].risk.book.market.class_names[int(t.class_local[cid])]
+                by_class[i][local] = float(usd)
+        return SystemCascade(**values, by_market=self.split(run), deficit_usd_by_market_reserve=by_reserve,
+                             deficit_usd_by_market_class=tuple(by_class))  # fmt: skip
+
+    def new_run(self, prices: F64, pools: dict[int, PoolState], base: Baseline, sales: SaleBook | None) -> Run:
+        if len(self.table.members) == 1:
+            return super().new_run(prices, pools, base, sales)
+        return _SystemRun(self.table, self.exposure, self.venues, self.params, prices, pools, base, self._pos,
+                          self.empty, self._buffers, sales=sales)  # fmt: skip
 
     def split(self, run: Run) -> tuple[MarketFigures, ...]:
         """Every member's accounts liquidated, debt repaid and bad debt in a finished run."""

@@ -16,12 +16,14 @@ from typing import Any
 from monitor.alerts.model import AlertEvent
 from monitor.daemon.result import MarketResult, MarketStatus
 from monitor.daemon.store import AlertState
+from monitor.daemon.system import SystemProjections
 from monitor.risk import CascadeResult
 from monitor.web.history import ShockPoint
 
 JSON = dict[str, Any]
 TOTALS = ("accounts", "accounts_with_debt", "collateral_usd", "debt_usd", "liquidatable_accounts",
-          "liquidatable_debt_usd", "toxic_accounts")  # fmt: skip
+          "liquidatable_debt_usd", "toxic_accounts", "lookahead_liquidatable_accounts",
+          "lookahead_liquidatable_debt_usd")  # fmt: skip
 
 
 def finite(x: float | None) -> float | None:
@@ -46,9 +48,15 @@ def market_status(st: MarketStatus, now: float) -> JSON:
     return doc
 
 
-def system(statuses: Mapping[str, MarketStatus], alerts: Sequence[AlertState], now: float) -> JSON:
-    """The system view: every market's status, their totals summed, the firing alerts counted. ``projection`` is
-    the place of a system-wide cascade projection (null until the monitor computes one)."""
+def system(
+    statuses: Mapping[str, MarketStatus],
+    alerts: Sequence[AlertState],
+    now: float,
+    projections: SystemProjections | None = None,
+) -> JSON:
+    """The system view: every market's status, their totals summed, the firing alerts counted, and
+    ``projection``: the configured scenarios projected on every market as one cascade (null with one market or
+    before the first block every market has a result of)."""
     markets = [market_status(st, now) for st in statuses.values()]
     results = [st.result for st in statuses.values() if st.result is not None]
     totals: JSON = {k: sum(getattr(r, k) for r in results) for k in TOTALS}
@@ -58,8 +66,28 @@ def system(statuses: Mapping[str, MarketStatus], alerts: Sequence[AlertState], n
         "markets_reporting": len(results),
         "alerts_firing": sum(1 for a in alerts if a.active),
         "distribution": system_distribution(results),
-        "projection": None,
+        "projection": None if projections is None else system_projection(projections),
     }
+
+
+def system_projection(p: SystemProjections) -> JSON:
+    """Per scenario the system's totals, each market's share (``markets``) and ``contagion`` (its figures in the
+    system minus alone), in ``simulate --json``'s field names."""
+    out = []
+    for s in p.scenarios:
+        markets = [{"name": f.name, "protocol": f.protocol, "accounts_liquidated": f.accounts_liquidated,
+                    "debt_repaid_usd": finite(f.debt_repaid_usd), "bad_debt_usd": finite(f.bad_debt_usd),
+                    "bad_debt_accounts": f.bad_debt_accounts} for f in s.markets]  # fmt: skip
+        contagion = {name: {"accounts_liquidated": c.accounts_liquidated,
+                            "debt_repaid_usd": finite(c.debt_repaid_usd), "bad_debt_usd": finite(c.bad_debt_usd)}
+                     for name, c in s.contagion.items()}  # fmt: skip
+        out.append({"name": s.name, "shocks": dict(s.shocks), "accounts_liquidated": s.accounts_liquidated,
+                    "debt_repaid_usd": finite(s.debt_repaid_usd), "bad_debt_usd": finite(s.bad_debt_usd),
+                    "bad_debt_accounts": s.bad_debt_accounts, "markets": markets, "contagion": contagion,
+                    "buffers": {market: {unit: {k: finite(v) if isinstance(v, float) else v
+                                                for k, v in c.to_json().items()} for unit, c in units.items()}
+                                for market, units in s.buffers.items()}})  # fmt: skip
+    return {"block": p.block, "markets": list(p.markets), "scenarios": out}
 
 
 def _buckets(cumulative: Sequence[float], total: float) -> list[float]:

@@ -20,6 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from monitor.config import load_config
 from monitor.devnet.anvil import free_port
 from monitor.devnet.monitor_config import devnet_config
+from tests.alerts.broker import Mosquitto
+from tests.alerts.collector import Collector
 from tests.conftest import Devnet
 from tests.daemon.harness import running_daemon
 
@@ -50,6 +52,8 @@ def _config(devnet: Devnet, tmp_path: Path, *, morpho: bool) -> Path:
     data = devnet_config(devnet.url, devnet.dep, metrics_port=free_port(), checkpoint=str(tmp_path / "cp.sqlite"),
                          morpho=morpho)  # fmt: skip
     data["sweep"] = {"enabled": False}
+    if morpho:
+        data["markets"][0]["buffers_usd"] = {"USDC": 50_000.0, "DAI": 1e9}
     config = tmp_path / "monitor.yaml"
     config.write_text(yaml.safe_dump(data))
     return config
@@ -73,6 +77,7 @@ async def test_the_daemon_exports_the_system_result_equal_to_simulate(devnet_v36
     assert metrics[("cascade_monitor_system_last_block", ())] == head
     assert [s.name for s in system.scenarios] == [sc.name for sc in cfg.scenarios]
     contagion_seen = 0.0
+    buffers_seen = 0
     for sc in cfg.scenarios:
         doc = await _simulate(config, head, dict(sc.shocks))
         assert doc["block"] == head and [m["name"] for m in doc["markets"]] == names
@@ -89,8 +94,32 @@ async def test_the_daemon_exports_the_system_result_equal_to_simulate(devnet_v36
             assert got_repaid == pytest.approx(extra["debt_repaid_usd"], rel=1e-9, abs=1e-6), (sc.name, market)
             assert got_bad == pytest.approx(extra["bad_debt_usd"], rel=1e-9, abs=1e-6), (sc.name, market)
             contagion_seen += abs(got_repaid)
+        # each market's buffers against its part of the system cascade's losses, as simulate reports them (the
+        # same units, no more)
+        units_exported = {
+            (dict(k[1])["market"], dict(k[1])["asset"])
+            for k in metrics
+            if k[0] == "cascade_monitor_system_scenario_uncovered_loss_usd" and dict(k[1])["scenario"] == sc.name
+        }
+        assert units_exported == {(m, u) for m, units in doc["buffers"].items() for u in units}, sc.name
+        for market, units in doc["buffers"].items():
+            for unit, cover in units.items():
+                key = (("asset", unit), ("market", market), ("scenario", sc.name))
+                ratio = cover["coverage_ratio"]
+                got = metrics[("cascade_monitor_system_scenario_buffer_coverage_ratio", key)]
+                assert got == (float("inf") if ratio is None else pytest.approx(ratio, rel=1e-9)), (sc.name, key)
+                got = metrics[("cascade_monitor_system_scenario_uncovered_loss_usd", key)]
+                assert got == pytest.approx(cover["uncovered_usd"], rel=1e-9, abs=1e-6), (sc.name, key)
+                buffers_seen += 1
         print(f"\n{sc.name}: system repaid ${repaid:,.0f}, bad debt ${bad:,.0f}, contagion {doc['contagion']}")
     assert contagion_seen > 0, "the markets' shared sales cause liquidations a market alone does not"
+    assert buffers_seen > 0
+    # Morpho's own scenarios: its write-offs are its lenders' losses per market id, never reserve deficits
+    morpho = [dict(k[1]) for k in metrics if k[0] == "cascade_monitor_scenario_uncovered_loss_usd"]
+    morpho = [labels for labels in morpho if labels["market"] == "devnet-morpho"]
+    assert morpho and all(labels["asset"].startswith("0x") for labels in morpho), morpho
+    deficits = [k for k in metrics if k[0] == "cascade_monitor_scenario_deficit_usd"]
+    assert deficits and not [k for k in deficits if dict(k[1])["market"] == "devnet-morpho"]
 
 
 async def test_one_market_has_no_system_result(devnet_v36: Devnet, tmp_path: Path) -> None:
@@ -108,3 +137,35 @@ async def test_one_market_has_no_system_result(devnet_v36: Devnet, tmp_path: Pat
     assert r.scenarios and daemon.store.system() is None
     assert metrics[("cascade_monitor_scenario_debt_repaid_usd", (("market", "devnet-aave"), ("scenario", "weth-20")))]
     assert not [k for k in metrics if k[0].startswith(("cascade_monitor_system_", "cascade_monitor_contagion_"))]
+
+
+async def test_system_alerts_arrive_on_mqtt(devnet_v36: Devnet, tmp_path: Path, broker: Mosquitto) -> None:
+    """Rules on system figures fire on the daemon's system result and arrive on MQTT as the market ``system``,
+    with the value the system result holds."""
+    devnet = devnet_v36
+    config = _config(devnet, tmp_path, morpho=True)
+    data = yaml.safe_load(config.read_text())
+    data["mqtt"] = {"url": broker.url, "topic_prefix": "cascade-monitor"}
+    data["alerts"] = {"stale_after_s": 3600, "rules": [
+        {"name": "system-bad-debt", "kind": "system_projected_bad_debt_usd", "scenario": "weth-20", "op": "above",
+         "threshold": 1_000, "reset": 500, "severity": "page"},
+        {"name": "contagion", "kind": "contagion_bad_debt_usd", "scenario": "weth-20", "op": "above",
+         "threshold": 1, "reset": 0, "severity": "ticket"},
+    ]}  # fmt: skip
+    config.write_text(yaml.safe_dump(data))
+    cfg = load_config(config, environ={})
+    head = devnet.rpc.block_number()  # nothing moves the chain: the first system result (and alert) is of head
+    async with Collector(broker.port) as sub, running_daemon(cfg) as daemon:
+        async with asyncio.timeout(180):
+            while (system := daemon.store.system()) is None or system.block < head:
+                await asyncio.sleep(0.2)
+            while len(sub.messages) < 2 or not all(sub.on(f"cascade-monitor/system/alerts/{r}") for r in
+                                                    ("system-bad-debt", "contagion")):  # fmt: skip
+                await asyncio.sleep(0.2)
+    (scenario,) = [s for s in system.scenarios if s.name == "weth-20"]
+    (bad,) = [m.json() for m in sub.on("cascade-monitor/system/alerts/system-bad-debt")]
+    (extra,) = [m.json() for m in sub.on("cascade-monitor/system/alerts/contagion")]
+    assert bad["market"] == "system" and bad["state"] == "firing" and bad["severity"] == "page"
+    assert bad["value"] == pytest.approx(scenario.bad_debt_usd, rel=1e-12) and bad["block"] == system.block
+    assert extra["value"] == pytest.approx(max(c.bad_debt_usd for c in scenario.contagion.values()), rel=1e-12)
+    assert extra["market"] == "system" and extra["state"] == "firing"

@@ -19,6 +19,9 @@ from monitor.chain.stats import RpcStats
 from monitor.daemon.metrics import ExporterSources, Metrics
 from monitor.daemon.result import MarketResult, PoolSummary, RiskyAccount, ScenarioSummary
 from monitor.daemon.store import AlertState, OutboxStats, ResultStore
+from monitor.daemon.system import SystemProjections, SystemScenario
+from monitor.risk.buffers import Coverage
+from monitor.risk.system import Contagion, MarketFigures
 from tests.deploy.servers import DASHBOARD
 
 # Series Prometheus itself makes, which rules and panels may use besides the daemon's.
@@ -96,6 +99,12 @@ def exported() -> Exported:
     """Run the daemon's registry (collector + histogram) on synthetic data with every source filled."""
     store = ResultStore(["m"], stale_after_s=1e9)
     store.publish(synthetic_result("m"))
+    figures = MarketFigures("m", "aave-v3", accounts_liquidated=2, debt_repaid_usd=100.0, bad_debt_usd=5.0,
+                            bad_debt_accounts=1)  # fmt: skip
+    extra = Contagion(accounts_liquidated=1, debt_repaid_usd=10.0, bad_debt_usd=1.0)
+    cover = MappingProxyType({"m": MappingProxyType({"USDC": Coverage(buffer_usd=1.0, loss_usd=2.0)})})
+    scenario = SystemScenario("eth-30", 100.0, 5.0, MappingProxyType({"m": extra}), markets=(figures,), buffers=cover)
+    store.publish_system(SystemProjections(100, ("m",), (scenario,), 1_700_000_000))
     rpc_stats = lambda: RpcStats(  # noqa: E731
         requests=MappingProxyType({("eth_call", "http://node"): 3}),
         errors=MappingProxyType({("eth_call", "http://node", "timeout"): 1}),

@@ -61,6 +61,8 @@ MAY_BE_ABSENT = {
     "cascade_monitor_rpc_retries_total": "exported after the first retried RPC request",
     "cascade_monitor_reserve_deficit_usd": "Aave v3.3+ pools only (v3.0 has no reserve deficits)",
     "cascade_monitor_scenario_deficit_usd": "only for scenarios whose projected cascade burns debt into deficits",
+    "cascade_monitor_system_scenario_bad_debt_usd": "configs with several markets only (this one has one)",
+    "cascade_monitor_contagion_bad_debt_usd": "configs with several markets only (this one has one)",
 }
 RATE_INTERVAL = "15s"  # 15 scrapes at 1 s
 BAD_DEBT_ALERT, CRITICAL_ALERT = "CascadeProjectedBadDebt", "CascadeCriticalShock"

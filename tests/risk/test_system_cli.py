@@ -57,7 +57,7 @@ def test_a_one_market_config_prints_what_it_printed(
                          ("oracle_deviation", 0.0), ("latency_rounds", 0), ("max_rounds", 50)):  # fmt: skip
         setattr(args, key, default)
     cfg = load_config(config)
-    snaps, whole = system.system_projector(cfg, args, liquidation_rules, model_params(args))
+    snaps, whole = system.system_projector(cfg, args, liquidation_rules, model_params(args, cfg))
     projected = whole.project({"WETH": -0.25})
     sys_doc = system.simulate_document(snaps[0].block, whole, projected)
     # the cascade's fields bit for bit; `buffers` (loss against each reserve's buffer) is per market only so far

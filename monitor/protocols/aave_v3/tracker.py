@@ -17,6 +17,7 @@ from monitor.chain.rpc import RpcClient
 from monitor.errors import ChainError, ConfigError
 from monitor.protocols.aave_v3.book import Book
 from monitor.protocols.aave_v3.book.wadray import BASE_CURRENCY_UNIT
+from monitor.protocols.aave_v3.buffers import fixed_buffers, read_buffer_balances
 from monitor.protocols.aave_v3.config import PROTOCOL, AaveV3MarketConfig
 from monitor.protocols.aave_v3.discovery import RangeResult
 from monitor.protocols.aave_v3.events import all_topics, digest_logs
@@ -53,10 +54,12 @@ class AaveV3View(MarketView):
         deficits: Mapping[str, int] | None = None,
         rules: str | None = None,
         buffers_usd: Mapping[str, float] | None = None,
+        buffer_balances: Mapping[str, tuple[str, int]] | None = None,
     ) -> None:
         self.name = name
         self.deficits = dict(deficits or {})
         self.configured_buffers = dict(buffers_usd or {})
+        self.buffer_balances = dict(buffer_balances or {})  # reserve symbol -> (token asset, raw balance read)
         self.rules = rules
         self.protocol = PROTOCOL
         self.block = block
@@ -126,6 +129,10 @@ class AaveV3View(MarketView):
                 raise ConfigError(f"market {self.name}: buffers_usd names {name!r}, not a reserve of the market "
                                   f"(reserves: {', '.join(sorted(symbols.values()))})")  # fmt: skip
             out[symbols[name.lower()]] = usd
+        reserves = {r.asset: r for r in self.book.market.reserves}
+        for name, (asset, raw) in self.buffer_balances.items():
+            r = reserves[asset]
+            out[symbols[name.lower()]] = raw * r.price / 10**r.decimals / BASE_CURRENCY_UNIT
         return out
 
     def scenario_losses_usd(self, result: RiskResult) -> Mapping[str, float]:
@@ -233,8 +240,10 @@ class AaveV3Tracker(MarketTracker):
         """The indexer's refresh, as a view of its live book."""
         result = await self.indexer.refresh()
         read = result.market_read
+        balances = await read_buffer_balances(self.rpc, self.config, result.book, result.block)
         view = AaveV3View(self.name, result.block, result.book, read.oracle, deficits=read.deficits,
-                          rules=configured_override(self.config), buffers_usd=self.config.buffers_usd)  # fmt: skip
+                          rules=configured_override(self.config), buffers_usd=fixed_buffers(self.config),
+                          buffer_balances=balances)  # fmt: skip
         return Refresh(view, result.fork_block)
 
     async def read_at(self, block: int) -> MarketView:
@@ -249,8 +258,10 @@ class AaveV3Tracker(MarketTracker):
         version = await detect_version(self.rpc, addresses.pool, block, override=configured_override(self.config))
         market_read = await read_market(self.rpc, addresses, block, version)
         book = Book.build(market_read.inputs, await read_accounts(self.rpc, addresses, users, block))
+        balances = await read_buffer_balances(self.rpc, self.config, book, block)
         return AaveV3View(self.name, block, book, market_read.oracle, deficits=market_read.deficits,
-                          rules=configured_override(self.config), buffers_usd=self.config.buffers_usd)  # fmt: skip
+                          rules=configured_override(self.config), buffers_usd=fixed_buffers(self.config),
+                          buffer_balances=balances)  # fmt: skip
 
     def log_filter(self) -> LogFilter:
         """The pool, configurator and token logs discovery follows (after discovery has opened the market)."""

@@ -159,6 +159,53 @@
         axes: [{}, { size: 50, values: (u, v) => v.map((x) => x + "%") }] });
   }
 
+  // the system projection: per scenario the system's totals and each market's share, contagion as bars
+  function drawSystem(p) {
+    const panel = $("system-projection");
+    panel.style.display = p ? "" : "none";
+    if (!p) return;
+    const list = [];
+    for (const s of p.scenarios) {
+      list.push({ s, m: null });
+      for (const m of s.markets) list.push({ s, m });
+    }
+    // the loss each market's buffers leave uncovered (summed over its reserves / lending markets)
+    const uncovered = (s, name) => Object.values((s.buffers || {})[name] || {}).reduce((n, u) => n + (u.uncovered_usd || 0), 0);
+    rows("system-scenarios", list, ({ s, m }) => {
+      if (!m) {
+        const all = s.markets.reduce((n, x) => n + uncovered(s, x.name), 0);
+        return `<tr class="total" data-scenario="${esc(s.name)}" data-debt-repaid-usd="${s.debt_repaid_usd}" ` +
+          `data-bad-debt-usd="${s.bad_debt_usd}" data-uncovered-usd="${all}"><td class="l">${esc(s.name)}</td>` +
+          `<td class="l">system</td><td>${s.accounts_liquidated}</td><td>${usd(s.debt_repaid_usd)}</td>` +
+          `<td>${usd(s.bad_debt_usd)}</td><td></td><td></td><td></td><td class="${all > 0 ? "bad" : ""}">${usd(all)}</td></tr>`;
+      }
+      const c = s.contagion[m.name];
+      const u = uncovered(s, m.name);
+      return `<tr data-scenario="${esc(s.name)}" data-market="${esc(m.name)}" data-debt-repaid-usd="${m.debt_repaid_usd}" ` +
+        `data-contagion-debt-repaid-usd="${c.debt_repaid_usd}" data-contagion-accounts="${c.accounts_liquidated}" ` +
+        `data-uncovered-usd="${u}"><td class="l"></td><td class="l">${esc(m.name)}</td><td>${m.accounts_liquidated}</td>` +
+        `<td>${usd(m.debt_repaid_usd)}</td><td>${usd(m.bad_debt_usd)}</td><td>${c.accounts_liquidated}</td>` +
+        `<td class="${c.debt_repaid_usd > 0 ? "bad" : ""}">${usd(c.debt_repaid_usd)}</td><td>${usd(c.bad_debt_usd)}</td>` +
+        `<td class="${u > 0 ? "bad" : ""}">${usd(u)}</td></tr>`;
+    }, "no scenario projected");
+    $("system-note").textContent = `block ${p.block}: ${p.markets.join(", ")} as one cascade into the shared pools`;
+    if (!p.scenarios.length) return;
+    const x = p.scenarios.map((_, i) => i);
+    // grouped bars: two markets side by side of the scenario's tick (more overlap in pairs)
+    const barsOf = (i) => typeof uPlot !== "undefined" && uPlot.paths && uPlot.paths.bars
+      ? uPlot.paths.bars({ size: [p.markets.length > 1 ? 0.4 : 0.6, 40], align: p.markets.length > 1 ? (i % 2 ? 1 : -1) : 0 })
+      : undefined;
+    plot("chart-contagion", p.markets.map((name, i) => ({
+      label: name, stroke: COLORS[i % COLORS.length], fill: COLORS[i % COLORS.length] + "99", paths: barsOf(i),
+      points: { show: false }, scale: "usd",
+    })), [x, ...p.markets.map((name) => p.scenarios.map((s) => s.contagion[name].debt_repaid_usd))], {
+      xLabel: "scenario", key: p.scenarios.map((s) => s.name).join(","),
+      scales: { x: { time: false, range: [-0.5, x.length - 0.5] }, usd: {} },
+      axes: [{ splits: () => x, values: (u, v) => v.map((i) => p.scenarios[i] ? p.scenarios[i].name : ""), rotate: -30, size: 70 },
+             { ...usdAxis("usd", 3), size: 72 }],
+    });
+  }
+
   // -- tables and cards ----------------------------------------------------------------------------------
   function cards(list) {
     $("cards").innerHTML = list.map(([label, value, cls]) =>
@@ -188,6 +235,7 @@
       ["liquidatable debt", usd(t.liquidatable_debt_usd), t.liquidatable_debt_usd > 0 ? "bad" : ""],
       ["liquidatable accounts", String(t.liquidatable_accounts ?? 0)],
       ["toxic accounts", String(t.toxic_accounts ?? 0)],
+      ["waiting for the oracle", usd(t.lookahead_liquidatable_debt_usd), t.lookahead_liquidatable_debt_usd > 0 ? "bad" : ""],
       ["alerts firing", String(st.alerts_firing), st.alerts_firing ? "bad" : ""],
     ]);
   }
@@ -261,8 +309,10 @@
     drawAlerts(alerts);
     document.body.classList.toggle("system", !state.view);
     $("system-panel").style.display = state.view ? "none" : "";
+    if (state.view) $("system-projection").style.display = "none";
     if (!state.view) {
       if (st.distribution) drawDistribution(st.distribution);
+      drawSystem(st.projection);
       state.key = "system:" + st.markets.map((m) => m.block).join(",");
       return;
     }
