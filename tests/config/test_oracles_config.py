@@ -34,7 +34,8 @@ def _cfg(oracles: dict[str, Any] | None) -> MonitorConfig:
 
 
 def test_without_the_section_the_projection_is_todays() -> None:
-    assert params_from_config(_cfg(None)) == ModelParams()
+    # the chain's block time is the liquidators' clock, not an oracle setting: the devnet's 1 s here
+    assert params_from_config(_cfg(None)) == ModelParams(block_time_seconds=1.0)
     assert dict(params_from_config(_cfg(None)).oracles) == {}
 
 
