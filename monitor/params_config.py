@@ -10,7 +10,8 @@ from monitor.risk import ModelParams
 
 
 def params_from_config(cfg: MonitorConfig) -> ModelParams:
-    """``liquidators:`` and the chain's block time as model parameters (the rest: the engine's defaults)."""
+    """``liquidators:`` and the chain's block time and oracle update delay as model parameters (the rest: the
+    engine's defaults)."""
     liq = cfg.liquidators
     return ModelParams(
         liquidator_capital_usd=math.inf if liq.capital_usd_per_block is None else liq.capital_usd_per_block,
@@ -21,5 +22,8 @@ def params_from_config(cfg: MonitorConfig) -> ModelParams:
         gas_price_gwei=liq.gas_price_gwei,
         native_asset=liq.native_asset,
         native_price_usd=liq.native_price_usd,
+        max_rounds=liq.max_rounds,
+        horizon_seconds=liq.horizon_seconds,
         block_time_seconds=cfg.chain.block_seconds,
+        oracle_update_blocks=cfg.chain.oracle_update_blocks,
     )
