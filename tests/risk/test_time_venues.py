@@ -1,5 +1,6 @@
 """Time (monitor.risk.clock) and split venues (monitor.risk.venue_set) together: heartbeat updates of oracles
-read from a venue set's primary pool, a route that moves another asset's pool, per-block limits and dust."""
+read from a venue set's primary pool or off-chain book, a route that moves another asset's pool, per-block limits
+and dust. (That one pool per asset with split on keeps the time fields: the property in test_split_sales.py.)"""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ import pytest
 
 from monitor.protocols.aave_v3.risk_input import risk_market
 from monitor.risk import CascadeResult, ModelParams, Projector, choose_venues
+from monitor.risk.offchain import OffchainCurve
 from monitor.risk.oracles import OracleModel
+from monitor.risk.synthetic import ladder_pool
 from monitor.risk.venue_set import SaleBook, VenueSet, gather_venues
 from tests.risk import markets as mk
 from tests.risk.test_split_sales import pools
@@ -163,3 +166,26 @@ def test_dust_with_split_venues() -> None:
     plain = Projector(book, mk.venues(RM, 100e6), gas, model=mk.V30).project({"WETH": -0.3})
     assert costly.dust_accounts == pytest.approx(plain.dust_accounts, rel=0.05)
     assert costly.dust_debt_usd == pytest.approx(plain.dust_debt_usd, rel=0.05)
+
+
+def test_an_asset_sold_only_off_chain_waits_for_its_heartbeat_at_the_books_price() -> None:
+    # WBTC has no pool: its oracle reads the off-chain book's price (mid, walked down by the sales)
+    curve = OffchainCurve.from_levels({"0.01": 2e6, "0.02": 5e6, "0.05": 15e6, "0.10": 30e6})
+    venues = gather_venues(RM, [ladder_pool(mk.WETH, mk.USDC, 18, 6, 2000.0, 20e6, 3000)], offchain={"WBTC": curve})
+    book = mk.build([(2, 500_000.0, 1, 1.005)] * 4 + [(2, 100_000.0, 1, 1.013)] * 3, RM)
+
+    def run(params: ModelParams) -> CascadeResult:
+        return Projector(book, venues, params, model=mk.V30).project({"WBTC": -0.01})
+
+    banded = run(ModelParams(oracles={"WBTC": OracleModel(deviation=0.02, heartbeat_seconds=900.0)}))
+    at_once = run(ModelParams())
+    assert banded.shocked_prices_usd[mk.WBTC] == 30_000.0 and at_once.shocked_prices_usd[mk.WBTC] == 29_700.0
+    # heartbeats at 900 s and 1800 s, each bringing the price the book shows then (an oracle without a band
+    # has it one update earlier), and the same cascade in the end
+    assert [(x.block, x.accounts_liquidated) for x in banded.rounds] == [(76, 4), (151, 3)]
+    assert [(x.block, x.accounts_liquidated) for x in at_once.rounds] == [(2, 4), (4, 3)]
+    assert banded.rounds[0].oracle_prices_usd[mk.WBTC] == at_once.shocked_prices_usd[mk.WBTC]
+    assert banded.rounds[1].oracle_prices_usd[mk.WBTC] == at_once.rounds[0].oracle_prices_usd[mk.WBTC] < 29_700.0
+    assert banded.final_prices_usd == at_once.final_prices_usd and banded.converged
+    assert [x.sold_by_venue for x in banded.rounds] == [x.sold_by_venue for x in at_once.rounds]
+    _consistent(banded)
