@@ -189,3 +189,24 @@ def test_an_asset_sold_only_off_chain_waits_for_its_heartbeat_at_the_books_price
     assert banded.final_prices_usd == at_once.final_prices_usd and banded.converged
     assert [x.sold_by_venue for x in banded.rounds] == [x.sold_by_venue for x in at_once.rounds]
     _consistent(banded)
+
+
+def test_the_system_projection_on_split_venues_runs_on_the_same_clock() -> None:
+    """Two markets share WETH's two fee tiers and an off-chain book (test_split_sales.py): a per-block limit over
+    both markets' liquidations spreads the same cascade over consecutive blocks, each block's sale split."""
+    from monitor.risk.system import SystemProjector
+    from tests.risk import test_system as ts
+    from tests.risk.test_split_sales import CURVE, _split_pair
+
+    pair = _split_pair(ts.ISOLATED, {"WETH": CURVE})
+    whole = pair.project({"WETH": -0.1}).system
+    capped = SystemProjector(pair.table, pair.venues, ModelParams(liquidations_per_block=4)).project({"WETH": -0.1})
+    system = capped.system
+    assert len(whole.rounds) < len(system.rounds) and system.converged
+    assert all(x.accounts_liquidated <= 4 for x in system.rounds)
+    assert [x.block for x in system.rounds] == list(range(2, 2 + len(system.rounds)))
+    assert system.accounts_liquidated == whole.accounts_liquidated
+    assert sum(m.accounts_liquidated for m in capped.markets) == system.accounts_liquidated
+    assert system.final_prices_usd[mk.WETH] == pytest.approx(whole.final_prices_usd[mk.WETH], rel=1e-3)
+    _consistent(system)
+    assert all(len(x.sold_by_venue["WETH"]) == 3 for x in system.rounds), "two fee tiers and the book"
