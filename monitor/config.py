@@ -64,6 +64,8 @@ class ChainConfig(_Frozen):
     poll_interval_s: float = Field(default=1.0, gt=0)
     # seconds per block, for the projection's time fields; left out: the chain's own (BLOCK_TIMES_S), else 12
     block_time_seconds: float | None = Field(default=None, gt=0, le=3600)
+    # blocks from a pool move to the oracle update it sets off landing on this chain (the projection's clock)
+    oracle_update_blocks: int = Field(default=1, ge=0, le=10_000)
     # newHeads over WebSocket wakes the block loop without waiting poll_interval_s. Left out: derived from the
     # first RPC URL when that is a loopback node (anvil serves ws on its HTTP port); "" turns it off.
     ws_url: str | None = Field(default=None, repr=False)  # may hold an API key, as rpc_urls
@@ -279,6 +281,10 @@ class LiquidatorsConfig(_Frozen):
 
     Gas per liquidation is ``gas_per_liquidation`` x ``gas_price_gwei`` x the native token's USD price: the oracle
     price of ``native_asset`` in the projection (its price falls with a crash), or ``native_price_usd`` if given.
+
+    ``max_rounds`` and ``horizon_seconds`` bound how long the projection follows the liquidators: at most that
+    many rounds (blocks with liquidations: a tight ``liquidations_per_block`` needs more of them) and no round
+    after that many seconds from the shock.
     """
 
     reaction_blocks: int = Field(default=1, ge=0, le=10_000)
@@ -289,8 +295,10 @@ class LiquidatorsConfig(_Frozen):
     native_asset: str = Field(default="WETH", min_length=1)
     native_price_usd: float | None = Field(default=None, gt=0)
     min_profit_usd: float = Field(default=0.0, ge=0)
+    max_rounds: int = Field(default=50, ge=1, le=1_000_000)
+    horizon_seconds: float = Field(default=86_400.0, gt=0)
 
-    @field_validator("capital_usd_per_block", "gas_price_gwei", "min_profit_usd", "native_price_usd")
+    @field_validator("capital_usd_per_block", "gas_price_gwei", "min_profit_usd", "native_price_usd", "horizon_seconds")
     @classmethod
     def _finite(cls, value: float | None) -> float | None:
         if value is not None and not math.isfinite(value):

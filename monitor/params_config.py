@@ -12,8 +12,8 @@ from monitor.risk.oracles import OracleModel
 
 
 def params_from_config(cfg: MonitorConfig) -> ModelParams:
-    """``liquidators:``, the chain's block time and ``oracles:`` as model parameters (the engine's defaults where
-    a section is absent)."""
+    """``liquidators:``, the chain's block time and oracle update delay, and ``oracles:`` as model parameters (the
+    engine's defaults where a section is absent)."""
     liq = cfg.liquidators
     section = cfg.oracles
     models = {}
@@ -37,7 +37,10 @@ def params_from_config(cfg: MonitorConfig) -> ModelParams:
         gas_price_gwei=liq.gas_price_gwei,
         native_asset=liq.native_asset,
         native_price_usd=liq.native_price_usd,
+        max_rounds=liq.max_rounds,
+        horizon_seconds=liq.horizon_seconds,
         block_time_seconds=cfg.chain.block_seconds,
+        oracle_update_blocks=cfg.chain.oracle_update_blocks,
         oracle_deviation=section.defaults.market.deviation,
         oracle_heartbeat_seconds=heartbeat,
         oracles=models,

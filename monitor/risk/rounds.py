@@ -83,9 +83,12 @@ class Run:
         self.sold_by_venue: list[dict[str, dict[str, float]]] = []  # per round: {symbol: {venue label: tokens}}
         self.oracles = Oracles(self.m, params.oracles, params.oracle_deviation)
         self.clock = Clock(self.m, params, self.oracles, prices)
-        # heartbeat candidates: single pools the shock moved; every split venue (its spot may sit inside the band)
+        # heartbeat candidates: the assets whose oracle venue the shock moved (a single pool, a split venue's
+        # primary pool or its off-chain book); an untouched venue stays out, as with one pool per asset
         self.clock.moved.update(
-            j for j, v in venues.items() if isinstance(v, VenueSet) or (j in pools and pools[j] is not v.pool)
+            j
+            for j, v in venues.items()
+            if (v.oracle_moved(self.sales) if isinstance(v, VenueSet) else j in pools and pools[j] is not v.pool)
         )
         self.native = self._native_slot()
         self.deferred = 0  # liquidatable accounts of the last round left to the next block by the per-block limit
@@ -389,5 +392,9 @@ class Run:
                 primary_moved = other.primary is not None and pool_key(other.primary.pool) in touched
                 if sold[k] or primary_moved:
                     self.oracles.set(self.prices, k, float(other.spot_price(self.sales)))
+                if primary_moved:
+                    # a route through this asset moved its pool: its oracle may now wait inside its band for
+                    # the heartbeat, as a sold asset's does (the clock adds the sold ones after the round)
+                    self.clock.moved.add(k)
         self.sold_by_venue.append(split)
         return sold

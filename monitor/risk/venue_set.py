@@ -132,6 +132,17 @@ class VenueSet:
             return self.primary.spot_price(book.pools[pool_key(self.primary.pool)])
         return max(math.floor(self._offchain_price(book)), 1)
 
+    def oracle_moved(self, book: SaleBook | None) -> bool:
+        """True when the venue the oracle reads (the primary pool, else the off-chain book) is no longer as the
+        set was built: a shock or a sale moved it."""
+        if book is None:
+            return False
+        if self.primary is not None:
+            return book.pools.get(pool_key(self.primary.pool), self.primary.pool) is not self.primary.pool
+        return (
+            book.offchain_mid.get(self.asset, self.price) != self.price or book.offchain_sold.get(self.asset, 0.0) > 0
+        )
+
     def _offchain_price(self, book: SaleBook) -> float:
         assert self.offchain is not None
         mid = book.offchain_mid[self.asset]

@@ -54,6 +54,22 @@ def test_the_section_reaches_the_engine() -> None:
     assert params_from_config(parse_config(_cfg(), environ=env)).liquidations_per_block == 7
 
 
+def test_the_round_limit_the_horizon_and_the_oracle_update_delay_reach_the_engine() -> None:
+    defaults = params_from_config(parse_config(_cfg(), environ={}))
+    assert (defaults.max_rounds, defaults.horizon_seconds, defaults.oracle_update_blocks) == (50, 86_400.0, 1)
+    data = _cfg(liquidators={"liquidations_per_block": 5, "max_rounds": 400, "horizon_seconds": 600},
+                chain={"oracle_update_blocks": 3})  # fmt: skip
+    params = params_from_config(parse_config(data, environ={}))
+    assert (params.max_rounds, params.horizon_seconds, params.oracle_update_blocks) == (400, 600.0, 3)
+    assert params.reaction_blocks == 1 and params.liquidations_per_block == 5
+    # 0: the update lands in the block of the move (a push oracle updated in the same block)
+    same_block = parse_config(_cfg(chain={"oracle_update_blocks": 0}), environ={})
+    assert params_from_config(same_block).oracle_update_blocks == 0
+    env = {"CASCADE_MONITOR__LIQUIDATORS__MAX_ROUNDS": "120", "CASCADE_MONITOR__CHAIN__ORACLE_UPDATE_BLOCKS": "2"}
+    from_env = params_from_config(parse_config(_cfg(), environ=env))
+    assert (from_env.max_rounds, from_env.oracle_update_blocks) == (120, 2)
+
+
 @pytest.mark.parametrize(
     ("section", "where"),
     [
@@ -65,14 +81,22 @@ def test_the_section_reaches_the_engine() -> None:
         ({"liquidators": {"gas_per_liquidation": 1.5}}, "liquidators.gas_per_liquidation"),
         ({"liquidators": {"native_price_usd": 0}}, "liquidators.native_price_usd"),
         ({"liquidators": {"min_profit": 5}}, "liquidators.min_profit"),
+        ({"liquidators": {"max_rounds": 0}}, "liquidators.max_rounds"),
+        ({"liquidators": {"max_rounds": 2.5}}, "liquidators.max_rounds"),
+        ({"liquidators": {"horizon_seconds": 0}}, "liquidators.horizon_seconds"),
+        ({"liquidators": {"horizon_seconds": ".inf"}}, "liquidators.horizon_seconds"),
+        ({"liquidators": {"horizon_seconds": "a day"}}, "liquidators.horizon_seconds"),
+        ({"chain": {"oracle_update_blocks": -1}}, "chain.oracle_update_blocks"),
+        ({"chain": {"oracle_update_blocks": "next"}}, "chain.oracle_update_blocks"),
         ({"chain": {"block_time_seconds": 0}}, "chain.block_time_seconds"),
         ({"chain": {"block_time_seconds": "fast"}}, "chain.block_time_seconds"),
     ],
 )
 def test_bad_values_are_clear_errors(section: dict[str, Any], where: str) -> None:
     data = _cfg(**section)
-    if section.get("liquidators", {}).get("capital_usd_per_block") == ".inf":
-        data["liquidators"]["capital_usd_per_block"] = math.inf
+    for key in ("capital_usd_per_block", "horizon_seconds"):
+        if section.get("liquidators", {}).get(key) == ".inf":
+            data["liquidators"][key] = math.inf
     with pytest.raises(ConfigError, match=rf"  {where}: "):
         parse_config(data, environ={})
 
@@ -89,3 +113,9 @@ def test_simulate_options_override_single_values_of_the_config() -> None:
     assert over.min_profit_usd == 10.0, "what the options do not name stays the config's"
     with pytest.raises(ConfigError, match="liquidations_per_block"):
         model_params(_args("--liquidations-per-block", "0"), cfg)
+    data = _cfg(liquidators={"max_rounds": 300, "horizon_seconds": 900}, chain={"oracle_update_blocks": 2})
+    timed = parse_config(data, environ={})
+    from_config = model_params(_args(), timed)
+    assert (from_config.max_rounds, from_config.horizon_seconds, from_config.oracle_update_blocks) == (300, 900.0, 2)
+    again = model_params(_args("--max-rounds", "60", "--horizon-seconds", "120", "--oracle-update-blocks", "0"), timed)
+    assert (again.max_rounds, again.horizon_seconds, again.oracle_update_blocks) == (60, 120.0, 0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, replace
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -16,6 +17,7 @@ from monitor.protocols.aave_v3.risk_input import risk_market
 from monitor.risk import Limits, ModelParams, Projector, RiskMarket, SweepSpec, choose_venues, sweep
 from monitor.risk.market import AssetParams, RiskClass
 from monitor.risk.offchain import OffchainCurve
+from monitor.risk.oracles import OracleModel
 from monitor.risk.synthetic import ladder_pool
 from monitor.risk.system import SystemProjector
 from monitor.risk.venue_set import OFFCHAIN, SaleBook, VenueSet, gather_venues, pool_key
@@ -71,20 +73,39 @@ def test_bad_offchain_curves_are_refused_naming_the_problem(levels: dict[str, fl
 # -- one pool per asset: unchanged ---------------------------------------------------------------------------
 
 
+#: The time model's options (monitor.risk.clock): none; a deviation band with heartbeats (the default one and
+#: WETH's own); slower oracle updates and instant reaction with a per-block limit; gas in gas units.
+TIME_OPTIONS = [
+    {},
+    {"oracle_deviation": 0.01, "oracle_heartbeat_seconds": 900.0,
+     "oracles": {"WETH": OracleModel(deviation=0.03, heartbeat_seconds=1800.0)}},
+    {"oracle_update_blocks": 3, "reaction_blocks": 0, "liquidations_per_block": 2, "max_rounds": 200},
+    {"gas_per_liquidation": 300_000, "gas_price_gwei": 30.0, "horizon_seconds": 100.0},
+]  # fmt: skip
+
+
 @PROPS
-@given(mk.accounts_strategy, st.floats(0.01, 0.8), st.sampled_from([20e6, 100e6]), st.sampled_from([0.5, 1.0]))
+@given(
+    mk.accounts_strategy,
+    st.floats(0.01, 0.8),
+    st.sampled_from([20e6, 100e6]),
+    st.sampled_from([0.5, 1.0]),
+    st.sampled_from(TIME_OPTIONS),
+)
 def test_split_mode_with_one_pool_per_asset_equals_single_venues_bit_for_bit(
-    accounts: list[tuple[int, float, int, float]], drop: float, tvl: float, share: float
+    accounts: list[tuple[int, float, int, float]], drop: float, tvl: float, share: float, time: dict[str, Any]
 ) -> None:
+    """Also with the time options: every round's block and second, the heartbeat updates (only of oracles whose
+    pool moved: an untouched pool a hair off its oracle price stays out) and the per-block limit are the same."""
     book = mk.build(accounts, RM)
     states = pools(tvl)
-    params = ModelParams(dex_sell_share=share)
+    params = ModelParams(dex_sell_share=share, **time)
     single = Projector(book, choose_venues(RM, states), params, model=mk.V30)
     sets = gather_venues(RM, states, split=True)
     assert all(isinstance(v, VenueSet) for v in sets.values())
     split = Projector(book, sets, params, model=mk.V30)
     address = dict(zip(RM.symbols, RM.assets, strict=True))
-    for scenario in ({"WETH": -drop}, {"WBTC": -drop, "WETH": -drop / 2}):
+    for scenario in ({"WETH": -drop}, {"WBTC": -drop}, {"WBTC": -drop, "WETH": -drop / 2}):
         ours, today = split.project(scenario), single.project(scenario)
         # the only addition: each round's sales by venue, here all in the asset's one pool
         for r in ours.rounds:
