@@ -59,7 +59,9 @@ def members(market: RiskMarket, risk_class: I64) -> dict[int, Idx]:
 
 def toxic(market: RiskMarket, c: F64, risk_class: I64, h: Health) -> Toxic:
     """Liquidatable accounts with ``LT x bonus > HF`` on some held collateral (columns of ``c`` / ``h``)."""
-    at = np.flatnonzero(h.liquidatable)
+    # an account with HF at or above every edge of its class cannot be toxic: only the others are looked at
+    top = max(float((market.lt_of[k] * market.bonus_of[k]).max()) for k in range(market.n_classes)) / (BPS * BPS)
+    at = np.flatnonzero(h.liquidatable & (h.hf < top))
     held, cls = c[:, at] > 0, risk_class[at]
 
     def worst(k: int, cols: Idx | slice) -> F64:

@@ -172,7 +172,8 @@ class Run:
     # -- one round's liquidations -----------------------------------------------------------------------------
 
     def liquidate(self, wpos: Idx, watch: Idx, c: F64, d: F64, h: Health, at: Idx) -> Outcome:
-        """Liquidate watch positions ``at`` once each (those the options allow) and store the new balances."""
+        """Liquidate watch positions ``at`` once each (those the options allow) and store the new balances
+        (``c`` / ``d``, the watch set's balances of this round, may be overwritten)."""
         m, p = self.m, self.params
         received = np.zeros(m.size)
         if at.size == 0:
@@ -195,7 +196,10 @@ class Run:
         if math.isfinite(p.liquidator_capital_usd):
             ok = self._within_capital(batch, out, ok, own_c, own_d)
         sel = np.flatnonzero(ok)
-        if sel.size:
+        if sel.size == at.size:
+            # Branch: every call goes through: the batch's balances (private to this round) are updated in place.
+            self._apply(wpos[at], watch[at], ca, da, jc, jd, out, sel)
+        elif sel.size:
             self._apply(wpos[at[sel]], watch[at[sel]], np.take(ca, sel, axis=1), np.take(da, sel, axis=1), jc[sel],
                         jd[sel], out, sel)  # fmt: skip
         received = np.bincount(jc[sel], weights=out.received[sel], minlength=m.size).astype(np.float64)
