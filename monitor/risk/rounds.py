@@ -238,9 +238,13 @@ class Run:
     def _apply(self, fpos: Idx, rows: Idx, c: F64, d: F64, jc: Idx, jd: Idx, out: Liquidations, sel: Idx) -> None:
         """New balances of the liquidated ``rows`` (followed positions ``fpos``; ``c`` / ``d`` their copies;
         ``sel`` indexes ``out``), and their screening bounds."""
+        c, d = np.ascontiguousarray(c), np.ascontiguousarray(d)
+        cf, df = c.reshape(-1), d.reshape(-1)  # views: one flat index per (asset, column)
         cols = np.arange(rows.size)
-        c[jc, cols] = np.where(out.capped[sel], 0.0, np.maximum(c[jc, cols] - out.collateral[sel], 0.0))
-        d[jd, cols] = np.maximum(d[jd, cols] - out.debt[sel], 0.0)
+        at_c, at_d = jc * rows.size + cols, jd * rows.size + cols
+        seized_left = np.where(out.capped[sel], 0.0, np.maximum(cf[at_c] - out.collateral[sel], 0.0))
+        cf[at_c] = seized_left
+        df[at_d] = np.maximum(df[at_d] - out.debt[sel], 0.0)
         self.liquidations += int(rows.size)
         # Branch: no collateral left and the protocol writes the remaining debt off (e.g. Aave v3.3 deficits).
         gone = np.flatnonzero(out.write_off[sel])
@@ -258,7 +262,7 @@ class Run:
         risk_class = self.book.risk_class[rows]
         # only an account whose seized reserve is now empty can have no collateral left
         live = np.ones(rows.size, dtype=bool)
-        empty = np.flatnonzero(c[jc, cols] == 0)
+        empty = np.flatnonzero(seized_left == 0)
         live[empty] = c[:, empty].sum(axis=0) > 0
         dead = empty[~live[empty] & (d[:, empty].sum(axis=0) > 0)]
         if dead.size:
