@@ -34,6 +34,9 @@ class Projector:
     later one reuses: the accounts' linear sums at the market's prices and, per shocked price, its share of them.
     """
 
+    #: The round loop a projection runs (a benchmark may replay a given price path instead of selling).
+    run_type: type[Run] = Run
+
     def __init__(
         self,
         book: CascadeBook,
@@ -127,7 +130,8 @@ class Projector:
             n, r = len(self.book), self.market.size
             self._pos = np.full(n, -1, dtype=np.int64)
             self._buffers = (np.empty((r, max(n, 1))), np.empty((r, max(n, 1))))
-        run = Run(self.exposure, self.venues, self.params, prices, pools, base, self._pos, self.empty, self._buffers)
+        run = self.run_type(self.exposure, self.venues, self.params, prices, pools, base, self._pos, self.empty,
+                            self._buffers)  # fmt: skip
         run.run()
         return self.result(run, shocks, prices)
 

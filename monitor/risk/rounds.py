@@ -166,7 +166,8 @@ class Run:
     def bad_debt(self) -> tuple[float, int]:
         """Debt of accounts with no collateral (at current prices, unfloored) plus deficits, and how many."""
         value = sum(float(units @ unit_prices(self.m, self.prices, cid)) for cid, units in self.dead_units.items())
-        deficits = np.unique(np.concatenate(self.deficit_rows)).size if self.deficit_rows else 0
+        # an account is written off at most once: its debt is zeroed then, and no debt is never liquidatable
+        deficits = sum(rows.size for rows in self.deficit_rows)
         return value / self.m.price_unit + self.deficit_usd, self.dead_count + deficits
 
     # -- one round's liquidations -----------------------------------------------------------------------------
