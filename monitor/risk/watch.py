@@ -70,6 +70,7 @@ class Watch:
         self.fd: F64 = np.concatenate([d, cd])
         self.fchk: NDArray[np.int64] = np.zeros(self.follow.size, dtype=np.int64)
         self.fmask: Idx = self.masks.ids[self.follow]
+        self.fsided: Idx = self.masks.sided_ids[self.follow]
         self.cold_tau: F64 = f.cold_tau
         self.cold_starts: Idx = f.cold_starts + hot
         self.hot = np.zeros(self.follow.size, dtype=bool)
@@ -96,7 +97,8 @@ class Watch:
 
     def _cold_candidates(self, lo0: F64, hi0: F64) -> Idx:
         """Cold followed accounts whose bound (from the post-shock prices) is below 1 now: per mask, the prefix
-        with ``tau < rho_max / rho_min`` (all of the mask's when ``rho_max < GUARD``), then checked exactly."""
+        with ``tau < rho_max / rho_min`` (all of the mask's when ``rho_max < GUARD``), then checked with the
+        sided bound (:mod:`monitor.risk.masks`)."""
         starts, parts = self.cold_starts, []
         for u in np.flatnonzero(starts[1:] > starts[:-1]).tolist():
             lo, hi = int(starts[u]), int(starts[u + 1])
@@ -111,19 +113,21 @@ class Watch:
             return np.zeros(0, dtype=np.intp)
         cand = np.concatenate(parts)
         cand = cand[~self.hot[cand]]
-        mask = self.fmask[cand]
-        keep = may_liquidate(self.fa[cand], self.fd[cand], self.ex.slack, lo0[mask], hi0[mask])
+        lo, hi = (x[0] for x in self.masks.sided_spreads(self.prices / self.ref))
+        sided = self.fsided[cand]
+        keep = may_liquidate(self.fa[cand], self.fd[cand], self.ex.slack, lo[sided], hi[sided])
         out: Idx = cand[keep]
         return out
 
     def _hot_candidates(self) -> Idx:
-        """Accounts watched before whose bound, from the prices of their last look, is below 1 now."""
+        """Accounts watched before whose sided bound, from the prices of their last look, is below 1 now."""
         hp = self.hot_pos
         if hp.size == 0:
             return hp
-        lo_k, hi_k = self.masks.spreads(self.prices / np.array(self.checks))  # (checks, masks)
-        chk, u = self.fchk[hp], self.fmask[hp]
-        out: Idx = hp[may_liquidate(self.fa[hp], self.fd[hp], self.ex.slack, lo_k[chk, u], hi_k[chk, u])]
+        lo_k, hi_k = self.masks.sided_spreads(self.prices / np.array(self.checks))  # (checks, sided masks)
+        at = self.fchk[hp] * lo_k.shape[1] + self.fsided[hp]
+        lo, hi = np.take(lo_k, at), np.take(hi_k, at)
+        out: Idx = hp[may_liquidate(self.fa[hp], self.fd[hp], self.ex.slack, lo, hi)]
         return out
 
     def screen(self, prices: F64) -> tuple[Idx, Idx, F64, F64, Health]:
