@@ -3,7 +3,7 @@
 
 Accounts that were watched once (hot) are checked against the prices of their last look; the others (cold) by
 a prefix of a per-mask order. When the prices of some mask leave the followed range, that mask's range is
-widened in steps (``FOLLOW_STEPS``, then unbounded) and the followed set rebuilt.
+widened in steps (``FOLLOW_STEPS``, then unbounded) and the accounts it adds are followed as hot ones.
 """
 
 from __future__ import annotations
@@ -77,6 +77,24 @@ class Watch:
         self.hot[:hot] = True
         self.hot_pos: Idx = np.arange(hot)
 
+    def widen(self, limits: F64) -> None:
+        """Follow as well the accounts the wider ``limits`` add, from their post-shock terms, as hot accounts
+        appended after the others (the cold blocks keep their order). Every account liquidated so far was
+        watched, hence is followed already, with its current terms."""
+        rows, a, d = self.baseline.widen(self.limits, limits)
+        self.limits = limits
+        if self.overlay.n:
+            keep = self.overlay.pos[rows] < 0
+            rows, a, d = rows[keep], a[keep], d[keep]
+        start = self.follow.size
+        self.follow = np.concatenate([self.follow, rows])
+        self.fa, self.fd = np.concatenate([self.fa, a]), np.concatenate([self.fd, d])
+        self.fchk = np.concatenate([self.fchk, np.zeros(rows.size, dtype=np.int64)])
+        self.fmask = np.concatenate([self.fmask, self.masks.ids[rows]])
+        self.fsided = np.concatenate([self.fsided, self.masks.sided_ids[rows]])
+        self.hot = np.concatenate([self.hot, np.ones(rows.size, dtype=bool)])
+        self.hot_pos = np.concatenate([self.hot_pos, np.arange(start, start + rows.size)])
+
     def relinear(self) -> None:
         """Bound terms of every followed account at the current prices (a new check)."""
         b, ov = self.book, self.overlay
@@ -142,7 +160,7 @@ class Watch:
             for u in np.flatnonzero(out).tolist():
                 step = next((x for x in FOLLOW_STEPS if x >= hi0[u] / lo0[u]), math.inf)
                 wider[u] = step if hi0[u] >= GUARD else math.inf
-            self.refollow(wider)
+            self.widen(wider)
         wpos = np.concatenate([self._cold_candidates(lo0, hi0), self._hot_candidates()])
         if wpos.size > RELINEAR * len(self.book):
             # Branch: prices moved so much that the spread bound flags a large share: one linear pass over
