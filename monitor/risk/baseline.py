@@ -156,11 +156,7 @@ class SlotBaseline(Baseline):
     def widen(self, old: F64, new: F64) -> tuple[Idx, F64, F64]:
         """See :class:`Baseline`."""
         v = self.v
-        changed = np.flatnonzero(new > old)
-        exposed = np.flatnonzero(np.isin(v.ids, changed))
-        tau = self.tau[exposed]
-        ids = v.ids[exposed]
-        mine = exposed[(tau < new[ids]) & (tau >= old[ids])]
+        mine = np.flatnonzero((self.tau < new[v.ids]) & (self.tau >= old[v.ids]))
         other = v.others_between(old, new)
         return (
             np.concatenate([v.rows[mine], v.other[other]]),
