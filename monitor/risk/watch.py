@@ -23,7 +23,7 @@ F64 = NDArray[np.float64]
 Idx = NDArray[np.intp]
 
 #: The followed set covers price moves up to this spread (max/min of price ratios) from the post-shock prices,
-#: and price levels down to GUARD times them; beyond, it is rebuilt wider.
+#: and price levels down to GUARD times them; beyond, it is widened (the accounts it adds are followed as hot).
 FOLLOW_STEPS = (1.04, 1.15, 2.0)
 #: Above this share of the book in the watch set, recompute every followed account's bound at current prices.
 RELINEAR = 0.4
