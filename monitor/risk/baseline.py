@@ -140,12 +140,22 @@ class SlotBaseline(Baseline):
 
     def __init__(self, view: SlotView, ratio: float) -> None:
         self.v, self.slack = view, view.slack
-        w = np.maximum(view.w0 + (ratio - 1.0) * view.ws, 0.0)
-        d = np.maximum(view.d0 + (ratio - 1.0) * view.ds, 0.0)
-        self.a = w * view.scale
-        self.d = np.where(view.live, d * (1.0 + ROUNDING), 0.0)
+        # in place: a few arrays of the exposed accounts' size instead of one per operation
+        a = np.multiply(view.ws, ratio - 1.0)
+        a += view.w0
+        np.maximum(a, 0.0, out=a)
+        a *= view.scale
+        d = np.multiply(view.ds, ratio - 1.0)
+        d += view.d0
+        np.maximum(d, 0.0, out=d)
+        d *= 1.0 + ROUNDING
+        d[~view.live] = 0.0
+        self.a, self.d = a, d
         # followed iff tau < limit (as for the unexposed accounts); never without debt
-        self.tau = np.where(self.d > 0, self.a / (self.d + self.slack / GUARD), np.inf)
+        tau = d + self.slack / GUARD
+        np.divide(a, tau, out=tau, where=d > 0)
+        tau[d <= 0] = np.inf
+        self.tau = tau
 
     def follow(self, limits: F64) -> Followed:
         """See :class:`Baseline`."""
