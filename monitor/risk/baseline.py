@@ -56,6 +56,10 @@ class Baseline:
         """The accounts :func:`followed` with ``limits[mask]`` (per exposure mask), with their terms."""
         raise NotImplementedError
 
+    def widen(self, old: F64, new: F64) -> tuple[Idx, F64, F64]:
+        """Rows and terms of the accounts followed with limits ``new`` but not with ``old`` (``new >= old``)."""
+        raise NotImplementedError
+
 
 def _no_cold(masks: int) -> tuple[Idx, F64, F64, F64, Idx]:
     z = np.zeros(0)
@@ -72,6 +76,12 @@ class DenseBaseline(Baseline):
         """See :class:`Baseline`."""
         rows = np.flatnonzero(followed(self.a, self.d, self.slack, limits[self.ids]))
         return Followed(rows, self.a[rows], self.d[rows], *_no_cold(self.masks))
+
+    def widen(self, old: F64, new: F64) -> tuple[Idx, F64, F64]:
+        """See :class:`Baseline`."""
+        a, d, slack = self.a, self.d, self.slack
+        rows = np.flatnonzero(followed(a, d, slack, new[self.ids]) & ~followed(a, d, slack, old[self.ids]))
+        return rows, a[rows], d[rows]
 
 
 class SlotView:
@@ -113,6 +123,16 @@ class SlotView:
         starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
         return self.other[at], self.other_a[at], self.other_d[at], self.tau[at], starts
 
+    def others_between(self, old: F64, new: F64) -> Idx:
+        """Positions (in ``other``) of the unexposed accounts followed at ``new[mask]`` but not at ``old[mask]``."""
+        parts = []
+        for u in np.flatnonzero((self.starts[1:] > self.starts[:-1]) & (new > old)).tolist():
+            lo, hi = int(self.starts[u]), int(self.starts[u + 1])
+            k0, k1 = np.searchsorted(self.tau[lo:hi], [old[u], new[u]], side="left").tolist()
+            if k1 > k0:
+                parts.append(np.arange(lo + k0, lo + k1))
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
+
 
 class SlotBaseline(Baseline):
     """Terms when one slot's price moved by ``ratio`` (see :class:`SlotView`): the exposed followed accounts
@@ -120,16 +140,39 @@ class SlotBaseline(Baseline):
 
     def __init__(self, view: SlotView, ratio: float) -> None:
         self.v, self.slack = view, view.slack
-        w = np.maximum(view.w0 + (ratio - 1.0) * view.ws, 0.0)
-        d = np.maximum(view.d0 + (ratio - 1.0) * view.ds, 0.0)
-        self.a = w * view.scale
-        self.d = np.where(view.live, d * (1.0 + ROUNDING), 0.0)
+        # in place: a few arrays of the exposed accounts' size instead of one per operation
+        a = np.multiply(view.ws, ratio - 1.0)
+        a += view.w0
+        np.maximum(a, 0.0, out=a)
+        a *= view.scale
+        d = np.multiply(view.ds, ratio - 1.0)
+        d += view.d0
+        np.maximum(d, 0.0, out=d)
+        d *= 1.0 + ROUNDING
+        d[~view.live] = 0.0
+        self.a, self.d = a, d
+        # followed iff tau < limit (as for the unexposed accounts); never without debt
+        tau = d + self.slack / GUARD
+        np.divide(a, tau, out=tau, where=d > 0)
+        tau[d <= 0] = np.inf
+        self.tau = tau
 
     def follow(self, limits: F64) -> Followed:
         """See :class:`Baseline`."""
         v = self.v
-        mine = np.flatnonzero(followed(self.a, self.d, self.slack, limits[v.ids]))
+        mine = np.flatnonzero(self.tau < limits[v.ids])
         return Followed(v.rows[mine], self.a[mine], self.d[mine], *v.others(limits))
+
+    def widen(self, old: F64, new: F64) -> tuple[Idx, F64, F64]:
+        """See :class:`Baseline`."""
+        v = self.v
+        mine = np.flatnonzero((self.tau < new[v.ids]) & (self.tau >= old[v.ids]))
+        other = v.others_between(old, new)
+        return (
+            np.concatenate([v.rows[mine], v.other[other]]),
+            np.concatenate([self.a[mine], v.other_a[other]]),
+            np.concatenate([self.d[mine], v.other_d[other]]),
+        )
 
 
 def baseline(ex: Exposure, ratios: dict[int, float]) -> Baseline:

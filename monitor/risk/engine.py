@@ -38,6 +38,9 @@ class Projector:
     later one reuses: the accounts' linear sums at the market's prices and, per shocked price, its share of them.
     """
 
+    #: The round loop a projection runs (a benchmark may replay a given price path instead of selling).
+    run_type: type[Run] = Run
+
     def __init__(
         self,
         book: CascadeBook,
@@ -148,8 +151,8 @@ class Projector:
     def new_run(self, prices: F64, pools: dict[int, PoolState], base: Baseline, sales: SaleBook | None) -> Run:
         """The mutable state of one projection (a subclass may return a run that records more)."""
         assert self._pos is not None  # project() sizes the position map first
-        return Run(self.exposure, self.venues, self.params, prices, pools, base, self._pos, self.empty, self._buffers,
-                   sales=sales)  # fmt: skip
+        return self.run_type(self.exposure, self.venues, self.params, prices, pools, base, self._pos, self.empty,
+                             self._buffers, sales=sales)  # fmt: skip
 
     # -- outputs ----------------------------------------------------------------------------------------------
 

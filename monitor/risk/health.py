@@ -59,18 +59,24 @@ def members(market: RiskMarket, risk_class: I64) -> dict[int, Idx]:
 
 def toxic(market: RiskMarket, c: F64, risk_class: I64, h: Health) -> Toxic:
     """Liquidatable accounts with ``LT x bonus > HF`` on some held collateral (columns of ``c`` / ``h``)."""
-    at = np.flatnonzero(h.liquidatable)
-    held, cls = c[:, at] > 0, risk_class[at]
+    # an account with HF at or above every edge of its class cannot be toxic: only the others are looked at
+    top = max(float((market.lt_of[k] * market.bonus_of[k]).max()) for k in range(market.n_classes)) / (BPS * BPS)
+    at = np.flatnonzero(h.liquidatable & (h.hf < top))
+    hf, cls = h.hf[at], risk_class[at]
 
-    def worst(k: int, cols: Idx | slice) -> F64:
+    def any_edge_above(k: int, pos: Idx | slice) -> Bool:
+        """Whether some held collateral's edge (class ``k``) is above the HF, asset row by asset row, for the
+        accounts ``at[pos]``."""
         edge = market.lt_of[k] * market.bonus_of[k] / (BPS * BPS)
-        out: F64 = np.where(held[:, cols], edge[:, None], 0.0).max(axis=0, initial=0.0)
+        cols, below = at[pos], hf[pos]
+        out = np.zeros(cols.size, dtype=bool)
+        for j in np.flatnonzero(edge > 0).tolist():
+            out |= (np.take(c[j], cols) > 0) & (below < edge[j])
         return out
 
-    edge = worst(0, slice(None))
-    for k, cols in members(market, cls).items():
-        edge[cols] = worst(k, cols)
-    tox = edge > h.hf[at]
+    tox = any_edge_above(0, slice(None))
+    for k, part in members(market, cls).items():
+        tox[part] = any_edge_above(k, part)
     sel = at[tox]
     unit = market.price_unit
     return Toxic(int(sel.size), float(h.d[sel].sum()) / unit, float(h.t[sel].sum()) / unit)

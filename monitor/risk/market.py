@@ -108,6 +108,8 @@ class RiskMarket:
         order = sorted(range(self.size), key=lambda j: self.symbols[j])
         self.symbol_rank: I64 = np.empty(self.size, dtype=np.int64)
         self.symbol_rank[order] = np.arange(self.size)
+        #: Asset columns from the largest symbol to the smallest (argmax over them breaks ties the same way).
+        self.symbol_order: Idx = np.array(order[::-1], dtype=np.intp)
         #: Class names, index order (0: the default).
         self.class_names: tuple[str, ...] = ("default", *(c.name for c in classes))
         self.slot_of: dict[int, Idx] = {0: np.arange(self.size, dtype=np.intp)}

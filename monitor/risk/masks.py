@@ -4,6 +4,11 @@ The screening bound (:mod:`monitor.risk.screen`) only needs the smallest and lar
 slots an account holds; with an id per distinct mask those come from a small ``(checks, masks)`` table, so a
 crash of one asset only wakes the accounts that hold it. A mask never grows during a projection (liquidations
 only empty positions), so the book's masks stay valid (conservative) throughout.
+
+Each account also has a *sided* mask: the slots of its collateral and, apart, those of its debt. The LT-weighted
+collateral moves with the smallest ratio over the collateral's slots and the debt with the largest over the
+debt's, so the sided bound (``lo`` over collateral, ``hi`` over debt) is tighter than the one over the union
+(an account that owes the crashing asset is not woken by its crash).
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ MAX_SLOTS = 62
 
 
 class Masks:
-    """``ids[i]``: the mask of account ``i``; ``bits[u, s]``: whether mask ``u`` includes slot ``s``."""
+    """``ids[i]``: the mask of account ``i``; ``bits[u, s]``: whether mask ``u`` includes slot ``s``; the sided
+    masks (module docstring) in ``sided_ids``, ``coll_bits`` and ``debt_bits``."""
 
     def __init__(self, book: CascadeBook) -> None:
         m = book.market
@@ -30,22 +36,24 @@ class Masks:
         if s_count > MAX_SLOTS:
             self.ids: Idx = np.zeros(n, dtype=np.intp)
             self.bits: Bool = np.ones((1, s_count), dtype=bool)
+            self.sided_ids: Idx = self.ids
+            self.coll_bits: Bool = self.bits
+            self.debt_bits: Bool = self.bits
             return
-        held = (book.collateral > 0) | (book.debt > 0)
-        keys = np.zeros(n, dtype=np.int64)
-        for j in range(m.size):
-            keys |= held[j].astype(np.int64) << int(m.slot_of[0][j])
-        for cid in m.differing:
-            rows = np.flatnonzero(book.risk_class == cid)
-            if rows.size and not np.array_equal(m.slot_of[cid], m.slot_of[0]):
-                # Branch: the class prices some assets through other slots (e.g. an e-mode price source).
-                k = np.zeros(rows.size, dtype=np.int64)
-                for j in range(m.size):
-                    k |= held[j, rows].astype(np.int64) << int(m.slot_of[cid][j])
-                keys[rows] = k
-        unique, inverse = np.unique(keys, return_inverse=True)
+        coll, debt = _slot_keys(book, book.collateral > 0), _slot_keys(book, book.debt > 0)
+        unique, inverse = np.unique(coll | debt, return_inverse=True)
         self.ids = inverse.astype(np.intp).reshape(-1)
         self.bits = ((unique[:, None] >> np.arange(s_count)) & 1).astype(bool)
+        if 2 * s_count > MAX_SLOTS:
+            # Branch: no room for both sides in one key: the sided masks are the union ones.
+            self.sided_ids, self.coll_bits, self.debt_bits = self.ids, self.bits, self.bits
+            return
+        unique, inverse = np.unique(coll | (debt << s_count), return_inverse=True)
+        #: ``sided_ids[i]``: the sided mask of account ``i``; ``coll_bits[v, s]`` / ``debt_bits[v, s]``: whether
+        #: sided mask ``v`` holds collateral / debt priced by slot ``s``.
+        self.sided_ids = inverse.astype(np.intp).reshape(-1)
+        self.coll_bits = ((unique[:, None] >> np.arange(s_count)) & 1).astype(bool)
+        self.debt_bits = ((unique[:, None] >> np.arange(s_count, 2 * s_count)) & 1).astype(bool)
 
     @property
     def count(self) -> int:
@@ -61,3 +69,30 @@ class Masks:
         empty = ~self.bits.any(axis=1)
         lo[:, empty], hi[:, empty] = 1.0, 1.0
         return lo, hi
+
+    def sided_spreads(self, rho: F64) -> tuple[F64, F64]:
+        """Per row of ``rho`` and sided mask: the smallest ratio over its collateral's slots and the largest over
+        its debt's, ``(k, V)`` each (1 for an empty side)."""
+        r = np.atleast_2d(rho)[:, None, :]
+        lo = np.where(self.coll_bits[None], r, np.inf).min(axis=2)
+        hi = np.where(self.debt_bits[None], r, -np.inf).max(axis=2)
+        lo[:, ~self.coll_bits.any(axis=1)] = 1.0
+        hi[:, ~self.debt_bits.any(axis=1)] = 1.0
+        return lo, hi
+
+
+def _slot_keys(book: CascadeBook, held: Bool) -> NDArray[np.int64]:
+    """Per account, the bits of the price slots its ``held`` positions are priced by (its class's slots)."""
+    m = book.market
+    keys = np.zeros(len(book), dtype=np.int64)
+    for j in range(m.size):
+        keys |= held[j].astype(np.int64) << int(m.slot_of[0][j])
+    for cid in m.differing:
+        rows = np.flatnonzero(book.risk_class == cid)
+        if rows.size and not np.array_equal(m.slot_of[cid], m.slot_of[0]):
+            # Branch: the class prices some assets through other slots (e.g. an e-mode price source).
+            k = np.zeros(rows.size, dtype=np.int64)
+            for j in range(m.size):
+                k |= held[j, rows].astype(np.int64) << int(m.slot_of[cid][j])
+            keys[rows] = k
+    return keys

@@ -242,13 +242,15 @@ class Run:
     def bad_debt(self) -> tuple[float, int]:
         """Debt of accounts with no collateral (at current prices, unfloored) plus deficits, and how many."""
         value = sum(float(units @ unit_prices(self.m, self.prices, cid)) for cid, units in self.dead_units.items())
-        deficits = np.unique(np.concatenate(self.deficit_rows)).size if self.deficit_rows else 0
+        # an account is written off at most once: its debt is zeroed then, and no debt is never liquidatable
+        deficits = sum(rows.size for rows in self.deficit_rows)
         return value / self.m.price_unit + self.deficit_usd, self.dead_count + deficits
 
     # -- one round's liquidations -----------------------------------------------------------------------------
 
     def liquidate(self, wpos: Idx, watch: Idx, c: F64, d: F64, h: Health, at: Idx) -> Outcome:
-        """Liquidate watch positions ``at`` once each (those the options allow) and store the new balances."""
+        """Liquidate watch positions ``at`` once each (those the options allow) and store the new balances
+        (``c`` / ``d``, the watch set's balances of this round, may be overwritten)."""
         m, p = self.m, self.params
         received = np.zeros(m.size)
         if at.size == 0:
@@ -274,7 +276,10 @@ class Run:
         if math.isfinite(p.liquidator_capital_usd):
             ok = self._within_capital(batch, out, ok, own_c, own_d)
         sel = np.flatnonzero(ok)
-        if sel.size:
+        if sel.size == at.size:
+            # Branch: every call goes through: the batch's balances (private to this round) are updated in place.
+            self._apply(wpos[at], watch[at], ca, da, jc, jd, out, sel)
+        elif sel.size:
             self._apply(wpos[at[sel]], watch[at[sel]], np.take(ca, sel, axis=1), np.take(da, sel, axis=1), jc[sel],
                         jd[sel], out, sel)  # fmt: skip
         received = np.bincount(jc[sel], weights=out.received[sel], minlength=m.size).astype(np.float64)
@@ -324,9 +329,13 @@ class Run:
     def _apply(self, fpos: Idx, rows: Idx, c: F64, d: F64, jc: Idx, jd: Idx, out: Liquidations, sel: Idx) -> None:
         """New balances of the liquidated ``rows`` (followed positions ``fpos``; ``c`` / ``d`` their copies;
         ``sel`` indexes ``out``), and their screening bounds."""
+        c, d = np.ascontiguousarray(c), np.ascontiguousarray(d)
+        cf, df = c.reshape(-1), d.reshape(-1)  # views: one flat index per (asset, column)
         cols = np.arange(rows.size)
-        c[jc, cols] = np.where(out.capped[sel], 0.0, np.maximum(c[jc, cols] - out.collateral[sel], 0.0))
-        d[jd, cols] = np.maximum(d[jd, cols] - out.debt[sel], 0.0)
+        at_c, at_d = jc * rows.size + cols, jd * rows.size + cols
+        seized_left = np.where(out.capped[sel], 0.0, np.maximum(cf[at_c] - out.collateral[sel], 0.0))
+        cf[at_c] = seized_left
+        df[at_d] = np.maximum(df[at_d] - out.debt[sel], 0.0)
         self.liquidations += int(rows.size)
         # Branch: no collateral left and the protocol writes the remaining debt off (e.g. Aave v3.3 deficits).
         gone = np.flatnonzero(out.write_off[sel])
@@ -344,7 +353,7 @@ class Run:
         risk_class = self.book.risk_class[rows]
         # only an account whose seized reserve is now empty can have no collateral left
         live = np.ones(rows.size, dtype=bool)
-        empty = np.flatnonzero(c[jc, cols] == 0)
+        empty = np.flatnonzero(seized_left == 0)
         live[empty] = c[:, empty].sum(axis=0) > 0
         dead = empty[~live[empty] & (d[:, empty].sum(axis=0) > 0)]
         if dead.size:

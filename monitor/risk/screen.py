@@ -10,7 +10,9 @@ where ``relative`` and ``slack`` bound what the model's floors take away (:class
 for Aave: < 1 base unit per position, the whole-bps average LT < 1 bps out of at least ``LT_min``,
 ``percentMul``'s half unit). Accounts where that bound is >= 1 are
 certainly not liquidatable and are skipped; the others (the *watch* set) get exact health factors, and those
-become their new reference. The slots an account holds come from its exposure mask (:mod:`monitor.risk.masks`);
+become their new reference. The bound also holds with ``rho_min`` over its collateral's slots only and ``rho_max``
+over its debt's (the sided masks), which picks the watch set; the followed sets take both over every held slot.
+The slots an account holds come from its exposure mask (:mod:`monitor.risk.masks`);
 ``w`` and ``d`` at the market's prices and each price slot's share of them are computed once per book, so the
 sums at shocked prices cost a few vector operations."""
 

@@ -50,6 +50,16 @@ class Overlay:
         """Store new balances of book ``rows``."""
         p = self.pos[rows]
         new = np.flatnonzero(p < 0)
+        if new.size == rows.size:
+            # Branch: all of them new: they take the next columns in order (a slice, not a scatter).
+            self._grow(self.n + new.size)
+            at = slice(self.n, self.n + new.size)
+            self.pos[rows] = np.arange(self.n, self.n + new.size)
+            self.rows[at] = rows
+            self.n += new.size
+            self.c[:, at] = c
+            self.d[:, at] = d
+            return
         if new.size:
             self._grow(self.n + new.size)
             slots = np.arange(self.n, self.n + new.size)

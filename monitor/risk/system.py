@@ -196,9 +196,9 @@ class _Projector(Projector):
             value = float(unit_prices(m, run.prices, cid) @ dead_debt[:, at].sum(axis=1)) / m.price_unit
             bad[t.class_member[cid]] += value
         bad_accounts = np.bincount(t.member_of(dead_rows), minlength=count)
-        # ... plus the debt written off when collateral ran out (each such account counted once)
+        # ... plus the debt written off when collateral ran out (each such account once: its debt is zeroed then)
         if run.deficit_rows:
-            written = np.unique(np.concatenate(run.deficit_rows))
+            written = np.concatenate(run.deficit_rows)
             bad_accounts = bad_accounts + np.bincount(t.member_of(written), minlength=count)
         return tuple(
             MarketFigures(

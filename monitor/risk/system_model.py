@@ -52,7 +52,8 @@ class SystemModel(LiquidationModel):
             lp = lp * t.scale[i]
         if t.same_columns[i]:
             # Branch: the member lists every asset of the system in its order -> its columns as they are.
-            lc, ld = c[:, cols], d[:, cols]
+            lc, ld = (c[:, cols], d[:, cols]) if isinstance(cols, slice) else (np.take(c, cols, axis=1),
+                                                                                  np.take(d, cols, axis=1))  # fmt: skip
         elif isinstance(cols, slice):
             lc, ld = c[t.columns[i]][:, cols], d[t.columns[i]][:, cols]
         else:

@@ -3,7 +3,7 @@
 
 Accounts that were watched once (hot) are checked against the prices of their last look; the others (cold) by
 a prefix of a per-mask order. When the prices of some mask leave the followed range, that mask's range is
-widened in steps (``FOLLOW_STEPS``, then unbounded) and the followed set rebuilt.
+widened in steps (``FOLLOW_STEPS``, then unbounded) and the accounts it adds are followed as hot ones.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ F64 = NDArray[np.float64]
 Idx = NDArray[np.intp]
 
 #: The followed set covers price moves up to this spread (max/min of price ratios) from the post-shock prices,
-#: and price levels down to GUARD times them; beyond, it is rebuilt wider.
+#: and price levels down to GUARD times them; beyond, it is widened (the accounts it adds are followed as hot).
 FOLLOW_STEPS = (1.04, 1.15, 2.0)
 #: Above this share of the book in the watch set, recompute every followed account's bound at current prices.
 RELINEAR = 0.4
@@ -70,11 +70,30 @@ class Watch:
         self.fd: F64 = np.concatenate([d, cd])
         self.fchk: NDArray[np.int64] = np.zeros(self.follow.size, dtype=np.int64)
         self.fmask: Idx = self.masks.ids[self.follow]
+        self.fsided: Idx = self.masks.sided_ids[self.follow]
         self.cold_tau: F64 = f.cold_tau
         self.cold_starts: Idx = f.cold_starts + hot
         self.hot = np.zeros(self.follow.size, dtype=bool)
         self.hot[:hot] = True
         self.hot_pos: Idx = np.arange(hot)
+
+    def widen(self, limits: F64) -> None:
+        """Follow as well the accounts the wider ``limits`` add, from their post-shock terms, as hot accounts
+        appended after the others (the cold blocks keep their order). Every account liquidated so far was
+        watched, hence is followed already, with its current terms."""
+        rows, a, d = self.baseline.widen(self.limits, limits)
+        self.limits = limits
+        if self.overlay.n:
+            keep = self.overlay.pos[rows] < 0
+            rows, a, d = rows[keep], a[keep], d[keep]
+        start = self.follow.size
+        self.follow = np.concatenate([self.follow, rows])
+        self.fa, self.fd = np.concatenate([self.fa, a]), np.concatenate([self.fd, d])
+        self.fchk = np.concatenate([self.fchk, np.zeros(rows.size, dtype=np.int64)])
+        self.fmask = np.concatenate([self.fmask, self.masks.ids[rows]])
+        self.fsided = np.concatenate([self.fsided, self.masks.sided_ids[rows]])
+        self.hot = np.concatenate([self.hot, np.ones(rows.size, dtype=bool)])
+        self.hot_pos = np.concatenate([self.hot_pos, np.arange(start, start + rows.size)])
 
     def relinear(self) -> None:
         """Bound terms of every followed account at the current prices (a new check)."""
@@ -96,7 +115,8 @@ class Watch:
 
     def _cold_candidates(self, lo0: F64, hi0: F64) -> Idx:
         """Cold followed accounts whose bound (from the post-shock prices) is below 1 now: per mask, the prefix
-        with ``tau < rho_max / rho_min`` (all of the mask's when ``rho_max < GUARD``), then checked exactly."""
+        with ``tau < rho_max / rho_min`` (all of the mask's when ``rho_max < GUARD``), then checked with the
+        sided bound (:mod:`monitor.risk.masks`)."""
         starts, parts = self.cold_starts, []
         for u in np.flatnonzero(starts[1:] > starts[:-1]).tolist():
             lo, hi = int(starts[u]), int(starts[u + 1])
@@ -111,19 +131,21 @@ class Watch:
             return np.zeros(0, dtype=np.intp)
         cand = np.concatenate(parts)
         cand = cand[~self.hot[cand]]
-        mask = self.fmask[cand]
-        keep = may_liquidate(self.fa[cand], self.fd[cand], self.ex.slack, lo0[mask], hi0[mask])
+        lo, hi = (x[0] for x in self.masks.sided_spreads(self.prices / self.ref))
+        sided = self.fsided[cand]
+        keep = may_liquidate(self.fa[cand], self.fd[cand], self.ex.slack, lo[sided], hi[sided])
         out: Idx = cand[keep]
         return out
 
     def _hot_candidates(self) -> Idx:
-        """Accounts watched before whose bound, from the prices of their last look, is below 1 now."""
+        """Accounts watched before whose sided bound, from the prices of their last look, is below 1 now."""
         hp = self.hot_pos
         if hp.size == 0:
             return hp
-        lo_k, hi_k = self.masks.spreads(self.prices / np.array(self.checks))  # (checks, masks)
-        chk, u = self.fchk[hp], self.fmask[hp]
-        out: Idx = hp[may_liquidate(self.fa[hp], self.fd[hp], self.ex.slack, lo_k[chk, u], hi_k[chk, u])]
+        lo_k, hi_k = self.masks.sided_spreads(self.prices / np.array(self.checks))  # (checks, sided masks)
+        at = self.fchk[hp] * lo_k.shape[1] + self.fsided[hp]
+        lo, hi = np.take(lo_k, at), np.take(hi_k, at)
+        out: Idx = hp[may_liquidate(self.fa[hp], self.fd[hp], self.ex.slack, lo, hi)]
         return out
 
     def screen(self, prices: F64) -> tuple[Idx, Idx, F64, F64, Health]:
@@ -138,7 +160,7 @@ class Watch:
             for u in np.flatnonzero(out).tolist():
                 step = next((x for x in FOLLOW_STEPS if x >= hi0[u] / lo0[u]), math.inf)
                 wider[u] = step if hi0[u] >= GUARD else math.inf
-            self.refollow(wider)
+            self.widen(wider)
         wpos = np.concatenate([self._cold_candidates(lo0, hi0), self._hot_candidates()])
         if wpos.size > RELINEAR * len(self.book):
             # Branch: prices moved so much that the spread bound flags a large share: one linear pass over

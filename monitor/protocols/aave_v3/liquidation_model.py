@@ -148,12 +148,17 @@ def percent_div_ceil(v: F64, p: F64) -> F64:
 
 
 def _largest(market: RiskMarket, x: F64, up: F64) -> Idx:
-    """Per column, the held asset (balance > 0) ranked first by ``(floor(value), symbol)``."""
-    value = np.floor(x * up)
-    value[x <= 0] = -1.0
-    top = value.max(axis=0)
-    rank = np.where(value == top, market.symbol_rank[:, None] + 1, 0)
-    out: Idx = np.argmax(rank, axis=0)
+    """Per column, the held asset (balance > 0) ranked first by ``(floor(value), symbol)``.
+
+    The rows are visited largest symbol first, so ``argmax`` (the first of equal maxima) breaks a tie of
+    values towards the larger symbol; a column holding nothing gets the largest symbol, as a tie of -1s."""
+    order = market.symbol_order
+    value = np.take(x, order, axis=0)
+    held = value > 0
+    value *= up[order]
+    np.floor(value, out=value)
+    np.copyto(value, -1.0, where=~held)
+    out: Idx = order[np.argmax(value, axis=0)]
     return out
 
 
