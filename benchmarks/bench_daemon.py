@@ -41,7 +41,7 @@ from monitor.daemon.run import Daemon
 from monitor.devnet.activity import ActivityGenerator
 from monitor.devnet.anvil import Anvil, free_port
 from monitor.devnet.build import build_devnet
-from monitor.devnet.monitor_config import devnet_config
+from monitor.devnet.monitor_config import LIVE_DEVNET_CONFIRMATIONS, devnet_config
 from monitor.devnet.population import PopulationSpec, populate
 from monitor.devnet.rpc import DevRpc
 
@@ -254,6 +254,10 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
     )
     stop_activity.set()
     await asyncio.to_thread(activity.join, 60)
+    # with confirmations c block N can be served once N+c is mined: the latency from then is the monitor's own
+    c = cfg.chain.confirmations
+    mined_at = dict(obs.mined)
+    safe = [(b, mined_at[b + c]) for b, _ in obs.mined if b + c in mined_at]
     # with confirmations c the last c blocks cannot be served until more are mined: they are left out
     last_servable = (obs.mined[-1][0] if obs.mined else 0) - cfg.chain.confirmations
     obs.mined = [(b, t) for b, t in obs.mined if b <= last_servable]
@@ -269,6 +273,7 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
     logging.getLogger("monitor").removeHandler(handler)
 
     lat, unserved = latencies(obs.mined, obs.served, end)
+    lat_safe, _ = latencies(safe, obs.served, end)
     hist_before, hist_after = _buckets(before), _buckets(after)
     hist = {le: hist_after[le] - hist_before.get(le, 0.0) for le in hist_after}
     wall = samples[-1][0] - samples[0][0]
@@ -290,6 +295,8 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
         "latency_p50_ms": _pct(lat, 0.5) * 1e3,
         "latency_p99_ms": _pct(lat, 0.99) * 1e3,
         "latency_max_ms": max(lat, default=float("nan")) * 1e3,
+        "latency_from_safe_p50_ms": _pct(lat_safe, 0.5) * 1e3,  # from the block that made it safe (c later)
+        "latency_from_safe_p99_ms": _pct(lat_safe, 0.99) * 1e3,
         "latency_p50_first_half_ms": _pct(lat[:half], 0.5) * 1e3,
         "latency_p50_second_half_ms": _pct(lat[half:], 0.5) * 1e3,
         "cycles_ok": int(
@@ -302,6 +309,7 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
         "daemon_histogram_p50_le_s": histogram_quantile(hist, 0.5),
         "daemon_histogram_p99_le_s": histogram_quantile(hist, 0.99),
         "process_cpu_share": (samples[-1][2] - samples[0][2]) / wall,
+        "process_cpu_s_per_block": (samples[-1][2] - samples[0][2]) / max(len(obs.mined), 1),
         "anvil_cpu_share": (samples[-1][3] - samples[0][3]) / wall,
         "rss_mb_start": samples[0][1],
         "rss_mb_end": samples[-1][1],
@@ -326,6 +334,9 @@ def rows(fig: dict[str, Any]) -> list[str]:
         f"{fig['blocks_unserved']} |",
         f"| **block at the node -> metrics served, p50 / p99 / max** | **{fig['latency_p50_ms']:.0f} / "
         f"{fig['latency_p99_ms']:.0f}** / {fig['latency_max_ms']:.0f} ms |",
+        f"| from the block that made it safe (confirmations later), p50 / p99 | "
+        f"{fig['latency_from_safe_p50_ms']:.0f} / "
+        f"{fig['latency_from_safe_p99_ms']:.0f} ms |",
         f"| p50 first half / second half | {fig['latency_p50_first_half_ms']:.0f} / "
         f"{fig['latency_p50_second_half_ms']:.0f} ms |",
         f"| daemon's own histogram (block seen -> result), p50 / p99 bucket | <= {fig['daemon_histogram_p50_le_s']:g} "
@@ -334,6 +345,7 @@ def rows(fig: dict[str, Any]) -> list[str]:
         f"{fig['cycles_failed']} / {fig['cycles_failed_cold']} |",
         f"| CPU: this process (daemon + activity + poller threads) / anvil | {fig['process_cpu_share']:.0%} / "
         f"{fig['anvil_cpu_share']:.0%} of one core |",
+        f"| CPU of this process per block mined | {fig['process_cpu_s_per_block'] * 1e3:.0f} ms |",
         f"| RSS start / middle / end / max | {fig['rss_mb_start']:.0f} / {fig['rss_mb_mid']:.0f} / "
         f"{fig['rss_mb_end']:.0f} / {fig['rss_mb_max']:.0f} MB |",
         f"| open file descriptors start / end | {fig['fds_start']} / {fig['fds_end']} |",
@@ -352,8 +364,9 @@ def main() -> None:
     parser.add_argument("--drain", type=float, default=15.0, help="seconds to wait for the last block at the end")
     parser.add_argument("--prune-history", type=int, nargs="?", const=0, default=None, metavar="N",
                         help="run anvil with --prune-history (keep N states in memory; bare: keep none)")  # fmt: skip
-    parser.add_argument("--confirmations", type=int, default=None,
-                        help="blocks behind the head the daemon reads at (default: the devnet config's)")  # fmt: skip
+    parser.add_argument("--confirmations", type=int, default=LIVE_DEVNET_CONFIRMATIONS,
+                        help="blocks behind the head the daemon reads at (default: a running devnet's, "
+                             f"{LIVE_DEVNET_CONFIRMATIONS})")  # fmt: skip
     parser.add_argument("--hold-accounts", action="store_true", help="the activity opens no new accounts")
     parser.add_argument("--poll-only", action="store_true",
                         help="no newHeads subscription: the daemon polls the head every poll_interval_s")  # fmt: skip
@@ -361,7 +374,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.duration <= 0 or args.block_interval <= 0 or args.poll_ms <= 0:
         parser.error("--duration, --block-interval and --poll-ms must be positive")
-    if args.confirmations is not None and args.confirmations < 0:
+    if args.confirmations < 0:
         parser.error("--confirmations must be >= 0")
     extra = []
     if args.prune_history is not None:
@@ -376,8 +389,7 @@ def main() -> None:
         cfg = devnet_config(node.url, dep, metrics_port=port, checkpoint=str(Path(tmp) / "cp.sqlite"))
         chain = cfg["chain"]
         assert isinstance(chain, dict)
-        if args.confirmations is not None:
-            chain["confirmations"] = args.confirmations
+        chain["confirmations"] = args.confirmations
         if args.poll_only:
             chain["ws_url"] = ""  # off
         confirmations = chain.get("confirmations")
