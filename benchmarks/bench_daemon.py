@@ -202,6 +202,98 @@ def _buckets(samples: list[tuple[str, dict[str, str], float]]) -> dict[float, fl
     return out
 
 
+class Breakdown:
+    """Where a block's time goes: wall and CPU (of the thread that ran it) of the daemon's steps, wrapped in place
+    for the run (``--breakdown``). Async steps get wall time only (other tasks interleave with them)."""
+
+    STEPS: tuple[tuple[str, str, str, bool], ...] = (
+        # (label, module, attribute path, async)
+        ("cycle", "monitor.daemon.chain_loop", "ChainLoop.step", True),
+        ("context", "monitor.daemon.context", "ChainReader.context", True),
+        ("refresh", "monitor.protocols.aave_v3.indexer", "MarketIndexer.refresh", True),
+        ("compute", "monitor.daemon.pipeline", "MarketPipeline.compute", True),
+        ("book_indexes", "monitor.protocols.aave_v3.book.book", "Book.set_indexes", False),
+        ("book_prices", "monitor.protocols.aave_v3.book.book", "Book.set_prices", False),
+        ("book_upsert", "monitor.protocols.aave_v3.book.book", "Book.upsert_accounts", False),
+        ("figures", "monitor.protocols.aave_v3.tracker", "AaveV3View.figures", False),
+        ("risk_input", "monitor.protocols.aave_v3.tracker", "AaveV3View.risk_input", False),
+        ("projections", "monitor.daemon.projection", "CascadeProjector.__call__", False),
+        ("sweep", "monitor.daemon.projection", "CascadeProjector._sweep", False),
+        ("system", "monitor.daemon.chain_loop", "ChainLoop._system", True),
+    )
+
+    def __init__(self) -> None:
+        self.wall: dict[str, list[float]] = {}
+        self.cpu: dict[str, list[float]] = {}
+        self._undo: list[tuple[Any, str, Any]] = []
+
+    def install(self) -> None:
+        """Wrap every step (undone by :meth:`remove`)."""
+        import functools
+        import importlib
+
+        for label, module, path, is_async in self.STEPS:
+            owner_name, attr = path.split(".")
+            owner = getattr(importlib.import_module(module), owner_name)
+            original = getattr(owner, attr)
+            wall, cpu = self.wall.setdefault(label, []), self.cpu.setdefault(label, [])
+            if is_async:
+
+                def make_async(fn: Any, wall: list[float]) -> Any:
+                    @functools.wraps(fn)
+                    async def timed(*a: Any, **k: Any) -> Any:
+                        t0 = time.perf_counter()
+                        try:
+                            return await fn(*a, **k)
+                        finally:
+                            wall.append(time.perf_counter() - t0)
+
+                    return timed
+
+                wrapped = make_async(original, wall)
+            else:
+
+                def make_sync(fn: Any, wall: list[float], cpu: list[float]) -> Any:
+                    @functools.wraps(fn)
+                    def timed(*a: Any, **k: Any) -> Any:
+                        t0, c0 = time.perf_counter(), time.thread_time()
+                        try:
+                            return fn(*a, **k)
+                        finally:
+                            wall.append(time.perf_counter() - t0)
+                            cpu.append(time.thread_time() - c0)
+
+                    return timed
+
+                wrapped = make_sync(original, wall, cpu)
+            self._undo.append((owner, attr, original))
+            setattr(owner, attr, wrapped)
+
+    def remove(self) -> None:
+        """Put the original methods back."""
+        for owner, attr, original in reversed(self._undo):
+            setattr(owner, attr, original)
+        self._undo.clear()
+
+    def clear(self) -> None:
+        """Forget what was measured so far (the cold index)."""
+        for v in (*self.wall.values(), *self.cpu.values()):
+            v.clear()
+
+    def figures(self) -> dict[str, dict[str, float]]:
+        """Per step: calls, wall p50 / p99 ms, CPU p50 ms and CPU seconds summed (sync steps)."""
+        out = {}
+        for label, wall in self.wall.items():
+            if not wall:
+                continue
+            cpu = self.cpu.get(label) or []
+            out[label] = {"calls": len(wall), "wall_p50_ms": _pct(wall, 0.5) * 1e3,
+                          "wall_p99_ms": _pct(wall, 0.99) * 1e3, "wall_sum_s": sum(wall)}  # fmt: skip
+            if cpu:
+                out[label].update(cpu_p50_ms=_pct(cpu, 0.5) * 1e3, cpu_sum_s=sum(cpu))
+        return out
+
+
 def latencies(mined: list[tuple[int, float]], served: list[tuple[int, float]], end: float) -> tuple[list[float], int]:
     """Per mined block, seconds until /metrics first showed it or a later block; blocks never shown count with
     the time to ``end``. Returns the latencies and how many blocks were never shown."""
@@ -224,6 +316,9 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
     handler = _CycleFailures(obs.failures)
     logging.getLogger("monitor").addHandler(handler)
     stop_poll, stop_activity = threading.Event(), threading.Event()
+    breakdown = Breakdown() if args.breakdown else None
+    if breakdown is not None:
+        breakdown.install()
     daemon = Daemon(cfg)
     t_start = time.monotonic()
     task = asyncio.create_task(daemon.run())
@@ -238,6 +333,8 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
     cold_s = obs.served[0][1] - t_start
     failures_cold = len(obs.failures)
     before = await asyncio.to_thread(_scrape, port)
+    if breakdown is not None:
+        breakdown.clear()
     activity_args = (url, dep, args.block_interval, stop_activity, obs, args.hold_accounts)
     activity = threading.Thread(target=_activity, args=activity_args, name="activity", daemon=True)
     samples: list[tuple[float, float, float, float, int]] = []  # (t, rss MB, own CPU s, anvil CPU s, fds)
@@ -271,6 +368,8 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
     daemon.stop()
     await task
     logging.getLogger("monitor").removeHandler(handler)
+    if breakdown is not None:
+        breakdown.remove()
 
     lat, unserved = latencies(obs.mined, obs.served, end)
     lat_safe, _ = latencies(safe, obs.served, end)
@@ -322,6 +421,7 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
         "machine_load_1m_start": load_start,  # other jobs on the machine slow the daemon down: say how busy it was
         "machine_load_1m_end": os.getloadavg()[0],
         "poll_ms": args.poll_ms,
+        **({"breakdown": breakdown.figures()} if breakdown is not None else {}),
     }
 
 
@@ -370,6 +470,8 @@ def main() -> None:
     parser.add_argument("--hold-accounts", action="store_true", help="the activity opens no new accounts")
     parser.add_argument("--poll-only", action="store_true",
                         help="no newHeads subscription: the daemon polls the head every poll_interval_s")  # fmt: skip
+    parser.add_argument("--breakdown", action="store_true",
+                        help="time the daemon's steps (cycle, reads, book, figures, projections, sweep)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON document of the figures")
     args = parser.parse_args()
     if args.duration <= 0 or args.block_interval <= 0 or args.poll_ms <= 0:

@@ -1,6 +1,6 @@
 """The daemon's projector: the configured scenarios every block (``"*"`` expanded per collateral asset), the
 sweep and critical shocks every ``sweep.every_blocks`` blocks (its last answer is kept in between). Runs in a
-worker thread."""
+worker thread; the sweep runs in the daemon's sweep process (:mod:`monitor.daemon.sweeper`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from monitor.config import EACH_COLLATERAL, MarketConfig, MonitorConfig, ScenarioConfig
 from monitor.daemon.result import Projections, ScenarioRound, ScenarioSummary
+from monitor.daemon.sweeper import WORKER
 from monitor.dex.pool import PoolState
 from monitor.errors import DataError
 from monitor.risk import (
@@ -23,7 +24,6 @@ from monitor.risk import (
     Venue,
     choose_venues,
     collateral_assets,
-    sweep,
 )
 
 log = logging.getLogger(__name__)
@@ -44,7 +44,8 @@ class CascadeProjector:
         # with another's block while the sweep thread replaces them
         self._critical: tuple[int | None, dict[str, float | None]] = (None, {})
         self.swept_block: int | None = None  # block the newest (maybe still running) sweep started at
-        self.last_sweep_s = 0.0
+        self.last_sweep_s = 0.0  # wall seconds of the newest finished sweep (queued behind others included)
+        self.last_sweep_cpu_s = 0.0  # its CPU seconds in the sweep process
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sweep-{market.name}")
         self._running: Future[None] | None = None
         self.latest: tuple[int, RiskInput, dict[str, Venue]] | None = None  # newest block's engine inputs
@@ -80,7 +81,7 @@ class CascadeProjector:
                     lender_loss_usd={k: r.deficit_usd_by_class.get(k, 0.0) for k in risk.lender_supply_usd},
                 )
             )
-        self._maybe_sweep(block, projector)
+        self._maybe_sweep(block, risk, venues)
         swept_at, critical = self._critical
         return Projections(scenarios=tuple(scenarios), critical_shocks=dict(critical), critical_block=swept_at)
 
@@ -102,11 +103,11 @@ class CascadeProjector:
         block, risk, venues = self.latest
         return block, Projector(risk.book, venues, self.params, model=risk.model)
 
-    def _maybe_sweep(self, block: int, projector: Projector) -> None:
+    def _maybe_sweep(self, block: int, risk: RiskInput, venues: dict[str, Venue]) -> None:
         """Start a sweep in the background when one is due and none runs; its answer lands when ready.
 
         The sweep (hundreds of projections) must not hold up the per-block path: blocks keep flowing with the
-        last critical shocks until the new ones are in. The projector holds its own copy of the balances.
+        last critical shocks until the new ones are in. The sweep gets a projector of its own (in its process).
         """
         if not self.cfg.sweep.enabled:
             return
@@ -116,18 +117,22 @@ class CascadeProjector:
         if not due and block >= (self.swept_block or 0):
             return
         self.swept_block = block
-        self._running = self._pool.submit(self._sweep, block, projector)
+        self._running = self._pool.submit(self._sweep, block, risk, venues)
 
-    def _sweep(self, block: int, projector: Projector) -> None:
+    def _sweep(self, block: int, risk: RiskInput, venues: dict[str, Venue]) -> None:
+        """In the sweep thread: the sweep itself runs in the daemon's sweep process (:mod:`~.sweeper`; this
+        thread only waits), on a fresh projector of the same book (only the book and venues travel)."""
         t0 = time.perf_counter()
+        fresh = Projector(risk.book, venues, self.params, model=risk.model)
         try:
-            result = sweep(projector, self.cfg.sweep.assets or None, self.spec, self.limits, curves=False)
+            critical, cpu_s = WORKER.run(fresh, self.cfg.sweep.assets or None, self.spec, self.limits)
         except Exception:  # a failed sweep keeps the last answer; the next due block tries again
             log.exception("sweep at block %d failed", block)
             return
-        self._critical = (block, {a.symbol: a.critical_shock for a in result.assets})
+        self._critical = (block, critical)
         self.last_sweep_s = time.perf_counter() - t0
-        log.debug("sweep at block %d: %.2f s", block, self.last_sweep_s)
+        self.last_sweep_cpu_s = cpu_s
+        log.debug("sweep at block %d: %.2f s (%.2f s of CPU)", block, self.last_sweep_s, cpu_s)
 
     def wait_for_sweep(self, timeout: float | None = None) -> None:
         """Block until the running sweep (if any) is done (tests, benchmarks)."""
