@@ -139,9 +139,12 @@ class MarketIndexer:
                 self.book = Book.build(market_read.inputs, self.book.account_inputs())
                 rebuilt = True
             else:
-                self.book.set_indexes(
-                    {r.asset: (r.normalized_income, r.normalized_variable_debt) for r in market_read.inputs.reserves}
-                )
+                # only the reserves whose indices moved: re-deriving a reserve's balances is the big-int part
+                held = {r.asset: (r.normalized_income, r.normalized_variable_debt) for r in self.book.market.reserves}
+                moved = {r.asset: (r.normalized_income, r.normalized_variable_debt) for r in market_read.inputs.reserves
+                         if held.get(r.asset) != (r.normalized_income, r.normalized_variable_debt)}  # fmt: skip
+                if moved:
+                    self.book.set_indexes(moved)
                 self.book.set_prices(market_read.inputs.prices())
             to_read = sorted(changes.to_read() & known)
             rows = await read_accounts(self.rpc, addresses, to_read, block)
