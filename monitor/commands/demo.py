@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         with DevRpc(node.url) as rpc:
-            rpc.mine(1)  # a head stamped now
+            rpc.mine(1 + LIVE_DEVNET_CONFIRMATIONS)  # a head stamped now, over a block anvil mined (it has state)
         broker = LocalBroker() if mosquitto_path() else None
         with broker if broker is not None else contextlib.nullcontext():
             metrics_port = 9464 if not port_in_use(9464) else free_port()
