@@ -11,7 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 from monitor.config import EACH_COLLATERAL, MarketConfig, MonitorConfig, ScenarioConfig
 from monitor.daemon.result import Projections, ScenarioRound, ScenarioSummary
-from monitor.daemon.sweeper import WORKER
+from monitor.daemon.sweeper import WORKER, SweepStopped
 from monitor.dex.pool import PoolState
 from monitor.errors import DataError
 from monitor.risk import (
@@ -126,6 +126,9 @@ class CascadeProjector:
         fresh = Projector(risk.book, venues, self.params, model=risk.model)
         try:
             critical, cpu_s = WORKER.run(fresh, self.cfg.sweep.assets or None, self.spec, self.limits)
+        except SweepStopped:  # the daemon is stopping
+            log.debug("sweep at block %d abandoned: the daemon stops", block)
+            return
         except Exception:  # a failed sweep keeps the last answer; the next due block tries again
             log.exception("sweep at block %d failed", block)
             return

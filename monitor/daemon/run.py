@@ -30,6 +30,7 @@ from monitor.daemon.pipeline import MarketPipeline
 from monitor.daemon.projection import CascadeProjector, projector_factory
 from monitor.daemon.result import MarketResult, Projector
 from monitor.daemon.store import ResultStore
+from monitor.daemon.sweeper import WORKER as SWEEPS
 from monitor.errors import ConfigError
 from monitor.protocols.registry import TrackerDeps, open_tracker
 from monitor.web import WebSources
@@ -117,6 +118,7 @@ class Daemon:
                     except* _Stop:
                         log.info("stopping: tasks cancelled, checkpoint closed")
         finally:
+            SWEEPS.shutdown()  # a sweep under way is abandoned: the process stops now, not after it
             await runner.cleanup()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError, RuntimeError):

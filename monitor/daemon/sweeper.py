@@ -17,11 +17,12 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import CancelledError, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import MappingProxyType
 from typing import Any
 
+from monitor.errors import MonitorError
 from monitor.risk import Limits, Projector, SweepSpec, sweep
 
 log = logging.getLogger(__name__)
@@ -51,6 +52,10 @@ def critical_shocks(
     return {a.symbol: a.critical_shock for a in result.assets}, time.process_time() - t0
 
 
+class SweepStopped(MonitorError):
+    """The sweep was abandoned because the daemon stopped its sweep process."""
+
+
 def _lower_priority() -> None:
     os.nice(SWEEP_NICENESS)
 
@@ -69,10 +74,13 @@ class SweepWorker:
         pool = self._executor()
         try:
             return pool.submit(critical_shocks, projector, assets, spec, limits).result()
-        except BrokenProcessPool:
+        except (BrokenProcessPool, CancelledError) as exc:
             with self._lock:
+                stopped = self._pool is not pool  # shut down meanwhile (else the worker died)
                 if self._pool is pool:
                     self._pool = None
+            if stopped:
+                raise SweepStopped("the sweep process was stopped") from exc
             raise
 
     def _executor(self) -> ProcessPoolExecutor:
@@ -83,11 +91,16 @@ class SweepWorker:
             return self._pool
 
     def shutdown(self) -> None:
-        """Stop the worker (a sweep under way is abandoned)."""
+        """Stop the worker now (a sweep under way is abandoned: its caller gets :class:`SweepStopped`); the next
+        :meth:`run` starts a new one."""
         with self._lock:
             pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        if pool is None:
+            return
+        # the executor has no public way to stop a busy worker before Python 3.14: end it, then the executor
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
 
 
 WORKER = SweepWorker()  # shared by every projector of the process
