@@ -28,6 +28,7 @@ from monitor.risk import Limits, Projector, SweepSpec, sweep
 log = logging.getLogger(__name__)
 
 SWEEP_NICENESS = 10  # added to the worker's nice value: under CPU contention the block path goes first
+ORPHAN_CHECK_S = 1.0  # how often the worker checks that the daemon's process is still there
 
 
 def _mappingproxy(items: dict[Any, Any]) -> MappingProxyType[Any, Any]:
@@ -56,8 +57,17 @@ class SweepStopped(MonitorError):
     """The sweep was abandoned because the daemon stopped its sweep process."""
 
 
-def _lower_priority() -> None:
+def _init_worker(parent: int) -> None:
+    """In the worker, at start: a lower CPU priority, and an exit as soon as the daemon's process is gone (killed
+    without a chance to stop its worker, the worker would otherwise wait for work forever)."""
     os.nice(SWEEP_NICENESS)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(ORPHAN_CHECK_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 class SweepWorker:
@@ -87,7 +97,7 @@ class SweepWorker:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                                 initializer=_lower_priority)  # fmt: skip
+                                                 initializer=_init_worker, initargs=(os.getpid(),))  # fmt: skip
             return self._pool
 
     def shutdown(self) -> None:
