@@ -41,7 +41,7 @@ from monitor.daemon.run import Daemon
 from monitor.devnet.activity import ActivityGenerator
 from monitor.devnet.anvil import Anvil, free_port
 from monitor.devnet.build import build_devnet
-from monitor.devnet.monitor_config import devnet_config
+from monitor.devnet.monitor_config import LIVE_DEVNET_CONFIRMATIONS, devnet_config
 from monitor.devnet.population import PopulationSpec, populate
 from monitor.devnet.rpc import DevRpc
 
@@ -202,6 +202,98 @@ def _buckets(samples: list[tuple[str, dict[str, str], float]]) -> dict[float, fl
     return out
 
 
+class Breakdown:
+    """Where a block's time goes: wall and CPU (of the thread that ran it) of the daemon's steps, wrapped in place
+    for the run (``--breakdown``). Async steps get wall time only (other tasks interleave with them)."""
+
+    STEPS: tuple[tuple[str, str, str, bool], ...] = (
+        # (label, module, attribute path, async)
+        ("cycle", "monitor.daemon.chain_loop", "ChainLoop.step", True),
+        ("context", "monitor.daemon.context", "ChainReader.context", True),
+        ("refresh", "monitor.protocols.aave_v3.indexer", "MarketIndexer.refresh", True),
+        ("compute", "monitor.daemon.pipeline", "MarketPipeline.compute", True),
+        ("book_indexes", "monitor.protocols.aave_v3.book.book", "Book.set_indexes", False),
+        ("book_prices", "monitor.protocols.aave_v3.book.book", "Book.set_prices", False),
+        ("book_upsert", "monitor.protocols.aave_v3.book.book", "Book.upsert_accounts", False),
+        ("figures", "monitor.protocols.aave_v3.tracker", "AaveV3View.figures", False),
+        ("risk_input", "monitor.protocols.aave_v3.tracker", "AaveV3View.risk_input", False),
+        ("projections", "monitor.daemon.projection", "CascadeProjector.__call__", False),
+        ("sweep", "monitor.daemon.projection", "CascadeProjector._sweep", False),
+        ("system", "monitor.daemon.chain_loop", "ChainLoop._system", True),
+    )
+
+    def __init__(self) -> None:
+        self.wall: dict[str, list[float]] = {}
+        self.cpu: dict[str, list[float]] = {}
+        self._undo: list[tuple[Any, str, Any]] = []
+
+    def install(self) -> None:
+        """Wrap every step (undone by :meth:`remove`)."""
+        import functools
+        import importlib
+
+        for label, module, path, is_async in self.STEPS:
+            owner_name, attr = path.split(".")
+            owner = getattr(importlib.import_module(module), owner_name)
+            original = getattr(owner, attr)
+            wall, cpu = self.wall.setdefault(label, []), self.cpu.setdefault(label, [])
+            if is_async:
+
+                def make_async(fn: Any, wall: list[float]) -> Any:
+                    @functools.wraps(fn)
+                    async def timed(*a: Any, **k: Any) -> Any:
+                        t0 = time.perf_counter()
+                        try:
+                            return await fn(*a, **k)
+                        finally:
+                            wall.append(time.perf_counter() - t0)
+
+                    return timed
+
+                wrapped = make_async(original, wall)
+            else:
+
+                def make_sync(fn: Any, wall: list[float], cpu: list[float]) -> Any:
+                    @functools.wraps(fn)
+                    def timed(*a: Any, **k: Any) -> Any:
+                        t0, c0 = time.perf_counter(), time.thread_time()
+                        try:
+                            return fn(*a, **k)
+                        finally:
+                            wall.append(time.perf_counter() - t0)
+                            cpu.append(time.thread_time() - c0)
+
+                    return timed
+
+                wrapped = make_sync(original, wall, cpu)
+            self._undo.append((owner, attr, original))
+            setattr(owner, attr, wrapped)
+
+    def remove(self) -> None:
+        """Put the original methods back."""
+        for owner, attr, original in reversed(self._undo):
+            setattr(owner, attr, original)
+        self._undo.clear()
+
+    def clear(self) -> None:
+        """Forget what was measured so far (the cold index)."""
+        for v in (*self.wall.values(), *self.cpu.values()):
+            v.clear()
+
+    def figures(self) -> dict[str, dict[str, float]]:
+        """Per step: calls, wall p50 / p99 ms, CPU p50 ms and CPU seconds summed (sync steps)."""
+        out = {}
+        for label, wall in self.wall.items():
+            if not wall:
+                continue
+            cpu = self.cpu.get(label) or []
+            out[label] = {"calls": len(wall), "wall_p50_ms": _pct(wall, 0.5) * 1e3,
+                          "wall_p99_ms": _pct(wall, 0.99) * 1e3, "wall_sum_s": sum(wall)}  # fmt: skip
+            if cpu:
+                out[label].update(cpu_p50_ms=_pct(cpu, 0.5) * 1e3, cpu_sum_s=sum(cpu))
+        return out
+
+
 def latencies(mined: list[tuple[int, float]], served: list[tuple[int, float]], end: float) -> tuple[list[float], int]:
     """Per mined block, seconds until /metrics first showed it or a later block; blocks never shown count with
     the time to ``end``. Returns the latencies and how many blocks were never shown."""
@@ -224,6 +316,9 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
     handler = _CycleFailures(obs.failures)
     logging.getLogger("monitor").addHandler(handler)
     stop_poll, stop_activity = threading.Event(), threading.Event()
+    breakdown = Breakdown() if args.breakdown else None
+    if breakdown is not None:
+        breakdown.install()
     daemon = Daemon(cfg)
     t_start = time.monotonic()
     task = asyncio.create_task(daemon.run())
@@ -238,6 +333,8 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
     cold_s = obs.served[0][1] - t_start
     failures_cold = len(obs.failures)
     before = await asyncio.to_thread(_scrape, port)
+    if breakdown is not None:
+        breakdown.clear()
     activity_args = (url, dep, args.block_interval, stop_activity, obs, args.hold_accounts)
     activity = threading.Thread(target=_activity, args=activity_args, name="activity", daemon=True)
     samples: list[tuple[float, float, float, float, int]] = []  # (t, rss MB, own CPU s, anvil CPU s, fds)
@@ -254,6 +351,10 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
     )
     stop_activity.set()
     await asyncio.to_thread(activity.join, 60)
+    # with confirmations c block N can be served once N+c is mined: the latency from then is the monitor's own
+    c = cfg.chain.confirmations
+    mined_at = dict(obs.mined)
+    safe = [(b, mined_at[b + c]) for b, _ in obs.mined if b + c in mined_at]
     # with confirmations c the last c blocks cannot be served until more are mined: they are left out
     last_servable = (obs.mined[-1][0] if obs.mined else 0) - cfg.chain.confirmations
     obs.mined = [(b, t) for b, t in obs.mined if b <= last_servable]
@@ -267,8 +368,11 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
     daemon.stop()
     await task
     logging.getLogger("monitor").removeHandler(handler)
+    if breakdown is not None:
+        breakdown.remove()
 
     lat, unserved = latencies(obs.mined, obs.served, end)
+    lat_safe, _ = latencies(safe, obs.served, end)
     hist_before, hist_after = _buckets(before), _buckets(after)
     hist = {le: hist_after[le] - hist_before.get(le, 0.0) for le in hist_after}
     wall = samples[-1][0] - samples[0][0]
@@ -290,6 +394,8 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
         "latency_p50_ms": _pct(lat, 0.5) * 1e3,
         "latency_p99_ms": _pct(lat, 0.99) * 1e3,
         "latency_max_ms": max(lat, default=float("nan")) * 1e3,
+        "latency_from_safe_p50_ms": _pct(lat_safe, 0.5) * 1e3,  # from the block that made it safe (c later)
+        "latency_from_safe_p99_ms": _pct(lat_safe, 0.99) * 1e3,
         "latency_p50_first_half_ms": _pct(lat[:half], 0.5) * 1e3,
         "latency_p50_second_half_ms": _pct(lat[half:], 0.5) * 1e3,
         "cycles_ok": int(
@@ -302,6 +408,7 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
         "daemon_histogram_p50_le_s": histogram_quantile(hist, 0.5),
         "daemon_histogram_p99_le_s": histogram_quantile(hist, 0.99),
         "process_cpu_share": (samples[-1][2] - samples[0][2]) / wall,
+        "process_cpu_s_per_block": (samples[-1][2] - samples[0][2]) / max(len(obs.mined), 1),
         "anvil_cpu_share": (samples[-1][3] - samples[0][3]) / wall,
         "rss_mb_start": samples[0][1],
         "rss_mb_end": samples[-1][1],
@@ -314,6 +421,7 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
         "machine_load_1m_start": load_start,  # other jobs on the machine slow the daemon down: say how busy it was
         "machine_load_1m_end": os.getloadavg()[0],
         "poll_ms": args.poll_ms,
+        **({"breakdown": breakdown.figures()} if breakdown is not None else {}),
     }
 
 
@@ -326,6 +434,9 @@ def rows(fig: dict[str, Any]) -> list[str]:
         f"{fig['blocks_unserved']} |",
         f"| **block at the node -> metrics served, p50 / p99 / max** | **{fig['latency_p50_ms']:.0f} / "
         f"{fig['latency_p99_ms']:.0f}** / {fig['latency_max_ms']:.0f} ms |",
+        f"| from the block that made it safe (confirmations later), p50 / p99 | "
+        f"{fig['latency_from_safe_p50_ms']:.0f} / "
+        f"{fig['latency_from_safe_p99_ms']:.0f} ms |",
         f"| p50 first half / second half | {fig['latency_p50_first_half_ms']:.0f} / "
         f"{fig['latency_p50_second_half_ms']:.0f} ms |",
         f"| daemon's own histogram (block seen -> result), p50 / p99 bucket | <= {fig['daemon_histogram_p50_le_s']:g} "
@@ -334,6 +445,7 @@ def rows(fig: dict[str, Any]) -> list[str]:
         f"{fig['cycles_failed']} / {fig['cycles_failed_cold']} |",
         f"| CPU: this process (daemon + activity + poller threads) / anvil | {fig['process_cpu_share']:.0%} / "
         f"{fig['anvil_cpu_share']:.0%} of one core |",
+        f"| CPU of this process per block mined | {fig['process_cpu_s_per_block'] * 1e3:.0f} ms |",
         f"| RSS start / middle / end / max | {fig['rss_mb_start']:.0f} / {fig['rss_mb_mid']:.0f} / "
         f"{fig['rss_mb_end']:.0f} / {fig['rss_mb_max']:.0f} MB |",
         f"| open file descriptors start / end | {fig['fds_start']} / {fig['fds_end']} |",
@@ -352,16 +464,19 @@ def main() -> None:
     parser.add_argument("--drain", type=float, default=15.0, help="seconds to wait for the last block at the end")
     parser.add_argument("--prune-history", type=int, nargs="?", const=0, default=None, metavar="N",
                         help="run anvil with --prune-history (keep N states in memory; bare: keep none)")  # fmt: skip
-    parser.add_argument("--confirmations", type=int, default=None,
-                        help="blocks behind the head the daemon reads at (default: the devnet config's)")  # fmt: skip
+    parser.add_argument("--confirmations", type=int, default=LIVE_DEVNET_CONFIRMATIONS,
+                        help="blocks behind the head the daemon reads at (default: a running devnet's, "
+                             f"{LIVE_DEVNET_CONFIRMATIONS})")  # fmt: skip
     parser.add_argument("--hold-accounts", action="store_true", help="the activity opens no new accounts")
     parser.add_argument("--poll-only", action="store_true",
                         help="no newHeads subscription: the daemon polls the head every poll_interval_s")  # fmt: skip
+    parser.add_argument("--breakdown", action="store_true",
+                        help="time the daemon's steps (cycle, reads, book, figures, projections, sweep)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON document of the figures")
     args = parser.parse_args()
     if args.duration <= 0 or args.block_interval <= 0 or args.poll_ms <= 0:
         parser.error("--duration, --block-interval and --poll-ms must be positive")
-    if args.confirmations is not None and args.confirmations < 0:
+    if args.confirmations < 0:
         parser.error("--confirmations must be >= 0")
     extra = []
     if args.prune_history is not None:
@@ -376,8 +491,7 @@ def main() -> None:
         cfg = devnet_config(node.url, dep, metrics_port=port, checkpoint=str(Path(tmp) / "cp.sqlite"))
         chain = cfg["chain"]
         assert isinstance(chain, dict)
-        if args.confirmations is not None:
-            chain["confirmations"] = args.confirmations
+        chain["confirmations"] = args.confirmations
         if args.poll_only:
             chain["ws_url"] = ""  # off
         confirmations = chain.get("confirmations")

@@ -29,10 +29,12 @@ from typing import Any
 import httpx
 from web3 import Web3
 
-from benchmarks.rpcproxy import LatencyProxy, ProxyThread
+from benchmarks.rpcproxy import LatencyProxy, ProxyThread, sequential_round_trips
 from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig
+from monitor.daemon.blockreads import BlockReads
+from monitor.daemon.context import ChainReader
 from monitor.devnet.aave_deploy import POOL, aave
 from monitor.devnet.activity import ActivityGenerator
 from monitor.devnet.anvil import Anvil
@@ -41,7 +43,7 @@ from monitor.devnet.deployment import Deployment
 from monitor.devnet.population import PopulationSpec, populate
 from monitor.devnet.rpc import DevRpc
 from monitor.protocols.aave_v3.config import AaveV3MarketConfig
-from monitor.protocols.aave_v3.indexer import MarketIndexer
+from monitor.protocols.aave_v3.indexer import MarketIndexer, RefreshResult
 
 NAIVE_SAMPLE = 1_000
 UPDATES = 20  # per-block updates timed
@@ -56,6 +58,12 @@ def _rss_mb() -> float:
     """Current resident set size (not the peak, which the population setup already raised)."""
     with open("/proc/self/statm") as f:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
+
+
+def _pct(values: list[float], q: float) -> float:
+    """The ``q`` quantile (nearest rank) of ``values``."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))]
 
 
 def _naive(url: str, pool: str, users: list[str]) -> float:
@@ -83,18 +91,44 @@ def _naive_plain(url: str, pool: str, users: list[str]) -> float:
         return time.perf_counter() - t0
 
 
-async def _measure(url: str, rpc_dev: DevRpc, dep: Deployment, path: Path, args: argparse.Namespace) -> dict[str, Any]:
+async def _block_update(reader: ChainReader, ix: MarketIndexer, prefetch: bool) -> RefreshResult:
+    """One block as the daemon's cycle makes it: the head, then the block context (header, pools) and the
+    market's refresh together, the refresh's predictable reads asked ahead (unless ``prefetch`` is off)."""
+    head = await reader.head()
+
+    async def market() -> RefreshResult:
+        ahead = getattr(ix, "prefetch", None)  # (absent in trees before the prefetch: the benchmark runs there too)
+        if not prefetch or ahead is None:
+            return await ix.refresh()
+        task = asyncio.ensure_future(ahead(head))
+        try:
+            return await ix.refresh()
+        finally:
+            await asyncio.gather(task, return_exceptions=True)
+
+    _, result = await asyncio.gather(reader.context(head), market())
+    return result
+
+
+async def _measure(
+    url: str, rpc_dev: DevRpc, dep: Deployment, path: Path, args: argparse.Namespace, proxy: LatencyProxy | None
+) -> dict[str, Any]:
     market = AaveV3MarketConfig(name="bench", protocol="aave-v3", pool_addresses_provider=dep.addresses_provider)
     chain = ChainConfig(rpc_urls=[url], chain_id=31337, batch_size=args.batch_limit or 500)
     fig: dict[str, Any] = {}
     async with RpcClient(chain) as rpc:
         with Checkpoint(path) as cp:
-            ix = MarketIndexer(rpc, cp, market, confirmations=0)
+            # the indexer reads through the daemon's per-block shared reads, pinned to the head each block
+            reads = BlockReads(rpc)
+            reader = ChainReader(reads, [p.address for p in dep.pools], 0)
+            ix = MarketIndexer(reads, cp, market, confirmations=0)
             rss0 = _rss_mb()
             _progress("cold index ...")
             t0 = time.perf_counter()
+            await reads.pin_to_head()
             first = await ix.refresh()
             cold_s, accounts = time.perf_counter() - t0, len(first.book)
+            await reader.context(await reader.head())  # the first context reads the pools whole (not timed)
             rss1 = _rss_mb()
             fig.update(accounts=accounts, cold_index_s=cold_s, cold_index_accounts_per_s=accounts / cold_s)
             fig["cold_index_rpc_requests"] = rpc.stats().total("requests")
@@ -110,14 +144,26 @@ async def _measure(url: str, rpc_dev: DevRpc, dep: Deployment, path: Path, args:
             fig.update(naive_plain_s=plain_s, speedup_plain=plain_s / cold_s)
             gen = ActivityGenerator(rpc_dev, dep, seed=5, actions_per_block=ACTIONS_PER_BLOCK)
             per: list[tuple[float, int]] = []
+            trips: list[int] = []
+            requests: list[int] = []
             _progress(f"{args.updates} per-block updates ...")
             for _ in range(args.updates):
                 await asyncio.to_thread(gen.step)
+                seen = len(proxy.exchanges) if proxy is not None else 0
                 t1 = time.perf_counter()
-                r = await ix.refresh()
+                r = await _block_update(reader, ix, not args.no_prefetch)
                 per.append((time.perf_counter() - t1, r.accounts_read))
+                if proxy is not None:
+                    block_exchanges = list(proxy.exchanges)[seen:]
+                    trips.append(sequential_round_trips(block_exchanges))
+                    requests.append(len(block_exchanges))
             times = [t for t, _ in per]
+            if trips:
+                fig.update(round_trips_per_block=statistics.median(trips), round_trips_per_block_max=max(trips),
+                           requests_per_block=statistics.median(requests))  # fmt: skip
             fig.update(update_median_ms=statistics.median(times) * 1e3, update_max_ms=max(times) * 1e3,
+                       update_ms_p50=statistics.median(times) * 1e3, update_ms_p99=_pct(times, 0.99) * 1e3,
+                       update_prefetch=not args.no_prefetch,
                        update_accounts_read_per_block=sum(r for _, r in per) / len(per),
                        update_speedup=naive_s / statistics.median(times),
                        rss_growth_mb=rss1 - rss0,
@@ -143,7 +189,7 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
             proxy = LatencyProxy(node.url, latency_ms=args.rpc_latency_ms, calls_per_second=args.rps,
                                  max_batch=args.batch_limit)  # fmt: skip
         with ProxyThread(proxy) if proxy is not None else nullcontext(node.url) as url:
-            fig = asyncio.run(_measure(url, rpc_dev, dep, Path(tmp) / "cp.sqlite", args))
+            fig = asyncio.run(_measure(url, rpc_dev, dep, Path(tmp) / "cp.sqlite", args, proxy))
         fig = {"borrowers": n, "populate_s": populate_s, **fig}
         if proxy is not None:
             stats = proxy.stats
@@ -185,6 +231,8 @@ def main() -> None:
     parser.add_argument("--batch-limit", type=int, default=None, help="largest batch the proxy accepts")
     parser.add_argument("--naive-sample", type=int, default=NAIVE_SAMPLE, help="accounts the naive loop reads")
     parser.add_argument("--updates", type=int, default=UPDATES, help="per-block updates timed")
+    parser.add_argument("--no-prefetch", action="store_true",
+                        help="per-block update without the reads asked ahead (as before)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON document of the figures")
     args = parser.parse_args()
     if args.rpc_latency_ms < 0 or (args.rps is not None and args.rps <= 0) or args.naive_sample < 1:

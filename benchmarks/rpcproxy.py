@@ -120,6 +120,27 @@ class ProxyStats:
     throttled_s: float = 0.0  # summed time requests waited for the calls-per-second cap
 
 
+@dataclass(frozen=True)
+class Exchange:
+    """One HTTP request through the proxy: when it arrived and when its answer was sent (monotonic seconds)."""
+
+    arrived: float
+    answered: float
+    methods: tuple[str, ...]
+
+
+def sequential_round_trips(exchanges: list[Exchange]) -> int:
+    """How many of ``exchanges`` had to happen one after the other: the most exchanges of which each arrived
+    after the previous one was answered (requests in flight together count once). Greedy by answer time, which
+    finds that largest chain of disjoint intervals exactly."""
+    count, free_at = 0, float("-inf")
+    for ex in sorted(exchanges, key=lambda e: e.answered):
+        if ex.arrived >= free_at:
+            count += 1
+            free_at = ex.answered
+    return count
+
+
 class LatencyProxy(LoopbackProxy):
     """Adds a round-trip latency per request, an optional calls-per-second cap and an optional batch limit."""
 
@@ -142,11 +163,14 @@ class LatencyProxy(LoopbackProxy):
         self.calls_per_second = calls_per_second
         self.max_batch = max_batch
         self.stats = ProxyStats()
+        self.exchanges: list[Exchange] = []  # every request, in order of answer (read it between runs)
         self._next_free = 0.0  # monotonic time from which the cap admits the next call
 
     async def _answer(self, body: bytes, writer: asyncio.StreamWriter) -> bool:
+        arrived = time.monotonic()
         payload = json.loads(body)
         calls = len(payload) if isinstance(payload, list) else 1
+        methods = tuple(str(c.get("method")) for c in (payload if isinstance(payload, list) else [payload]))
         self.stats.requests += 1
         self.stats.calls += calls
         if self.max_batch is not None and calls > self.max_batch:
@@ -158,6 +182,7 @@ class LatencyProxy(LoopbackProxy):
         self.stats.throttled_s += wait
         await asyncio.sleep(wait + self.latency_s)
         await self._send(writer, 200, json.dumps(await self._forward(body)).encode())
+        self.exchanges.append(Exchange(arrived, time.monotonic(), methods))
         return True
 
     def _admit(self, calls: int) -> float:

@@ -26,7 +26,7 @@ from monitor.devnet.broker import LocalBroker, mosquitto_path
 from monitor.devnet.cache import start_cached
 from monitor.devnet.deployment import Deployment
 from monitor.devnet.liquidator import crash
-from monitor.devnet.monitor_config import devnet_config, write_devnet_config
+from monitor.devnet.monitor_config import LIVE_DEVNET_CONFIRMATIONS, devnet_config, write_devnet_config
 from monitor.devnet.population import PopulationSpec
 from monitor.devnet.rpc import DevRpc
 from monitor.devnet.spec import DEFAULT_FLAVOUR, FEED_UNIT, market_for
@@ -55,12 +55,13 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         with DevRpc(node.url) as rpc:
-            rpc.mine(1)  # a head stamped now
+            rpc.mine(1 + LIVE_DEVNET_CONFIRMATIONS)  # a head stamped now, over a block anvil mined (it has state)
         broker = LocalBroker() if mosquitto_path() else None
         with broker if broker is not None else contextlib.nullcontext():
             metrics_port = 9464 if not port_in_use(9464) else free_port()
             data = devnet_config(node.url, dep, metrics_port=metrics_port,
-                                 checkpoint="var/devnet/demo-checkpoint.sqlite", morpho=True)  # fmt: skip
+                                 checkpoint="var/devnet/demo-checkpoint.sqlite", morpho=True,
+                                 confirmations=LIVE_DEVNET_CONFIRMATIONS)  # fmt: skip
             for stale in Path("var/devnet").glob("demo-checkpoint.sqlite*"):
                 stale.unlink()
             if broker is not None:

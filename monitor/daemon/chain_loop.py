@@ -85,6 +85,16 @@ class ChainLoop:
         else:
             await self.heads.wait(self.cfg.chain.poll_interval_s)
 
+    def _pushed_head(self) -> int | None:
+        """The newest head the subscription pushed, when it is connected and that head is past the last cycle's
+        (then the cycle needs no eth_blockNumber); None: ask the node (no subscription, nothing new pushed, a
+        retry at the same head, or the poll after a quiet interval)."""
+        heads = self.heads
+        if heads is None or not heads.connected or heads.latest is None:
+            return None
+        last = self.last_context.head if self.last_context is not None else None
+        return heads.latest if last is None or heads.latest > last else None
+
     def _due(self, block: int) -> list[MarketPipeline]:
         """Markets behind ``block``, and errored markets whose backoff is over (same block: tried again)."""
         now = time.monotonic()
@@ -100,7 +110,7 @@ class ChainLoop:
         """One poll: read the head; when a market is due, read the context and run the due markets on it."""
         seen = time.monotonic()
         try:
-            head = await self.reader.head()
+            head = await self.reader.head(self._pushed_head())
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -111,7 +121,7 @@ class ChainLoop:
             return []
         # the context (header, pools) and the markets' own reads go out together
         context, *refreshes = await asyncio.gather(
-            self.reader.context(head, seen), *(p.refresh() for p in due), return_exceptions=True
+            self.reader.context(head, seen), *(p.refresh(head) for p in due), return_exceptions=True
         )
         _reraise_cancel([context, *refreshes])
         if isinstance(context, BaseException):

@@ -37,9 +37,16 @@ class MarketPipeline:
         """The market's config name."""
         return self.tracker.name
 
-    async def refresh(self) -> Refresh:
-        """Bring the market to the newest safe block (the reads are pinned to the chain's current head)."""
-        return await self.tracker.refresh()
+    async def refresh(self, head: int | None = None) -> Refresh:
+        """Bring the market to the newest safe block (the reads are pinned to the chain's current head,
+        ``head``: given, the reads the refresh can be known to make are asked ahead, all at once)."""
+        if head is None:
+            return await self.tracker.refresh()
+        ahead = asyncio.ensure_future(self.tracker.prefetch(head))
+        try:
+            return await self.tracker.refresh()
+        finally:
+            await asyncio.gather(ahead, return_exceptions=True)
 
     async def compute(self, context: BlockContext, refresh: Refresh) -> MarketResult:
         """The market's result from its refreshed view and the chain's context of the same block."""

@@ -1,7 +1,8 @@
 """The daemon's projector: the configured scenarios every block (``"*"`` expanded per collateral asset), the
 look-ahead (debt waiting for the next oracle update) every block, the sweep and critical shocks every
 ``sweep.every_blocks`` blocks (its last answer is kept in between). The model's parameters are the config's
-(:func:`~monitor.params_config.params_from_config`). Runs in a worker thread."""
+(:func:`~monitor.params_config.params_from_config`). Runs in a worker thread; the sweep runs in the daemon's sweep
+process (:mod:`monitor.daemon.sweeper`)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import replace
 
 from monitor.config import EACH_COLLATERAL, MarketConfig, MonitorConfig, ScenarioConfig
 from monitor.daemon.result import Projections, ScenarioRound, ScenarioSummary
+from monitor.daemon.sweeper import WORKER, SweepStopped
 from monitor.dex.pool import PoolState
 from monitor.errors import DataError
 from monitor.params_config import params_from_config
@@ -27,7 +29,6 @@ from monitor.risk import (
     VenueSet,
     collateral_assets,
     gather_venues,
-    sweep,
 )
 from monitor.risk.oracles import look_ahead, models_for
 from monitor.venues.offchain_file import OffchainDepth
@@ -51,7 +52,8 @@ class CascadeProjector:
         # with another's block while the sweep thread replaces them
         self._critical: tuple[int | None, dict[str, float | None]] = (None, {})
         self.swept_block: int | None = None  # block the newest (maybe still running) sweep started at
-        self.last_sweep_s = 0.0
+        self.last_sweep_s = 0.0  # wall seconds of the newest finished sweep (queued behind others included)
+        self.last_sweep_cpu_s = 0.0  # its CPU seconds in the sweep process
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"sweep-{market.name}")
         self._running: Future[None] | None = None
         # newest block's engine inputs: block, risk input, venues, the market's parameters
@@ -100,7 +102,7 @@ class CascadeProjector:
                     dust_debt_usd=r.dust_debt_usd,
                 )
             )
-        self._maybe_sweep(block, projector)
+        self._maybe_sweep(block, risk, venues, params)
         swept_at, critical = self._critical
         return Projections(
             scenarios=tuple(scenarios),
@@ -128,11 +130,13 @@ class CascadeProjector:
         block, risk, venues, params = self.latest
         return block, Projector(risk.book, venues, params, model=risk.model)
 
-    def _maybe_sweep(self, block: int, projector: Projector) -> None:
+    def _maybe_sweep(
+        self, block: int, risk: RiskInput, venues: dict[str, Venue | VenueSet], params: ModelParams
+    ) -> None:
         """Start a sweep in the background when one is due and none runs; its answer lands when ready.
 
         The sweep (hundreds of projections) must not hold up the per-block path: blocks keep flowing with the
-        last critical shocks until the new ones are in. The projector holds its own copy of the balances.
+        last critical shocks until the new ones are in. The sweep gets a projector of its own (in its process).
         """
         if not self.cfg.sweep.enabled:
             return
@@ -142,18 +146,25 @@ class CascadeProjector:
         if not due and block >= (self.swept_block or 0):
             return
         self.swept_block = block
-        self._running = self._pool.submit(self._sweep, block, projector)
+        self._running = self._pool.submit(self._sweep, block, risk, venues, params)
 
-    def _sweep(self, block: int, projector: Projector) -> None:
+    def _sweep(self, block: int, risk: RiskInput, venues: dict[str, Venue | VenueSet], params: ModelParams) -> None:
+        """In the sweep thread: the sweep itself runs in the daemon's sweep process (:mod:`~.sweeper`; this
+        thread only waits), on a fresh projector of the same book (only the book and venues travel)."""
         t0 = time.perf_counter()
+        fresh = Projector(risk.book, venues, params, model=risk.model)
         try:
-            result = sweep(projector, self.cfg.sweep.assets or None, self.spec, self.limits, curves=False)
+            critical, cpu_s = WORKER.run(fresh, self.cfg.sweep.assets or None, self.spec, self.limits)
+        except SweepStopped:  # the daemon is stopping
+            log.debug("sweep at block %d abandoned: the daemon stops", block)
+            return
         except Exception:  # a failed sweep keeps the last answer; the next due block tries again
             log.exception("sweep at block %d failed", block)
             return
-        self._critical = (block, {a.symbol: a.critical_shock for a in result.assets})
+        self._critical = (block, critical)
         self.last_sweep_s = time.perf_counter() - t0
-        log.debug("sweep at block %d: %.2f s", block, self.last_sweep_s)
+        self.last_sweep_cpu_s = cpu_s
+        log.debug("sweep at block %d: %.2f s (%.2f s of CPU)", block, self.last_sweep_s, cpu_s)
 
     def wait_for_sweep(self, timeout: float | None = None) -> None:
         """Block until the running sweep (if any) is done (tests, benchmarks)."""

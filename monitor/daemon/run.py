@@ -30,6 +30,7 @@ from monitor.daemon.pipeline import MarketPipeline
 from monitor.daemon.projection import CascadeProjector, projector_factory
 from monitor.daemon.result import MarketResult, Projector
 from monitor.daemon.store import ResultStore
+from monitor.daemon.sweeper import WORKER as SWEEPS
 from monitor.errors import ConfigError
 from monitor.protocols.registry import TrackerDeps, open_tracker
 from monitor.web import WebSources
@@ -119,6 +120,7 @@ class Daemon:
                     except* ConfigError as group:  # found once the markets are read (e.g. an unknown oracle asset)
                         raise _first(group) from None
         finally:
+            SWEEPS.shutdown()  # a sweep under way is abandoned: the process stops now, not after it
             await runner.cleanup()
             for sig in (signal.SIGTERM, signal.SIGINT):
                 with contextlib.suppress(NotImplementedError, RuntimeError):

@@ -142,7 +142,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _up(args: argparse.Namespace) -> int:
     from monitor.devnet.cache import start_cached
-    from monitor.devnet.monitor_config import write_devnet_config
+    from monitor.devnet.monitor_config import LIVE_DEVNET_CONFIRMATIONS, write_devnet_config
     from monitor.devnet.population import PopulationSpec
     from monitor.devnet.summary import summary_text
 
@@ -158,7 +158,9 @@ def _up(args: argparse.Namespace) -> int:
         node.start()
     try:
         with DevRpc(node.url) as rpc:
-            rpc.mine(1)  # a head stamped now: a monitor started on it sees fresh data
+            # a head stamped now (a monitor started on it sees fresh data), with the block the config reads at
+            # below it mined by anvil too (a block loaded from the cache has no stored state to read at)
+            rpc.mine(1 + LIVE_DEVNET_CONFIRMATIONS)
         _save_state(args.state_out, node.url, dep)
         write_devnet_config(args.config_out, node.url, dep, morpho=True)
         took = time.monotonic() - t0

@@ -43,13 +43,26 @@ def morpho_entry(dep: Deployment, name: str = "devnet-morpho") -> dict[str, Any]
     }
 
 
+# Blocks below anvil's head the config of a *running* devnet reads at (``devnet up``, the demo, the daemon
+# benchmark: blocks are mined while the monitor reads). anvil answers a read at its head block from its live
+# database, not atomically with mining: a read for block N that meets the mining of N+1 runs on N+1's state with
+# N's number and timestamp (tests/benchmarks/test_anvil_head_reads.py). Naming the block by hash (EIP-1898) does
+# not help: anvil turns the hash into a number and takes the same path; neither does checking that the head has
+# not moved once the reads are answered (both measured there). A block below the head is read from its stored
+# snapshot, never mixed, so one confirmation is what makes every answer the block's own: freshness costs one
+# block. ``confirmations=0`` stays right where nothing mines while the monitor reads (tests that make each
+# block themselves, then step the monitor).
+LIVE_DEVNET_CONFIRMATIONS = 1
+
+
 def devnet_config(rpc_url: str, dep: Deployment, *, metrics_port: int = 9464, mqtt_port: int | None = None,
-                  checkpoint: str = "var/devnet-checkpoint.sqlite",
-                  morpho: bool = False) -> dict[str, Any]:  # fmt: skip
+                  checkpoint: str = "var/devnet-checkpoint.sqlite", morpho: bool = False,
+                  confirmations: int = 0) -> dict[str, Any]:  # fmt: skip
     """The monitor config of the devnet market, as a plain dict (the shape of config/devnet.example.yaml); with
-    ``morpho`` (and a Morpho deployment) its Morpho Blue markets too, as a second entry."""
+    ``morpho`` (and a Morpho deployment) its Morpho Blue markets too, as a second entry. ``confirmations``: 0
+    only when no block is mined while the monitor reads, :data:`LIVE_DEVNET_CONFIRMATIONS` otherwise."""
     cfg: dict[str, Any] = {
-        "chain": {"rpc_urls": [rpc_url], "chain_id": dep.chain_id, "confirmations": 0},
+        "chain": {"rpc_urls": [rpc_url], "chain_id": dep.chain_id, "confirmations": confirmations},
         "markets": [
             {
                 "name": "devnet-aave",
@@ -78,7 +91,9 @@ def devnet_config(rpc_url: str, dep: Deployment, *, metrics_port: int = 9464, mq
 
 
 def write_devnet_config(path: Path, rpc_url: str, dep: Deployment, **kwargs: Any) -> Path:
-    """Write the devnet's monitor config YAML to ``path``."""
+    """Write the running devnet's monitor config YAML to ``path`` (reading :data:`LIVE_DEVNET_CONFIRMATIONS`
+    below the head unless ``confirmations`` is given)."""
+    kwargs.setdefault("confirmations", LIVE_DEVNET_CONFIRMATIONS)
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# Written by `cascade-monitor devnet up`: the monitor config of the running devnet.\n"
     path.write_text(header + yaml.safe_dump(devnet_config(rpc_url, dep, **kwargs), sort_keys=False))

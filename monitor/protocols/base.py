@@ -170,6 +170,12 @@ class MarketTracker(ABC):
     async def refresh(self) -> Refresh:
         """Catch up and read the market at the newest safe block."""
 
+    async def prefetch(self, head: int) -> None:
+        """Ask ahead, all at once, the reads the next :meth:`refresh` at chain head ``head`` can be known to make
+        (a protocol without it makes them one after the other). Meant for an RPC client that shares answers
+        within a block (the daemon's), run alongside :meth:`refresh`; never raises, never changes the market."""
+        return None
+
     @abstractmethod
     async def read_at(self, block: int) -> MarketView:
         """The market as it was at ``block`` (an already-final block), read from scratch."""

@@ -9,6 +9,7 @@ also the two ticks the position names.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -130,6 +131,8 @@ async def _slot0_liquidity(rpc: RpcClient, address: str, block: int) -> tuple[in
 
 
 async def _tick_nets(rpc: RpcClient, address: str, ticks: Sequence[int], block: int) -> dict[int, int]:
+    if not ticks:
+        return {}
     raw = await rpc.eth_calls([(address, TICKS.encode(t)) for t in ticks], block)
     return {t: int(TICKS.decode(r)[1]) for t, r in zip(ticks, raw, strict=True)}
 
@@ -159,14 +162,19 @@ def pool_log_filter(pools: Sequence[str], from_block: int, to_block: int) -> Log
 async def refresh_pools(
     rpc: RpcClient, states: dict[str, PoolState], logs: Iterable[Log], block: int
 ) -> dict[str, PoolState]:
-    """New states for the pools that ``logs`` touched, read at ``block``; untouched pools are returned as is."""
-    out = dict(states)
-    for address, ticks in touched_ticks(logs).items():
-        if address not in states:
-            continue
-        state = states[address]
-        sqrt_price, tick, liquidity = await _slot0_liquidity(rpc, address, block)
-        nets = await _tick_nets(rpc, address, sorted(ticks), block) if ticks else {}
+    """New states for the pools that ``logs`` touched, read at ``block``; untouched pools are returned as is.
+    Every touched pool's reads (price, liquidity, the touched ticks) go out together: one round trip."""
+
+    async def refreshed(state: PoolState, address: str, ticks: set[int]) -> PoolState:
+        slot0, nets = await asyncio.gather(
+            _slot0_liquidity(rpc, address, block), _tick_nets(rpc, address, sorted(ticks), block)
+        )
+        sqrt_price, tick, liquidity = slot0
         ticks_now = merged_ticks(state.ticks, nets)
-        out[address] = replace(state, ticks=ticks_now, sqrt_price_x96=sqrt_price, tick=tick, liquidity=liquidity)
+        return replace(state, ticks=ticks_now, sqrt_price_x96=sqrt_price, tick=tick, liquidity=liquidity)
+
+    touched = [(a, t) for a, t in touched_ticks(logs).items() if a in states]
+    new = await asyncio.gather(*(refreshed(states[a], a, t) for a, t in touched))
+    out = dict(states)
+    out.update({a: state for (a, _), state in zip(touched, new, strict=True)})
     return out

@@ -53,18 +53,25 @@ def test_bench_indexer_json_through_the_latency_proxy() -> None:
     assert doc["speedup"] == pytest.approx(doc["naive_s"] / doc["cold_index_s"])
     assert doc["rpc_latency_ms"] == 5 and doc["rps"] == 5000
     assert doc["proxy_calls"] >= doc["proxy_requests"] >= doc["naive_sample_accounts"]
+    positive(doc, "update_ms_p50", "update_ms_p99", "round_trips_per_block", "requests_per_block")
+    assert doc["update_ms_p99"] >= doc["update_ms_p50"]
+    assert 1 <= doc["round_trips_per_block"] <= 3, "the head, what can be asked ahead, the touched accounts"
 
 
 @pytest.mark.anvil
 def test_bench_daemon_json() -> None:
     doc = run_json("benchmarks.bench_daemon", "--borrowers", "150", "--duration", "4", "--prune-history", "64",
-                   "--confirmations", "1", "--hold-accounts")  # fmt: skip
+                   "--confirmations", "1", "--hold-accounts", "--breakdown")  # fmt: skip
     assert doc["accounts"] >= 150 and doc["prune_history"] == 64 and doc["confirmations"] == 1
     assert doc["accounts"] == doc["accounts_start"]  # the activity opened no account
     positive(doc, "latency_p50_ms", "latency_p99_ms", "rss_mb_start", "rss_mb_end", "blocks_mined", "cold_index_s")
     assert doc["latency_p99_ms"] >= doc["latency_p50_ms"]
     assert doc["cycles_ok"] + doc["cycles_failed"] >= 1
     assert doc["blocks_unserved"] <= doc["blocks_mined"]
+    positive(doc, "latency_from_safe_p50_ms", "process_cpu_s_per_block")
+    assert doc["latency_from_safe_p50_ms"] <= doc["latency_p50_ms"]  # counted from a later block's mining
+    steps = doc["breakdown"]
+    assert steps["cycle"]["calls"] >= 1 and steps["refresh"]["calls"] >= 1 and steps["figures"]["cpu_sum_s"] >= 0
 
 
 @pytest.mark.anvil

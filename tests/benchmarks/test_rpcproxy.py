@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from benchmarks.rpcproxy import LatencyProxy, ProxyThread
+from benchmarks.rpcproxy import Exchange, LatencyProxy, ProxyThread, sequential_round_trips
 from monitor.devnet.anvil import Anvil
 
 pytestmark = pytest.mark.anvil
@@ -90,3 +90,15 @@ def test_proxy_thread_serves_a_synchronous_client(node: Anvil) -> None:
 def test_bad_settings_are_refused(kwargs: dict[str, Any], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         LatencyProxy("http://127.0.0.1:1", **kwargs)
+
+
+def test_sequential_round_trips_count_requests_in_flight_together_once() -> None:
+    def ex(arrived: float, answered: float) -> Exchange:
+        return Exchange(arrived, answered, ("eth_call",))
+
+    # a head, then three requests together, then one after them: 3 one after the other
+    block = [ex(0.0, 1.0), ex(1.0, 2.0), ex(1.0, 2.1), ex(1.05, 1.9), ex(2.1, 3.0)]
+    assert sequential_round_trips(block) == 3
+    assert sequential_round_trips([ex(0.0, 1.0), ex(0.5, 1.5), ex(1.0, 2.0)]) == 2  # the second overlaps both
+    assert sequential_round_trips([ex(float(i), i + 1.0) for i in range(7)]) == 7
+    assert sequential_round_trips([]) == 0

@@ -4,9 +4,13 @@ is computed from that one context."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
+from benchmarks.rpcproxy import LatencyProxy, sequential_round_trips
 from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.chain.stats import RpcStats
@@ -25,6 +29,7 @@ from tests.aave.actions import Chain, user
 from tests.conftest import Devnet
 
 CYCLES = 3
+LATENCY_MS = 100  # per request through the proxy: long enough that a busy machine hardly splits a round trip
 
 
 def _config(devnet: Devnet, tmp_path: Path, markets: int) -> MonitorConfig:
@@ -114,3 +119,76 @@ async def test_pool_states_follow_a_reorg_that_lengthens_the_chain(devnet: Devne
         assert after.block > swapped.block
         assert after.pools[pool.address] == await read_pool(rpc, pool.address, after.block)
         assert after.pools[pool.address].sqrt_price_x96 == before.pools[pool.address].sqrt_price_x96
+
+
+async def _trips_per_block(devnet: Devnet, tmp_path: Path, *, pushed: bool) -> tuple[list[int], list[MarketResult]]:
+    """Sequential round trips of the cycles of CYCLES new blocks (one account borrows in each) through a latency
+    proxy; with ``pushed`` the heads come from the node's newHeads subscription."""
+    trips: list[int] = []
+    results: list[MarketResult] = []
+    chain = Chain(devnet.url, devnet.rpc, devnet.dep)
+    async with LatencyProxy(devnet.url, latency_ms=LATENCY_MS) as proxy:
+        data = devnet_config(proxy.url, devnet.dep, checkpoint=str(tmp_path / "unused.sqlite"))
+        data["chain"]["ws_url"] = devnet.url.replace("http://", "ws://") if pushed else ""
+        cfg = parse_config(data, environ={})
+        async with RpcClient(cfg.chain) as rpc:
+            with Checkpoint(tmp_path / f"trips-{pushed}.sqlite") as checkpoint:
+                reads = BlockReads(rpc)
+                pipes = [MarketPipeline(cfg, open_tracker(m, TrackerDeps(reads, checkpoint, cfg.chain)))
+                         for m in cfg.markets]  # fmt: skip
+                loop = ChainLoop(cfg, reads, pipes, ResultStore([m.name for m in cfg.markets], 1e9))
+                heads = asyncio.create_task(loop.heads.run()) if loop.heads is not None else None
+                try:
+                    assert len(await loop.step()) == 1, "the first step backfills and computes the market"
+                    for i in range(CYCLES):
+                        who = user(f"round-trips-{pushed}-{i}")
+                        chain.supply(who, "WETH", 10)
+                        await _await_head(loop, devnet)
+                        await loop.step()
+                        chain.borrow(who, "USDC", 1_000)  # one new block touching the new account
+                        await _await_head(loop, devnet)
+                        seen = len(proxy.exchanges)
+                        (result,) = await loop.step()
+                        trips.append(sequential_round_trips(proxy.exchanges[seen:]))
+                        results.append(result)
+                finally:
+                    if heads is not None:
+                        heads.cancel()
+                        await asyncio.gather(heads, return_exceptions=True)
+    return trips, results
+
+
+async def _await_head(loop: ChainLoop, devnet: Devnet) -> None:
+    """With a subscription, until it has pushed the node's head (so that the step uses it)."""
+    if loop.heads is None:
+        return
+    head = devnet.rpc.block_number()
+    async with asyncio.timeout(10):
+        while not loop.heads.connected or loop.heads.latest is None or loop.heads.latest < head:
+            await asyncio.sleep(0.01)
+
+
+async def test_a_block_takes_three_sequential_round_trips_two_with_pushed_heads(devnet: Devnet, tmp_path: Path) -> None:
+    """Every read of a block that can be known before the logs (headers, logs, reserve list, market-wide reads,
+    e-modes, pool logs) goes out at once; only the touched accounts wait for the logs. So a block costs the head
+    (unless the subscription pushed it), that one round trip, and the accounts' one; and what it computes is
+    the block's own state (equal to a fresh read of every account at that block)."""
+    start = devnet.rpc.snapshot()
+    polled, polled_results = await _trips_per_block(devnet, tmp_path, pushed=False)
+    devnet.rpc.revert(start)
+    pushed, pushed_results = await _trips_per_block(devnet, tmp_path, pushed=True)
+    assert polled == [3] * CYCLES, polled
+    assert pushed == [2] * CYCLES, pushed
+    cfg = _config(devnet, tmp_path, 1)
+    async with RpcClient(cfg.chain) as rpc:
+        with Checkpoint(tmp_path / "fresh.sqlite") as checkpoint:
+            tracker = open_tracker(cfg.markets[0], TrackerDeps(rpc, checkpoint, cfg.chain))
+            await tracker.catch_up()
+            for result in pushed_results:  # the chain the pushed run followed is the node's current one
+                fresh = (await tracker.read_at(result.block)).figures(cfg.book.hf_buckets, [1.0], cfg.book.top_n)
+                assert (result.accounts, result.accounts_with_debt) == (fresh.accounts, fresh.accounts_with_debt)
+                assert result.hf_counts_cumulative == fresh.hf_counts_cumulative
+                assert result.debt_usd == pytest.approx(fresh.debt_usd, rel=1e-12)  # sums in another row order
+                assert result.collateral_usd == pytest.approx(fresh.collateral_usd, rel=1e-12)
+    for a, b in zip(polled_results, pushed_results, strict=True):  # the same blocks (timestamps differ)
+        assert (a.block, a.accounts, a.accounts_with_debt) == (b.block, b.accounts, b.accounts_with_debt)

@@ -7,6 +7,7 @@ wants). Each update is yielded once durable in the checkpoint.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Generic, Protocol
@@ -85,6 +86,24 @@ class LogFollower(Generic[D]):
             raise CheckpointError(f"checkpoint {self.checkpoint.path}: market {self.market!r} is not registered")
         return state
 
+    def _machine(self) -> Follower:
+        state = self.state()
+        return Follower(
+            start_block=state.start_block, last_block=state.last_block, last_hash=state.last_hash,
+            ring=self.checkpoint.block_hashes(self.market), confirmations=self.confirmations,
+            ring_size=self.ring_size, span=self.span, name=self.market,
+        )  # fmt: skip
+
+    def planned_range(self, head: int) -> ReadRange | None:
+        """The first range (logs and headers) a pass seeing ``head`` will read, None when it reads none: lets a
+        caller ask for them ahead, together with other reads of the same block (the pass itself decides)."""
+        if self.checkpoint.market(self.market) is None:
+            return None
+        machine = self._machine()
+        machine.start()
+        action = machine.head_seen(head)
+        return action if isinstance(action, ReadRange) else None
+
     async def updates(
         self, filter_at: FilterAt, *, max_ranges: int | None = None
     ) -> AsyncIterator[Committed[D] | RolledBack]:
@@ -93,11 +112,7 @@ class LogFollower(Generic[D]):
         ``filter_at(target)`` is awaited once, before the first range, with the block this pass reads up to.
         """
         state = self.state()
-        machine = Follower(
-            start_block=state.start_block, last_block=state.last_block, last_hash=state.last_hash,
-            ring=self.checkpoint.block_hashes(self.market), confirmations=self.confirmations,
-            ring_size=self.ring_size, span=self.span, name=self.market,
-        )  # fmt: skip
+        machine = self._machine()
         flt: LogFilter | None = None
         done = 0
         action = machine.start()
@@ -111,16 +126,22 @@ class LogFollower(Generic[D]):
                     if flt is None:
                         assert machine.target is not None
                         flt = await filter_at(machine.target)
-                    headers = await self.rpc.blocks(numbers)
+                    # the headers and the logs of the range in one round trip: neither depends on the other
+                    headers_read = asyncio.ensure_future(self.rpc.blocks(numbers))
                     try:
                         logs = await self.rpc.get_logs(flt.with_range(frm, to))
-                    except RpcError as exc:
+                    except BaseException as exc:
+                        # not cancelled: the headers may be shared with another reader of the same block
+                        await asyncio.gather(headers_read, return_exceptions=True)
+                        if not isinstance(exc, RpcError):
+                            raise
                         retry = machine.range_failed(frm, to, str(exc))
                         if retry is None:
                             raise
                         log.info("eth_getLogs %d..%d failed (%s); span now %d", frm, to, exc, machine.span.current)
                         action = retry
                         continue
+                    headers = await headers_read
                     action = machine.range_read(frm, to, dict(zip(numbers, headers, strict=True)), logs)
                 case ReadHashes(numbers=numbers):
                     blocks = await self.rpc.blocks(numbers)

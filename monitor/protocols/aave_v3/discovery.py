@@ -19,6 +19,7 @@ from types import MappingProxyType
 from monitor.chain.abi import AbiFunction
 from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.follow.driver import LogFollower
+from monitor.chain.follow.machine import ReadRange
 from monitor.chain.follow.span import SpanPolicy
 from monitor.chain.follow.updates import Committed, RolledBack
 from monitor.chain.model import Log, LogFilter
@@ -236,6 +237,19 @@ class Discovery:
                 )  # fmt: skip
             else:
                 yield _rollback(u)
+
+    async def prefetch(self, plan: ReadRange, target: int) -> None:
+        """Ask ahead, concurrently, what a pass reading ``plan`` up to ``target`` will ask if no reserve was
+        listed since the last pass: the reserve list and data at ``target``, the range's headers and logs
+        (see :meth:`MarketIndexer.prefetch <monitor.protocols.aave_v3.indexer.MarketIndexer.prefetch>`)."""
+        if self._addresses is None:
+            return
+        pool = self._addresses.pool
+        calls = [(pool, GET_RESERVES_LIST.encode()), *((pool, GET_RESERVE_DATA.encode(r.asset))
+                                                         for r in self._addresses.reserves)]  # fmt: skip
+        flt = LogFilter(plan.from_block, plan.to_block, self._addresses.log_sources, (all_topics(),))
+        await asyncio.gather(self.rpc.eth_calls(calls, target, return_errors=True), self.rpc.blocks(plan.headers),
+                             self.rpc.get_logs(flt), return_exceptions=True)  # fmt: skip
 
     async def _filter_at(self, target: int) -> LogFilter:
         """The pass's filter: reserves listed up to ``target`` cover every range it reads."""

@@ -15,6 +15,7 @@ leave the book unless a later range of the same refresh touched them again on th
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from monitor.protocols.aave_v3.book.inputs import MarketInputs
 from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.aave_v3.discovery import Discovery, RangeResult, Rollback
 from monitor.protocols.aave_v3.market import MarketAddresses
-from monitor.protocols.aave_v3.reader import MarketRead, read_accounts, read_market
+from monitor.protocols.aave_v3.reader import MarketRead, read_accounts, read_market, read_market_ahead
 from monitor.protocols.aave_v3.version import AaveVersion, configured_override, detect_version
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,25 @@ class MarketIndexer:
         self.block: int | None = None
         self.version: AaveVersion | None = None  # read from the pool on the first refresh
         self._read_at: dict[str, int] = {}  # account -> the block its row in the book was read at
+        self._market_read: MarketRead | None = None  # the last refresh's market-wide read
+
+    async def prefetch(self, head: int) -> None:
+        """Ask ahead, concurrently, what the next :meth:`refresh` at ``head`` will read and can be known now:
+        the range's headers and logs and the reserve list (discovery), and the market-wide reads as the last
+        refresh found the market. Only useful when ``rpc`` shares answers within a block (the daemon's pinned
+        reads): the refresh then waits on one round trip for all of them, then one for the touched accounts.
+        Nothing to ask before the first refresh (the cold index reads everything anyway)."""
+        previous = self._market_read
+        if self.book is None or previous is None:
+            return
+        plan = self.discovery.follower.planned_range(head)
+        if plan is None:
+            return
+        target = head - self.discovery.follower.confirmations
+        reads = [self.discovery.prefetch(plan, target)]
+        if plan.to_block == target:  # the refresh reads the market at the block this range ends at
+            reads.append(read_market_ahead(self.rpc, self.discovery.addresses, target, previous))
+        await asyncio.gather(*reads, return_exceptions=True)
 
     async def refresh(self, *, max_ranges: int | None = None) -> RefreshResult:
         """Catch up and bring the book to the newest safe block."""
@@ -102,6 +122,7 @@ class MarketIndexer:
             override = configured_override(self.market)
             self.version = await detect_version(self.rpc, addresses.pool, block, override=override)
         market_read = await read_market(self.rpc, addresses, block, self.version)
+        self._market_read = market_read
         rebuilt = False
         if self.book is None:
             to_read = sorted(known)
@@ -118,9 +139,12 @@ class MarketIndexer:
                 self.book = Book.build(market_read.inputs, self.book.account_inputs())
                 rebuilt = True
             else:
-                self.book.set_indexes(
-                    {r.asset: (r.normalized_income, r.normalized_variable_debt) for r in market_read.inputs.reserves}
-                )
+                # only the reserves whose indices moved: re-deriving a reserve's balances is the big-int part
+                held = {r.asset: (r.normalized_income, r.normalized_variable_debt) for r in self.book.market.reserves}
+                moved = {r.asset: (r.normalized_income, r.normalized_variable_debt) for r in market_read.inputs.reserves
+                         if held.get(r.asset) != (r.normalized_income, r.normalized_variable_debt)}  # fmt: skip
+                if moved:
+                    self.book.set_indexes(moved)
                 self.book.set_prices(market_read.inputs.prices())
             to_read = sorted(changes.to_read() & known)
             rows = await read_accounts(self.rpc, addresses, to_read, block)

@@ -114,15 +114,7 @@ async def read_market(
     if oracle == ZERO_ADDRESS:
         raise ProtocolError(f"market {market.provider}: the addresses provider has no price oracle set")
     reserves = market.reserves
-    calls: list[tuple[str, str]] = []
-    for r in reserves:
-        calls += [
-            (market.pool, GET_RESERVE_DATA.encode(r.asset)),
-            (market.pool, NORMALIZED_INCOME.encode(r.asset)),
-            (market.pool, NORMALIZED_DEBT.encode(r.asset)),
-            (oracle, GET_ASSET_PRICE.encode(r.asset)),
-            (r.asset, SYMBOL.encode()),
-        ]
+    calls = reserve_calls(market, oracle)
     answers, header = await asyncio.gather(rpc.eth_calls(calls, block, return_errors=True), rpc.block(block))
     if header is not None:
         check_reserves_not_after(block, header.timestamp, reserves, answers[0::5])
@@ -175,6 +167,44 @@ async def read_market(
         await _read_deficits(rpc, market.pool, [r.asset for r in reserves], block) if version.maths == "v3.6" else {}
     )
     return MarketRead(block, oracle, inputs_read, version, deficits)
+
+
+def reserve_calls(market: MarketAddresses, oracle: str) -> list[tuple[str, str]]:
+    """The five eth_calls of each reserve :func:`read_market` makes (data, indices, price, symbol), in order."""
+    calls: list[tuple[str, str]] = []
+    for r in market.reserves:
+        calls += [
+            (market.pool, GET_RESERVE_DATA.encode(r.asset)),
+            (market.pool, NORMALIZED_INCOME.encode(r.asset)),
+            (market.pool, NORMALIZED_DEBT.encode(r.asset)),
+            (oracle, GET_ASSET_PRICE.encode(r.asset)),
+            (r.asset, SYMBOL.encode()),
+        ]
+    return calls
+
+
+async def read_market_ahead(rpc: RpcClient, market: MarketAddresses, block: int, previous: MarketRead) -> None:
+    """Ask, all at once, the reads :func:`read_market` will make at ``block`` if the market is as ``previous``
+    found it (same oracle, e-mode categories and version): for an ``rpc`` that shares answers within a block
+    (the daemon's), read_market then finds them asked instead of asking them one after the other. Answers and
+    failures are left to read_market (which asks again whatever differs or failed)."""
+    version = previous.version
+    pool = market.pool
+    calls = [(market.provider, GET_PRICE_ORACLE.encode()), *reserve_calls(market, previous.oracle)]
+    categories = [c.category_id for c in previous.inputs.emode_categories]
+    if version.liquid_emode:
+        calls += [(pool, EMODE_LABEL.encode(i)) for i in categories]
+    else:
+        calls += [(pool, EMODE_CATEGORY.encode(i)) for i in categories]
+    calls += [(previous.oracle, GET_ASSET_PRICE.encode(a)) for a in sorted(previous.inputs.source_prices)]
+    if version.maths == "v3.6":
+        calls += [(pool, RESERVE_DEFICIT.encode(r.asset)) for r in market.reserves]
+    reads = [rpc.eth_calls(calls, block, return_errors=True)]
+    if version.liquid_emode:
+        fn = own_contract("AaveLens").abi.fn("emodeCategories")
+        reads.append(rpc.eth_calls([(LENS_ADDRESS, fn.encode(pool))], block, state_override=lens_override(),
+                                   return_errors=True))  # fmt: skip
+    await asyncio.gather(*reads, return_exceptions=True)
 
 
 def check_reserves_not_after(

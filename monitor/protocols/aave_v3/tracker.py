@@ -246,6 +246,10 @@ class AaveV3Tracker(MarketTracker):
                           buffer_balances=balances)  # fmt: skip
         return Refresh(view, result.fork_block)
 
+    async def prefetch(self, head: int) -> None:
+        """The indexer's reads ahead (see :meth:`MarketIndexer.prefetch`)."""
+        await self.indexer.prefetch(head)
+
     async def read_at(self, block: int) -> MarketView:
         """Every account discovered up to ``block``, read at ``block`` into a book of its own."""
         if block < self.config.start_block:

@@ -36,6 +36,12 @@ async def read_tokens(rpc: RpcClient, tokens: Sequence[str], block: int) -> dict
     return out
 
 
+def feed_calls(feeds: Mapping[str, str], loans: Sequence[str]) -> list[tuple[str, str]]:
+    """The eth_calls :func:`read_loan_usd` makes for the loan tokens with a feed (answer and decimals each)."""
+    fed = [t for t in loans if t in feeds]
+    return [c for t in fed for c in ((feeds[t], LATEST_ANSWER.encode()), (feeds[t], DECIMALS.encode()))]
+
+
 async def read_loan_usd(
     rpc: RpcClient, feeds: Mapping[str, str], loans: Sequence[str], block: int
 ) -> dict[str, tuple[float, str]]:
@@ -44,7 +50,7 @@ async def read_loan_usd(
     fed = [t for t in loans if t in feeds]
     if not fed:
         return out
-    calls = [c for t in fed for c in ((feeds[t], LATEST_ANSWER.encode()), (feeds[t], DECIMALS.encode()))]
+    calls = feed_calls(feeds, fed)
     try:
         answers = await rpc.eth_calls(calls, block)
         for i, t in enumerate(fed):

@@ -8,6 +8,7 @@ Morpho's events with a plain ``eth_getLogs`` scan.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,10 +64,7 @@ class MarketSnapshot:
 
 async def read_market(rpc: RpcClient, morpho: str, market_id: str, block: int) -> MarketSnapshot:
     """Read one market at ``block``; an id Morpho does not know raises ProtocolError."""
-    key = id_bytes(market_id)
-    raw_params, raw_state = await rpc.eth_calls(
-        [(morpho, ID_TO_MARKET_PARAMS.encode(key)), (morpho, MARKET.encode(key))], block
-    )
+    raw_params, raw_state = await rpc.eth_calls(market_calls(morpho, market_id), block)
     loan, coll, oracle, irm, lltv = ID_TO_MARKET_PARAMS.decode(raw_params)
     state = MarketState(*(int(v) for v in MARKET.decode(raw_state)))
     if state.last_update == 0:
@@ -74,15 +72,29 @@ async def read_market(rpc: RpcClient, morpho: str, market_id: str, block: int) -
     params = MarketParams(str(loan).lower(), str(coll).lower(), str(oracle).lower(), str(irm).lower(), int(lltv))
     if params.id != market_id.lower():
         raise ProtocolError(f"market {market_id}: its parameters hash to {params.id}")
-    price = int(ORACLE_PRICE.decode(await rpc.eth_call(params.oracle, ORACLE_PRICE.encode(), block))[0])
-    rate = 0
-    if params.irm != ZERO_ADDRESS:
-        data = BORROW_RATE_VIEW.encode(params.as_tuple(), _state_tuple(state))
-        rate = int(BORROW_RATE_VIEW.decode(await rpc.eth_call(params.irm, data, block))[0])
-    header = await rpc.block(block)
+    # the oracle price, the IRM's rate (it takes the state just read) and the header together: one round trip
+    price_read = rpc.eth_call(params.oracle, ORACLE_PRICE.encode(), block)
+    rate_read = (
+        rpc.eth_call(params.irm, BORROW_RATE_VIEW.encode(params.as_tuple(), _state_tuple(state)), block)
+        if params.irm != ZERO_ADDRESS
+        else _no_rate()
+    )
+    raw_price, raw_rate, header = await asyncio.gather(price_read, rate_read, rpc.block(block))
+    price = int(ORACLE_PRICE.decode(raw_price)[0])
+    rate = int(BORROW_RATE_VIEW.decode(raw_rate)[0]) if params.irm != ZERO_ADDRESS else 0
     if header is None:
         raise ProtocolError(f"block {block} not found")
     return MarketSnapshot(market_id.lower(), params, state, price, rate, block, header.timestamp)
+
+
+async def _no_rate() -> str:
+    return "0x"
+
+
+def market_calls(morpho: str, market_id: str) -> list[tuple[str, str]]:
+    """The two eth_calls :func:`read_market` starts with (parameters and state of the market)."""
+    key = id_bytes(market_id)
+    return [(morpho, ID_TO_MARKET_PARAMS.encode(key)), (morpho, MARKET.encode(key))]
 
 
 def _state_tuple(s: MarketState) -> tuple[int, ...]:

@@ -11,6 +11,7 @@ the safe head when the tracker opens (a market created later joins at the next s
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
 
 from monitor.chain.follow.checkpoint import Checkpoint
@@ -23,8 +24,8 @@ from monitor.protocols.base import MarketTracker, MarketView, Progress, Refresh
 from monitor.protocols.morpho_blue.book import MarketAtBlock, MorphoBook, Token
 from monitor.protocols.morpho_blue.config import PROTOCOL, MorphoBlueMarketConfig
 from monitor.protocols.morpho_blue.discovery import MorphoDigest, digest_logs, identity, log_filter, split_key
-from monitor.protocols.morpho_blue.prices import read_loan_usd, read_tokens
-from monitor.protocols.morpho_blue.reads import find_markets, read_market, read_positions
+from monitor.protocols.morpho_blue.prices import feed_calls, read_loan_usd, read_tokens
+from monitor.protocols.morpho_blue.reads import ORACLE_PRICE, find_markets, market_calls, read_market, read_positions
 from monitor.protocols.morpho_blue.view import MorphoBlueView
 
 
@@ -122,7 +123,7 @@ class MorphoBlueTracker(MarketTracker):
     async def markets_at(self, block: int) -> dict[str, MarketAtBlock]:
         """Every configured market read at ``block``, totals accrued to its timestamp."""
         await self._open()
-        snaps = [await read_market(self.rpc, self.config.morpho, mid, block) for mid in self.ids]
+        snaps = await asyncio.gather(*(read_market(self.rpc, self.config.morpho, mid, block) for mid in self.ids))
         loans = sorted({s.params.loan_token for s in snaps})
         usd = await read_loan_usd(self.rpc, self.config.loan_usd_feeds, loans, block)
         return {
@@ -140,23 +141,49 @@ class MorphoBlueTracker(MarketTracker):
         block = self.last_block
         if block < self.config.start_block:
             raise ChainError(f"market {self.name}: start_block {self.config.start_block} is not yet final")
-        markets = await self.markets_at(block)
-        known = {p for p in map(split_key, self.checkpoint.accounts(self.name)) if p[0] in markets}
+        await self._open()
+        ids = set(self.ids)
+        known = {p for p in map(split_key, self.checkpoint.accounts(self.name)) if p[0] in ids}
+        touched = known if self.book is None else {split_key(k) for k in changes.to_read()} & known
+        to_read = sorted(touched)
+        pairs = to_read + [p for p in self._suppliers() if p not in known]
+        # the markets and the positions do not depend on each other: read together
+        markets, positions = await asyncio.gather(
+            self.markets_at(block), read_positions(self.rpc, self.config.morpho, pairs, block)
+        )
         if self.book is None:
             book = MorphoBook(markets)
-            to_read = sorted(known)
         else:
             book = self.book.with_markets(markets)
             forgotten = set(self._read_at) - known
             book.remove(forgotten)
             for pair in forgotten:
                 del self._read_at[pair]
-            to_read = sorted({split_key(k) for k in changes.to_read()} & known)
-        pairs = to_read + [p for p in self._suppliers() if p not in known]
-        book.upsert(pairs, await read_positions(self.rpc, self.config.morpho, pairs, block))
+        book.upsert(pairs, positions)
         self._read_at.update(dict.fromkeys(to_read, block))
         self.book = book
         return Refresh(MorphoBlueView(self.name, block, book, self.config.suppliers), changes.fork_block)
+
+    async def prefetch(self, head: int) -> None:
+        """Ask ahead, at once, what the next refresh at ``head`` can be known to read (after the first refresh):
+        the follower's range (headers and logs), each market's parameters and state, the oracle prices and the
+        loan tokens' USD feeds (the IRM rates take the state read, the positions the logs: those follow)."""
+        if self.book is None or not self.tokens:
+            return
+        plan = self.follower.planned_range(head)
+        if plan is None or plan.to_block != head - self.follower.confirmations:
+            return
+        block = plan.to_block
+        morpho = self.config.morpho
+        calls = [c for mid in self.ids for c in market_calls(morpho, mid)]
+        oracles = sorted({m.snapshot.params.oracle for m in self.book.markets.values()})
+        calls += [(o, ORACLE_PRICE.encode()) for o in oracles]
+        calls += feed_calls(self.config.loan_usd_feeds, sorted({m.snapshot.params.loan_token
+                                                                for m in self.book.markets.values()}))  # fmt: skip
+        await asyncio.gather(
+            self.rpc.eth_calls(calls, block, return_errors=True), self.rpc.blocks(plan.headers),
+            self.rpc.get_logs(self.log_filter().with_range(plan.from_block, plan.to_block)), return_exceptions=True,
+        )  # fmt: skip
 
     async def read_at(self, block: int) -> MarketView:
         """Every position discovered up to ``block``, read at ``block`` into a book of its own."""
