@@ -87,6 +87,7 @@ async def test_the_daemon_exports_the_system_result_equal_to_simulate(devnet_v36
         status = await _status(daemon.listen_port)
     assert system.block == head and system.markets == tuple(names)
     assert status["projection"]["block"] == head and status["offchain_depth"] is None  # no off-chain depth file
+    assert not [k for k in metrics if k[0].startswith("cascade_monitor_offchain_depth_file_")]
     on_page = {s["name"]: s for s in status["projection"]["scenarios"]}
     assert metrics[("cascade_monitor_system_last_block", ())] == head
     assert [s.name for s in system.scenarios] == [sc.name for sc in cfg.scenarios]
