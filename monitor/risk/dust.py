@@ -31,8 +31,8 @@ class Dust:
     debt_usd: float = 0.0
     shortfall_usd: float = 0.0  # debt minus collateral where negative: part of the cascade's shortfall
     # the dust accounts' book rows and each one's debt, USD (what a system splits by market)
-    rows: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, dtype=np.intp), repr=False)
-    debt_usd_by_row: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0), repr=False)
+    rows: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, dtype=np.intp), repr=False, compare=False)
+    debt_usd_by_row: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
 
 
 def dust(run: Run) -> Dust:
