@@ -13,7 +13,7 @@ unchanged engine:
   the market's own model, then merges the answers. Each round every market liquidates under its own rules; the
   engine sells all the seized collateral into the shared venues and the new prices feed every market's oracle.
 
-Per market the system reports the accounts liquidated, debt repaid and bad debt (:class:`MarketFigures`), and its
+Per market the system reports the accounts liquidated, debt repaid, bad debt and dust (:class:`MarketFigures`), and its
 **contagion**: its figures in the system minus its figures projected alone (same venues, the shocks that name
 its assets). With one market the system projection is the market's own projection, bit for bit.
 
