@@ -85,7 +85,8 @@ def system_buffers(snaps: Sequence[MarketSnapshot], result: SystemResult) -> dic
 def simulate_document(
     block: int, system: SystemProjector, result: SystemResult, snaps: Sequence[MarketSnapshot] = ()
 ) -> dict[str, Any]:
-    """``simulate --json`` of the system: the one-market fields for the whole system, ``markets``,
+    """``simulate --json`` of the system: the one-market fields for the whole system, ``markets`` (each with its
+    share of the dust),
     ``contagion`` and, given the markets' snapshots, ``buffers`` per market (field names are a public
     interface)."""
     s, m = result.system, system.market
@@ -109,6 +110,8 @@ def simulate_document(
                 "debt_repaid_usd": f.debt_repaid_usd,
                 "bad_debt_usd": f.bad_debt_usd,
                 "bad_debt_accounts": f.bad_debt_accounts,
+                "dust_accounts": f.dust_accounts,
+                "dust_debt_usd": f.dust_debt_usd,
             }
             for f in result.markets
         ],

@@ -51,9 +51,11 @@ class ChainLoop:
         store: ResultStore,
         on_result: Callable[[MarketResult], Awaitable[None]] | None = None,
         on_system: Callable[[SystemProjections], Awaitable[None]] | None = None,
+        offchain: OffchainDepth | None = None,
     ) -> None:
         self.cfg = cfg
-        self.offchain = OffchainDepth(cfg.dex)  # the system projection's off-chain depth curves
+        # the system projection's off-chain depth curves (the daemon's, whose file status it exports)
+        self.offchain = offchain if offchain is not None else OffchainDepth(cfg.dex)
         self.reader = ChainReader(reads, cfg.dex.pools, cfg.chain.confirmations)
         self.pipelines = {p.name: p for p in pipelines}
         self.store = store

@@ -20,9 +20,11 @@ from prometheus_client.registry import Collector
 
 from monitor import __version__
 from monitor.chain.stats import RpcStats
+from monitor.daemon.offchain_metrics import offchain_file_families
 from monitor.daemon.result import BLOCK_BUCKETS, MarketResult, MarketStatus
 from monitor.daemon.store import AlertState, OutboxStats, ResultStore
 from monitor.daemon.system_metrics import system_families
+from monitor.venues.offchain_file import OffchainFileStatus
 from monitor.web import WebSources, add_web_routes
 
 PREFIX = "cascade_monitor_"
@@ -44,6 +46,7 @@ class ExporterSources:
     alert_states: Callable[[], list[AlertState]] = list
     outbox_stats: Callable[[], OutboxStats | None] = lambda: None
     checkpoint_resets: Callable[[], Mapping[str, int]] = dict
+    offchain_status: Callable[[], OffchainFileStatus | None] = lambda: None  # dex.offchain_file (None: not set)
 
 
 class ResultCollector(Collector):
@@ -88,6 +91,7 @@ class ResultCollector(Collector):
         results = [status.result for status in statuses.values() if status.result is not None]
         yield from self._results(results)
         yield from self._system()
+        yield from offchain_file_families(self.sources.offchain_status())
         yield from self._rpc()
         yield from self._alerts()
 

@@ -33,6 +33,7 @@ from monitor.daemon.store import ResultStore
 from monitor.daemon.sweeper import WORKER as SWEEPS
 from monitor.errors import ConfigError
 from monitor.protocols.registry import TrackerDeps, open_tracker
+from monitor.venues.offchain_file import OffchainDepth
 from monitor.web import WebSources
 from monitor.web.sources import WhatIfBase
 
@@ -61,10 +62,11 @@ class Daemon:
         self.on_result = on_result
         self.publisher = MqttPublisher(cfg.mqtt) if cfg.mqtt is not None else None
         self.alerting = Alerting(cfg, self.publisher)
-        sources = ExporterSources(
-            self.rpc.stats, self.alerting.alert_states, self.alerting.outbox_stats, self._checkpoint_resets
-        )
-        page = WebSources(self.alerting.alert_states, lambda: tuple(self.alerting.recent), self._what_if_projector)
+        self.offchain = OffchainDepth(cfg.dex)  # the system projection's curves; its file's status is exported
+        sources = ExporterSources(self.rpc.stats, self.alerting.alert_states, self.alerting.outbox_stats,
+                                  self._checkpoint_resets, self.offchain.status)  # fmt: skip
+        page = WebSources(self.alerting.alert_states, lambda: tuple(self.alerting.recent), self._what_if_projector,
+                          self.offchain.status)  # fmt: skip
         self.metrics = Metrics(self.store, sources, page)
         self.stop_event = asyncio.Event()
         self.started = asyncio.Event()
@@ -108,7 +110,8 @@ class Daemon:
                             pipe = MarketPipeline(self.cfg, tracker, factory(self.cfg, market.name))
                             self.pipelines[market.name] = pipe
                         self.chain = ChainLoop(self.cfg, reads, list(self.pipelines.values()), self.store,
-                                               self._on_result, self.alerting.on_system)  # fmt: skip
+                                               self._on_result, self.alerting.on_system,
+                                               self.offchain)  # fmt: skip
                         async with asyncio.TaskGroup() as tg:
                             tg.create_task(self.chain.run(), name="chain")
                             if self.publisher is not None:

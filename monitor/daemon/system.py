@@ -2,7 +2,8 @@
 
 Pure: built from the markets' risk inputs of one block and that block's pools (the same inputs ``simulate`` reads
 for a config with several markets, so the figures equal its ``--json``); CPU work, run in a worker thread. Per
-scenario the system's debt repaid and bad debt, and per market its figures, its contagion (its figures in the
+scenario the system's debt repaid and bad debt, how long the cascade takes, what it liquidates in its first
+minute and hour and its dust, and per market its figures, its contagion (its figures in the
 system minus its figures projected alone, :mod:`monitor.risk.system`) and its buffers against its own part of the
 cascade's losses.
 """
@@ -40,6 +41,14 @@ class SystemScenario:
     markets: tuple[MarketFigures, ...] = ()  # each market's share of the system cascade (member order)
     # market name -> loss-bearing unit -> its buffer against the loss the system cascade leaves there
     buffers: Mapping[str, Mapping[str, Coverage]] = field(default_factory=dict)
+    # time (as ``simulate --json``'s fields of these names): seconds and blocks to the cascade's last round, debt
+    # repaid in its first minute and hour, and its dust (liquidatable but not worth liquidating at the end)
+    duration_seconds: float = 0.0
+    duration_blocks: int = 0
+    liquidated_first_minute_usd: float = 0.0
+    liquidated_first_hour_usd: float = 0.0
+    dust_accounts: int = 0
+    dust_debt_usd: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,12 @@ def system_projections(
                 bad_debt_accounts=result.system.bad_debt_accounts,
                 markets=result.markets,
                 buffers=MappingProxyType(_coverage(members, result, buffers or {})),
+                duration_seconds=result.system.duration_seconds,
+                duration_blocks=result.system.duration_blocks,
+                liquidated_first_minute_usd=result.system.liquidated_first_minute_usd,
+                liquidated_first_hour_usd=result.system.liquidated_first_hour_usd,
+                dust_accounts=result.system.dust_accounts,
+                dust_debt_usd=result.system.dust_debt_usd,
             )
         )
     return SystemProjections(block, tuple(m.name for m in members), tuple(out), block_timestamp)

@@ -1,5 +1,6 @@
 """The Prometheus families of the daemon's system result (configs with several markets): per scenario the
-system's debt repaid and bad debt, per market the contagion and the buffers against its part of the losses."""
+system's debt repaid, bad debt, duration, first minute's and hour's liquidations and dust, per market the
+contagion and the buffers against its part of the losses."""
 
 from __future__ import annotations
 
@@ -52,9 +53,34 @@ def system_families(system: SystemProjections) -> Iterator[Metric]:
         "cascade across markets, USD.",
         ["market", "scenario", "asset"],
     )
+    duration = _gauge(
+        "system_scenario_duration_seconds",
+        "Projected time from the shock to the last liquidation round of the cascade across markets, seconds.",
+        ["scenario"],
+    )
+    first_minute = _gauge(
+        "system_scenario_liquidated_first_minute_usd",
+        "Projected debt repaid by liquidations in every market together in the cascade's first minute, USD.",
+        ["scenario"],
+    )
+    first_hour = _gauge(
+        "system_scenario_liquidated_first_hour_usd",
+        "Projected debt repaid by liquidations in every market together in the cascade's first hour, USD.",
+        ["scenario"],
+    )
+    dust = _gauge(
+        "system_scenario_dust_debt_usd",
+        "Debt of the accounts left liquidatable after the cascade across markets because liquidating them does "
+        "not pay (gas, minimum profit), USD.",
+        ["scenario"],
+    )
     for scenario in system.scenarios:
         repaid.add_metric([scenario.name], scenario.debt_repaid_usd)
         bad.add_metric([scenario.name], scenario.bad_debt_usd)
+        duration.add_metric([scenario.name], scenario.duration_seconds)
+        first_minute.add_metric([scenario.name], scenario.liquidated_first_minute_usd)
+        first_hour.add_metric([scenario.name], scenario.liquidated_first_hour_usd)
+        dust.add_metric([scenario.name], scenario.dust_debt_usd)
         for market, units in scenario.buffers.items():
             for unit, cover in units.items():
                 ratio = cover.coverage_ratio
@@ -65,4 +91,4 @@ def system_families(system: SystemProjections) -> Iterator[Metric]:
             c_bad.add_metric([market, scenario.name], extra.bad_debt_usd)
     block = _gauge("system_last_block", "Block of the newest system projection.", [])
     block.add_metric([], system.block)
-    yield from (block, repaid, bad, c_repaid, c_bad, coverage, uncovered)
+    yield from (block, repaid, bad, duration, first_minute, first_hour, dust, c_repaid, c_bad, coverage, uncovered)

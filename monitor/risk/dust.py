@@ -11,10 +11,11 @@ Accounts the model leaves for other reasons (a reverting call, the round limit, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import NDArray
 
 from monitor.risk.model import Batch
 
@@ -29,6 +30,9 @@ class Dust:
     accounts: int = 0
     debt_usd: float = 0.0
     shortfall_usd: float = 0.0  # debt minus collateral where negative: part of the cascade's shortfall
+    # the dust accounts' book rows and each one's debt, USD (what a system splits by market)
+    rows: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, dtype=np.intp), repr=False, compare=False)
+    debt_usd_by_row: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0), repr=False, compare=False)
 
 
 def dust(run: Run) -> Dust:
@@ -53,4 +57,6 @@ def dust(run: Run) -> Dust:
         accounts=int(np.count_nonzero(small)),
         debt_usd=float(debt.sum()) / m.price_unit,
         shortfall_usd=float(np.maximum(debt - counted, 0.0).sum()) / m.price_unit,
+        rows=np.asarray(watch[liq][small], dtype=np.intp),
+        debt_usd_by_row=np.asarray(debt, dtype=np.float64) / m.price_unit,
     )

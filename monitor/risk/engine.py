@@ -14,7 +14,7 @@ from numpy.typing import NDArray
 from monitor.dex import PoolState
 from monitor.errors import DataError
 from monitor.risk.baseline import Baseline, baseline
-from monitor.risk.dust import dust
+from monitor.risk.dust import Dust, dust
 from monitor.risk.health import toxic
 from monitor.risk.market import CascadeBook, resolve_shocks
 from monitor.risk.model import LiquidationModel
@@ -156,8 +156,11 @@ class Projector:
 
     # -- outputs ----------------------------------------------------------------------------------------------
 
-    def result(self, run: Run, shocks: Mapping[int, float], shocked_prices: F64) -> CascadeResult:
-        """Assemble the outputs of a finished run (``shocked_prices``: the oracle right after the shock)."""
+    def result(
+        self, run: Run, shocks: Mapping[int, float], shocked_prices: F64, left: Dust | None = None
+    ) -> CascadeResult:
+        """Assemble the outputs of a finished run (``shocked_prices``: the oracle right after the shock;
+        ``left``: the run's :func:`~monitor.risk.dust.dust` if the caller has it already)."""
         m = self.market
         toxic_before, bad_before = self.before()
         h = run.last_health
@@ -172,7 +175,8 @@ class Projector:
             extra[m.slots[slot]] = final_drop + change
             amp[m.slots[slot]] = final_drop / -change
         short = float(np.maximum(h.d[h.t > 0] - h.t[h.t > 0], 0.0).sum()) / m.price_unit
-        left = dust(run)
+        if left is None:
+            left = dust(run)
         last = run.rounds[-1] if run.rounds else None
         return CascadeResult(
             shocks={m.slots[s]: c for s, c in shocks.items()},

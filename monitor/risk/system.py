@@ -13,7 +13,7 @@ unchanged engine:
   the market's own model, then merges the answers. Each round every market liquidates under its own rules; the
   engine sells all the seized collateral into the shared venues and the new prices feed every market's oracle.
 
-Per market the system reports the accounts liquidated, debt repaid and bad debt (:class:`MarketFigures`), and its
+Per market the system reports the accounts liquidated, debt repaid, bad debt and dust (:class:`MarketFigures`), and its
 **contagion**: its figures in the system minus its figures projected alone (same venues, the shocks that name
 its assets). With one market the system projection is the market's own projection, bit for bit.
 
@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 
 from monitor.dex import PoolState
 from monitor.risk.baseline import Baseline
+from monitor.risk.dust import Dust, dust
 from monitor.risk.engine import Projector
 from monitor.risk.health import unit_prices
 from monitor.risk.market import RiskMarket
@@ -70,6 +71,10 @@ class MarketFigures:
     debt_repaid_usd: float
     bad_debt_usd: float
     bad_debt_accounts: int
+    # liquidatable at the end but not worth liquidating (gas, minimum profit; monitor.risk.dust): the market's
+    # share of the cascade's dust
+    dust_accounts: int = 0
+    dust_debt_usd: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -147,14 +152,18 @@ class _Projector(Projector):
         super().__init__(table.book, venues, params, model=SystemModel(table))
         self.table = table
 
-    def result(self, run: Run, shocks: Mapping[int, float], shocked_prices: F64) -> SystemCascade:
-        base = super().result(run, shocks, shocked_prices)
+    def result(
+        self, run: Run, shocks: Mapping[int, float], shocked_prices: F64, left: Dust | None = None
+    ) -> SystemCascade:
+        left = dust(run) if left is None else left
+        base = super().result(run, shocks, shocked_prices, left)
         values = {f.name: getattr(base, f.name) for f in fields(CascadeResult)}
         if len(self.table.members) == 1:
             # Branch: one market -> its figures are the system's (the split would only add float rounding).
             (member,) = self.table.members
             only = MarketFigures(member.name, member.protocol, base.accounts_liquidated, base.debt_repaid_usd,
-                                 base.bad_debt_usd, base.bad_debt_accounts)  # fmt: skip
+                                 base.bad_debt_usd, base.bad_debt_accounts, base.dust_accounts,
+                                 base.dust_debt_usd)  # fmt: skip
             return SystemCascade(**values, by_market=(only,))
         t, m = self.table, self.market
         assert isinstance(run, _SystemRun)
@@ -167,7 +176,7 @@ class _Projector(Projector):
                 i = int(t.class_member[cid])
                 local = t.members[i].risk.book.market.class_names[int(t.class_local[cid])]
                 by_class[i][local] = float(usd)
-        return SystemCascade(**values, by_market=self.split(run), deficit_usd_by_market_reserve=by_reserve,
+        return SystemCascade(**values, by_market=self.split(run, left), deficit_usd_by_market_reserve=by_reserve,
                              deficit_usd_by_market_class=tuple(by_class))  # fmt: skip
 
     def new_run(self, prices: F64, pools: dict[int, PoolState], base: Baseline, sales: SaleBook | None) -> Run:
@@ -176,8 +185,9 @@ class _Projector(Projector):
         return _SystemRun(self.table, self.exposure, self.venues, self.params, prices, pools, base, self._pos,
                           self.empty, self._buffers, sales=sales)  # fmt: skip
 
-    def split(self, run: Run) -> tuple[MarketFigures, ...]:
-        """Every member's accounts liquidated, debt repaid and bad debt in a finished run."""
+    def split(self, run: Run, found: Dust) -> tuple[MarketFigures, ...]:
+        """Every member's accounts liquidated, debt repaid, bad debt and dust (``found``: the run's) in a finished
+        run."""
         t, m, b = self.table, self.market, self.book
         count = len(t.members)
         touched = run.overlay.touched
@@ -200,6 +210,9 @@ class _Projector(Projector):
         if run.deficit_rows:
             written = np.concatenate(run.deficit_rows)
             bad_accounts = bad_accounts + np.bincount(t.member_of(written), minlength=count)
+        dust_of = t.member_of(found.rows)
+        dust_accounts = np.bincount(dust_of, minlength=count)
+        dust_debt = np.bincount(dust_of, weights=found.debt_usd_by_row, minlength=count)
         return tuple(
             MarketFigures(
                 name=member.name,
@@ -208,6 +221,8 @@ class _Projector(Projector):
                 debt_repaid_usd=float(repaid[i]),
                 bad_debt_usd=float(bad[i] + deficit[i]),
                 bad_debt_accounts=int(bad_accounts[i]),
+                dust_accounts=int(dust_accounts[i]),
+                dust_debt_usd=float(dust_debt[i]),
             )
             for i, member in enumerate(t.members)
         )

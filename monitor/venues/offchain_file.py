@@ -7,13 +7,15 @@ The file (``dex.offchain_file``, YAML or JSON) has the shape of ``dex.offchain``
 Its curves replace the config's for the assets it names. :meth:`OffchainDepth.current` checks the file's
 modification time (and size) on every call and rereads it only when they changed; a file that cannot be read
 or parsed is logged once per change (``offchain depth file unusable``), the last good curves are kept and
-:attr:`OffchainDepth.error` says what is wrong until a good version is read.
+:attr:`OffchainDepth.error` says what is wrong until a good version is read. :meth:`OffchainDepth.status` is
+what the daemon exports of the file (its name, whether its newest version is in use, its modification time).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -49,6 +51,16 @@ def read_offchain_file(path: Path) -> dict[str, OffchainCurve]:
     return parse_offchain(data if data is not None else {}, f"off-chain depth file {path}")
 
 
+@dataclass(frozen=True)
+class OffchainFileStatus:
+    """The off-chain depth file as the daemon last looked at it."""
+
+    name: str  # the file's name, without its directories
+    ok: bool  # its newest version is read and in use
+    error: str | None  # why not (the file named without its directories), None when ok
+    mtime_seconds: float | None  # unix seconds of its last modification; None when it cannot be found
+
+
 class OffchainDepth:
     """The curves in effect: the config's, replaced per asset by the file's (reread on change)."""
 
@@ -59,6 +71,7 @@ class OffchainDepth:
         self.error: str | None = None  # why the file's newest version is not in use (None: it is)
         self.reads = 0  # versions of the file read successfully
         self._seen: tuple[int, int] | None = None
+        self._mtime_seconds: float | None = None
 
     def current(self) -> dict[str, OffchainCurve]:
         """The curves now (rereads the file first if it changed)."""
@@ -66,12 +79,21 @@ class OffchainDepth:
             self._refresh(self.path)
         return {**self.configured, **self.from_file}
 
+    def status(self) -> OffchainFileStatus | None:
+        """The file's status now (rereads it first if it changed); None when no file is configured."""
+        if self.path is None:
+            return None
+        self._refresh(self.path)
+        error = None if self.error is None else self.error.replace(str(self.path), self.path.name)
+        return OffchainFileStatus(self.path.name, self.error is None, error, self._mtime_seconds)
+
     def _refresh(self, path: Path) -> None:
         try:
             st = path.stat()
             stamp = (st.st_mtime_ns, st.st_size)
         except OSError as exc:
             stamp = (-1, -1)
+            self._mtime_seconds = None
             if self._seen != stamp:
                 self._fail(f"off-chain depth file {path}: {exc.strerror or exc}")
             self._seen = stamp
@@ -79,6 +101,7 @@ class OffchainDepth:
         if stamp == self._seen:
             return
         self._seen = stamp
+        self._mtime_seconds = st.st_mtime
         try:
             curves = read_offchain_file(path)
         except ConfigError as exc:

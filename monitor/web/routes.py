@@ -93,7 +93,8 @@ class WebApi:
 
     async def status(self, _: web.Request) -> web.Response:
         now = time.time()
-        doc = views.system(self.store.statuses(), self.sources.alert_states(), now, self.store.system())
+        doc = views.system(self.store.statuses(), self.sources.alert_states(), now, self.store.system(),
+                           self.sources.offchain_status())  # fmt: skip
         return _json({"version": __version__, "now": now} | doc)
 
     def per_market(self, build: Callable[[MarketResult], views.JSON]) -> Handler:

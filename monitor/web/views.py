@@ -18,6 +18,7 @@ from monitor.daemon.result import MarketResult, MarketStatus
 from monitor.daemon.store import AlertState
 from monitor.daemon.system import SystemProjections
 from monitor.risk import CascadeResult
+from monitor.venues.offchain_file import OffchainFileStatus
 from monitor.web.history import ShockPoint
 
 JSON = dict[str, Any]
@@ -53,10 +54,12 @@ def system(
     alerts: Sequence[AlertState],
     now: float,
     projections: SystemProjections | None = None,
+    offchain: OffchainFileStatus | None = None,
 ) -> JSON:
-    """The system view: every market's status, their totals summed, the firing alerts counted, and
+    """The system view: every market's status, their totals summed, the firing alerts counted,
     ``projection``: the configured scenarios projected on every market as one cascade (null with one market or
-    before the first block every market has a result of)."""
+    before the first block every market has a result of), and ``offchain_depth``: the off-chain depth file's
+    status (null when no file is configured)."""
     markets = [market_status(st, now) for st in statuses.values()]
     results = [st.result for st in statuses.values() if st.result is not None]
     totals: JSON = {k: sum(getattr(r, k) for r in results) for k in TOTALS}
@@ -67,23 +70,36 @@ def system(
         "alerts_firing": sum(1 for a in alerts if a.active),
         "distribution": system_distribution(results),
         "projection": None if projections is None else system_projection(projections),
+        "offchain_depth": None if offchain is None else offchain_depth(offchain),
     }
 
 
+def offchain_depth(st: OffchainFileStatus) -> JSON:
+    """The off-chain depth file: its name (no directories), whether its newest version is in use, why not, and its
+    modification time (unix seconds; null when it cannot be found)."""
+    return {"path": st.name, "ok": st.ok, "error": st.error, "mtime_seconds": st.mtime_seconds}
+
+
 def system_projection(p: SystemProjections) -> JSON:
-    """Per scenario the system's totals, each market's share (``markets``) and ``contagion`` (its figures in the
-    system minus alone), in ``simulate --json``'s field names."""
+    """Per scenario the system's totals (time and dust included), each market's share (``markets``) and
+    ``contagion`` (its figures in the system minus alone), in ``simulate --json``'s field names."""
     out = []
     for s in p.scenarios:
         markets = [{"name": f.name, "protocol": f.protocol, "accounts_liquidated": f.accounts_liquidated,
                     "debt_repaid_usd": finite(f.debt_repaid_usd), "bad_debt_usd": finite(f.bad_debt_usd),
-                    "bad_debt_accounts": f.bad_debt_accounts} for f in s.markets]  # fmt: skip
+                    "bad_debt_accounts": f.bad_debt_accounts, "dust_accounts": f.dust_accounts,
+                    "dust_debt_usd": finite(f.dust_debt_usd)} for f in s.markets]  # fmt: skip
         contagion = {name: {"accounts_liquidated": c.accounts_liquidated,
                             "debt_repaid_usd": finite(c.debt_repaid_usd), "bad_debt_usd": finite(c.bad_debt_usd)}
                      for name, c in s.contagion.items()}  # fmt: skip
         out.append({"name": s.name, "shocks": dict(s.shocks), "accounts_liquidated": s.accounts_liquidated,
                     "debt_repaid_usd": finite(s.debt_repaid_usd), "bad_debt_usd": finite(s.bad_debt_usd),
-                    "bad_debt_accounts": s.bad_debt_accounts, "markets": markets, "contagion": contagion,
+                    "bad_debt_accounts": s.bad_debt_accounts, "duration_blocks": s.duration_blocks,
+                    "duration_seconds": finite(s.duration_seconds),
+                    "liquidated_first_minute_usd": finite(s.liquidated_first_minute_usd),
+                    "liquidated_first_hour_usd": finite(s.liquidated_first_hour_usd),
+                    "dust_accounts": s.dust_accounts, "dust_debt_usd": finite(s.dust_debt_usd),
+                    "markets": markets, "contagion": contagion,
                     "buffers": {market: {unit: {k: finite(v) if isinstance(v, float) else v
                                                 for k, v in c.to_json().items()} for unit, c in units.items()}
                                 for market, units in s.buffers.items()}})  # fmt: skip

@@ -48,10 +48,20 @@ async def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], fl
     }
 
 
-def _config(devnet: Devnet, tmp_path: Path, *, morpho: bool) -> Path:
+async def _status(port: int) -> dict[str, Any]:
+    """``/api/v1/status``."""
+    async with aiohttp.ClientSession() as session, session.get(f"http://127.0.0.1:{port}/api/v1/status") as resp:
+        assert resp.status == 200
+        doc: dict[str, Any] = await resp.json()
+    return doc
+
+
+def _config(devnet: Devnet, tmp_path: Path, *, morpho: bool, min_profit_usd: float = 0.0) -> Path:
     data = devnet_config(devnet.url, devnet.dep, metrics_port=free_port(), checkpoint=str(tmp_path / "cp.sqlite"),
                          morpho=morpho)  # fmt: skip
     data["sweep"] = {"enabled": False}
+    if min_profit_usd:
+        data["liquidators"] = {"min_profit_usd": min_profit_usd}
     if morpho:
         data["markets"][0]["buffers_usd"] = {"USDC": 50_000.0, "DAI": 1e9}
     config = tmp_path / "monitor.yaml"
@@ -61,7 +71,8 @@ def _config(devnet: Devnet, tmp_path: Path, *, morpho: bool) -> Path:
 
 async def test_the_daemon_exports_the_system_result_equal_to_simulate(devnet_v36: Devnet, tmp_path: Path) -> None:
     devnet = devnet_v36
-    config = _config(devnet, tmp_path, morpho=True)
+    # a minimum profit leaves the smallest liquidatable positions as dust
+    config = _config(devnet, tmp_path, morpho=True, min_profit_usd=60.0)
     cfg = load_config(config, environ={})
     names = [m.name for m in cfg.markets]
     assert names == ["devnet-aave", "devnet-morpho"]
@@ -73,11 +84,16 @@ async def test_the_daemon_exports_the_system_result_equal_to_simulate(devnet_v36
                 await asyncio.sleep(0.2)
         assert daemon.listen_port is not None
         metrics = await _scrape(daemon.listen_port)
+        status = await _status(daemon.listen_port)
     assert system.block == head and system.markets == tuple(names)
+    assert status["projection"]["block"] == head and status["offchain_depth"] is None  # no off-chain depth file
+    assert not [k for k in metrics if k[0].startswith("cascade_monitor_offchain_depth_file_")]
+    on_page = {s["name"]: s for s in status["projection"]["scenarios"]}
     assert metrics[("cascade_monitor_system_last_block", ())] == head
     assert [s.name for s in system.scenarios] == [sc.name for sc in cfg.scenarios]
     contagion_seen = 0.0
     buffers_seen = 0
+    dust_seen = 0.0
     for sc in cfg.scenarios:
         doc = await _simulate(config, head, dict(sc.shocks))
         assert doc["block"] == head and [m["name"] for m in doc["markets"]] == names
@@ -86,6 +102,24 @@ async def test_the_daemon_exports_the_system_result_equal_to_simulate(devnet_v36
         bad = metrics[("cascade_monitor_system_scenario_bad_debt_usd", label)]
         assert repaid == pytest.approx(doc["debt_repaid_usd"], rel=1e-12), sc.name
         assert bad == pytest.approx(doc["bad_debt_usd"], rel=1e-12, abs=1e-6), sc.name
+        # how long the cascade takes, what it liquidates in its first minute and hour, its dust
+        page = on_page[sc.name]
+        for metric, field in (("duration_seconds", "duration_seconds"),
+                              ("liquidated_first_minute_usd", "liquidated_first_minute_usd"),
+                              ("liquidated_first_hour_usd", "liquidated_first_hour_usd"),
+                              ("dust_debt_usd", "dust_debt_usd")):  # fmt: skip
+            got = metrics[(f"cascade_monitor_system_scenario_{metric}", label)]
+            assert got == pytest.approx(doc[field], rel=1e-12, abs=1e-9), (sc.name, metric)
+            assert page[field] == pytest.approx(doc[field], rel=1e-12, abs=1e-9), (sc.name, field)
+        assert page["dust_accounts"] == doc["dust_accounts"] and page["duration_blocks"] == doc["duration_blocks"]
+        assert [(m["dust_accounts"], m["dust_debt_usd"]) for m in page["markets"]] == [
+            (m["dust_accounts"], pytest.approx(m["dust_debt_usd"], rel=1e-12)) for m in doc["markets"]
+        ], sc.name
+        assert sum(m["dust_debt_usd"] for m in doc["markets"]) == pytest.approx(doc["dust_debt_usd"], rel=1e-9)
+        assert sum(m["dust_accounts"] for m in doc["markets"]) == doc["dust_accounts"]
+        if doc["debt_repaid_usd"] > 0:
+            assert doc["duration_seconds"] > 0 and doc["liquidated_first_hour_usd"] > 0, sc.name
+        dust_seen += doc["dust_debt_usd"]
         for market in names:
             key = (("market", market), ("scenario", sc.name))
             extra = doc["contagion"][market]
@@ -111,9 +145,14 @@ async def test_the_daemon_exports_the_system_result_equal_to_simulate(devnet_v36
                 got = metrics[("cascade_monitor_system_scenario_uncovered_loss_usd", key)]
                 assert got == pytest.approx(cover["uncovered_usd"], rel=1e-9, abs=1e-6), (sc.name, key)
                 buffers_seen += 1
-        print(f"\n{sc.name}: system repaid ${repaid:,.0f}, bad debt ${bad:,.0f}, contagion {doc['contagion']}")
+        print(
+            f"\n{sc.name}: system repaid ${repaid:,.0f}, bad debt ${bad:,.0f}, contagion {doc['contagion']}, "
+            f"{doc['duration_seconds']:.0f} s, first hour ${doc['liquidated_first_hour_usd']:,.0f}, dust "
+            f"{doc['dust_accounts']} accounts ${doc['dust_debt_usd']:,.0f}"
+        )
     assert contagion_seen > 0, "the markets' shared sales cause liquidations a market alone does not"
     assert buffers_seen > 0
+    assert dust_seen > 0, "a minimum profit of $60 leaves some liquidatable positions"
     # Morpho's own scenarios: its write-offs are its lenders' losses per market id, never reserve deficits
     morpho = [dict(k[1]) for k in metrics if k[0] == "cascade_monitor_scenario_uncovered_loss_usd"]
     morpho = [labels for labels in morpho if labels["market"] == "devnet-morpho"]

@@ -223,6 +223,47 @@ def test_the_critical_shock_is_a_system_figure() -> None:
     assert whole.accounts_liquidated[1] > alone[0].accounts_liquidated[1] + alone[1].accounts_liquidated[1]
 
 
+def test_dust_is_split_by_market() -> None:
+    """Gas and a minimum profit: each market's small accounts (Aave $400, isolated $300 of collateral) are
+    liquidatable after a 15% WETH drop but not worth liquidating; they are that market's dust, with their whole
+    USDC debt, the large ones are liquidated, and the markets' dust adds up to the system's."""
+    hfs = np.linspace(1.02, 1.12, 8)
+    aave_book = mk.build([(0, usd, 1, h) for usd in (400.0, 500_000.0) for h in hfs], RM)
+    small, large = _isolated_book([1.12, 1.14, 1.16, 1.18], usd=300.0), _isolated_book([1.12, 1.14, 1.16, 1.18])
+    both = (small, large)
+    iso_book = CascadeBook(
+        ISOLATED,
+        np.hstack([b.collateral for b in both]),
+        np.hstack([b.debt for b in both]),
+        np.concatenate([b.risk_class for b in both]),
+    )
+    members = [_alone("aave", aave_book, mk.V30), _alone("iso", iso_book, IsolatedMarkets(), "isolated")]
+    gas = ModelParams(gas_cost_usd=20.0, min_profit_usd=5.0)
+    result = SystemProjector(members, mk.venues(RM, 100e6), gas).project({"WETH": -0.15})
+    aave, iso = result.markets
+    sys = result.system
+    usdc = RM.column[mk.USDC]
+    assert (aave.dust_accounts, iso.dust_accounts) == (8, 4)
+    assert (aave.accounts_liquidated, iso.accounts_liquidated) == (8, 4)  # the large ones
+    assert aave.dust_debt_usd == pytest.approx(aave_book.debt[usdc, :8].sum() / 1e6, rel=1e-12)
+    assert iso.dust_debt_usd == pytest.approx(small.debt[1].sum() / 1e6, rel=1e-12)
+    assert aave.dust_accounts + iso.dust_accounts == sys.dust_accounts
+    assert aave.dust_debt_usd + iso.dust_debt_usd == pytest.approx(sys.dust_debt_usd, rel=1e-12)
+    # alone, each market leaves the same accounts as dust
+    assert [(a.dust_accounts, a.dust_debt_usd) for a in result.alone] == [
+        (f.dust_accounts, pytest.approx(f.dust_debt_usd, rel=1e-12)) for f in result.markets
+    ]
+    # without gas nothing is dust and every account is liquidated
+    plain = SystemProjector(members, mk.venues(RM, 100e6)).project({"WETH": -0.15})
+    assert [(f.dust_accounts, f.dust_debt_usd, f.accounts_liquidated) for f in plain.markets] == [
+        (0, 0.0, 16),
+        (0, 0.0, 8),
+    ]
+    # one market: its dust is the system's
+    (only,) = SystemProjector(members[:1], mk.venues(RM, 100e6), gas).project({"WETH": -0.15}).markets
+    assert (only.dust_accounts, only.dust_debt_usd) == (8, result.alone[0].dust_debt_usd)
+
+
 # -- the table ---------------------------------------------------------------------------------------------------
 
 
