@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from benchmarks.step_breakdown import Breakdown, percentile
 from monitor.config import parse_config
 from monitor.daemon.run import Daemon
 from monitor.devnet.activity import ActivityGenerator
@@ -86,11 +87,6 @@ def _tree_cpu_s(pid: int) -> float:
 
 def _tree_rss_mb(pid: int) -> float:
     return sum(_rss_mb(p) for p in _tree(pid))
-
-
-def _pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(int(q * len(s)), len(s) - 1)] if s else float("nan")
 
 
 def parse_metrics(text: str) -> list[tuple[str, dict[str, str], float]]:
@@ -202,98 +198,6 @@ def _buckets(samples: list[tuple[str, dict[str, str], float]]) -> dict[float, fl
     return out
 
 
-class Breakdown:
-    """Where a block's time goes: wall and CPU (of the thread that ran it) of the daemon's steps, wrapped in place
-    for the run (``--breakdown``). Async steps get wall time only (other tasks interleave with them)."""
-
-    STEPS: tuple[tuple[str, str, str, bool], ...] = (
-        # (label, module, attribute path, async)
-        ("cycle", "monitor.daemon.chain_loop", "ChainLoop.step", True),
-        ("context", "monitor.daemon.context", "ChainReader.context", True),
-        ("refresh", "monitor.protocols.aave_v3.indexer", "MarketIndexer.refresh", True),
-        ("compute", "monitor.daemon.pipeline", "MarketPipeline.compute", True),
-        ("book_indexes", "monitor.protocols.aave_v3.book.book", "Book.set_indexes", False),
-        ("book_prices", "monitor.protocols.aave_v3.book.book", "Book.set_prices", False),
-        ("book_upsert", "monitor.protocols.aave_v3.book.book", "Book.upsert_accounts", False),
-        ("figures", "monitor.protocols.aave_v3.tracker", "AaveV3View.figures", False),
-        ("risk_input", "monitor.protocols.aave_v3.tracker", "AaveV3View.risk_input", False),
-        ("projections", "monitor.daemon.projection", "CascadeProjector.__call__", False),
-        ("sweep", "monitor.daemon.projection", "CascadeProjector._sweep", False),
-        ("system", "monitor.daemon.chain_loop", "ChainLoop._system", True),
-    )
-
-    def __init__(self) -> None:
-        self.wall: dict[str, list[float]] = {}
-        self.cpu: dict[str, list[float]] = {}
-        self._undo: list[tuple[Any, str, Any]] = []
-
-    def install(self) -> None:
-        """Wrap every step (undone by :meth:`remove`)."""
-        import functools
-        import importlib
-
-        for label, module, path, is_async in self.STEPS:
-            owner_name, attr = path.split(".")
-            owner = getattr(importlib.import_module(module), owner_name)
-            original = getattr(owner, attr)
-            wall, cpu = self.wall.setdefault(label, []), self.cpu.setdefault(label, [])
-            if is_async:
-
-                def make_async(fn: Any, wall: list[float]) -> Any:
-                    @functools.wraps(fn)
-                    async def timed(*a: Any, **k: Any) -> Any:
-                        t0 = time.perf_counter()
-                        try:
-                            return await fn(*a, **k)
-                        finally:
-                            wall.append(time.perf_counter() - t0)
-
-                    return timed
-
-                wrapped = make_async(original, wall)
-            else:
-
-                def make_sync(fn: Any, wall: list[float], cpu: list[float]) -> Any:
-                    @functools.wraps(fn)
-                    def timed(*a: Any, **k: Any) -> Any:
-                        t0, c0 = time.perf_counter(), time.thread_time()
-                        try:
-                            return fn(*a, **k)
-                        finally:
-                            wall.append(time.perf_counter() - t0)
-                            cpu.append(time.thread_time() - c0)
-
-                    return timed
-
-                wrapped = make_sync(original, wall, cpu)
-            self._undo.append((owner, attr, original))
-            setattr(owner, attr, wrapped)
-
-    def remove(self) -> None:
-        """Put the original methods back."""
-        for owner, attr, original in reversed(self._undo):
-            setattr(owner, attr, original)
-        self._undo.clear()
-
-    def clear(self) -> None:
-        """Forget what was measured so far (the cold index)."""
-        for v in (*self.wall.values(), *self.cpu.values()):
-            v.clear()
-
-    def figures(self) -> dict[str, dict[str, float]]:
-        """Per step: calls, wall p50 / p99 ms, CPU p50 ms and CPU seconds summed (sync steps)."""
-        out = {}
-        for label, wall in self.wall.items():
-            if not wall:
-                continue
-            cpu = self.cpu.get(label) or []
-            out[label] = {"calls": len(wall), "wall_p50_ms": _pct(wall, 0.5) * 1e3,
-                          "wall_p99_ms": _pct(wall, 0.99) * 1e3, "wall_sum_s": sum(wall)}  # fmt: skip
-            if cpu:
-                out[label].update(cpu_p50_ms=_pct(cpu, 0.5) * 1e3, cpu_sum_s=sum(cpu))
-        return out
-
-
 def latencies(mined: list[tuple[int, float]], served: list[tuple[int, float]], end: float) -> tuple[list[float], int]:
     """Per mined block, seconds until /metrics first showed it or a later block; blocks never shown count with
     the time to ``end``. Returns the latencies and how many blocks were never shown."""
@@ -391,13 +295,13 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
         "cold_index_s": cold_s,
         "blocks_mined": len(obs.mined),
         "blocks_unserved": unserved,
-        "latency_p50_ms": _pct(lat, 0.5) * 1e3,
-        "latency_p99_ms": _pct(lat, 0.99) * 1e3,
+        "latency_p50_ms": percentile(lat, 0.5) * 1e3,
+        "latency_p99_ms": percentile(lat, 0.99) * 1e3,
         "latency_max_ms": max(lat, default=float("nan")) * 1e3,
-        "latency_from_safe_p50_ms": _pct(lat_safe, 0.5) * 1e3,  # from the block that made it safe (c later)
-        "latency_from_safe_p99_ms": _pct(lat_safe, 0.99) * 1e3,
-        "latency_p50_first_half_ms": _pct(lat[:half], 0.5) * 1e3,
-        "latency_p50_second_half_ms": _pct(lat[half:], 0.5) * 1e3,
+        "latency_from_safe_p50_ms": percentile(lat_safe, 0.5) * 1e3,  # from the block that made it safe (c later)
+        "latency_from_safe_p99_ms": percentile(lat_safe, 0.99) * 1e3,
+        "latency_p50_first_half_ms": percentile(lat[:half], 0.5) * 1e3,
+        "latency_p50_second_half_ms": percentile(lat[half:], 0.5) * 1e3,
         "cycles_ok": int(
             _counter(after, METRIC + "block_processing_seconds_count")
             - _counter(before, METRIC + "block_processing_seconds_count")

@@ -16,7 +16,6 @@ Unknown keys, malformed addresses and missing fields raise :class:`~monitor.erro
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Mapping
 from itertools import pairwise
@@ -36,6 +35,7 @@ from pydantic import (
 from monitor.configbase import Address
 from monitor.configbase import FrozenModel as _Frozen
 from monitor.errors import ConfigError, DataError
+from monitor.liquidators_config import LiquidatorsConfig
 from monitor.oracles_config import OraclesConfig
 from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.morpho_blue.config import MorphoBlueMarketConfig
@@ -273,37 +273,6 @@ class SweepConfig(_Frozen):
     step: float = Field(default=0.01, gt=0, lt=1)
     amplification_limit: float = Field(default=1.5, gt=1.0, description="final drop / initial shock")
     bad_debt_limit_usd: float = Field(default=1_000_000.0, ge=0)
-
-
-class LiquidatorsConfig(_Frozen):
-    """How the projection's liquidators behave (every key optional; the defaults are the on-chain model:
-    unlimited capital and calls, no gas, no minimum profit, acting one block after an oracle update lands).
-
-    Gas per liquidation is ``gas_per_liquidation`` x ``gas_price_gwei`` x the native token's USD price: the oracle
-    price of ``native_asset`` in the projection (its price falls with a crash), or ``native_price_usd`` if given.
-
-    ``max_rounds`` and ``horizon_seconds`` bound how long the projection follows the liquidators: at most that
-    many rounds (blocks with liquidations: a tight ``liquidations_per_block`` needs more of them) and no round
-    after that many seconds from the shock.
-    """
-
-    reaction_blocks: int = Field(default=1, ge=0, le=10_000)
-    liquidations_per_block: int | None = Field(default=None, ge=1, description="None: unlimited")
-    capital_usd_per_block: float | None = Field(default=None, ge=0, description="None: unlimited")
-    gas_per_liquidation: int = Field(default=0, ge=0, le=100_000_000)
-    gas_price_gwei: float = Field(default=0.0, ge=0, le=1_000_000)
-    native_asset: str = Field(default="WETH", min_length=1)
-    native_price_usd: float | None = Field(default=None, gt=0)
-    min_profit_usd: float = Field(default=0.0, ge=0)
-    max_rounds: int = Field(default=50, ge=1, le=1_000_000)
-    horizon_seconds: float = Field(default=86_400.0, gt=0)
-
-    @field_validator("capital_usd_per_block", "gas_price_gwei", "min_profit_usd", "native_price_usd", "horizon_seconds")
-    @classmethod
-    def _finite(cls, value: float | None) -> float | None:
-        if value is not None and not math.isfinite(value):
-            raise ValueError(f"must be a finite number, got {value}")
-        return value
 
 
 AlertKind = Literal[

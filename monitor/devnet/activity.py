@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import threading
 from collections import Counter
 from dataclasses import dataclass
 
@@ -99,3 +100,13 @@ class ActivityGenerator:
             txs.append((plan.address, self.dep.pool, data))
         self.dep.borrowers.append(plan.address)
         return txs
+
+
+def mine_busy_blocks(url: str, dep: Deployment, stop: threading.Event, *, seed: int, actions_per_block: int) -> None:
+    """Heavy blocks back to back, 12 s apart in chain time, until ``stop`` is set (its own connection to ``url``:
+    run it on a thread next to the reads it is to race)."""
+    with DevRpc(url) as own:
+        gen = ActivityGenerator(own, dep, seed=seed, actions_per_block=actions_per_block)
+        while not stop.is_set():
+            own.increase_time(12)
+            gen.step()

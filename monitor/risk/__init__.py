@@ -8,17 +8,18 @@ default model is what happens on chain when liquidators act at once (proven agai
 
 1. **Shock**: an outside seller moves each shocked asset's pool to ``(1 + change)`` of its price (exact Uniswap
    v3 swap with a price limit; the depth left continues from there); the asset's oracle is set to the pool's
-   spot price. An asset without a pool (the quote asset) has its oracle price moved directly.
+   spot price (the default oracle model; :mod:`monitor.risk.oracles` for feeds held inside a deviation band,
+   rate and fixed oracles). An asset without a pool (the quote asset) has its oracle price moved directly.
 2. **Rounds**: every account with collateral, debt and HF < 1 (the model's exact health) is liquidated once at
    the round's oracle prices the way the protocol's liquidators do (the model's ``liquidate``: which assets,
    how much may be repaid, what is seized, the protocol fee, calls that would revert, debt written off when
    the collateral runs out).
 3. **Sales**: after the round, what the liquidators received of each asset is sold into its pool (exact swap, no
-   price limit; asset order) and that asset's oracle is set to the pool's new spot price. Repeat until no
-   account is liquidatable (or a round can achieve nothing, or ``max_rounds``). Accounts left with debt and no
-   collateral are bad debt. With venue sets (:mod:`monitor.risk.venue_set`: every fee tier, two-hop routes and
-   an off-chain depth curve of an asset) a sale is split so the venues' marginal prices end equal, and the
-   oracle follows the asset's deepest pool.
+   price limit; asset order) and that asset's oracle follows the pool's new spot price (as in 1). Repeat until no
+   account is liquidatable (or a round can achieve nothing, or ``max_rounds``, or past ``horizon_seconds``).
+   Accounts left with debt and no collateral are bad debt. With venue sets (:mod:`monitor.risk.venue_set`: every
+   fee tier, two-hop routes and an off-chain depth curve of an asset) a sale is split so the venues' marginal
+   prices end equal, and the oracle follows the asset's deepest pool.
 
 Options (:class:`ModelParams`, each departing from the default in one way): liquidator capital per round (a block
 with liquidations), share of seized collateral sold on the DEX, gas cost and minimum profit per liquidation,

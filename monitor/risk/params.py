@@ -63,7 +63,8 @@ class ModelParams:
       profitable first; the rest wait for the next block, at the prices the liquidators saw.
     - ``oracles``: per asset (address or symbol) how its oracle updates
       (:class:`~monitor.risk.oracles.OracleModel`: its own pool, another asset times an exchange rate, fixed;
-      its own deviation threshold); the others follow their pools with ``oracle_deviation``.
+      its own deviation threshold and heartbeat); the others follow their pools with ``oracle_deviation`` and
+      ``oracle_heartbeat_seconds``.
     """
 
     liquidator_capital_usd: float = math.inf

@@ -2,11 +2,12 @@
 
 Each round: the accounts liquidatable at the round's oracle prices (and eligible under the latency option)
 are liquidated once each, all at those prices; the collateral the liquidators received is then sold into each
-asset's pool in reserve order and each sold asset's oracle is set to its pool's new spot price (with venue sets:
-split across the asset's venues, and the oracles of the assets whose primary pool moved follow it). The loop ends
-when no account is liquidatable (and no oracle update is in flight or due by its heartbeat), when a round can
-achieve nothing, at the round limit or past the time horizon. Each round has a block and a second after the shock
-(:mod:`monitor.risk.clock`: when the oracle updates land and the liquidators see them).
+asset's pool in reserve order and each sold asset's oracle follows its pool's new spot price as its model says
+(:mod:`monitor.risk.oracles`; with venue sets: split across the asset's venues, and the oracles of the assets
+whose primary pool moved follow it). The loop ends when no account is liquidatable (and no oracle update is in
+flight or due by its heartbeat), when a round can achieve nothing, at the round limit or past the time horizon.
+Each round has a block and a second after the shock (:mod:`monitor.risk.clock`: when the oracle updates land and
+the liquidators see them).
 
 Only the *watch* set (:mod:`monitor.risk.watch`) gets exact health factors each round.
 """

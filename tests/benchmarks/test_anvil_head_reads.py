@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from monitor.devnet.activity import ActivityGenerator
+from monitor.devnet.activity import mine_busy_blocks
 from monitor.devnet.anvil import Anvil
 from monitor.devnet.build import build_devnet
 from monitor.devnet.deployment import Deployment
@@ -30,15 +30,6 @@ from monitor.protocols.aave_v3.reader import NORMALIZED_INCOME
 
 pytestmark = pytest.mark.anvil
 LAST_UPDATE = 6  # index of lastUpdateTimestamp in getReserveData's struct (Aave v3.0.x)
-
-
-def _miner(url: str, dep: Deployment, stop: threading.Event) -> None:
-    """Heavy blocks back to back (the database is locked while each is mined), 12 s apart in chain time."""
-    with DevRpc(url) as own:
-        gen = ActivityGenerator(own, dep, seed=3, actions_per_block=100)
-        while not stop.is_set():
-            own.increase_time(12)
-            gen.step()
 
 
 def _read(rpc: DevRpc, dep: Deployment, block: int) -> Counter[str]:
@@ -72,7 +63,12 @@ def test_reads_at_the_head_while_the_next_block_is_mined_see_its_state(prune: bo
         dep = build_devnet(rpc)
         populate(rpc, dep, PopulationSpec(borrowers=60, seed=1))
         stop = threading.Event()
-        miner = threading.Thread(target=_miner, args=(node.url, dep, stop), daemon=True)
+        miner = threading.Thread(
+            target=mine_busy_blocks,
+            args=(node.url, dep, stop),
+            kwargs={"seed": 3, "actions_per_block": 100},
+            daemon=True,
+        )
         miner.start()
         at_head: Counter[str] = Counter()
         below: Counter[str] = Counter()

@@ -15,25 +15,14 @@ from prometheus_client import generate_latest
 
 from monitor.config import parse_config
 from monitor.daemon.run import Daemon
-from monitor.devnet.activity import ActivityGenerator
+from monitor.devnet.activity import mine_busy_blocks
 from monitor.devnet.anvil import free_port
-from monitor.devnet.deployment import Deployment
 from monitor.devnet.monitor_config import LIVE_DEVNET_CONFIRMATIONS, write_devnet_config
-from monitor.devnet.rpc import DevRpc
 from tests.conftest import Devnet
 from tests.daemon.harness import running_daemon
 
 CYCLES = 15  # cycles the daemon must complete one block below the head without a failure
 RUN_S = 120.0  # at most this long to make the cycles
-
-
-def _miner(url: str, dep: Deployment, stop: threading.Event) -> None:
-    """Heavy blocks back to back, 12 s apart in chain time (a reserve updated in each)."""
-    with DevRpc(url) as own:
-        gen = ActivityGenerator(own, dep, seed=11, actions_per_block=60)
-        while not stop.is_set():
-            own.increase_time(12)
-            gen.step()
 
 
 def _counter(daemon: Daemon, name: str) -> float:
@@ -50,7 +39,12 @@ async def _run(devnet: Devnet, tmp_path: Path, confirmations: int, *, until_fail
     data["sweep"] = {"enabled": False}  # the block path is what reads; the sweep only costs time here
     cfg = parse_config(data, environ={})
     stop = threading.Event()
-    miner = threading.Thread(target=_miner, args=(devnet.url, devnet.dep, stop), daemon=True)
+    miner = threading.Thread(
+        target=mine_busy_blocks,
+        args=(devnet.url, devnet.dep, stop),
+        kwargs={"seed": 11, "actions_per_block": 60},
+        daemon=True,
+    )
     ok = failed = 0
     async with running_daemon(cfg) as daemon:
         async with asyncio.timeout(120):  # the cold index, before the mining starts
