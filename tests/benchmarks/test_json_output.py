@@ -55,7 +55,9 @@ def test_bench_indexer_json_through_the_latency_proxy() -> None:
     assert doc["proxy_calls"] >= doc["proxy_requests"] >= doc["naive_sample_accounts"]
     positive(doc, "update_ms_p50", "update_ms_p99", "round_trips_per_block", "requests_per_block")
     assert doc["update_ms_p99"] >= doc["update_ms_p50"]
-    assert 1 <= doc["round_trips_per_block"] <= 3, "the head, what can be asked ahead, the touched accounts"
+    # at 5 ms a loaded machine's scheduling can split requests sent together into two exchanges, so the figure
+    # is only bounded here; the exact count (3, 2 with a pushed head) is tests/daemon/test_block_context.py's
+    assert 1 <= doc["round_trips_per_block"] <= doc["requests_per_block"]
 
 
 @pytest.mark.anvil
