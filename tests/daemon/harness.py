@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 from prometheus_client import generate_latest
@@ -33,3 +37,13 @@ async def metrics_at_block(cfg: MonitorConfig, market: str, block: int, timeout_
             while (result := daemon.alerting.latest.get(market)) is None or result.block < block:
                 await asyncio.sleep(0.2)
         return result, generate_latest(daemon.metrics.registry).decode()
+
+
+async def simulate_json(config: Path, block: int, shocks: dict[str, float]) -> dict[str, Any]:
+    """``cascade-monitor simulate --json`` at ``block`` in a child process: the command as a user runs it."""
+    argv = [str(Path(sys.executable).parent / "cascade-monitor"), "simulate", "--config", str(config),
+            "--block", str(block), "--json"] + [f"--shock={a}={c}" for a, c in shocks.items()]  # fmt: skip
+    done = await asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    doc: dict[str, Any] = json.loads(done.stdout)
+    return doc

@@ -5,11 +5,7 @@ shocks come out of the cascade engine on a real devnet book; the daemon's scenar
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -23,7 +19,7 @@ from monitor.devnet.liquidator import crash
 from monitor.devnet.monitor_config import devnet_config
 from monitor.snapshot import load_snapshot
 from tests.conftest import Devnet
-from tests.daemon.harness import metrics_at_block
+from tests.daemon.harness import metrics_at_block, simulate_json
 
 
 async def test_projector_on_the_devnet_and_pool_alignment(devnet: Devnet, tmp_path: Path) -> None:
@@ -49,16 +45,6 @@ async def test_projector_on_the_devnet_and_pool_alignment(devnet: Devnet, tmp_pa
     assert out.critical_shocks is not None and set(out.critical_shocks) >= {"WETH", "WBTC", "LINK"}
 
 
-async def _simulate(config: Path, block: int, shocks: dict[str, float]) -> dict[str, Any]:
-    """``cascade-monitor simulate --json`` at ``block`` in a child process: the command as a user runs it."""
-    argv = [str(Path(sys.executable).parent / "cascade-monitor"), "simulate", "--config", str(config),
-            "--block", str(block), "--json"] + [f"--shock={a}={c}" for a, c in shocks.items()]  # fmt: skip
-    done = await asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr
-    doc: dict[str, Any] = json.loads(done.stdout)
-    return doc
-
-
 async def test_daemon_scenarios_equal_simulate_at_the_same_block(devnet: Devnet, tmp_path: Path) -> None:
     data = devnet_config(devnet.url, devnet.dep, metrics_port=free_port(), checkpoint=str(tmp_path / "cp.sqlite"))
     data["scenarios"].append({"name": "each-30", "shocks": {"*": -0.3}})
@@ -79,7 +65,7 @@ async def test_daemon_scenarios_equal_simulate_at_the_same_block(devnet: Devnet,
     shocks |= {f"each-30-{a}": {a: -0.3} for a in ("WETH", "WBTC", "LINK")}
     assert set(shocks) <= set(by_name)
     for name, shock in shocks.items():
-        got, doc = by_name[name], await _simulate(config, r.block, shock)
+        got, doc = by_name[name], await simulate_json(config, r.block, shock)
         assert doc["block"] == r.block
         symbol = {t.address.lower(): s for s, t in devnet.dep.tokens.items()}
         final = {symbol[a]: p for a, p in doc["final_prices_usd"].items()}

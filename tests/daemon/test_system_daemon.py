@@ -6,9 +6,6 @@ system result."""
 from __future__ import annotations
 
 import asyncio
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -23,17 +20,7 @@ from monitor.devnet.monitor_config import devnet_config
 from tests.alerts.broker import Mosquitto
 from tests.alerts.collector import Collector
 from tests.conftest import Devnet
-from tests.daemon.harness import running_daemon
-
-
-async def _simulate(config: Path, block: int, shocks: dict[str, float]) -> dict[str, Any]:
-    """``cascade-monitor simulate --json`` at ``block`` in a child process: the command as a user runs it."""
-    argv = [str(Path(sys.executable).parent / "cascade-monitor"), "simulate", "--config", str(config),
-            "--block", str(block), "--json"] + [f"--shock={a}={c}" for a, c in shocks.items()]  # fmt: skip
-    done = await asyncio.to_thread(subprocess.run, argv, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr
-    doc: dict[str, Any] = json.loads(done.stdout)
-    return doc
+from tests.daemon.harness import running_daemon, simulate_json
 
 
 async def _scrape(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -69,7 +56,7 @@ def _config(devnet: Devnet, tmp_path: Path, *, morpho: bool, min_profit_usd: flo
     return config
 
 
-async def test_the_daemon_exports_the_system_result_equal_to_simulate(devnet_v36: Devnet, tmp_path: Path) -> None:
+async def test_the_daemon_exports_the_system_result_equal_tosimulate_json(devnet_v36: Devnet, tmp_path: Path) -> None:
     devnet = devnet_v36
     # a minimum profit leaves the smallest liquidatable positions as dust
     config = _config(devnet, tmp_path, morpho=True, min_profit_usd=60.0)
@@ -95,7 +82,7 @@ async def test_the_daemon_exports_the_system_result_equal_to_simulate(devnet_v36
     buffers_seen = 0
     dust_seen = 0.0
     for sc in cfg.scenarios:
-        doc = await _simulate(config, head, dict(sc.shocks))
+        doc = await simulate_json(config, head, dict(sc.shocks))
         assert doc["block"] == head and [m["name"] for m in doc["markets"]] == names
         label = (("scenario", sc.name),)
         repaid = metrics[("cascade_monitor_system_scenario_debt_repaid_usd", label)]
