@@ -39,11 +39,12 @@ log = logging.getLogger(__name__)
 class CascadeProjector:
     """Callable with the pipeline's projector signature."""
 
-    def __init__(self, cfg: MonitorConfig, market: MarketConfig) -> None:
+    def __init__(self, cfg: MonitorConfig, market: MarketConfig, offchain: OffchainDepth | None = None) -> None:
         self.cfg = cfg
         self.market = market
         self.params: ModelParams = params_from_config(cfg)
-        self.offchain = OffchainDepth(cfg.dex)  # off-chain depth curves, the file reread when it changes
+        # off-chain depth curves, the file reread when it changes (the daemon passes its one reader to every market)
+        self.offchain = offchain if offchain is not None else OffchainDepth(cfg.dex)
         s = cfg.sweep
         steps = round(s.max_shock / s.step)
         self.spec = SweepSpec(drops=tuple(round((i + 1) * s.step, 6) for i in range(steps)))
@@ -220,7 +221,7 @@ def aligned_pools(pools: dict[str, PoolState], usd: dict[str, float]) -> dict[st
     return out
 
 
-def projector_factory(cfg: MonitorConfig, market_name: str) -> CascadeProjector:
-    """The daemon's default projector for one market."""
+def projector_factory(cfg: MonitorConfig, market_name: str, offchain: OffchainDepth | None = None) -> CascadeProjector:
+    """The daemon's default projector for one market (``offchain``: the daemon's reader of the depth file)."""
     market = next(m for m in cfg.markets if m.name == market_name)
-    return CascadeProjector(cfg, market)
+    return CascadeProjector(cfg, market, offchain)

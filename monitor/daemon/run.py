@@ -62,7 +62,7 @@ class Daemon:
         self.on_result = on_result
         self.publisher = MqttPublisher(cfg.mqtt) if cfg.mqtt is not None else None
         self.alerting = Alerting(cfg, self.publisher)
-        self.offchain = OffchainDepth(cfg.dex)  # the system projection's curves; its file's status is exported
+        self.offchain = OffchainDepth(cfg.dex)  # one reader of the depth file: every projection's, and its status
         sources = ExporterSources(self.rpc.stats, self.alerting.alert_states, self.alerting.outbox_stats,
                                   self._checkpoint_resets, self.offchain.status)  # fmt: skip
         page = WebSources(self.alerting.alert_states, lambda: tuple(self.alerting.recent), self._what_if_projector,
@@ -104,10 +104,11 @@ class Daemon:
                     try:
                         reads = BlockReads(rpc)
                         deps = TrackerDeps(reads, checkpoint, self.cfg.chain)
-                        factory = self.projector_factory or projector_factory
                         for market in self.cfg.markets:
                             tracker = open_tracker(market, deps)
-                            pipe = MarketPipeline(self.cfg, tracker, factory(self.cfg, market.name))
+                            projector = (self.projector_factory(self.cfg, market.name) if self.projector_factory
+                                         else projector_factory(self.cfg, market.name, self.offchain))  # fmt: skip
+                            pipe = MarketPipeline(self.cfg, tracker, projector)
                             self.pipelines[market.name] = pipe
                         self.chain = ChainLoop(self.cfg, reads, list(self.pipelines.values()), self.store,
                                                self._on_result, self.alerting.on_system,

@@ -14,6 +14,7 @@ what the daemon exports of the file (its name, whether its newest version is in 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,20 +73,23 @@ class OffchainDepth:
         self.reads = 0  # versions of the file read successfully
         self._seen: tuple[int, int] | None = None
         self._mtime_seconds: float | None = None
+        self._lock = threading.Lock()  # one reader serves every market's projection thread and the exporter
 
     def current(self) -> dict[str, OffchainCurve]:
         """The curves now (rereads the file first if it changed)."""
-        if self.path is not None:
-            self._refresh(self.path)
-        return {**self.configured, **self.from_file}
+        with self._lock:
+            if self.path is not None:
+                self._refresh(self.path)
+            return {**self.configured, **self.from_file}
 
     def status(self) -> OffchainFileStatus | None:
         """The file's status now (rereads it first if it changed); None when no file is configured."""
         if self.path is None:
             return None
-        self._refresh(self.path)
-        error = None if self.error is None else self.error.replace(str(self.path), self.path.name)
-        return OffchainFileStatus(self.path.name, self.error is None, error, self._mtime_seconds)
+        with self._lock:
+            self._refresh(self.path)
+            error = None if self.error is None else self.error.replace(str(self.path), self.path.name)
+            return OffchainFileStatus(self.path.name, self.error is None, error, self._mtime_seconds)
 
     def _refresh(self, path: Path) -> None:
         try:

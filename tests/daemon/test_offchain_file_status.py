@@ -68,6 +68,8 @@ async def test_the_daemon_exports_the_offchain_file_status(devnet: Devnet, tmp_p
             while daemon.alerting.latest.get(market) is None:
                 await asyncio.sleep(0.2)
         good = await _read(daemon.listen_port)
+        # one reader of the file: the market's projections use what the status reports
+        assert all(pipe.projector.offchain is daemon.offchain for pipe in daemon.pipelines.values())  # type: ignore[attr-defined]
 
         # a broken version: unusable, said why (without the directories), its modification time exported
         _write(depth_file, '{"WETH": {"depth_usd": {"0.01": "lots"}}}', 1_700_000_100.0)
