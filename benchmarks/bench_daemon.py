@@ -382,10 +382,11 @@ def main() -> None:
         parser.error("--duration, --block-interval and --poll-ms must be positive")
     if args.confirmations < 0:
         parser.error("--confirmations must be >= 0")
-    extra = []
+    anvil = Anvil()  # the devnet's bounded history (DEFAULT_HISTORY_STATES)
     if args.prune_history is not None:
         extra = ["--prune-history"] + ([str(args.prune_history)] if args.prune_history else [])
-    with Anvil(extra_args=extra) as node, DevRpc(node.url) as rpc, tempfile.TemporaryDirectory() as tmp:
+        anvil = Anvil(history_states=None, extra_args=extra)
+    with anvil as node, DevRpc(node.url) as rpc, tempfile.TemporaryDirectory() as tmp:
         dep = build_devnet(rpc)
         _progress(f"populating {args.borrowers:,} borrowers ...")
         t0 = time.perf_counter()

@@ -175,7 +175,7 @@ def run_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
     """Measure one population size; returns its figures."""
     # anvil keeps every block's state in memory by default: 100k borrowers took it past 20 GB (OOM-killed)
     with (
-        Anvil(extra_args=["--prune-history", "64"]) as node,
+        Anvil(history_states=64) as node,
         DevRpc(node.url) as rpc_dev,
         tempfile.TemporaryDirectory() as tmp,
     ):

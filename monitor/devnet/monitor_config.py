@@ -54,6 +54,14 @@ def morpho_entry(dep: Deployment, name: str = "devnet-morpho") -> dict[str, Any]
 # block themselves, then step the monitor).
 LIVE_DEVNET_CONFIRMATIONS = 1
 
+# eth_calls a monitor of the devnet keeps in flight: max_concurrency x batch_size. anvil runs each call of a
+# batch on its pool of 512 blocking threads and queues the rest behind them, and a mine (``anvil_mine``, a
+# transaction's automine) waits in that same queue: with the defaults (8 x 500 = 4,000 in flight) a block mined
+# while the monitor reads can wait behind thousands of calls. 2 x 200 stays under the pool, so a mine waits for
+# CPU, never for the queue.
+DEVNET_MAX_CONCURRENCY = 2
+DEVNET_BATCH_SIZE = 200
+
 
 def devnet_config(rpc_url: str, dep: Deployment, *, metrics_port: int = 9464, mqtt_port: int | None = None,
                   checkpoint: str = "var/devnet-checkpoint.sqlite", morpho: bool = False,
@@ -62,7 +70,13 @@ def devnet_config(rpc_url: str, dep: Deployment, *, metrics_port: int = 9464, mq
     ``morpho`` (and a Morpho deployment) its Morpho Blue markets too, as a second entry. ``confirmations``: 0
     only when no block is mined while the monitor reads, :data:`LIVE_DEVNET_CONFIRMATIONS` otherwise."""
     cfg: dict[str, Any] = {
-        "chain": {"rpc_urls": [rpc_url], "chain_id": dep.chain_id, "confirmations": confirmations},
+        "chain": {
+            "rpc_urls": [rpc_url],
+            "chain_id": dep.chain_id,
+            "confirmations": confirmations,
+            "max_concurrency": DEVNET_MAX_CONCURRENCY,
+            "batch_size": DEVNET_BATCH_SIZE,
+        },
         "markets": [
             {
                 "name": "devnet-aave",

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import platform
 import shutil
+import sys
 from pathlib import Path
 
 from monitor.errors import DevnetError
@@ -15,11 +17,23 @@ BUILD_DIR = PROJECT_ROOT / "build"
 CACHE_DIR = PROJECT_ROOT / ".cache" / "devnet"
 
 
+# npm's names for this machine, as @foundry-rs/anvil's platform packages are named (anvil-<os>-<arch>)
+_NPM_OS = {"linux": "linux", "darwin": "darwin", "win32": "win32"}
+_NPM_ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64"}
+
+
 def anvil_binary() -> str:
-    """Path of the anvil binary: $ANVIL_BIN, the npm package's, or one on PATH."""
+    """Path of the anvil binary: $ANVIL_BIN, the npm platform package's executable, the npm wrapper, or one on
+    PATH. The executable itself is preferred to npm's node wrapper so that the process we start and stop is anvil
+    (a wrapper killed on timeout would leave anvil running)."""
     env = os.environ.get("ANVIL_BIN")
     if env:
         return env
+    npm_os, npm_arch = _NPM_OS.get(sys.platform), _NPM_ARCH.get(platform.machine().lower())
+    if npm_os and npm_arch:
+        native = NODE_MODULES / "@foundry-rs" / f"anvil-{npm_os}-{npm_arch}" / "bin" / "anvil"
+        if native.exists():
+            return str(native)
     local = NODE_MODULES / ".bin" / "anvil"
     if local.exists():
         return str(local)

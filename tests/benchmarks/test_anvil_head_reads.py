@@ -59,7 +59,7 @@ def _read(rpc: DevRpc, dep: Deployment, block: int) -> Counter[str]:
 
 @pytest.mark.parametrize("prune", [True, False], ids=["prune-history", "full-history"])
 def test_reads_at_the_head_while_the_next_block_is_mined_see_its_state(prune: bool) -> None:
-    with Anvil(extra_args=["--prune-history"] if prune else []) as node, DevRpc(node.url) as rpc:
+    with Anvil(history_states=None, extra_args=["--prune-history"] if prune else []) as node, DevRpc(node.url) as rpc:
         dep = build_devnet(rpc)
         populate(rpc, dep, PopulationSpec(borrowers=60, seed=1))
         stop = threading.Event()

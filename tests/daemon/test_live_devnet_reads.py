@@ -70,6 +70,8 @@ async def test_reads_one_block_below_the_head_never_meet_the_next_block(devnet: 
     assert LIVE_DEVNET_CONFIRMATIONS >= 1
     written = yaml.safe_load(write_devnet_config(tmp_path / "default.yaml", devnet.url, devnet.dep).read_text())
     assert written["chain"]["confirmations"] == LIVE_DEVNET_CONFIRMATIONS, "devnet up writes the safe value"
+    in_flight = written["chain"]["max_concurrency"] * written["chain"]["batch_size"]
+    assert in_flight < 512, "eth_calls in flight stay under anvil's blocking threads (a mine queues behind the rest)"
     start = devnet.rpc.snapshot()
     try:
         # blocks below a state loaded from the cache have no stored state: mine past it first (as devnet up does)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.devnet.anvil import Anvil
+from monitor.devnet.anvil import DEFAULT_HISTORY_STATES, Anvil
 from monitor.devnet.build import build_devnet
 from monitor.devnet.cache import CachedDevnet, dump_state, write_state_files
 from monitor.devnet.population import PopulationSpec, account_data, populate
 from monitor.devnet.rpc import DevRpc
-from monitor.errors import PortInUseError
+from monitor.errors import PortInUseError, RpcResponseError
 
 
 def test_anvil_refuses_a_port_in_use_and_stops_its_process(tmp_path: Path) -> None:
@@ -30,6 +30,31 @@ def test_anvil_refuses_a_port_in_use_and_stops_its_process(tmp_path: Path) -> No
     node.stop()
     assert proc.poll() is not None, "the process we started is gone"
     assert (tmp_path / "anvil.log").exists()
+
+
+def test_anvil_is_started_itself_and_keeps_a_bounded_history_of_states() -> None:
+    """The process we start is anvil (not npm's node wrapper, which a kill on timeout would orphan anvil
+    behind), and it keeps the last DEFAULT_HISTORY_STATES blocks' states in memory, never on disk."""
+    with Anvil() as node, DevRpc(node.url) as rpc:
+        assert node.pid is not None
+        assert Path(f"/proc/{node.pid}/exe").resolve().name == "anvil"
+        rpc.mine(DEFAULT_HISTORY_STATES + 10)
+        head = rpc.block_number()
+        holder = rpc.accounts()[0]
+        assert int(rpc.call("eth_getBalance", holder, hex(head - DEFAULT_HISTORY_STATES + 1)), 16) > 0
+        with pytest.raises(RpcResponseError):
+            rpc.call("eth_getBalance", holder, hex(head - DEFAULT_HISTORY_STATES - 5))
+
+
+def test_a_full_history_anvil_spills_into_a_directory_it_removes_at_stop() -> None:
+    node = Anvil(history_states=None).start()
+    try:
+        spill = node._states_dir
+        assert spill is not None and spill.is_dir()
+        assert node.command()[-2:] == ["--cache-path", str(spill)] and "--prune-history" not in node.command()
+    finally:
+        node.stop()
+    assert not spill.exists(), "past states spilled to disk are removed with the process"
 
 
 @pytest.mark.parametrize("form", ["full", "slim"])
