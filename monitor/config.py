@@ -20,7 +20,7 @@ import os
 from collections.abc import Mapping
 from itertools import pairwise
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args
+from typing import Annotated, Any, Union, get_args
 from urllib.parse import urlsplit, urlunsplit
 
 import yaml
@@ -32,6 +32,13 @@ from pydantic import (
     model_validator,
 )
 
+# sections kept in their own modules (alerts_config, scenarios_config): their names stay importable from here
+from monitor.alerts_config import SYSTEM_KINDS as SYSTEM_KINDS
+from monitor.alerts_config import SYSTEM_MARKET as SYSTEM_MARKET
+from monitor.alerts_config import AlertKind as AlertKind
+from monitor.alerts_config import AlertRuleConfig as AlertRuleConfig
+from monitor.alerts_config import AlertsConfig as AlertsConfig
+from monitor.alerts_config import default_alert_rules as default_alert_rules
 from monitor.configbase import Address
 from monitor.configbase import FrozenModel as _Frozen
 from monitor.errors import ConfigError, DataError
@@ -40,6 +47,10 @@ from monitor.oracles_config import OraclesConfig
 from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.morpho_blue.config import MorphoBlueMarketConfig
 from monitor.risk.offchain import OffchainCurve
+from monitor.scenarios_config import EACH_COLLATERAL as EACH_COLLATERAL
+from monitor.scenarios_config import ScenarioConfig as ScenarioConfig
+from monitor.scenarios_config import SweepConfig as SweepConfig
+from monitor.scenarios_config import default_scenarios as default_scenarios
 
 ENV_PREFIX = "CASCADE_MONITOR__"
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -223,139 +234,6 @@ class BookConfig(_Frozen):
         if not edges or any(b <= a for a, b in pairwise(edges)) or edges[0] <= 0:
             raise ValueError("bucket edges must be positive and strictly increasing")
         return edges
-
-
-EACH_COLLATERAL = "*"
-"""The scenario asset that stands for each collateral asset in turn (see :class:`ScenarioConfig`)."""
-
-
-class ScenarioConfig(_Frozen):
-    """A named price-shock scenario projected every block: asset (symbol or address) -> signed price change.
-
-    The asset ``"*"`` (alone) means each collateral asset some account holds, one at a time: the scenario
-    becomes one projection per such asset, reported as ``<name>-<SYMBOL>``.
-    """
-
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
-    shocks: dict[str, float] = Field(min_length=1)
-
-    @field_validator("shocks")
-    @classmethod
-    def _shocks(cls, shocks: dict[str, float]) -> dict[str, float]:
-        for asset, change in shocks.items():
-            if not -1.0 < change < 0.0:
-                raise ValueError(f"shock of {asset} must be a price drop between -1 and 0 (e.g. -0.2), got {change}")
-        if EACH_COLLATERAL in shocks and len(shocks) > 1:
-            raise ValueError(
-                f"{EACH_COLLATERAL!r} (each collateral asset in turn) cannot be combined with other assets"
-            )
-        return shocks
-
-    @property
-    def each_collateral(self) -> bool:
-        """Whether the scenario shocks each collateral asset in turn (asset ``"*"``)."""
-        return EACH_COLLATERAL in self.shocks
-
-
-def default_scenarios() -> list[ScenarioConfig]:
-    """The scenarios of a config without a ``scenarios`` key: each collateral asset on its own at -10%, -20%
-    and -30% (three projections per collateral asset and block; a large market should list its own)."""
-    return [ScenarioConfig(name=f"each-collateral-{pct}", shocks={EACH_COLLATERAL: -pct / 100}) for pct in (10, 20, 30)]
-
-
-class SweepConfig(_Frozen):
-    """The shock sweep and critical-shock search run every block (or every ``every_blocks``)."""
-
-    enabled: bool = True
-    every_blocks: int = Field(default=1, ge=1)
-    assets: list[str] = Field(default_factory=list, description="symbols or addresses; empty = every collateral")
-    max_shock: float = Field(default=0.9, gt=0, lt=1)
-    step: float = Field(default=0.01, gt=0, lt=1)
-    amplification_limit: float = Field(default=1.5, gt=1.0, description="final drop / initial shock")
-    bad_debt_limit_usd: float = Field(default=1_000_000.0, ge=0)
-
-
-AlertKind = Literal[
-    "critical_shock",  # smallest shock crossing the sweep's limits (share, e.g. 0.15); asset optional
-    "projected_bad_debt_usd",  # bad debt of a scenario (scenario required) or the worst scenario
-    "liquidatable_debt_usd",  # debt of accounts with HF < 1 now
-    "hf_mass_below_usd",  # debt of accounts with HF below `level`
-    "oracle_deviation",  # |oracle / DEX price - 1|, worst asset or `asset`
-    "data_age_s",  # seconds since the newest processed block was mined
-    "lookahead_liquidatable_debt_usd",  # debt turning liquidatable at the next oracle update (pools already moved)
-    "system_projected_bad_debt_usd",  # bad debt of a scenario (or the worst) projected on every market as one
-    "contagion_bad_debt_usd",  # a market's bad debt in the system minus alone, worst market (and scenario)
-]
-SYSTEM_MARKET = "system"
-"""The market name of the alerts on system figures (no configured market may take it)."""
-SYSTEM_KINDS = frozenset({"system_projected_bad_debt_usd", "contagion_bad_debt_usd"})
-"""Kinds measured on the system projection (configs with several markets), reported as the market ``system``."""
-
-
-class AlertRuleConfig(_Frozen):
-    """One alert rule with hysteresis: fires when the value crosses ``threshold`` in direction ``op``; resolves
-    only after it has stayed past ``reset`` for ``reset_blocks`` consecutive evaluations."""
-
-    name: str = Field(min_length=1, pattern=r"^[a-z0-9_-]+$")
-    kind: AlertKind
-    op: Literal["above", "below"]
-    threshold: float
-    reset: float
-    reset_blocks: int = Field(default=3, ge=1)
-    severity: Literal["page", "ticket"] = "ticket"
-    asset: str | None = None
-    scenario: str | None = None
-    level: float | None = Field(default=None, gt=0)
-
-    @model_validator(mode="after")
-    def _consistent(self) -> AlertRuleConfig:
-        if self.op == "above" and self.reset > self.threshold:
-            raise ValueError(f"rule {self.name}: with op 'above' the reset level must be <= threshold")
-        if self.op == "below" and self.reset < self.threshold:
-            raise ValueError(f"rule {self.name}: with op 'below' the reset level must be >= threshold")
-        if self.kind == "hf_mass_below_usd" and self.level is None:
-            raise ValueError(f"rule {self.name}: kind hf_mass_below_usd needs a level (a health factor, e.g. 1.05)")
-        return self
-
-
-def default_alert_rules() -> list[AlertRuleConfig]:
-    """The rules of a config without ``alerts.rules`` (``rules: []`` turns alerting off; a list replaces these).
-    Levels are in USD and shares, starting points for a market of a few hundred million dollars of debt."""
-    rules: list[dict[str, Any]] = [
-        {"name": "data-stale", "kind": "data_age_s", "op": "above", "threshold": 300, "reset": 120,
-         "severity": "page"},
-        {"name": "liquidatable-debt", "kind": "liquidatable_debt_usd", "op": "above", "threshold": 1_000_000,
-         "reset": 100_000, "severity": "page"},
-        {"name": "critical-shock", "kind": "critical_shock", "op": "below", "threshold": 0.15, "reset": 0.2,
-         "severity": "page"},
-        {"name": "projected-bad-debt", "kind": "projected_bad_debt_usd", "op": "above", "threshold": 1_000_000,
-         "reset": 500_000, "severity": "ticket"},
-        {"name": "oracle-deviation", "kind": "oracle_deviation", "op": "above", "threshold": 0.05, "reset": 0.02,
-         "severity": "ticket"},
-    ]  # fmt: skip
-    return [AlertRuleConfig.model_validate(r) for r in rules]
-
-
-class AlertsConfig(_Frozen):
-    """Alert rules and freshness limits. Without a ``rules`` key the defaults of :func:`default_alert_rules`
-    apply; ``rules: []`` means no alert rules at all."""
-
-    stale_after_s: float = Field(default=120.0, gt=0, description="/readyz and staleness: data older is stale")
-    rules: list[AlertRuleConfig] = Field(default_factory=default_alert_rules)
-
-    @property
-    def rules_are_default(self) -> bool:
-        """True when the config gave no ``rules`` key (the default rules apply)."""
-        return "rules" not in self.model_fields_set
-
-    @field_validator("rules")
-    @classmethod
-    def _unique(cls, rules: list[AlertRuleConfig]) -> list[AlertRuleConfig]:
-        names = [r.name for r in rules]
-        dupes = sorted({n for n in names if names.count(n) > 1})
-        if dupes:
-            raise ValueError(f"alert rule names must be unique; repeated: {', '.join(dupes)}")
-        return rules
 
 
 class MonitorConfig(_Frozen):
