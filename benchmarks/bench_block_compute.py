@@ -24,7 +24,6 @@ import asyncio
 import cProfile
 import io
 import json
-import math
 import os
 import platform
 import pstats
@@ -32,7 +31,6 @@ import sys
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
-
 
 from benchmarks import devnet_shape
 from benchmarks.step_breakdown import percentile
@@ -81,10 +79,10 @@ class Steps:
     def __init__(self) -> None:
         self.cpu: dict[str, list[float]] = {}
 
-    def run(self, label: str, fn: Callable[[], T]) -> T:
+    def run(self, label: str, fn: Callable[..., T], *args: Any) -> T:
         c0 = time.process_time()
         try:
-            return fn()
+            return fn(*args)
         finally:
             self.cpu.setdefault(label, []).append(time.process_time() - c0)
 
@@ -152,17 +150,17 @@ def main() -> None:
             for a in moved:
                 inc, debt = index[a]
                 index[a] = (inc + inc // 10**9, debt + debt // 10**8)
-            steps.run("book_indexes", lambda: book.set_indexes({a: index[a] for a in moved}))
+            steps.run("book_indexes", book.set_indexes, {a: index[a] for a in moved})
             if k % 3 == 0:
                 tick = {a: p * (10_000 - (k % 5)) // 10_000 for a, p in base_prices.items()}
-                steps.run("book_prices", lambda: book.set_prices(tick))
+                steps.run("book_prices", book.set_prices, tick)
             touched = [sample[(k * 10 + i) % len(sample)] for i in range(10)]
-            steps.run("book_upsert", lambda: book.upsert_accounts(touched))
+            steps.run("book_upsert", book.upsert_accounts, touched)
             view = AaveV3View("bench-aave", k, book, "0x" + "0a" * 20)
             context = BlockContext(head=k, block=k, timestamp=1_700_000_000 + k, pools=venues, seen=time.monotonic())
             if profile is not None and k:
                 profile.enable()
-            steps.run("compute", lambda: asyncio.run(pipeline.compute(context, Refresh(view))))
+            steps.run("compute", asyncio.run, pipeline.compute(context, Refresh(view)))
             if profile is not None:
                 profile.disable()
             if k == 0:

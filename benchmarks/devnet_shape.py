@@ -13,7 +13,7 @@ import math
 import random
 
 from monitor.devnet.population import PopulationSpec, plan_population
-from monitor.devnet.spec import MarketSpec, market_for
+from monitor.devnet.spec import AssetSpec, MarketSpec, market_for
 from monitor.dex.pool import PoolState, pool_from_positions
 from monitor.dex.tick_math import MAX_TICK
 from monitor.protocols.aave_v3.book import (
@@ -91,6 +91,14 @@ def book(accounts: int, flavour: str = "v3.6", seed: int = 1) -> Book:
     return Book.build(market, inputs)
 
 
+def _liquidity(price: float, s0: AssetSpec, s1: AssetSpec, lower: int, upper: int, value_usd: float) -> int:
+    """Liquidity of a position in ``[lower, upper)`` worth ``value_usd`` at ``price`` (token1 raw per token0 raw)."""
+    sp, sa, sb = math.sqrt(price), 1.0001 ** (lower / 2), 1.0001 ** (upper / 2)
+    sp = min(max(sp, sa), sb)
+    unit_usd = (sb - sp) / (sp * sb) / 10**s0.decimals * s0.price_usd + (sp - sa) / 10**s1.decimals * s1.price_usd
+    return max(int(value_usd / unit_usd), 1)
+
+
 def pools(flavour: str = "v3.6", seed: int = 1) -> dict[str, PoolState]:
     """The devnet's pools (asset against USDC) at the spec's prices, with its liquidity ladder: three jittered
     positions per band and a thin full-range one."""
@@ -106,20 +114,14 @@ def pools(flavour: str = "v3.6", seed: int = 1) -> dict[str, PoolState]:
         spacing = TICK_SPACING[ps.fee]
         current = math.floor(math.log(price) / math.log(1.0001))
 
-        def liquidity(lower: int, upper: int, value_usd: float) -> int:
-            sp, sa, sb = math.sqrt(price), 1.0001 ** (lower / 2), 1.0001 ** (upper / 2)
-            sp = min(max(sp, sa), sb)
-            unit_usd = (sb - sp) / (sp * sb) / 10**s0.decimals * s0.price_usd + (sp - sa) / 10**s1.decimals * s1.price_usd
-            return max(int(value_usd / unit_usd), 1)
-
         positions = []
         for half_width, share in spec.liquidity_ladder:
             for _ in range(3):
                 lower = math.floor((current - half_width * rng.uniform(0.7, 1.3)) / spacing) * spacing
                 upper = math.ceil((current + half_width * rng.uniform(0.7, 1.3)) / spacing) * spacing
-                positions.append((lower, upper, liquidity(lower, upper, ps.tvl_usd * share / 3)))
+                positions.append((lower, upper, _liquidity(price, s0, s1, lower, upper, ps.tvl_usd * share / 3)))
         edge = (MAX_TICK // spacing) * spacing
-        positions.append((-edge, edge, liquidity(-edge, edge, ps.tvl_usd * spec.full_range_share)))
+        positions.append((-edge, edge, _liquidity(price, s0, s1, -edge, edge, ps.tvl_usd * spec.full_range_share)))
         sqrt_x96 = int(math.sqrt(price) * 2**96)
         out[f"0x{0xB0000 + n:040x}"] = pool_from_positions(t0, t1, s0.decimals, s1.decimals, ps.fee, spacing,
                                                             sqrt_x96, positions)  # fmt: skip
