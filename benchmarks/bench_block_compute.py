@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import hashlib
 import io
 import json
 import os
@@ -30,6 +31,7 @@ import pstats
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from benchmarks import devnet_shape
@@ -185,6 +187,8 @@ def main() -> None:
             }
             for sc in result.scenarios
         },
+        # the last block's whole result but its clock fields: equal digests, equal results (before/after a change)
+        "result_sha256": hashlib.sha256(repr(replace(result, computed_at=0.0, processing_s=0.0)).encode()).hexdigest(),
         "load_1min": os.getloadavg()[0],
         "machine": f"{os.cpu_count()} vCPU {platform.machine()}, Python {platform.python_version()}",
         "command": ".venv/bin/python -m benchmarks.bench_block_compute " + " ".join(sys.argv[1:]),

@@ -39,6 +39,11 @@ def test_ray_mul_floats_is_the_integer_formula_rounded_once(add: int) -> None:
         got = ray_mul_floats(_objects(values), index, add, _objects(extra))
         assert got.tolist() == [float((v * index + add) // RAY + e) for v, e in zip(values, extra, strict=True)]
     assert ray_mul_floats(_objects([]), RAY, add).size == 0
+    # a tighter bound on the values' bits (the book keeps one per reserve) gives the same floats
+    small = [v >> 170 for v in values]
+    for bits in (max(v.bit_length() for v in small), 256):
+        got = ray_mul_floats(_objects(small), RAY + 12_345, add, None, bits)
+        assert got.tolist() == [float((v * (RAY + 12_345) + add) // RAY) for v in small]
 
 
 def _market(maths: str, income: int, debt: int) -> MarketInputs:

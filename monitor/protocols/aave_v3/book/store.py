@@ -26,9 +26,14 @@ _FEW = 8
 _BALANCE_BITS = 256
 
 
-def ray_mul_floats(values: Obj, index: int, add: int, extra: Obj | None = None) -> F64:
-    """``float((v * index + add) // RAY + e)`` for each ``v`` of ``values`` (non-negative ints below 2**256) and
-    ``e`` of ``extra`` (none: 0): the exact integer, rounded to float64 once.
+def max_bits(values: Obj) -> NDArray[np.int64]:
+    """Per row of a ``(R, k)`` object array of non-negative ints, the most bits any of its ints has."""
+    return np.array([max(map(int.bit_length, row), default=0) for row in values.tolist()], dtype=np.int64)
+
+
+def ray_mul_floats(values: Obj, index: int, add: int, extra: Obj | None = None, value_bits: int = _BALANCE_BITS) -> F64:
+    """``float((v * index + add) // RAY + e)`` for each ``v`` of ``values`` (non-negative ints below
+    ``2**value_bits``) and ``e`` of ``extra`` (none: 0): the exact integer, rounded to float64 once.
 
     ``add`` picks the rounding (0: down, ``HALF_RAY``: half up, ``RAY - 1``: up). The division by RAY is a
     multiplication by its reciprocal ``m = ceil(2**s / RAY)`` and a shift by ``s``: with ``s`` at least the
@@ -36,7 +41,7 @@ def ray_mul_floats(values: Obj, index: int, add: int, extra: Obj | None = None) 
     error ``x * (m * RAY - 2**s) / (RAY * 2**s)`` stays under ``1 / RAY``). The index is folded into the
     reciprocal, so an element costs one multiplication and one shift, not a multiplication and a division.
     """
-    bits = _BALANCE_BITS + index.bit_length() + 1  # v * index + add < 2**bits
+    bits = value_bits + index.bit_length() + 1  # v * index + add < 2**bits
     shift = bits + (RAY - 1).bit_length()
     m = -(-(1 << shift) // RAY)
     scaled = values * (index * m)
@@ -86,6 +91,10 @@ class AccountStore:
         self.supplies: Bool = np.zeros((r, 0), dtype=bool)
         self.owes: Bool = np.zeros((r, 0), dtype=bool)
         self.owes_stable: Bool = np.zeros((r, 0), dtype=bool)
+        #: Per reserve, at least the bits of every scaled aToken / variable debt balance it ever held (a bound
+        #: that keeps the re-derivation's ints small; never lowered).
+        self.atoken_bits: NDArray[np.int64] = np.zeros(r, dtype=np.int64)
+        self.debt_bits: NDArray[np.int64] = np.zeros(r, dtype=np.int64)
         #: Exact collateral balance as float where it counts (flag set and reserve LT > 0), else 0.
         self.fc: F64 = np.zeros((r, 0))
         #: Exact total debt as float where the borrowing flag is set, else 0.
@@ -155,6 +164,8 @@ class AccountStore:
         self.supplies[:, rows] = scaled_atoken != 0
         self.owes_stable[:, rows] = stable_debt != 0
         self.owes[:, rows] = (scaled_debt != 0) | self.owes_stable[:, rows]
+        self.atoken_bits = np.maximum(self.atoken_bits, max_bits(scaled_atoken))
+        self.debt_bits = np.maximum(self.debt_bits, max_bits(scaled_debt))
         coll, borr = config_flags(configs, tables.ids)
         self.collateral_flag[:, rows] = coll
         self.borrowing_flag[:, rows] = borr
@@ -183,10 +194,12 @@ class AccountStore:
             # an e-mode category may count a reserve of LT 0 at its own LT).
             if tables.lt[j] != 0 or v36:
                 live = sel[self.collateral_flag[j, sel] & self.supplies[j, sel]]
-                self.fc[j, live] = ray_mul_floats(self.scaled_atoken[j, live], tables.income[j], half)
+                coll = self.scaled_atoken[j, live]
+                self.fc[j, live] = ray_mul_floats(coll, tables.income[j], half, None, int(self.atoken_bits[j]))
             live = sel[self.borrowing_flag[j, sel] & self.owes[j, sel]]
             stable = self.stable_debt[j, live] if self.owes_stable[j, live].any() else None
-            self.fd[j, live] = ray_mul_floats(self.scaled_debt[j, live], tables.debt_index[j], debt_add, stable)
+            owed = self.scaled_debt[j, live]
+            self.fd[j, live] = ray_mul_floats(owed, tables.debt_index[j], debt_add, stable, int(self.debt_bits[j]))
 
     def _refresh_few(self, tables: MarketTables, rows: list[int]) -> None:
         """:meth:`refresh_floats` for a handful of rows, in plain Python (numpy call overhead dominates)."""
@@ -254,6 +267,8 @@ class AccountStore:
         out.supplies = self.supplies.copy()
         out.owes = self.owes.copy()
         out.owes_stable = self.owes_stable.copy()
+        out.atoken_bits = self.atoken_bits.copy()
+        out.debt_bits = self.debt_bits.copy()
         out.fc = self.fc.copy()
         out.fd = self.fd.copy()
         return out
