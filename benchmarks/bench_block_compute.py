@@ -14,7 +14,8 @@ LINK -30%, WETH and WBTC -15%).
 Reports the process CPU time (``time.process_time``: the projection's worker thread and the book's float
 pass threads included) of each step per block (median and max over the blocks) and of the whole block;
 ``--json`` prints one JSON document of those figures on stdout (progress on stderr); ``--profile`` prints the
-cProfile of the compute step's top functions to stderr.
+cProfile of the compute step's top functions to stderr: the projections (they run in a worker thread, as in the
+daemon) and the rest of the step apart.
 """
 
 from __future__ import annotations
@@ -81,10 +82,10 @@ class Steps:
     def __init__(self) -> None:
         self.cpu: dict[str, list[float]] = {}
 
-    def run(self, label: str, fn: Callable[..., T], *args: Any) -> T:
+    def run(self, label: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         c0 = time.process_time()
         try:
-            return fn(*args)
+            return fn(*args, **kwargs)
         finally:
             self.cpu.setdefault(label, []).append(time.process_time() - c0)
 
@@ -95,8 +96,9 @@ class Steps:
         }
 
 
-def timed_steps() -> tuple[Steps, list[tuple[Any, str, Any]]]:
-    """Wrap the compute path's sub-steps (figures, risk input, projections, result) to time them in place."""
+def timed_steps(profiles: list[cProfile.Profile]) -> tuple[Steps, list[tuple[Any, str, Any]]]:
+    """Wrap the compute path's sub-steps (figures, risk input, projections, result) to time them in place
+    (while ``profiles`` holds one, the projections run under it, in their worker thread)."""
     steps = Steps()
     undo = []
     for owner, attr, label in (
@@ -108,7 +110,9 @@ def timed_steps() -> tuple[Steps, list[tuple[Any, str, Any]]]:
 
         def make(fn: Any, label: str) -> Any:
             def timed(*a: Any, **k: Any) -> Any:
-                return steps.run(label, lambda: fn(*a, **k))
+                if profiles and label == "projections":
+                    return steps.run(label, profiles[0].runcall, fn, *a, **k)
+                return steps.run(label, fn, *a, **k)
 
             return timed
 
@@ -135,7 +139,8 @@ def main() -> None:
     cfg = config(list(venues))
     projector = CascadeProjector(cfg, cfg.markets[0])
     pipeline = MarketPipeline(cfg, _Tracker(), projector)  # type: ignore[arg-type]
-    steps, undo = timed_steps()
+    profiles: list[cProfile.Profile] = []  # the projections' profile, from the first counted block
+    steps, undo = timed_steps(profiles)
     profile = cProfile.Profile() if args.profile else None
     reserves = m.reserves
     base_prices = book.prices
@@ -166,6 +171,8 @@ def main() -> None:
             if profile is not None:
                 profile.disable()
             if k == 0:
+                if args.profile:
+                    profiles.append(cProfile.Profile())
                 steps.cpu.clear()
                 continue
             blocks_s.append(time.process_time() - c0)
@@ -195,7 +202,9 @@ def main() -> None:
     }
     if profile is not None:
         s = io.StringIO()
-        pstats.Stats(profile, stream=s).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profile, stream=s).sort_stats("cumulative").print_stats(30)
+        s.write("\n-- the projections (their worker thread) --\n")
+        pstats.Stats(profiles[0], stream=s).sort_stats("cumulative").print_stats(45)
         print(s.getvalue(), file=sys.stderr)
     if args.json:
         print(json.dumps(fig, indent=1))
