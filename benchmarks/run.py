@@ -19,6 +19,7 @@ RUNS = [
     ["benchmarks.bench_indexer", "--borrowers", "10000"],
     ["benchmarks.bench_cascade"],
     ["benchmarks.bench_split"],
+    ["benchmarks.bench_block_compute", "--accounts", "100000", "--blocks", "8"],
     ["benchmarks.bench_daemon", "--borrowers", "10000", "--duration", "600"],
 ]
 

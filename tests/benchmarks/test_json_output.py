@@ -89,3 +89,15 @@ def test_bench_depth_json() -> None:
     assert [p["ticks"] for p in doc["pools"]] == [1000, 1000]
     assert doc["simulator_equal"] == 40
     positive(doc, "curve_queries_per_s", "quoter_batched_per_s", "curve_over_quoter_batched")
+
+
+def test_bench_block_compute_json() -> None:
+    doc = run_json("benchmarks.bench_block_compute", "--accounts", "3000", "--blocks", "2")
+    assert doc["accounts"] == 3000 and doc["blocks"] == 2
+    positive(doc, "block_cpu_p50_ms", "block_cpu_max_ms")
+    steps = doc["steps"]
+    assert {"book_indexes", "book_upsert", "risk_input", "projections", "figures", "compute"} <= set(steps)
+    assert all(s["cpu_sum_s"] > 0 for k, s in steps.items() if k != "book_upsert")
+    # the devnet config's four scenarios ran on the book and projected liquidations
+    assert set(doc["scenarios"]) == {"weth-20", "wbtc-25", "link-30", "majors-15"}
+    assert all(s["accounts_liquidated"] > 0 for s in doc["scenarios"].values())

@@ -75,8 +75,9 @@ class AaveV3View(MarketView):
         hf_d, debt_d = hf[has_debt], debt[has_debt]
         liquidatable = book.liquidatable_debt()
         at_risk: dict[str, Mapping[float, float]] = {}
-        for r in book.market.reserves:
-            curve = book.collateral_at_risk(r.asset, AT_RISK_DROPS)
+        reserves = book.market.reserves
+        for r, curve in zip(reserves, book.collateral_at_risk_each([r.asset for r in reserves], AT_RISK_DROPS),
+                            strict=True):  # fmt: skip
             at_risk[r.symbol] = MappingProxyType(dict(zip(curve.drops, curve.collateral_now_usd, strict=True)))
         return HealthFigures(
             accounts=len(book),

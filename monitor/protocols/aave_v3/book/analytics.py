@@ -196,12 +196,18 @@ def _column(arr: BookArrays, j: int) -> _Column:
     return _Column(coll, debt, lt, bonus, via, source)
 
 
-def _exposure(arr: BookArrays, address: str) -> tuple[F64, F64, F64]:
-    """Per account: (collateral value, LT-weighted collateral, debt value) priced by ``address``."""
+def _columns(arr: BookArrays) -> list[_Column]:
+    """Every reserve column (built once for the curves of several assets)."""
+    return [_column(arr, j) for j in range(arr.tables.size)]
+
+
+def _exposure(arr: BookArrays, address: str, columns: Sequence[_Column] | None = None) -> tuple[F64, F64, F64]:
+    """Per account: (collateral value, LT-weighted collateral, debt value) priced by ``address`` (``columns``:
+    :func:`_columns` of ``arr``, when the caller has them)."""
     n = arr.emode.size
     cx, wx, dx = np.zeros(n), np.zeros(n), np.zeros(n)
     for j, asset in enumerate(arr.tables.assets):
-        col = _column(arr, j)
+        col = _column(arr, j) if columns is None else columns[j]
         sel = np.zeros(n, dtype=bool)
         if asset == address:
             sel |= ~col.via_source
@@ -243,11 +249,25 @@ def liquidation_prices(arr: BookArrays, asset: str) -> LiquidationPrices:
 
 def collateral_at_risk(arr: BookArrays, asset: str, drops: Sequence[float] = DEFAULT_DROPS) -> CollateralAtRisk:
     """What turns liquidatable when ``asset`` alone drops by each fraction in ``drops``."""
+    return _collateral_at_risk(arr, asset, drops, None)
+
+
+def collateral_at_risk_each(
+    arr: BookArrays, assets: Sequence[str], drops: Sequence[float] = DEFAULT_DROPS
+) -> list[CollateralAtRisk]:
+    """:func:`collateral_at_risk` of each of ``assets`` (the same figures; the reserve columns built once)."""
+    columns = _columns(arr)
+    return [_collateral_at_risk(arr, a, drops, columns) for a in assets]
+
+
+def _collateral_at_risk(
+    arr: BookArrays, asset: str, drops: Sequence[float], columns: Sequence[_Column] | None
+) -> CollateralAtRisk:
     key, _ = _priced(arr, asset)
     d = np.asarray(drops, dtype=np.float64)
     if d.ndim != 1 or d.size == 0 or np.any(d <= 0) or np.any(d >= 1) or np.any(np.diff(d) <= 0):
         raise DataError("drops must be strictly increasing fractions in (0, 1)")
-    cx, wx, dx = _exposure(arr, key)
+    cx, wx, dx = _exposure(arr, key, columns)
     factor, slope = _threshold_factor(arr, wx, dx)
     # Branch: only accounts with debt, healthy now and net long the asset turn liquidatable on a drop.
     cand = np.flatnonzero((arr.debt_base > 0) & ~arr.liquidatable & (slope > 0) & ~np.isnan(factor))

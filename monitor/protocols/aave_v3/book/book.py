@@ -304,6 +304,13 @@ class Book:
         """Collateral and debt turning liquidatable when ``asset`` alone drops by each of ``drops``."""
         return analytics.collateral_at_risk(self.arrays(), asset, drops)
 
+    def collateral_at_risk_each(
+        self, assets: Sequence[str], drops: Sequence[float] = analytics.DEFAULT_DROPS
+    ) -> list[analytics.CollateralAtRisk]:
+        """:meth:`collateral_at_risk` of each of ``assets``, sharing the per-reserve work (one figure set per
+        block)."""
+        return analytics.collateral_at_risk_each(self.arrays(), assets, drops)
+
     def riskiest(self, n: int) -> list[analytics.AccountRisk]:
         """The ``n`` lowest-HF accounts with debt."""
         return analytics.riskiest(self.arrays(), n)

@@ -22,6 +22,36 @@ Idx = NDArray[np.intp]
 _WORD = (1 << 64) - 1
 #: Up to this many rows are refreshed in plain Python.
 _FEW = 8
+#: Raw balances are uint256.
+_BALANCE_BITS = 256
+
+
+def max_bits(values: Obj) -> NDArray[np.int64]:
+    """Per row of a ``(R, k)`` object array of non-negative ints, the most bits any of its ints has."""
+    return np.array([max(map(int.bit_length, row), default=0) for row in values.tolist()], dtype=np.int64)
+
+
+def ray_mul_floats(values: Obj, index: int, add: int, extra: Obj | None = None, value_bits: int = _BALANCE_BITS) -> F64:
+    """``float((v * index + add) // RAY + e)`` for each ``v`` of ``values`` (non-negative ints below
+    ``2**value_bits``) and ``e`` of ``extra`` (none: 0): the exact integer, rounded to float64 once.
+
+    ``add`` picks the rounding (0: down, ``HALF_RAY``: half up, ``RAY - 1``: up). The division by RAY is a
+    multiplication by its reciprocal ``m = ceil(2**s / RAY)`` and a shift by ``s``: with ``s`` at least the
+    dividend's bits plus RAY's, ``(x * m) >> s == x // RAY`` for every dividend ``x`` below ``2**bits`` (the
+    error ``x * (m * RAY - 2**s) / (RAY * 2**s)`` stays under ``1 / RAY``). The index is folded into the
+    reciprocal, so an element costs one multiplication and one shift, not a multiplication and a division.
+    """
+    bits = value_bits + index.bit_length() + 1  # v * index + add < 2**bits
+    shift = bits + (RAY - 1).bit_length()
+    m = -(-(1 << shift) // RAY)
+    scaled = values * (index * m)
+    if add:
+        scaled = scaled + add * m
+    exact = scaled >> shift
+    if extra is not None:
+        exact = exact + extra
+    out: F64 = exact.astype(np.float64)
+    return out
 
 
 def config_flags(configs: Sequence[int], reserve_ids: NDArray[np.int64]) -> tuple[Bool, Bool]:
@@ -57,6 +87,14 @@ class AccountStore:
         self.stable_debt: Obj = np.zeros((r, 0), dtype=object)
         self.collateral_flag: Bool = np.zeros((r, 0), dtype=bool)
         self.borrowing_flag: Bool = np.zeros((r, 0), dtype=bool)
+        #: Which raw balances are non-zero: scaled aToken, any debt (variable or stable), stable debt.
+        self.supplies: Bool = np.zeros((r, 0), dtype=bool)
+        self.owes: Bool = np.zeros((r, 0), dtype=bool)
+        self.owes_stable: Bool = np.zeros((r, 0), dtype=bool)
+        #: Per reserve, at least the bits of every scaled aToken / variable debt balance it ever held (a bound
+        #: that keeps the re-derivation's ints small; never lowered).
+        self.atoken_bits: NDArray[np.int64] = np.zeros(r, dtype=np.int64)
+        self.debt_bits: NDArray[np.int64] = np.zeros(r, dtype=np.int64)
         #: Exact collateral balance as float where it counts (flag set and reserve LT > 0), else 0.
         self.fc: F64 = np.zeros((r, 0))
         #: Exact total debt as float where the borrowing flag is set, else 0.
@@ -87,6 +125,9 @@ class AccountStore:
         self.stable_debt = grow2(self.stable_debt, 0)  # type: ignore[assignment]
         self.collateral_flag = grow2(self.collateral_flag, False)  # type: ignore[assignment]
         self.borrowing_flag = grow2(self.borrowing_flag, False)  # type: ignore[assignment]
+        self.supplies = grow2(self.supplies, False)  # type: ignore[assignment]
+        self.owes = grow2(self.owes, False)  # type: ignore[assignment]
+        self.owes_stable = grow2(self.owes_stable, False)  # type: ignore[assignment]
         self.fc = grow2(self.fc, 0.0)  # type: ignore[assignment]
         self.fd = grow2(self.fd, 0.0)  # type: ignore[assignment]
 
@@ -120,6 +161,11 @@ class AccountStore:
         self.scaled_atoken[:, rows] = scaled_atoken
         self.scaled_debt[:, rows] = scaled_debt
         self.stable_debt[:, rows] = stable_debt
+        self.supplies[:, rows] = scaled_atoken != 0
+        self.owes_stable[:, rows] = stable_debt != 0
+        self.owes[:, rows] = (scaled_debt != 0) | self.owes_stable[:, rows]
+        self.atoken_bits = np.maximum(self.atoken_bits, max_bits(scaled_atoken))
+        self.debt_bits = np.maximum(self.debt_bits, max_bits(scaled_debt))
         coll, borr = config_flags(configs, tables.ids)
         self.collateral_flag[:, rows] = coll
         self.borrowing_flag[:, rows] = borr
@@ -130,7 +176,7 @@ class AccountStore:
     ) -> None:
         """Recompute ``fc``/``fd`` from the raw data for ``rows`` (default all) and ``columns`` (default all).
 
-        Only non-zero balances are multiplied (big-int work is the cost here).
+        Only non-zero balances are multiplied (big-int work is the cost here; :func:`ray_mul_floats`).
         """
         if rows is not None and rows.size <= _FEW and columns is None:
             self._refresh_few(tables, rows.tolist())
@@ -139,20 +185,21 @@ class AccountStore:
         # Branch: v3.0 balances round half up; v3.5+ aToken balances round down and debt balances up.
         v36 = tables.maths == "v3.6"
         half = 0 if v36 else HALF_RAY
+        # v3.6 debt rounds up: ceil(p / RAY) == (p + RAY - 1) // RAY
+        debt_add = RAY - 1 if v36 else HALF_RAY
         for j in range(tables.size) if columns is None else columns:
-            sc, sv, st = self.scaled_atoken[j, sel], self.scaled_debt[j, sel], self.stable_debt[j, sel]
             self.fc[j, sel] = 0.0
             self.fd[j, sel] = 0.0
             # Branch: collateral counts when flagged and the reserve's LT is non-zero (v3.0), or always (v3.6:
             # an e-mode category may count a reserve of LT 0 at its own LT).
             if tables.lt[j] != 0 or v36:
-                live = np.flatnonzero(self.collateral_flag[j, sel] & (sc != 0))
-                supplied = (sc[live] * tables.income[j] + half) // RAY
-                self.fc[j, sel[live]] = supplied.astype(np.float64)
-            live = np.flatnonzero(self.borrowing_flag[j, sel] & ((sv != 0) | (st != 0)))
-            product = sv[live] * tables.debt_index[j]
-            owed = (-(-product // RAY) if v36 else (product + HALF_RAY) // RAY) + st[live]
-            self.fd[j, sel[live]] = owed.astype(np.float64)
+                live = sel[self.collateral_flag[j, sel] & self.supplies[j, sel]]
+                coll = self.scaled_atoken[j, live]
+                self.fc[j, live] = ray_mul_floats(coll, tables.income[j], half, None, int(self.atoken_bits[j]))
+            live = sel[self.borrowing_flag[j, sel] & self.owes[j, sel]]
+            stable = self.stable_debt[j, live] if self.owes_stable[j, live].any() else None
+            owed = self.scaled_debt[j, live]
+            self.fd[j, live] = ray_mul_floats(owed, tables.debt_index[j], debt_add, stable, int(self.debt_bits[j]))
 
     def _refresh_few(self, tables: MarketTables, rows: list[int]) -> None:
         """:meth:`refresh_floats` for a handful of rows, in plain Python (numpy call overhead dominates)."""
@@ -197,6 +244,9 @@ class AccountStore:
             self.stable_debt,
             self.collateral_flag,
             self.borrowing_flag,
+            self.supplies,
+            self.owes,
+            self.owes_stable,
             self.fc,
             self.fd,
         ]
@@ -214,6 +264,11 @@ class AccountStore:
         out.stable_debt = self.stable_debt.copy()
         out.collateral_flag = self.collateral_flag.copy()
         out.borrowing_flag = self.borrowing_flag.copy()
+        out.supplies = self.supplies.copy()
+        out.owes = self.owes.copy()
+        out.owes_stable = self.owes_stable.copy()
+        out.atoken_bits = self.atoken_bits.copy()
+        out.debt_bits = self.debt_bits.copy()
         out.fc = self.fc.copy()
         out.fd = self.fd.copy()
         return out
