@@ -84,6 +84,11 @@ class MorphoBlueView(MarketView):
         """Every position as one account of the table, each market a risk class; Morpho has one set of rules."""
         return risk_input(self.book)
 
+    def unpriced_markets(self) -> Mapping[str, str]:
+        """The markets of the group left out of this block's figures and risk input, each with why (its oracle or
+        IRM reverted, its price is 0, a token of it has no readable decimals)."""
+        return MappingProxyType(dict(self.book.unpriced))
+
     def lender_losses(self, result: CascadeResult) -> dict[str, Any]:
         """What a projection costs lenders: ``lender_loss_by_market`` (market id -> USD written off and its share
         of the market's supply, in %) and, with suppliers configured, ``supplier_loss_usd`` (their pro-rata part)."""
@@ -111,7 +116,8 @@ class MorphoBlueView(MarketView):
         return self.lender_losses(result)
 
     def document(self, edges: Sequence[float]) -> dict[str, Any]:
-        """One row per borrowing position (exact ``health_factor_wad``) and the markets read."""
+        """One row per borrowing position (exact ``health_factor_wad``) of the priced markets, the markets read and
+        ``unpriced_markets`` (market id -> why it is left out at this block)."""
         rows = self.book.rows()
         hf, debt, _ = self._arrays()
         lows = [0.0, *edges]
@@ -139,6 +145,7 @@ class MorphoBlueView(MarketView):
                 }
                 for mid, m in self.book.markets.items()
             },
+            "unpriced_markets": dict(self.book.unpriced),
         }
 
     def describe(self, edges: Sequence[float], top: int) -> str:
@@ -153,6 +160,8 @@ class MorphoBlueView(MarketView):
             bad = sum(1 for r in mine if not r.health.healthy)
             lines.append(f"  {m.name} {mid[:10]}..: {len(mine):,} borrowers, {bad:,} liquidatable, supply "
                          f"${m.loan_units_usd(m.accrued.total_supply_assets):,.0f}")  # fmt: skip
+        for mid, why in self.book.unpriced.items():
+            lines.append(f"  unpriced, left out: {mid[:10]}..: {why}")
         lines.append(f"  riskiest {top}:")
         for r in self.book.riskiest(top):
             lines.append(f"    {r.address} {self.book.markets[r.market_id].name:>14}  HF {r.health_factor:8.4f}  "
