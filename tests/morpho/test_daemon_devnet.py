@@ -19,9 +19,9 @@ from monitor.devnet.anvil import free_port
 from monitor.devnet.monitor_config import devnet_config, morpho_entry
 from monitor.snapshot import load_snapshot
 from tests.conftest import Devnet
+from tests.daemon.test_daemon import _get, _one, _running, _samples, _wait_ready
 from tests.morpho.chain import morpho_of
 from tests.morpho.junk_market import REVERTS, create_junk_market
-from tests.daemon.test_daemon import _get, _one, _running, _samples, _wait_ready
 
 
 async def test_the_daemon_publishes_a_morpho_market(

@@ -24,7 +24,13 @@ from monitor.protocols.morpho_blue.reads import ORACLE_PRICE, is_execution_error
 from monitor.protocols.morpho_blue.tracker import MorphoBlueTracker
 from tests.conftest import Devnet
 from tests.morpho.chain import morpho_of
-from tests.morpho.junk_market import COLLATERAL_WBTC, PRICES_ZERO, REVERTS, create_junk_market
+from tests.morpho.junk_market import (
+    COLLATERAL_WBTC,
+    PRICES_ZERO,
+    REVERTS,
+    create_junk_market,
+    create_tokenless_market,
+)
 
 
 class _NodeDropsCalls(RpcClient):
@@ -84,7 +90,14 @@ async def test_a_junk_market_is_left_out_and_rejoins(
         assert zero.block > broken.block and list(zero.book.markets) == usdc_ids
         assert "price() is 0" in zero.unpriced_markets()[junk.market_id]
 
-        junk.set_oracle(devnet, None)  # the oracle answers again: the market rejoins with its borrower
+        junk.set_oracle(devnet, None)
+        junk.set_irm(devnet, REVERTS)  # a reverting IRM: no accrued totals, no price either
+        no_rate = (await tracker.refresh()).view
+        assert list(no_rate.book.markets) == usdc_ids
+        assert "borrowRateView() reverted" in no_rate.unpriced_markets()[junk.market_id]
+        junk.set_irm(devnet, None)
+
+        # the oracle and IRM answer again: the market rejoins with its borrower
         healed = (await tracker.refresh()).view
         assert list(healed.book.markets) == [*usdc_ids, junk.market_id] and healed.unpriced_markets() == {}
         (row,) = [r for r in healed.book.rows() if r.market_id == junk.market_id]
@@ -134,3 +147,14 @@ async def test_what_counts_as_the_calls_own_failure(devnet: Devnet) -> None:
         with pytest.raises(RpcResponseError) as unknown:
             await rpc.eth_call(junk.oracle, ORACLE_PRICE.encode(), head + 1_000)
         assert not is_execution_error(unknown.value), str(unknown.value)
+
+
+async def test_a_market_whose_collateral_is_no_token(devnet: Devnet, tmp_path: Path) -> None:
+    """A USDC market whose collateral address has no code (no decimals()) does not stop the entry opening."""
+    usdc_ids = [m.market_id for m in morpho_of(devnet.dep).markets if m.loan == "USDC"]
+    params = create_tokenless_market(devnet)
+    usdc = devnet.dep.token("USDC").address
+    async with _tracker(devnet, tmp_path / "cp.sqlite", market_ids=[], loan_tokens=[usdc], start_block=0) as tracker:
+        view = (await tracker.refresh()).view
+    assert list(tracker.ids) == [*usdc_ids, params.id] and list(view.book.markets) == usdc_ids
+    assert f"token {params.collateral_token}: decimals() answered no uint8" in view.unpriced_markets()[params.id]
