@@ -82,7 +82,9 @@ async def test_the_daemon_publishes_a_morpho_market(
     assert losses == pytest.approx({mid: v["usd"] for mid, v in projected.items()}, rel=1e-9)
 
 
-async def test_a_junk_market_leaves_the_cycle_ok(devnet: Devnet, tmp_path: Path) -> None:
+async def test_a_junk_market_leaves_the_cycle_ok(
+    devnet: Devnet, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     usdc_ids = [m.market_id for m in morpho_of(devnet.dep).markets if m.loan == "USDC"]
     junk = create_junk_market(devnet)
     junk.set_oracle(devnet, REVERTS)
@@ -116,3 +118,11 @@ async def test_a_junk_market_leaves_the_cycle_ok(devnet: Devnet, tmp_path: Path)
     assert math.isclose(_one(m, "cascade_monitor_debt_usd", market=market), sum(r.debt_usd for r in rows))
     bad = sum(1 for r in rows if not r.health.healthy)
     assert _one(m, "cascade_monitor_liquidatable_accounts", market=market) == bad
+    # simulate on the same entry and block projects the priced markets and names the one left out
+    config = tmp_path / "simulate.yaml"
+    data["checkpoint"] = {"path": str(tmp_path / "simulate.sqlite")}
+    config.write_text(yaml.safe_dump(data))
+    argv = ["simulate", "--config", str(config), "--block", str(block), "--shock", "WETH=-0.35", "--json"]
+    assert await asyncio.to_thread(main, argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert list(doc["unpriced_markets"]) == [junk.market_id] and set(doc["lender_loss_by_market"]) == set(usdc_ids)

@@ -112,8 +112,9 @@ class MorphoBlueView(MarketView):
         return {mid: float(result.deficit_usd_by_class.get(mid, 0.0)) for mid in self.book.markets}
 
     def scenario_fields(self, result: CascadeResult) -> dict[str, Any]:
-        """Lenders' losses (:meth:`lender_losses`) as extra fields of the scenario's JSON."""
-        return self.lender_losses(result)
+        """Lenders' losses (:meth:`lender_losses`) and the markets the projection left out (``unpriced_markets``:
+        market id -> why) as extra fields of the scenario's JSON."""
+        return self.lender_losses(result) | {"unpriced_markets": dict(self.book.unpriced)}
 
     def document(self, edges: Sequence[float]) -> dict[str, Any]:
         """One row per borrowing position (exact ``health_factor_wad``) of the priced markets, the markets read and
