@@ -21,7 +21,8 @@ from monitor.risk.results import CascadeResult
 
 class MorphoBlueView(MarketView):
     """The configured markets of one Morpho contract at one block; ``suppliers``: lenders whose losses a
-    projection reports."""
+    projection reports. Every figure, the risk input and the report cover the markets priced at the block; the
+    others are named by :meth:`unpriced_markets`."""
 
     def __init__(self, name: str, block: int, book: MorphoBook, suppliers: Sequence[str] = ()) -> None:
         self.name = name
@@ -36,7 +37,8 @@ class MorphoBlueView(MarketView):
         return hf, np.array([r.debt_usd for r in rows]), np.array([r.collateral_usd for r in rows])
 
     def figures(self, edges: Sequence[float], levels: Sequence[float], top_n: int) -> HealthFigures:
-        """The health distribution of every borrowing position (health factor = maxBorrow / borrowed)."""
+        """The health distribution of every borrowing position of the priced markets (health factor = maxBorrow /
+        borrowed); an unpriced market (:meth:`unpriced_markets`) counts in no figure."""
         rows = self.book.rows()
         hf, debt, coll = self._arrays()
         liq = np.array([not r.health.healthy and r.position.collateral > 0 for r in rows], dtype=bool)
