@@ -183,6 +183,12 @@ class ResultCollector(Collector):
                 "Projected loss of a loss-bearing unit (reserve or lending market) beyond its buffer, USD.",
                 ["market", "scenario", "asset"],
             ),
+            "unpriced": _gauge(
+                "morpho_markets_unpriced",
+                "Lending markets of the entry left out of its figures at this block: their own oracle or IRM "
+                "reverted or priced 0 (Morpho Blue; the entry's other figures cover the priced markets only).",
+                ["market"],
+            ),
             "deficit": _gauge(
                 "reserve_deficit_usd", "Reserve deficit now (getReserveDeficit, Aave v3.3+), USD.", ["market", "asset"]
             ),
@@ -293,6 +299,8 @@ class ResultCollector(Collector):
                     fam["sc_uncovered"].add_metric([market, scenario.name, unit], cover.uncovered_usd)
             for asset, usd in result.reserve_deficit_usd.items():
                 fam["deficit"].add_metric([market, asset], usd)
+            if result.unpriced_markets is not None:
+                fam["unpriced"].add_metric([market], len(result.unpriced_markets))
             for asset, shock in result.critical_shocks.items():
                 fam["crit"].add_metric([market, asset], _num(shock))
             for pool in result.pools:

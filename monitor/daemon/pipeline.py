@@ -102,6 +102,7 @@ class MarketPipeline:
             buffers_usd=view.buffers_usd(),
             lookahead_liquidatable_accounts=projections.lookahead_accounts,
             lookahead_liquidatable_debt_usd=projections.lookahead_debt_usd,
+            unpriced_markets=view.unpriced_markets(),
         )
 
 

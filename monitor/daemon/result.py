@@ -137,6 +137,9 @@ class MarketResult:
     # update that has not landed yet), beyond those liquidatable now
     lookahead_liquidatable_accounts: int = 0
     lookahead_liquidatable_debt_usd: float = 0.0
+    # lending markets of the entry left out of this block's figures (their own oracle or IRM failed), id -> why;
+    # None where the protocol has no such markets (Aave)
+    unpriced_markets: Mapping[str, str] | None = None
 
     def scenario_buffers(self, scenario: ScenarioSummary) -> dict[str, Coverage]:
         """Per loss-bearing unit (reserve symbol, lending market id), its buffer against the scenario's loss

@@ -117,6 +117,12 @@ class MarketView(ABC):
         default; Morpho Blue: lenders' losses)."""
         return {}
 
+    def unpriced_markets(self) -> Mapping[str, str] | None:
+        """Lending markets of this entry left out of this block's figures and risk input because their own price
+        source failed, id -> why (None: the protocol has no such markets, the default; Morpho Blue: a market
+        whose oracle or IRM reverts)."""
+        return None
+
     def reserve_deficits_usd(self) -> Mapping[str, float]:
         """Debt the protocol has written off and not yet covered, USD by asset symbol (none by default)."""
         return {}

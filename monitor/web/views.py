@@ -36,8 +36,14 @@ def _head(r: MarketResult) -> JSON:
     return {"market": r.market, "block": r.block, "block_timestamp": r.block_timestamp}
 
 
+UNPRICED_LISTED = 20  # unpriced lending markets listed in a market's status (their count is complete)
+
+
 def market_status(st: MarketStatus, now: float) -> JSON:
-    """One market's cycle status and headline figures (figures null before its first result)."""
+    """One market's cycle status and headline figures (figures null before its first result); with lending
+    markets left out of the figures (Morpho Blue: oracle or IRM reverts), ``unpriced_markets_total`` and up to
+    :data:`UNPRICED_LISTED` of them in ``unpriced_markets`` (``market_id``, ``reason``); both null where the
+    protocol has no such markets."""
     r = st.result
     doc: JSON = {"market": st.market, "status": st.status, "last_error": st.last_error,
                  "errors_total": st.errors_total, "cycles_total": st.cycles_total}  # fmt: skip
@@ -46,6 +52,13 @@ def market_status(st: MarketStatus, now: float) -> JSON:
     if r is not None:
         doc |= _head(r) | {"data_age_s": r.data_age_s(now), "processing_s": r.processing_s}
         doc |= {k: finite(v) if isinstance(v, float) else v for k, v in ((k, getattr(r, k)) for k in TOTALS)}
+    unpriced = None if r is None else r.unpriced_markets
+    doc["unpriced_markets_total"] = None if unpriced is None else len(unpriced)
+    doc["unpriced_markets"] = (
+        None
+        if unpriced is None
+        else [{"market_id": mid, "reason": why} for mid, why in sorted(unpriced.items())[:UNPRICED_LISTED]]
+    )
     return doc
 
 

@@ -83,6 +83,7 @@ def synthetic_result(market: str = "m") -> MarketResult:
         critical_shocks=MappingProxyType({"WETH": 0.4}),
         top_accounts=(RiskyAccount(address="0x" + "22" * 20, health_factor=0.9, debt_usd=10.0, collateral_usd=11.0),),
         reserve_deficit_usd=MappingProxyType({"USDC": 3.0}),
+        unpriced_markets=MappingProxyType({"0x" + "44" * 32: "oracle 0x.. price() reverted"}),
     )
 
 

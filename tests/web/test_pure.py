@@ -14,6 +14,7 @@ from aiohttp import web
 
 from monitor.alerts.model import AlertEvent
 from monitor.daemon.metrics import Metrics
+from monitor.daemon.result import MarketStatus
 from monitor.daemon.store import AlertState, ResultStore
 from monitor.web import WebSources, views
 from monitor.web.history import AlertHistory, CriticalShockHistory
@@ -149,3 +150,17 @@ async def test_api_on_a_store_filled_by_hand() -> None:
                 assert r.status == 200 and "cascade_monitor_build_info" in await r.text()
     finally:
         await runner.cleanup()
+
+
+def test_unpriced_markets_in_the_status_are_capped_and_null_where_none_can_be() -> None:
+    r = synthetic_result()
+    junk = {f"0x{i:064x}": f"oracle {i} price() reverted" for i in range(views.UNPRICED_LISTED + 5, 0, -1)}
+    doc = views.market_status(MarketStatus("m", "ok", replace(r, unpriced_markets=MappingProxyType(junk))), 0.0)
+    assert doc["unpriced_markets_total"] == views.UNPRICED_LISTED + 5
+    listed = doc["unpriced_markets"]
+    assert [u["market_id"] for u in listed] == sorted(junk)[: views.UNPRICED_LISTED]
+    assert all(u["reason"] == junk[u["market_id"]] for u in listed)
+    aave = views.market_status(MarketStatus("m", "ok", replace(r, unpriced_markets=None)), 0.0)
+    assert aave["unpriced_markets_total"] is None and aave["unpriced_markets"] is None
+    before = views.market_status(MarketStatus("m", "starting", None), 0.0)
+    assert before["unpriced_markets"] is None

@@ -3,6 +3,9 @@
 One row per (market id, borrower) with borrow shares > 0. Health is :func:`~.health.health` on the market totals
 accrued to the block's timestamp; USD values take the collateral through the market's oracle into loan-token
 units (exact, rounded down as Morpho does) and the loan token at its USD price (:class:`MarketAtBlock`).
+
+A market its oracle or IRM could not value at the block (``unpriced``, id -> reason) has no :class:`MarketAtBlock`:
+its positions are kept (so they count again once it is priced) but make no row and count in no figure.
 """
 
 from __future__ import annotations
@@ -113,10 +116,12 @@ class Row:
 
 @dataclass
 class MorphoBook:
-    """The configured markets at one block and every position read there (borrowers' and suppliers')."""
+    """The configured markets at one block and every position read there (borrowers' and suppliers'); the
+    figures cover ``markets`` (the priced ones) only, ``unpriced`` names the others with why."""
 
     markets: Mapping[str, MarketAtBlock]  # by market id, config order
     positions: dict[tuple[str, str], Position] = field(default_factory=dict)  # (market id, account) -> position
+    unpriced: Mapping[str, str] = field(default_factory=dict)  # market id -> why it has no price at this block
 
     def upsert(self, pairs: Sequence[tuple[str, str]], positions: Sequence[Position]) -> None:
         """Store positions read for ``pairs``."""
@@ -128,9 +133,9 @@ class MorphoBook:
         for pair in pairs:
             self.positions.pop(pair, None)
 
-    def with_markets(self, markets: Mapping[str, MarketAtBlock]) -> MorphoBook:
+    def with_markets(self, markets: Mapping[str, MarketAtBlock], unpriced: Mapping[str, str]) -> MorphoBook:
         """The same positions under other market reads (a newer block), positions copied."""
-        return MorphoBook(markets, dict(self.positions))
+        return MorphoBook(markets, dict(self.positions), unpriced)
 
     @cached_property
     def _rows(self) -> tuple[Row, ...]:
@@ -153,8 +158,8 @@ class MorphoBook:
         return sorted(self.rows(), key=lambda r: (r.health.health_factor_wad, r.market_id, r.address))[:n]
 
     def accounts(self) -> int:
-        """Distinct (market id, account) pairs known, with or without debt."""
-        return len(self.positions)
+        """Distinct (market id, account) pairs known in the priced markets, with or without debt."""
+        return sum(1 for mid, _ in self.positions if mid in self.markets)
 
     def supplied(self, market_id: str, supplier: str) -> int:
         """A supplier's assets in a market (0 when it supplies nothing)."""

@@ -16,24 +16,45 @@ from monitor.errors import MalformedResponseError, ProtocolError, RpcResponseErr
 from monitor.protocols.base import PriceSource
 from monitor.protocols.morpho_blue.book import Token
 from monitor.protocols.morpho_blue.config import MorphoBlueMarketConfig
-from monitor.protocols.morpho_blue.reads import read_market
+from monitor.protocols.morpho_blue.reads import UnpricedMarketError, is_execution_error, read_market
 
 LATEST_ANSWER = AbiFunction("latestAnswer", (), ("int256",))
 ASSUMED_USD = "assumed $1 (no loan_usd_feeds entry)"
 
 
 async def read_tokens(rpc: RpcClient, tokens: Sequence[str], block: int) -> dict[str, Token]:
-    """Symbol and decimals of each token; a token without ``symbol()`` is named by its address."""
+    """Symbol and decimals of each token; a token without ``symbol()`` is named by its address, one without
+    ``decimals()`` raises ProtocolError."""
+    out, unreadable = await read_token_metadata(rpc, tokens, block)
+    for why in unreadable.values():
+        raise ProtocolError(why)
+    return out
+
+
+async def read_token_metadata(
+    rpc: RpcClient, tokens: Sequence[str], block: int
+) -> tuple[dict[str, Token], dict[str, str]]:
+    """Symbol and decimals of each token that answers ``decimals()`` (without ``symbol()`` it is named by its
+    address), and why each other one cannot be read (address -> reason: reverted, or no uint8 answered)."""
     calls = [c for t in tokens for c in ((t, SYMBOL.encode()), (t, DECIMALS.encode()))]
     answers = await rpc.eth_calls(calls, block, return_errors=True)
-    out = {}
+    out: dict[str, Token] = {}
+    unreadable: dict[str, str] = {}
     for i, t in enumerate(tokens):
         raw_symbol, raw_decimals = answers[2 * i], answers[2 * i + 1]
         if isinstance(raw_decimals, RpcResponseError):
-            raise ProtocolError(f"token {t}: decimals() reverted at block {block}")
+            if not is_execution_error(raw_decimals):
+                raise raw_decimals  # the node failed, not the token
+            unreadable[t] = f"token {t}: decimals() reverted at block {block}"
+            continue
+        try:
+            decimals = int(DECIMALS.decode(raw_decimals)[0])
+        except MalformedResponseError:
+            unreadable[t] = f"token {t}: decimals() answered no uint8 at block {block} (not an ERC20?)"
+            continue
         symbol = "" if isinstance(raw_symbol, RpcResponseError) else decode_symbol(raw_symbol)
-        out[t] = Token(t, symbol or t, int(DECIMALS.decode(raw_decimals)[0]))
-    return out
+        out[t] = Token(t, symbol or t, decimals)
+    return out, unreadable
 
 
 def feed_calls(feeds: Mapping[str, str], loans: Sequence[str]) -> list[tuple[str, str]]:
@@ -70,11 +91,15 @@ async def read_prices(
     rpc: RpcClient, market: MorphoBlueMarketConfig, tokens: Sequence[str], block: int
 ) -> Mapping[str, PriceSource]:
     """USD prices of those ``tokens`` the configured markets list, at ``block``: loan tokens from their feeds
-    (or $1), collateral through the first configured market that takes it as collateral."""
+    (or $1), collateral through the first configured market that takes it as collateral and that its oracle
+    prices at that block (an unpriced market is passed over)."""
     wanted = set(tokens)
     out: dict[str, PriceSource] = {}
     for mid in market.market_ids:
-        snap = await read_market(rpc, market.morpho, mid, block)
+        try:
+            snap = await read_market(rpc, market.morpho, mid, block)
+        except UnpricedMarketError:
+            continue
         loan, coll = snap.params.loan_token, snap.params.collateral_token
         if not ({loan, coll} & wanted) or (loan in out and coll in out):
             continue

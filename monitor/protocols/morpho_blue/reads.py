@@ -4,6 +4,11 @@ Plain calls read a market (``idToMarketParams``, ``market``, the oracle's ``pric
 ``borrowRateView``); positions of many (market id, account) pairs come from one ``eth_call`` per chunk of the
 read-only ``MorphoLens``, injected with a state override so it needs no deployment. Borrowers are discovered from
 Morpho's events with a plain ``eth_getLogs`` scan.
+
+Morpho Blue is permissionless: anyone can create a market whose oracle or IRM reverts. A market whose own oracle
+or IRM call fails at a block with an execution error (a revert, not a node that did not answer), answers what is
+not a number, or prices its collateral at 0 raises :class:`UnpricedMarketError`, naming why; the tracker leaves
+that market out of the block's figures. Transport failures and node-side errors still raise as they are.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from monitor.chain.abi import AbiFunction
 from monitor.chain.model import LogFilter
 from monitor.chain.rpc import RpcClient
 from monitor.contracts import own_contract
-from monitor.errors import DataError, ProtocolError
+from monitor.errors import DataError, MalformedResponseError, ProtocolError, RpcResponseError
 from monitor.protocols.morpho_blue.events import BORROWER_TOPICS, CREATE_MARKET, account_touches, created_markets
 from monitor.protocols.morpho_blue.interest import accrue
 from monitor.protocols.morpho_blue.params import MARKET_PARAMS_TYPE, MarketParams, MarketState, Position
@@ -35,6 +40,29 @@ LENS_POSITIONS = AbiFunction("positions", ("address", "bytes32[]", "address[]"),
 MORPHO_LENS_ADDRESS = "0x00000000000000000000000000000000c0de1e46"  # where the lens code is injected
 ZERO_ADDRESS = "0x" + "00" * 20
 POSITIONS_PER_CALL = 2_000
+REASON_CHARS = 200  # an unpriced market's reason is cut to this length (revert data can be long)
+# JSON-RPC error codes and messages of an EVM execution failure (geth/anvil: code 3 with revert data, or -32000
+# "execution reverted"; nethermind -32015 "VM execution error"; out of gas, invalid opcode)
+EXECUTION_ERROR_CODES = frozenset({3, -32015})
+EXECUTION_ERROR_WORDS = ("revert", "invalid opcode", "out of gas", "vm execution error", "stack underflow")
+
+
+class UnpricedMarketError(ProtocolError):
+    """A market's own oracle or IRM cannot value it at a block: its call reverted, its answer is not a number,
+    or the oracle's price is 0 (``reason`` says which)."""
+
+    def __init__(self, market_id: str, block: int, reason: str) -> None:
+        super().__init__(f"market {market_id} unpriced at block {block}: {reason}")
+        self.market_id = market_id
+        self.block = block
+        self.reason = reason[:REASON_CHARS]
+
+
+def is_execution_error(exc: RpcResponseError) -> bool:
+    """Whether a JSON-RPC error of an ``eth_call`` is the call's own execution failing (a revert), as opposed to
+    the node failing to run it (unknown block, missing state, rate limit...)."""
+    message = str(exc).lower()
+    return exc.code in EXECUTION_ERROR_CODES or any(w in message for w in EXECUTION_ERROR_WORDS)
 
 
 def id_bytes(market_id: str) -> bytes:
@@ -62,8 +90,11 @@ class MarketSnapshot:
         return accrue(self.state, self.borrow_rate, self.timestamp, has_irm=self.params.irm != ZERO_ADDRESS)
 
 
-async def read_market(rpc: RpcClient, morpho: str, market_id: str, block: int) -> MarketSnapshot:
-    """Read one market at ``block``; an id Morpho does not know raises ProtocolError."""
+async def read_market_params(
+    rpc: RpcClient, morpho: str, market_id: str, block: int
+) -> tuple[MarketParams, MarketState]:
+    """A market's parameters and stored state at ``block`` (Morpho's own storage: no oracle, no IRM); an id Morpho
+    does not know raises ProtocolError."""
     raw_params, raw_state = await rpc.eth_calls(market_calls(morpho, market_id), block)
     loan, coll, oracle, irm, lltv = ID_TO_MARKET_PARAMS.decode(raw_params)
     state = MarketState(*(int(v) for v in MARKET.decode(raw_state)))
@@ -72,19 +103,50 @@ async def read_market(rpc: RpcClient, morpho: str, market_id: str, block: int) -
     params = MarketParams(str(loan).lower(), str(coll).lower(), str(oracle).lower(), str(irm).lower(), int(lltv))
     if params.id != market_id.lower():
         raise ProtocolError(f"market {market_id}: its parameters hash to {params.id}")
+    return params, state
+
+
+async def read_market(rpc: RpcClient, morpho: str, market_id: str, block: int) -> MarketSnapshot:
+    """Read one market at ``block``; an id Morpho does not know raises ProtocolError, a market its own oracle or
+    IRM cannot value at that block :class:`UnpricedMarketError`."""
+    params, state = await read_market_params(rpc, morpho, market_id, block)
     # the oracle price, the IRM's rate (it takes the state just read) and the header together: one round trip
-    price_read = rpc.eth_call(params.oracle, ORACLE_PRICE.encode(), block)
+    price_read = _own_call(rpc, params.oracle, ORACLE_PRICE.encode(), block)
     rate_read = (
-        rpc.eth_call(params.irm, BORROW_RATE_VIEW.encode(params.as_tuple(), _state_tuple(state)), block)
+        _own_call(rpc, params.irm, BORROW_RATE_VIEW.encode(params.as_tuple(), _state_tuple(state)), block)
         if params.irm != ZERO_ADDRESS
         else _no_rate()
     )
     raw_price, raw_rate, header = await asyncio.gather(price_read, rate_read, rpc.block(block))
-    price = int(ORACLE_PRICE.decode(raw_price)[0])
-    rate = int(BORROW_RATE_VIEW.decode(raw_rate)[0]) if params.irm != ZERO_ADDRESS else 0
     if header is None:
         raise ProtocolError(f"block {block} not found")
-    return MarketSnapshot(market_id.lower(), params, state, price, rate, block, header.timestamp)
+    mid = market_id.lower()
+    price = _answer(ORACLE_PRICE, raw_price, mid, block, f"oracle {params.oracle}")
+    if price == 0:
+        raise UnpricedMarketError(mid, block, f"oracle {params.oracle} price() is 0")
+    rate = _answer(BORROW_RATE_VIEW, raw_rate, mid, block, f"IRM {params.irm}") if params.irm != ZERO_ADDRESS else 0
+    return MarketSnapshot(mid, params, state, price, rate, block, header.timestamp)
+
+
+async def _own_call(rpc: RpcClient, to: str, data: str, block: int) -> str | RpcResponseError:
+    """An eth_call of a market's own contract: its execution error is returned (the market's doing), any other
+    failure raised (the node's)."""
+    try:
+        return await rpc.eth_call(to, data, block)
+    except RpcResponseError as exc:
+        if is_execution_error(exc):
+            return exc
+        raise
+
+
+def _answer(fn: AbiFunction, raw: str | RpcResponseError, market_id: str, block: int, who: str) -> int:
+    """The one uint256 a market's oracle or IRM answered; its revert or a malformed answer: UnpricedMarketError."""
+    if isinstance(raw, RpcResponseError):
+        raise UnpricedMarketError(market_id, block, f"{who} {fn.name}() reverted: {raw}")
+    try:
+        return int(fn.decode(raw)[0])
+    except MalformedResponseError as exc:
+        raise UnpricedMarketError(market_id, block, f"{who} {fn.name}() answered no uint256: {exc}") from None
 
 
 async def _no_rate() -> str:

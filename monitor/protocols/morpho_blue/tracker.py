@@ -7,11 +7,18 @@ the processed ranges touched or a reorg made stale; untouched positions are kept
 process every known position is read once. Configured suppliers' positions are read every refresh. The markets
 are the configured ids and, with ``loan_tokens``, those that Morpho's ``CreateMarket`` events list for them up to
 the safe head when the tracker opens (a market created later joins at the next start).
+
+A market whose own oracle or IRM reverts at a block, prices at 0, or whose tokens do not answer ``decimals()``
+is left out of that block's book (``MorphoBook.unpriced``, with why) while the others are computed: one junk
+market, which anyone can create, must not blind the monitor to the rest. Its borrowers stay followed and
+read, so it rejoins with them at the first block it is priced again; one log line when a market turns unpriced,
+one when it is priced again. A node that fails to answer still fails the refresh.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Mapping, Sequence
 
 from monitor.chain.follow.checkpoint import Checkpoint
@@ -24,9 +31,20 @@ from monitor.protocols.base import MarketTracker, MarketView, Progress, Refresh
 from monitor.protocols.morpho_blue.book import MarketAtBlock, MorphoBook, Token
 from monitor.protocols.morpho_blue.config import PROTOCOL, MorphoBlueMarketConfig
 from monitor.protocols.morpho_blue.discovery import MorphoDigest, digest_logs, identity, log_filter, split_key
-from monitor.protocols.morpho_blue.prices import feed_calls, read_loan_usd, read_tokens
-from monitor.protocols.morpho_blue.reads import ORACLE_PRICE, find_markets, market_calls, read_market, read_positions
+from monitor.protocols.morpho_blue.prices import feed_calls, read_loan_usd, read_token_metadata
+from monitor.protocols.morpho_blue.reads import (
+    ORACLE_PRICE,
+    MarketSnapshot,
+    UnpricedMarketError,
+    find_markets,
+    market_calls,
+    read_market,
+    read_market_params,
+    read_positions,
+)
 from monitor.protocols.morpho_blue.view import MorphoBlueView
+
+log = logging.getLogger(__name__)
 
 
 class MorphoBlueTracker(MarketTracker):
@@ -55,6 +73,9 @@ class MorphoBlueTracker(MarketTracker):
         self.tokens: dict[str, Token] = {}
         self.book: MorphoBook | None = None
         self._read_at: dict[tuple[str, str], int] = {}  # position -> the block it was read at
+        self._tokens_of: dict[str, tuple[str, str]] = {}  # market id -> (loan token, collateral token)
+        self._unreadable_tokens: dict[str, str] = {}  # token -> why its decimals() cannot be read (retried)
+        self.unpriced: dict[str, str] = {}  # market id -> why, as of the newest refresh (for the log lines)
 
     def _digest(self, logs: Sequence[Log]) -> MorphoDigest:
         return digest_logs(logs, None if self._every_market else self.ids)
@@ -81,9 +102,10 @@ class MorphoBlueTracker(MarketTracker):
                                     f"{', '.join(self.config.loan_tokens)} from block {self.config.start_block} "
                                     f"to {safe}")  # fmt: skip
         tokens: set[str] = set()
-        for mid in self.ids:
-            snap = await read_market(self.rpc, morpho, mid, safe)
-            tokens |= {snap.params.loan_token, snap.params.collateral_token}
+        for mid in self.ids:  # Morpho's own storage: a market's oracle does not stop the group opening
+            params, _ = await read_market_params(self.rpc, morpho, mid, safe)
+            self._tokens_of[mid] = (params.loan_token, params.collateral_token)
+            tokens |= {params.loan_token, params.collateral_token}
         who = identity(morpho, self.config.market_ids, self.config.loan_tokens)
         state = self.checkpoint.market(self.name)
         if state is None:
@@ -96,7 +118,7 @@ class MorphoBlueTracker(MarketTracker):
                 f"checkpoint market {self.name!r} was backfilled from block {state.start_block}, the config says "
                 f"start_block {self.config.start_block}: delete the checkpoint to backfill again"
             )
-        self.tokens = await read_tokens(self.rpc, sorted(tokens), safe)
+        self.tokens, self._unreadable_tokens = await read_token_metadata(self.rpc, sorted(tokens), safe)
 
     async def _filter_at(self, target: int) -> LogFilter:
         return self.log_filter()
@@ -120,17 +142,46 @@ class MorphoBlueTracker(MarketTracker):
             if progress is not None and isinstance(u, Committed):
                 progress(u.to_block, self.config.start_block, safe)
 
-    async def markets_at(self, block: int) -> dict[str, MarketAtBlock]:
-        """Every configured market read at ``block``, totals accrued to its timestamp."""
+    async def markets_at(self, block: int) -> tuple[dict[str, MarketAtBlock], dict[str, str]]:
+        """Every configured market its oracle and IRM value at ``block``, totals accrued to its timestamp, and
+        why each other one is unpriced (market id -> reason)."""
         await self._open()
-        snaps = await asyncio.gather(*(read_market(self.rpc, self.config.morpho, mid, block) for mid in self.ids))
+        if self._unreadable_tokens:  # a token that could not be read is asked again
+            found, self._unreadable_tokens = await read_token_metadata(self.rpc, sorted(self._unreadable_tokens),
+                                                                       block)  # fmt: skip
+            self.tokens.update(found)
+        reads = await asyncio.gather(*(self._read_priced(mid, block) for mid in self.ids))
+        snaps = [r for r in reads if isinstance(r, MarketSnapshot)]
+        unpriced = {mid: r for mid, r in zip(self.ids, reads, strict=True) if isinstance(r, str)}
         loans = sorted({s.params.loan_token for s in snaps})
         usd = await read_loan_usd(self.rpc, self.config.loan_usd_feeds, loans, block)
-        return {
+        markets = {
             s.market_id: MarketAtBlock(s, self.tokens[s.params.loan_token], self.tokens[s.params.collateral_token],
                                        *usd[s.params.loan_token])
             for s in snaps
         }  # fmt: skip
+        return markets, unpriced
+
+    async def _read_priced(self, market_id: str, block: int) -> MarketSnapshot | str:
+        """A market read at ``block``, or why it cannot be priced there (its oracle, IRM or tokens)."""
+        for token in self._tokens_of[market_id]:
+            if token in self._unreadable_tokens:
+                return self._unreadable_tokens[token]
+        try:
+            return await read_market(self.rpc, self.config.morpho, market_id, block)
+        except UnpricedMarketError as exc:
+            return exc.reason
+
+    def _note_unpriced(self, unpriced: Mapping[str, str], block: int) -> None:
+        """One log line per market turning unpriced, one per market priced again."""
+        for mid, why in unpriced.items():
+            if mid not in self.unpriced:
+                log.warning("market %s: Morpho market %s unpriced at block %d, left out of the figures: %s",
+                            self.name, mid, block, why)  # fmt: skip
+        for mid in self.unpriced:
+            if mid not in unpriced:
+                log.info("market %s: Morpho market %s priced again at block %d", self.name, mid, block)
+        self.unpriced = dict(unpriced)
 
     def _suppliers(self) -> list[tuple[str, str]]:
         return [(mid, s) for mid in self.ids for s in self.config.suppliers]
@@ -148,13 +199,14 @@ class MorphoBlueTracker(MarketTracker):
         to_read = sorted(touched)
         pairs = to_read + [p for p in self._suppliers() if p not in known]
         # the markets and the positions do not depend on each other: read together
-        markets, positions = await asyncio.gather(
+        (markets, unpriced), positions = await asyncio.gather(
             self.markets_at(block), read_positions(self.rpc, self.config.morpho, pairs, block)
         )
+        self._note_unpriced(unpriced, block)
         if self.book is None:
-            book = MorphoBook(markets)
+            book = MorphoBook(markets, unpriced=unpriced)
         else:
-            book = self.book.with_markets(markets)
+            book = self.book.with_markets(markets, unpriced)
             forgotten = set(self._read_at) - known
             book.remove(forgotten)
             for pair in forgotten:
@@ -196,7 +248,8 @@ class MorphoBlueTracker(MarketTracker):
         pairs = sorted(p for k, first in self.checkpoint.first_seen(self.name).items()
                        if first <= block and (p := split_key(k))[0] in wanted)  # fmt: skip
         pairs += [p for p in self._suppliers() if p not in set(pairs)]
-        book = MorphoBook(await self.markets_at(block))
+        markets, unpriced = await self.markets_at(block)
+        book = MorphoBook(markets, unpriced=unpriced)
         book.upsert(pairs, await read_positions(self.rpc, self.config.morpho, pairs, block))
         return MorphoBlueView(self.name, block, book, self.config.suppliers)
 

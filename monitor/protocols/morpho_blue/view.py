@@ -21,7 +21,8 @@ from monitor.risk.results import CascadeResult
 
 class MorphoBlueView(MarketView):
     """The configured markets of one Morpho contract at one block; ``suppliers``: lenders whose losses a
-    projection reports."""
+    projection reports. Every figure, the risk input and the report cover the markets priced at the block; the
+    others are named by :meth:`unpriced_markets`."""
 
     def __init__(self, name: str, block: int, book: MorphoBook, suppliers: Sequence[str] = ()) -> None:
         self.name = name
@@ -36,7 +37,8 @@ class MorphoBlueView(MarketView):
         return hf, np.array([r.debt_usd for r in rows]), np.array([r.collateral_usd for r in rows])
 
     def figures(self, edges: Sequence[float], levels: Sequence[float], top_n: int) -> HealthFigures:
-        """The health distribution of every borrowing position (health factor = maxBorrow / borrowed)."""
+        """The health distribution of every borrowing position of the priced markets (health factor = maxBorrow /
+        borrowed); an unpriced market (:meth:`unpriced_markets`) counts in no figure."""
         rows = self.book.rows()
         hf, debt, coll = self._arrays()
         liq = np.array([not r.health.healthy and r.position.collateral > 0 for r in rows], dtype=bool)
@@ -84,6 +86,11 @@ class MorphoBlueView(MarketView):
         """Every position as one account of the table, each market a risk class; Morpho has one set of rules."""
         return risk_input(self.book)
 
+    def unpriced_markets(self) -> Mapping[str, str]:
+        """The markets of the group left out of this block's figures and risk input, each with why (its oracle or
+        IRM reverted, its price is 0, a token of it has no readable decimals)."""
+        return MappingProxyType(dict(self.book.unpriced))
+
     def lender_losses(self, result: CascadeResult) -> dict[str, Any]:
         """What a projection costs lenders: ``lender_loss_by_market`` (market id -> USD written off and its share
         of the market's supply, in %) and, with suppliers configured, ``supplier_loss_usd`` (their pro-rata part)."""
@@ -107,11 +114,13 @@ class MorphoBlueView(MarketView):
         return {mid: float(result.deficit_usd_by_class.get(mid, 0.0)) for mid in self.book.markets}
 
     def scenario_fields(self, result: CascadeResult) -> dict[str, Any]:
-        """Lenders' losses (:meth:`lender_losses`) as extra fields of the scenario's JSON."""
-        return self.lender_losses(result)
+        """Lenders' losses (:meth:`lender_losses`) and the markets the projection left out (``unpriced_markets``:
+        market id -> why) as extra fields of the scenario's JSON."""
+        return self.lender_losses(result) | {"unpriced_markets": dict(self.book.unpriced)}
 
     def document(self, edges: Sequence[float]) -> dict[str, Any]:
-        """One row per borrowing position (exact ``health_factor_wad``) and the markets read."""
+        """One row per borrowing position (exact ``health_factor_wad``) of the priced markets, the markets read and
+        ``unpriced_markets`` (market id -> why it is left out at this block)."""
         rows = self.book.rows()
         hf, debt, _ = self._arrays()
         lows = [0.0, *edges]
@@ -139,6 +148,7 @@ class MorphoBlueView(MarketView):
                 }
                 for mid, m in self.book.markets.items()
             },
+            "unpriced_markets": dict(self.book.unpriced),
         }
 
     def describe(self, edges: Sequence[float], top: int) -> str:
@@ -153,6 +163,8 @@ class MorphoBlueView(MarketView):
             bad = sum(1 for r in mine if not r.health.healthy)
             lines.append(f"  {m.name} {mid[:10]}..: {len(mine):,} borrowers, {bad:,} liquidatable, supply "
                          f"${m.loan_units_usd(m.accrued.total_supply_assets):,.0f}")  # fmt: skip
+        for mid, why in self.book.unpriced.items():
+            lines.append(f"  unpriced, left out: {mid[:10]}..: {why}")
         lines.append(f"  riskiest {top}:")
         for r in self.book.riskiest(top):
             lines.append(f"    {r.address} {self.book.markets[r.market_id].name:>14}  HF {r.health_factor:8.4f}  "
