@@ -57,10 +57,10 @@ LIVE_DEVNET_CONFIRMATIONS = 1
 # eth_calls a monitor of the devnet keeps in flight: max_concurrency x batch_size. anvil runs each call of a
 # batch on its pool of 512 blocking threads and queues the rest behind them, and a mine (``anvil_mine``, a
 # transaction's automine) waits in that same queue: with the defaults (8 x 500 = 4,000 in flight) a block mined
-# while the monitor reads can wait behind thousands of calls. 2 x 200 stays under the pool, so a mine waits for
-# CPU, never for the queue.
-DEVNET_MAX_CONCURRENCY = 2
-DEVNET_BATCH_SIZE = 200
+# while the monitor reads can wait behind thousands of calls. 8 x 50 stays under the pool, so a mine waits for
+# CPU, never for the queue; the 8 concurrent requests keep a block's independent reads in one round trip.
+DEVNET_MAX_CONCURRENCY = 8
+DEVNET_BATCH_SIZE = 50
 
 
 def devnet_config(rpc_url: str, dep: Deployment, *, metrics_port: int = 9464, mqtt_port: int | None = None,
