@@ -25,7 +25,7 @@ Bool = NDArray[np.bool_]
 Idx = NDArray[np.intp]
 
 
-def followed(a: F64, d: F64, slack: float, limit: F64) -> Bool:
+def followed(a: F64, d: F64, slack: float, limit: F64 | float) -> Bool:
     """Accounts that can enter the watch set while the price ratios over their slots keep a spread (max/min)
     within ``limit`` of the post-shock prices and ``rho_max >= GUARD``."""
     out: Bool = (d > 0) & (a / limit - slack / GUARD < d)
@@ -45,6 +45,16 @@ class Followed:
     cold_d: F64
     cold_tau: F64
     cold_starts: Idx
+
+
+def per_account(limits: F64, ids: Idx) -> F64 | float:
+    """``limits[ids]`` (a limit per exposure mask, for each account of mask ``ids``), or the one limit when every
+    mask has the same (a scalar compares without gathering a value per account)."""
+    first = float(limits[0]) if limits.size else 0.0
+    if not limits.size or (limits == first).all():
+        return first
+    out: F64 = limits[ids]
+    return out
 
 
 class Baseline:
@@ -74,13 +84,15 @@ class DenseBaseline(Baseline):
 
     def follow(self, limits: F64) -> Followed:
         """See :class:`Baseline`."""
-        rows = np.flatnonzero(followed(self.a, self.d, self.slack, limits[self.ids]))
+        rows = np.flatnonzero(followed(self.a, self.d, self.slack, per_account(limits, self.ids)))
         return Followed(rows, self.a[rows], self.d[rows], *_no_cold(self.masks))
 
     def widen(self, old: F64, new: F64) -> tuple[Idx, F64, F64]:
         """See :class:`Baseline`."""
         a, d, slack = self.a, self.d, self.slack
-        rows = np.flatnonzero(followed(a, d, slack, new[self.ids]) & ~followed(a, d, slack, old[self.ids]))
+        rows = np.flatnonzero(
+            followed(a, d, slack, per_account(new, self.ids)) & ~followed(a, d, slack, per_account(old, self.ids))
+        )
         return rows, a[rows], d[rows]
 
 
@@ -160,13 +172,15 @@ class SlotBaseline(Baseline):
     def follow(self, limits: F64) -> Followed:
         """See :class:`Baseline`."""
         v = self.v
-        mine = np.flatnonzero(self.tau < limits[v.ids])
+        mine = np.flatnonzero(self.tau < per_account(limits, v.ids))
         return Followed(v.rows[mine], self.a[mine], self.d[mine], *v.others(limits))
 
     def widen(self, old: F64, new: F64) -> tuple[Idx, F64, F64]:
         """See :class:`Baseline`."""
         v = self.v
-        mine = np.flatnonzero((self.tau < new[v.ids]) & (self.tau >= old[v.ids]))
+        added = self.tau < per_account(new, v.ids)
+        added &= self.tau >= per_account(old, v.ids)
+        mine = np.flatnonzero(added)
         other = v.others_between(old, new)
         return (
             np.concatenate([v.rows[mine], v.other[other]]),

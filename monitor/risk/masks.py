@@ -63,22 +63,28 @@ class Masks:
     def spreads(self, rho: F64) -> tuple[F64, F64]:
         """Per row of ``rho`` (price ratios per slot, ``(k, S)``) and mask: the smallest and largest ratio over
         the mask's slots, ``(k, U)`` each (1 for an empty mask)."""
-        r = np.atleast_2d(rho)[:, None, :]
-        lo = np.where(self.bits[None], r, np.inf).min(axis=2)
-        hi = np.where(self.bits[None], r, -np.inf).max(axis=2)
-        empty = ~self.bits.any(axis=1)
-        lo[:, empty], hi[:, empty] = 1.0, 1.0
-        return lo, hi
+        return _extremes(np.atleast_2d(rho), self.bits, self.bits)
 
     def sided_spreads(self, rho: F64) -> tuple[F64, F64]:
         """Per row of ``rho`` and sided mask: the smallest ratio over its collateral's slots and the largest over
         its debt's, ``(k, V)`` each (1 for an empty side)."""
-        r = np.atleast_2d(rho)[:, None, :]
-        lo = np.where(self.coll_bits[None], r, np.inf).min(axis=2)
-        hi = np.where(self.debt_bits[None], r, -np.inf).max(axis=2)
-        lo[:, ~self.coll_bits.any(axis=1)] = 1.0
-        hi[:, ~self.debt_bits.any(axis=1)] = 1.0
-        return lo, hi
+        return _extremes(np.atleast_2d(rho), self.coll_bits, self.debt_bits)
+
+
+def _extremes(rho: F64, lo_bits: Bool, hi_bits: Bool) -> tuple[F64, F64]:
+    """Per row of ``rho`` (``(k, S)``) and mask: the smallest ratio over the slots of ``lo_bits[mask]`` and the
+    largest over those of ``hi_bits[mask]`` (1 where a mask has none), ``(k, U)`` each. One slot at a time: a
+    minimum of ``(k, U)`` tables instead of a reduction over a ``(k, U, S)`` one (the same values: min and max
+    are exact)."""
+    k, (u, s_count) = rho.shape[0], lo_bits.shape
+    lo, hi = np.full((k, u), np.inf), np.full((k, u), -np.inf)
+    for s in range(s_count):
+        col = rho[:, s : s + 1]
+        np.minimum(lo, col, out=lo, where=lo_bits[:, s])
+        np.maximum(hi, col, out=hi, where=hi_bits[:, s])
+    lo[:, ~lo_bits.any(axis=1)] = 1.0
+    hi[:, ~hi_bits.any(axis=1)] = 1.0
+    return lo, hi
 
 
 def _slot_keys(book: CascadeBook, held: Bool) -> NDArray[np.int64]:

@@ -150,15 +150,27 @@ def percent_div_ceil(v: F64, p: F64) -> F64:
 def _largest(market: RiskMarket, x: F64, up: F64) -> Idx:
     """Per column, the held asset (balance > 0) ranked first by ``(floor(value), symbol)``.
 
-    The rows are visited largest symbol first, so ``argmax`` (the first of equal maxima) breaks a tie of
-    values towards the larger symbol; a column holding nothing gets the largest symbol, as a tie of -1s."""
-    order = market.symbol_order
-    value = np.take(x, order, axis=0)
-    held = value > 0
-    value *= up[order]
-    np.floor(value, out=value)
-    np.copyto(value, -1.0, where=~held)
-    out: Idx = order[np.argmax(value, axis=0)]
+    The rows are visited largest symbol first and a later row wins only with a strictly larger value, so a tie
+    of values goes to the larger symbol; a column holding nothing gets the largest symbol, as a tie of -1s.
+    One row at a time: a few temporaries of one row's length instead of a copy of every row (and no ``argmax``
+    across rows, which numpy does on a transposed copy)."""
+    order = market.symbol_order.tolist()
+    n = x.shape[1]
+    best = np.empty(n)
+    out: Idx = np.full(n, order[0], dtype=np.intp)
+    value, held, wins = np.empty(n), np.empty(n, dtype=bool), np.empty(n, dtype=bool)
+    for i, j in enumerate(order):
+        row = x[j]
+        np.multiply(row, up[j], out=value)
+        np.floor(value, out=value)
+        np.less_equal(row, 0.0, out=held)  # not held
+        np.copyto(value, -1.0, where=held)
+        if i == 0:
+            best[:] = value
+            continue
+        np.greater(value, best, out=wins)
+        out[wins] = j
+        np.maximum(best, value, out=best)
     return out
 
 
@@ -167,7 +179,7 @@ def choose(market: RiskMarket, c: F64, d: F64, prices: F64) -> tuple[Idx, Idx]:
 
     The liquidator ranks the held positions by ``(floor(balance * price / 10**decimals), symbol)``: the larger
     value, on a tie the larger symbol (``max`` over tuples, as monitor.devnet.liquidator does)."""
-    up = own_unit_prices(market, prices)[:, None]
+    up = own_unit_prices(market, prices)
     return _largest(market, c, up), _largest(market, d, up)
 
 
