@@ -57,6 +57,27 @@ def per_account(limits: F64, ids: Idx) -> F64 | float:
     return out
 
 
+def between(tau: F64, ids: Idx, low: F64 | None, high: F64) -> Idx:
+    """Positions ``i`` (ascending) with ``low[ids[i]] <= tau[i] < high[ids[i]]`` (no lower bound without ``low``):
+    first against the widest bounds over every mask (scalars), then, unless every mask has the same bounds, the
+    few that pass against their own mask's (a gather of the candidates' limits, not of every account's)."""
+    if not high.size:
+        return np.zeros(0, dtype=np.intp)
+    top = float(high.max())
+    keep = tau < top
+    if low is not None:
+        keep &= tau >= float(low.min())
+    cand = np.flatnonzero(keep)
+    if (high == top).all() and (low is None or (low == low[0]).all()):
+        return cand
+    t, own = tau[cand], ids[cand]
+    exact = t < high[own]
+    if low is not None:
+        exact &= t >= low[own]
+    out: Idx = cand[exact]
+    return out
+
+
 class Baseline:
     """Bound terms ``(a, d)`` of every account at the post-shock prices (``d`` = 0: never liquidatable)."""
 
@@ -172,15 +193,13 @@ class SlotBaseline(Baseline):
     def follow(self, limits: F64) -> Followed:
         """See :class:`Baseline`."""
         v = self.v
-        mine = np.flatnonzero(self.tau < per_account(limits, v.ids))
+        mine = between(self.tau, v.ids, None, limits)
         return Followed(v.rows[mine], self.a[mine], self.d[mine], *v.others(limits))
 
     def widen(self, old: F64, new: F64) -> tuple[Idx, F64, F64]:
         """See :class:`Baseline`."""
         v = self.v
-        added = self.tau < per_account(new, v.ids)
-        added &= self.tau >= per_account(old, v.ids)
-        mine = np.flatnonzero(added)
+        mine = between(self.tau, v.ids, old, new)
         other = v.others_between(old, new)
         return (
             np.concatenate([v.rows[mine], v.other[other]]),

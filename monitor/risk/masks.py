@@ -60,6 +60,11 @@ class Masks:
         """Number of distinct masks."""
         return int(self.bits.shape[0])
 
+    @property
+    def sided_count(self) -> int:
+        """Number of distinct sided masks."""
+        return int(self.coll_bits.shape[0])
+
     def spreads(self, rho: F64) -> tuple[F64, F64]:
         """Per row of ``rho`` (price ratios per slot, ``(k, S)``) and mask: the smallest and largest ratio over
         the mask's slots, ``(k, U)`` each (1 for an empty mask)."""
