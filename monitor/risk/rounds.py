@@ -237,7 +237,11 @@ class Run:
         # classes that see the default prices are priced as the default class
         own = np.where(np.isin(risk_class, self.m.differing), risk_class, 0) if self.m.differing else risk_class
         for cid in {0, *self.m.differing}:
-            part = d[:, own == cid] if self.m.differing else d
+            part = d
+            if self.m.differing:
+                mine = own == cid
+                if not mine.all():
+                    part = d[:, mine]  # Branch: accounts of several classes: this class's columns
             if part.size:
                 self.dead_units[cid] = self.dead_units.get(cid, np.zeros(self.m.size)) + part.sum(axis=1)
 
@@ -354,7 +358,7 @@ class Run:
         seized_left = cf[at_c]
         seized_left -= seized
         np.maximum(seized_left, 0.0, out=seized_left)
-        seized_left[capped] = 0.0
+        seized_left = np.where(capped, 0.0, seized_left)
         cf[at_c] = seized_left
         debt_left = df[at_d]
         debt_left -= repaid

@@ -68,7 +68,6 @@ class Watch:
         self.follow: Idx = np.concatenate([rows, cold])
         self.fa: F64 = np.concatenate([a, ca])
         self.fd: F64 = np.concatenate([d, cd])
-        self.fmask: Idx = self.masks.ids[self.follow]
         self.fsided: Idx = self.masks.sided_ids[self.follow]
         #: ``check * sided masks + sided mask`` of each followed account: where its spreads since its last look
         #: are in the flattened ``(checks, sided masks)`` table (check 0: the post-shock prices)
@@ -94,7 +93,6 @@ class Watch:
         self.follow = np.concatenate([self.follow, rows])
         self.fa, self.fd = np.concatenate([self.fa, a]), np.concatenate([self.fd, d])
         sided = self.masks.sided_ids[rows]
-        self.fmask = np.concatenate([self.fmask, self.masks.ids[rows]])
         self.fsided = np.concatenate([self.fsided, sided])
         self.fkey = np.concatenate([self.fkey, sided])
         self.hot = np.concatenate([self.hot, np.ones(rows.size, dtype=bool)])
