@@ -137,7 +137,11 @@ class SlotView:
         a, d = ex.terms(ex.w0[other], ex.d0[other])
         tau = a / (d + self.slack / GUARD)  # followed iff tau < limit
         oid = ex.masks.ids[other]
-        order = np.lexsort((tau, oid))  # by mask, then tau
+        # by mask, then tau (ties in row order): a stable sort by tau, then a stable one by mask (a radix sort of
+        # small integers), the same order as ``np.lexsort((tau, oid))`` in about half the time
+        by_tau = np.argsort(tau, kind="stable")
+        small = np.int16 if self.masks < 2**15 else np.intp
+        order = by_tau[np.argsort(oid[by_tau].astype(small), kind="stable")]
         self.other: Idx = other[order]
         self.other_a, self.other_d, self.tau = a[order], d[order], tau[order]
         self.starts = np.searchsorted(oid[order], np.arange(self.masks + 1))

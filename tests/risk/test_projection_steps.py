@@ -1,6 +1,7 @@
 """The projection's vectorised steps against straightforward references on random inputs (hypothesis): the
-liquidator's pick, the per-mask price spreads and the follow-limit selection. The whole projection is compared
-with the per-account loop in test_engine_vs_loop.py and with properties in test_properties.py."""
+liquidator's pick, the per-mask price spreads, the follow-limit selection and the exposure masks' ids. The whole
+projection is compared with the per-account loop in test_engine_vs_loop.py and with properties in
+test_properties.py."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from monitor.protocols.aave_v3.liquidation_model import _largest, own_unit_prices
 from monitor.risk import synthetic as syn
 from monitor.risk.baseline import between
-from monitor.risk.masks import _extremes
+from monitor.risk.masks import COUNTED_KEYS, _extremes, _unique
 
 BOOK = syn.book(syn.Population(200, seed=5))
 MARKET = BOOK.market
@@ -77,3 +78,14 @@ def test_between_selects_what_a_per_account_comparison_selects(n: int, masks: in
     if low is not None:
         want &= tau >= low[ids]
     assert between(tau, ids, low, high).tolist() == np.flatnonzero(want).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 500), st.sampled_from([4, 1 << 16, COUNTED_KEYS, 1 << 40]), st.integers(0, 2**32 - 1))
+def test_mask_ids_are_np_unique_by_counting_or_sorting(n: int, span: int, seed: int) -> None:
+    """Small keys are counted, large ones sorted: the same distinct keys and inverse as ``np.unique``."""
+    keys = np.random.default_rng(seed).integers(0, span, n, dtype=np.int64)
+    unique, inverse = _unique(keys)
+    want, want_inverse = np.unique(keys, return_inverse=True)
+    assert unique.tolist() == want.tolist()
+    assert inverse.tolist() == want_inverse.reshape(-1).tolist()
