@@ -130,8 +130,11 @@ class SlotView:
         self.masks = ex.masks.count
         self.rows: Idx = np.flatnonzero(exposed)
         self.w0, self.ws = ex.w0[self.rows], ws[self.rows]
-        self.d0, self.ds = ex.d0[self.rows], ds[self.rows]
         self.live = live[self.rows]
+        # debt sums zeroed where no collateral is counted: such an account's post-shock debt term is 0 (never
+        # liquidatable) without a selection per projection
+        self.d0 = np.where(self.live, ex.d0[self.rows], 0.0)
+        self.ds = np.where(self.live, ds[self.rows], 0.0)
         self.ids = ex.masks.ids[self.rows]
         other = np.flatnonzero(~exposed & live & (ex.d0 > 0))
         a, d = ex.terms(ex.w0[other], ex.d0[other])
@@ -185,11 +188,10 @@ class SlotBaseline(Baseline):
         d = np.multiply(view.ds, ratio - 1.0)
         d += view.d0
         np.maximum(d, 0.0, out=d)
-        d *= 1.0 + ROUNDING
-        # selections by ``np.where``, not masked assignments (several times slower on a scattered mask)
-        d = np.where(view.live, d, 0.0)
+        d *= 1.0 + ROUNDING  # 0 without collateral (the view's debt sums are)
         self.a, self.d = a, d
         # followed iff tau < limit (as for the unexposed accounts); never without debt
+        # (a selection by ``np.where``: a masked assignment is several times slower on a scattered mask)
         owes = d > 0
         tau = d + self.slack / GUARD
         np.divide(a, tau, out=tau, where=owes)
