@@ -383,8 +383,8 @@ class Run:
         live = np.ones(rows.size, dtype=bool)
         empty = np.flatnonzero(seized_left == 0)
         if empty.size:
-            # balances are >= 0: a column's sum is > 0 iff it holds something (summed over all columns at once:
-            # cheaper than gathering the empty ones first)
+            # the empty columns' sums taken from the sums of every column (the same sums, without gathering the
+            # empty columns first)
             live[empty] = c.sum(axis=0)[empty] > 0
             dead = empty[~live[empty] & (d.sum(axis=0)[empty] > 0)]
         else:
