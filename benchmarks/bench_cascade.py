@@ -8,7 +8,8 @@ Run: .venv/bin/python -m benchmarks.bench_cascade [--accounts 1000000] [--popula
      [--skip-sweep | --sweep-assets WETH ...] [--exhaustive-sweep] [--sweep-workers N] [--json]
 ``--json`` prints one JSON document of the figures (names carry their units) on stdout instead of the table.
 Projections are timed in wall time (``projection_ms``) and CPU time of the process (``projection_cpu_ms``, the
-figure to compare on a shared machine), best of 3.
+figure to compare on a shared machine), best of 3; the first projection on the book in
+``projection_first_ms`` / ``projection_first_cpu_ms``, the look-ahead in ``lookahead_ms`` / ``lookahead_cpu_ms``.
 
 Populations (monitor.risk.synthetic.Population): ``devnet`` is the devnet's mix (20% of accounts in a cluster at
 HF 1.003-1.08, lognormal body, median 1.7, clipped at 1.1); ``calm`` has 3% in the cluster and a wider body
