@@ -26,6 +26,7 @@ from monitor.errors import DataError
 from monitor.risk.baseline import Baseline
 from monitor.risk.clock import Clock
 from monitor.risk.health import Health, toxic, unit_prices
+from monitor.risk.liquidators import within_capital, within_count
 from monitor.risk.market import CascadeBook
 from monitor.risk.model import Batch, Liquidations
 from monitor.risk.oracles import Oracles
@@ -279,9 +280,9 @@ class Run:
             ok &= profit >= p.min_profit_usd
         self.deferred = 0
         if p.liquidations_per_block is not None:
-            ok = self._within_count(out, ok, own_c, own_d, p.liquidations_per_block)
+            ok, self.deferred = within_count(out, ok, own_c, own_d, p.liquidations_per_block)
         if math.isfinite(p.liquidator_capital_usd):
-            ok = self._within_capital(batch, out, ok, own_c, own_d)
+            ok = within_capital(self.model, m, batch, out, ok, own_c, own_d, p.liquidator_capital_usd)
         sel = np.flatnonzero(ok)
         if sel.size == at.size:
             # Branch: every call goes through: the batch's balances (private to this round) are updated in place.
@@ -308,38 +309,6 @@ class Run:
             received=received,
             skipped=int(at.size - sel.size),
         )
-
-    def _within_count(self, out: Liquidations, ok: Bool, own_c: F64, own_d: F64, limit: int) -> Bool:
-        """Liquidations per block: the ``limit`` most profitable calls; the others wait for the next block."""
-        cand = np.flatnonzero(ok)
-        if cand.size <= limit:
-            return ok
-        profit = out.received[cand] * own_c[cand] - out.debt[cand] * own_d[cand]
-        keep = np.zeros(ok.size, dtype=bool)
-        keep[cand[np.argsort(-profit, kind="stable")[:limit]]] = True
-        self.deferred = int(cand.size - limit)
-        return keep
-
-    def _within_capital(self, batch: Batch, out: Liquidations, ok: Bool, own_c: F64, own_d: F64) -> Bool:
-        """Capital per round: the most profitable calls first; the marginal call repays what is left."""
-        budget = self.params.liquidator_capital_usd
-        cand = np.flatnonzero(ok)
-        profit = out.received[cand] * own_c[cand] - out.debt[cand] * own_d[cand]
-        order = cand[np.argsort(-profit, kind="stable")]
-        spend = np.cumsum(out.debt[order] * own_d[order])
-        fits = int(np.searchsorted(spend, budget, side="right"))
-        keep = np.zeros(ok.size, dtype=bool)
-        keep[order[:fits]] = True
-        if fits < order.size:
-            left = budget - (float(spend[fits - 1]) if fits else 0.0)
-            i = order[fits : fits + 1]
-            units = np.floor(np.array([left]) / own_d[i])
-            if units[0] >= 1.0:
-                part = self.model.liquidate(self.m, batch.take(i), units)
-                if part.ok[0]:
-                    out.replace(i, part)
-                    keep[i] = True
-        return keep
 
     def _apply(self, fpos: Idx, rows: Idx, c: F64, d: F64, jc: Idx, jd: Idx, out: Liquidations, sel: Idx) -> None:
         """New balances of the liquidated ``rows`` (followed positions ``fpos``; ``c`` / ``d`` their copies;
