@@ -25,7 +25,7 @@ Bool = NDArray[np.bool_]
 Idx = NDArray[np.intp]
 
 
-def followed(a: F64, d: F64, slack: float, limit: F64) -> Bool:
+def followed(a: F64, d: F64, slack: float, limit: F64 | float) -> Bool:
     """Accounts that can enter the watch set while the price ratios over their slots keep a spread (max/min)
     within ``limit`` of the post-shock prices and ``rho_max >= GUARD``."""
     out: Bool = (d > 0) & (a / limit - slack / GUARD < d)
@@ -45,6 +45,37 @@ class Followed:
     cold_d: F64
     cold_tau: F64
     cold_starts: Idx
+
+
+def per_account(limits: F64, ids: Idx) -> F64 | float:
+    """``limits[ids]`` (a limit per exposure mask, for each account of mask ``ids``), or the one limit when every
+    mask has the same (a scalar compares without gathering a value per account)."""
+    first = float(limits[0]) if limits.size else 0.0
+    if not limits.size or (limits == first).all():
+        return first
+    out: F64 = limits[ids]
+    return out
+
+
+def between(tau: F64, ids: Idx, low: F64 | None, high: F64) -> Idx:
+    """Positions ``i`` (ascending) with ``low[ids[i]] <= tau[i] < high[ids[i]]`` (no lower bound without ``low``):
+    first against the widest bounds over every mask (scalars), then, unless every mask has the same bounds, the
+    few that pass against their own mask's (a gather of the candidates' limits, not of every account's)."""
+    if not high.size:
+        return np.zeros(0, dtype=np.intp)
+    top = float(high.max())
+    keep = tau < top
+    if low is not None:
+        keep &= tau >= float(low.min())
+    cand = np.flatnonzero(keep)
+    if (high == top).all() and (low is None or (low == low[0]).all()):
+        return cand
+    t, own = tau[cand], ids[cand]
+    exact = t < high[own]
+    if low is not None:
+        exact &= t >= low[own]
+    out: Idx = cand[exact]
+    return out
 
 
 class Baseline:
@@ -74,13 +105,15 @@ class DenseBaseline(Baseline):
 
     def follow(self, limits: F64) -> Followed:
         """See :class:`Baseline`."""
-        rows = np.flatnonzero(followed(self.a, self.d, self.slack, limits[self.ids]))
+        rows = np.flatnonzero(followed(self.a, self.d, self.slack, per_account(limits, self.ids)))
         return Followed(rows, self.a[rows], self.d[rows], *_no_cold(self.masks))
 
     def widen(self, old: F64, new: F64) -> tuple[Idx, F64, F64]:
         """See :class:`Baseline`."""
         a, d, slack = self.a, self.d, self.slack
-        rows = np.flatnonzero(followed(a, d, slack, new[self.ids]) & ~followed(a, d, slack, old[self.ids]))
+        rows = np.flatnonzero(
+            followed(a, d, slack, per_account(new, self.ids)) & ~followed(a, d, slack, per_account(old, self.ids))
+        )
         return rows, a[rows], d[rows]
 
 
@@ -97,14 +130,21 @@ class SlotView:
         self.masks = ex.masks.count
         self.rows: Idx = np.flatnonzero(exposed)
         self.w0, self.ws = ex.w0[self.rows], ws[self.rows]
-        self.d0, self.ds = ex.d0[self.rows], ds[self.rows]
         self.live = live[self.rows]
+        # debt sums zeroed where no collateral is counted: such an account's post-shock debt term is 0 (never
+        # liquidatable) without a selection per projection
+        self.d0 = np.where(self.live, ex.d0[self.rows], 0.0)
+        self.ds = np.where(self.live, ds[self.rows], 0.0)
         self.ids = ex.masks.ids[self.rows]
         other = np.flatnonzero(~exposed & live & (ex.d0 > 0))
         a, d = ex.terms(ex.w0[other], ex.d0[other])
         tau = a / (d + self.slack / GUARD)  # followed iff tau < limit
         oid = ex.masks.ids[other]
-        order = np.lexsort((tau, oid))  # by mask, then tau
+        # by mask, then tau (ties in row order): a stable sort by tau, then a stable one by mask (a radix sort of
+        # small integers), the same order as ``np.lexsort((tau, oid))`` in about half the time
+        by_tau = np.argsort(tau, kind="stable")
+        small = np.int16 if self.masks < 2**15 else np.intp
+        order = by_tau[np.argsort(oid[by_tau].astype(small), kind="stable")]
         self.other: Idx = other[order]
         self.other_a, self.other_d, self.tau = a[order], d[order], tau[order]
         self.starts = np.searchsorted(oid[order], np.arange(self.masks + 1))
@@ -148,25 +188,25 @@ class SlotBaseline(Baseline):
         d = np.multiply(view.ds, ratio - 1.0)
         d += view.d0
         np.maximum(d, 0.0, out=d)
-        d *= 1.0 + ROUNDING
-        d[~view.live] = 0.0
+        d *= 1.0 + ROUNDING  # 0 without collateral (the view's debt sums are)
         self.a, self.d = a, d
         # followed iff tau < limit (as for the unexposed accounts); never without debt
+        # (a selection by ``np.where``: a masked assignment is several times slower on a scattered mask)
+        owes = d > 0
         tau = d + self.slack / GUARD
-        np.divide(a, tau, out=tau, where=d > 0)
-        tau[d <= 0] = np.inf
-        self.tau = tau
+        np.divide(a, tau, out=tau, where=owes)
+        self.tau = np.where(owes, tau, np.inf)
 
     def follow(self, limits: F64) -> Followed:
         """See :class:`Baseline`."""
         v = self.v
-        mine = np.flatnonzero(self.tau < limits[v.ids])
+        mine = between(self.tau, v.ids, None, limits)
         return Followed(v.rows[mine], self.a[mine], self.d[mine], *v.others(limits))
 
     def widen(self, old: F64, new: F64) -> tuple[Idx, F64, F64]:
         """See :class:`Baseline`."""
         v = self.v
-        mine = np.flatnonzero((self.tau < new[v.ids]) & (self.tau >= old[v.ids]))
+        mine = between(self.tau, v.ids, old, new)
         other = v.others_between(old, new)
         return (
             np.concatenate([v.rows[mine], v.other[other]]),

@@ -41,17 +41,16 @@ class Masks:
             self.debt_bits: Bool = self.bits
             return
         coll, debt = _slot_keys(book, book.collateral > 0), _slot_keys(book, book.debt > 0)
-        unique, inverse = np.unique(coll | debt, return_inverse=True)
-        self.ids = inverse.astype(np.intp).reshape(-1)
+        unique, self.ids = _unique(coll | debt)
         self.bits = ((unique[:, None] >> np.arange(s_count)) & 1).astype(bool)
         if 2 * s_count > MAX_SLOTS:
             # Branch: no room for both sides in one key: the sided masks are the union ones.
             self.sided_ids, self.coll_bits, self.debt_bits = self.ids, self.bits, self.bits
             return
-        unique, inverse = np.unique(coll | (debt << s_count), return_inverse=True)
+        unique, sided = _unique(coll | (debt << s_count))
         #: ``sided_ids[i]``: the sided mask of account ``i``; ``coll_bits[v, s]`` / ``debt_bits[v, s]``: whether
         #: sided mask ``v`` holds collateral / debt priced by slot ``s``.
-        self.sided_ids = inverse.astype(np.intp).reshape(-1)
+        self.sided_ids = sided
         self.coll_bits = ((unique[:, None] >> np.arange(s_count)) & 1).astype(bool)
         self.debt_bits = ((unique[:, None] >> np.arange(s_count, 2 * s_count)) & 1).astype(bool)
 
@@ -60,25 +59,52 @@ class Masks:
         """Number of distinct masks."""
         return int(self.bits.shape[0])
 
+    @property
+    def sided_count(self) -> int:
+        """Number of distinct sided masks."""
+        return int(self.coll_bits.shape[0])
+
     def spreads(self, rho: F64) -> tuple[F64, F64]:
         """Per row of ``rho`` (price ratios per slot, ``(k, S)``) and mask: the smallest and largest ratio over
         the mask's slots, ``(k, U)`` each (1 for an empty mask)."""
-        r = np.atleast_2d(rho)[:, None, :]
-        lo = np.where(self.bits[None], r, np.inf).min(axis=2)
-        hi = np.where(self.bits[None], r, -np.inf).max(axis=2)
-        empty = ~self.bits.any(axis=1)
-        lo[:, empty], hi[:, empty] = 1.0, 1.0
-        return lo, hi
+        return _extremes(np.atleast_2d(rho), self.bits, self.bits)
 
     def sided_spreads(self, rho: F64) -> tuple[F64, F64]:
         """Per row of ``rho`` and sided mask: the smallest ratio over its collateral's slots and the largest over
         its debt's, ``(k, V)`` each (1 for an empty side)."""
-        r = np.atleast_2d(rho)[:, None, :]
-        lo = np.where(self.coll_bits[None], r, np.inf).min(axis=2)
-        hi = np.where(self.debt_bits[None], r, -np.inf).max(axis=2)
-        lo[:, ~self.coll_bits.any(axis=1)] = 1.0
-        hi[:, ~self.debt_bits.any(axis=1)] = 1.0
-        return lo, hi
+        return _extremes(np.atleast_2d(rho), self.coll_bits, self.debt_bits)
+
+
+#: Keys below this are made unique by counting (one pass) instead of sorting.
+COUNTED_KEYS = 1 << 20
+
+
+def _unique(keys: NDArray[np.int64]) -> tuple[NDArray[np.int64], Idx]:
+    """``np.unique(keys, return_inverse=True)`` for non-negative keys: by a count per key when the keys are small
+    (an exposure key has a bit per slot and side: at most 2**16 with 8 slots), which takes one pass instead of a
+    sort of the book."""
+    if keys.size == 0 or int(keys.max()) >= COUNTED_KEYS:
+        unique, inverse = np.unique(keys, return_inverse=True)
+        return unique, inverse.astype(np.intp).reshape(-1)
+    present = np.bincount(keys) > 0
+    rank = np.cumsum(present) - 1  # the position of each present key among the sorted distinct keys
+    return np.flatnonzero(present).astype(np.int64), rank[keys].astype(np.intp)
+
+
+def _extremes(rho: F64, lo_bits: Bool, hi_bits: Bool) -> tuple[F64, F64]:
+    """Per row of ``rho`` (``(k, S)``) and mask: the smallest ratio over the slots of ``lo_bits[mask]`` and the
+    largest over those of ``hi_bits[mask]`` (1 where a mask has none), ``(k, U)`` each. One slot at a time: a
+    minimum of ``(k, U)`` tables instead of a reduction over a ``(k, U, S)`` one (the same values: min and max
+    are exact)."""
+    k, (u, s_count) = rho.shape[0], lo_bits.shape
+    lo, hi = np.full((k, u), np.inf), np.full((k, u), -np.inf)
+    for s in range(s_count):
+        col = rho[:, s : s + 1]
+        np.minimum(lo, col, out=lo, where=lo_bits[:, s])
+        np.maximum(hi, col, out=hi, where=hi_bits[:, s])
+    lo[:, ~lo_bits.any(axis=1)] = 1.0
+    hi[:, ~hi_bits.any(axis=1)] = 1.0
+    return lo, hi
 
 
 def _slot_keys(book: CascadeBook, held: Bool) -> NDArray[np.int64]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -25,6 +26,7 @@ from monitor.errors import DataError
 from monitor.risk.baseline import Baseline
 from monitor.risk.clock import Clock
 from monitor.risk.health import Health, toxic, unit_prices
+from monitor.risk.liquidators import within_capital, within_count
 from monitor.risk.market import CascadeBook
 from monitor.risk.model import Batch, Liquidations
 from monitor.risk.oracles import Oracles
@@ -236,7 +238,11 @@ class Run:
         # classes that see the default prices are priced as the default class
         own = np.where(np.isin(risk_class, self.m.differing), risk_class, 0) if self.m.differing else risk_class
         for cid in {0, *self.m.differing}:
-            part = d[:, own == cid] if self.m.differing else d
+            part = d
+            if self.m.differing:
+                mine = own == cid
+                if not mine.all():
+                    part = d[:, mine]  # Branch: accounts of several classes: this class's columns
             if part.size:
                 self.dead_units[cid] = self.dead_units.get(cid, np.zeros(self.m.size)) + part.sum(axis=1)
 
@@ -257,10 +263,11 @@ class Run:
         if at.size == 0:
             return Outcome(0, 0.0, 0.0, 0.0, received, 0)
         if at.size == c.shape[1]:
-            ca, da = c, d  # Branch: every watched account is liquidated (``at`` is all columns): no copy
+            # Branch: every watched account is liquidated (``at`` is all columns): no copy
+            ca, da, ha = c, d, h
         else:
-            ca, da = np.take(c, at, axis=1), np.take(d, at, axis=1)
-        batch = Batch(ca, da, self.book.risk_class[watch[at]], h.take(at), self.prices)
+            ca, da, ha = np.take(c, at, axis=1), np.take(d, at, axis=1), h.take(at)
+        batch = Batch(ca, da, self.book.risk_class[watch[at]], ha, self.prices)
         out = self.model.liquidate(m, batch, np.full(at.size, np.inf))
         jc, jd = out.collateral_asset, out.debt_asset
         unit = m.price_unit
@@ -273,9 +280,9 @@ class Run:
             ok &= profit >= p.min_profit_usd
         self.deferred = 0
         if p.liquidations_per_block is not None:
-            ok = self._within_count(out, ok, own_c, own_d, p.liquidations_per_block)
+            ok, self.deferred = within_count(out, ok, own_c, own_d, p.liquidations_per_block)
         if math.isfinite(p.liquidator_capital_usd):
-            ok = self._within_capital(batch, out, ok, own_c, own_d)
+            ok = within_capital(self.model, m, batch, out, ok, own_c, own_d, p.liquidator_capital_usd)
         sel = np.flatnonzero(ok)
         if sel.size == at.size:
             # Branch: every call goes through: the batch's balances (private to this round) are updated in place.
@@ -283,63 +290,52 @@ class Run:
         elif sel.size:
             self._apply(wpos[at[sel]], watch[at[sel]], np.take(ca, sel, axis=1), np.take(da, sel, axis=1), jc[sel],
                         jd[sel], out, sel)  # fmt: skip
-        received = np.bincount(jc[sel], weights=out.received[sel], minlength=m.size).astype(np.float64)
-        repaid_usd = out.debt[sel] * own_d[sel]
-        self.repaid_usd_by_class += np.bincount(batch.risk_class[sel], weights=repaid_usd, minlength=m.n_classes)
+        every = sel.size == at.size
+
+        def of_sent(x: NDArray[Any]) -> NDArray[Any]:
+            """``x`` of the calls sent (no gather when every call was)."""
+            return x if every else x[sel]
+
+        jc_sent, own_c_sent, received_sent = of_sent(jc), of_sent(own_c), of_sent(out.received)
+        received = np.bincount(jc_sent, weights=received_sent, minlength=m.size).astype(np.float64)
+        repaid_usd = of_sent(out.debt) * of_sent(own_d)
+        risk_class = of_sent(batch.risk_class)
+        self.repaid_usd_by_class += np.bincount(risk_class, weights=repaid_usd, minlength=m.n_classes)
         return Outcome(
             count=int(sel.size),
             debt_usd=float(repaid_usd.sum()),
-            seized_usd=float((out.received[sel] * own_c[sel]).sum()),
-            fee_usd=float((out.fee[sel] * own_c[sel]).sum()),
+            seized_usd=float((received_sent * own_c_sent).sum()),
+            fee_usd=float((of_sent(out.fee) * own_c_sent).sum()),
             received=received,
             skipped=int(at.size - sel.size),
         )
-
-    def _within_count(self, out: Liquidations, ok: Bool, own_c: F64, own_d: F64, limit: int) -> Bool:
-        """Liquidations per block: the ``limit`` most profitable calls; the others wait for the next block."""
-        cand = np.flatnonzero(ok)
-        if cand.size <= limit:
-            return ok
-        profit = out.received[cand] * own_c[cand] - out.debt[cand] * own_d[cand]
-        keep = np.zeros(ok.size, dtype=bool)
-        keep[cand[np.argsort(-profit, kind="stable")[:limit]]] = True
-        self.deferred = int(cand.size - limit)
-        return keep
-
-    def _within_capital(self, batch: Batch, out: Liquidations, ok: Bool, own_c: F64, own_d: F64) -> Bool:
-        """Capital per round: the most profitable calls first; the marginal call repays what is left."""
-        budget = self.params.liquidator_capital_usd
-        cand = np.flatnonzero(ok)
-        profit = out.received[cand] * own_c[cand] - out.debt[cand] * own_d[cand]
-        order = cand[np.argsort(-profit, kind="stable")]
-        spend = np.cumsum(out.debt[order] * own_d[order])
-        fits = int(np.searchsorted(spend, budget, side="right"))
-        keep = np.zeros(ok.size, dtype=bool)
-        keep[order[:fits]] = True
-        if fits < order.size:
-            left = budget - (float(spend[fits - 1]) if fits else 0.0)
-            i = order[fits : fits + 1]
-            units = np.floor(np.array([left]) / own_d[i])
-            if units[0] >= 1.0:
-                part = self.model.liquidate(self.m, batch.take(i), units)
-                if part.ok[0]:
-                    out.replace(i, part)
-                    keep[i] = True
-        return keep
 
     def _apply(self, fpos: Idx, rows: Idx, c: F64, d: F64, jc: Idx, jd: Idx, out: Liquidations, sel: Idx) -> None:
         """New balances of the liquidated ``rows`` (followed positions ``fpos``; ``c`` / ``d`` their copies;
         ``sel`` indexes ``out``), and their screening bounds."""
         c, d = np.ascontiguousarray(c), np.ascontiguousarray(d)
         cf, df = c.reshape(-1), d.reshape(-1)  # views: one flat index per (asset, column)
+        # Branch: every call of the batch went through -> its arrays as they are (no gather by ``sel``).
+        every = sel.size == out.ok.size
+        seized, repaid = (out.collateral, out.debt) if every else (out.collateral[sel], out.debt[sel])
+        capped, write_off = (out.capped, out.write_off) if every else (out.capped[sel], out.write_off[sel])
         cols = np.arange(rows.size)
-        at_c, at_d = jc * rows.size + cols, jd * rows.size + cols
-        seized_left = np.where(out.capped[sel], 0.0, np.maximum(cf[at_c] - out.collateral[sel], 0.0))
+        at_c = jc * rows.size
+        at_c += cols
+        at_d = jd * rows.size
+        at_d += cols
+        seized_left = cf[at_c]
+        seized_left -= seized
+        np.maximum(seized_left, 0.0, out=seized_left)
+        seized_left = np.where(capped, 0.0, seized_left)
         cf[at_c] = seized_left
-        df[at_d] = np.maximum(df[at_d] - out.debt[sel], 0.0)
+        debt_left = df[at_d]
+        debt_left -= repaid
+        np.maximum(debt_left, 0.0, out=debt_left)
+        df[at_d] = debt_left
         self.liquidations += int(rows.size)
         # Branch: no collateral left and the protocol writes the remaining debt off (e.g. Aave v3.3 deficits).
-        gone = np.flatnonzero(out.write_off[sel])
+        gone = np.flatnonzero(write_off)
         if gone.size:
             own = self.prices[: self.m.size] / self.m.units
             written = own * d[:, gone].sum(axis=1) / self.m.price_unit
@@ -355,8 +351,13 @@ class Run:
         # only an account whose seized reserve is now empty can have no collateral left
         live = np.ones(rows.size, dtype=bool)
         empty = np.flatnonzero(seized_left == 0)
-        live[empty] = c[:, empty].sum(axis=0) > 0
-        dead = empty[~live[empty] & (d[:, empty].sum(axis=0) > 0)]
+        if empty.size:
+            # the empty columns' sums taken from the sums of every column (the same sums, without gathering the
+            # empty columns first)
+            live[empty] = c.sum(axis=0)[empty] > 0
+            dead = empty[~live[empty] & (d.sum(axis=0)[empty] > 0)]
+        else:
+            dead = empty
         if dead.size:
             self._bury(d[:, dead], risk_class[dead])
         self.watch.moved(fpos, c, d, risk_class, live)

@@ -48,27 +48,31 @@ class Overlay:
 
     def put(self, rows: Idx, c: F64, d: F64) -> None:
         """Store new balances of book ``rows``."""
-        p = self.pos[rows]
-        new = np.flatnonzero(p < 0)
-        if new.size == rows.size:
-            # Branch: all of them new: they take the next columns in order (a slice, not a scatter).
-            self._grow(self.n + new.size)
-            at = slice(self.n, self.n + new.size)
-            self.pos[rows] = np.arange(self.n, self.n + new.size)
-            self.rows[at] = rows
-            self.n += new.size
-            self.c[:, at] = c
-            self.d[:, at] = d
-            return
-        if new.size:
-            self._grow(self.n + new.size)
-            slots = np.arange(self.n, self.n + new.size)
-            self.pos[rows[new]] = slots
-            self.rows[slots] = rows[new]
-            p[new] = slots
-            self.n += new.size
-        self.c[:, p] = c
-        self.d[:, p] = d
+        if self.n:
+            # (nothing stored yet: every row is new, without looking up positions scattered over the book's)
+            p = self.pos[rows]
+            new = np.flatnonzero(p < 0)
+            if new.size < rows.size:
+                # Branch: some stored already: their columns are overwritten; the new ones take the next columns.
+                if new.size:
+                    self._grow(self.n + new.size)
+                    slots = np.arange(self.n, self.n + new.size)
+                    self.pos[rows[new]] = slots
+                    self.rows[slots] = rows[new]
+                    p[new] = slots
+                    self.n += new.size
+                self.c[:, p] = c
+                self.d[:, p] = d
+                return
+        # Branch: all of them new: they take the next columns in order (a slice, not a scatter).
+        k = rows.size
+        self._grow(self.n + k)
+        at = slice(self.n, self.n + k)
+        self.pos[rows] = np.arange(self.n, self.n + k)
+        self.rows[at] = rows
+        self.n += k
+        self.c[:, at] = c
+        self.d[:, at] = d
 
     def _grow(self, need: int) -> None:
         cap = self.rows.size

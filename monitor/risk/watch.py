@@ -68,11 +68,14 @@ class Watch:
         self.follow: Idx = np.concatenate([rows, cold])
         self.fa: F64 = np.concatenate([a, ca])
         self.fd: F64 = np.concatenate([d, cd])
-        self.fchk: NDArray[np.int64] = np.zeros(self.follow.size, dtype=np.int64)
-        self.fmask: Idx = self.masks.ids[self.follow]
         self.fsided: Idx = self.masks.sided_ids[self.follow]
+        #: ``check * sided masks + sided mask`` of each followed account: where its spreads since its last look
+        #: are in the flattened ``(checks, sided masks)`` table (check 0: the post-shock prices)
+        self.fkey: Idx = self.fsided.copy()
         self.cold_tau: F64 = f.cold_tau
         self.cold_starts: Idx = f.cold_starts + hot
+        #: The mask of each cold position (its block).
+        self.cold_block: Idx = np.repeat(np.arange(f.cold_starts.size - 1), np.diff(f.cold_starts))
         self.hot = np.zeros(self.follow.size, dtype=bool)
         self.hot[:hot] = True
         self.hot_pos: Idx = np.arange(hot)
@@ -89,9 +92,9 @@ class Watch:
         start = self.follow.size
         self.follow = np.concatenate([self.follow, rows])
         self.fa, self.fd = np.concatenate([self.fa, a]), np.concatenate([self.fd, d])
-        self.fchk = np.concatenate([self.fchk, np.zeros(rows.size, dtype=np.int64)])
-        self.fmask = np.concatenate([self.fmask, self.masks.ids[rows]])
-        self.fsided = np.concatenate([self.fsided, self.masks.sided_ids[rows]])
+        sided = self.masks.sided_ids[rows]
+        self.fsided = np.concatenate([self.fsided, sided])
+        self.fkey = np.concatenate([self.fkey, sided])
         self.hot = np.concatenate([self.hot, np.ones(rows.size, dtype=bool)])
         self.hot_pos = np.concatenate([self.hot_pos, np.arange(start, start + rows.size)])
 
@@ -109,28 +112,24 @@ class Watch:
         live[mine] = ov.c[:, p[mine]].sum(axis=0) > 0
         self.checks.append(self.prices.copy())
         self.fa, self.fd = a, np.where(live, dd, 0.0)
-        self.fchk[:] = len(self.checks) - 1
+        self.fkey = self.fsided + (len(self.checks) - 1) * self.masks.sided_count
         self.hot[:] = True
         self.hot_pos = np.arange(self.follow.size)
 
     def _cold_candidates(self, lo0: F64, hi0: F64) -> Idx:
         """Cold followed accounts whose bound (from the post-shock prices) is below 1 now: per mask, the prefix
-        with ``tau < rho_max / rho_min`` (all of the mask's when ``rho_max < GUARD``), then checked with the
-        sided bound (:mod:`monitor.risk.masks`)."""
-        starts, parts = self.cold_starts, []
-        for u in np.flatnonzero(starts[1:] > starts[:-1]).tolist():
-            lo, hi = int(starts[u]), int(starts[u + 1])
-            if hi0[u] >= GUARD:
-                k = int(np.searchsorted(self.cold_tau[lo - starts[0] : hi - starts[0]], hi0[u] / lo0[u] * (1.0 + 1e-9),
-                                        side="right"))  # fmt: skip
-            else:
-                k = hi - lo
-            if k:
-                parts.append(np.arange(lo, lo + k))
-        if not parts:
+        with ``tau <= rho_max / rho_min`` (all of the mask's when ``rho_max < GUARD``) not watched yet, then
+        checked with the sided bound (:mod:`monitor.risk.masks`)."""
+        start = int(self.cold_starts[0])
+        if self.cold_tau.size == 0:
             return np.zeros(0, dtype=np.intp)
-        cand = np.concatenate(parts)
-        cand = cand[~self.hot[cand]]
+        # within a mask's block tau ascends, so ``tau <= limit of its mask`` is the block's prefix that a
+        # search per mask would find: one comparison over the cold accounts instead of a search per mask
+        limit = np.where(hi0 >= GUARD, hi0 / lo0 * (1.0 + 1e-9), np.inf)
+        near = self.cold_tau <= limit[self.cold_block]
+        near &= ~self.hot[start : start + self.cold_tau.size]
+        cand: Idx = np.flatnonzero(near)
+        cand += start
         lo, hi = (x[0] for x in self.masks.sided_spreads(self.prices / self.ref))
         sided = self.fsided[cand]
         keep = may_liquidate(self.fa[cand], self.fd[cand], self.ex.slack, lo[sided], hi[sided])
@@ -138,14 +137,22 @@ class Watch:
         return out
 
     def _hot_candidates(self) -> Idx:
-        """Accounts watched before whose sided bound, from the prices of their last look, is below 1 now."""
+        """Accounts watched before whose sided bound, from the prices of their last look, is below 1 now.
+
+        Hot accounts whose terms say never liquidatable (``fd`` 0: no debt or no collateral left, which stays so
+        until :meth:`relinear` follows every account again) leave ``hot_pos`` here, once their ``fd`` is read."""
         hp = self.hot_pos
         if hp.size == 0:
             return hp
+        fd = self.fd[hp]
+        alive = fd > 0
+        if not alive.all():
+            hp, fd = hp[alive], fd[alive]
+            self.hot_pos = hp
         lo_k, hi_k = self.masks.sided_spreads(self.prices / np.array(self.checks))  # (checks, sided masks)
-        at = self.fchk[hp] * lo_k.shape[1] + self.fsided[hp]
+        at = self.fkey[hp]
         lo, hi = np.take(lo_k, at), np.take(hi_k, at)
-        out: Idx = hp[may_liquidate(self.fa[hp], self.fd[hp], self.ex.slack, lo, hi)]
+        out: Idx = hp[may_liquidate(self.fa[hp], fd, self.ex.slack, lo, hi)]
         return out
 
     def screen(self, prices: F64) -> tuple[Idx, Idx, F64, F64, Health]:
@@ -178,8 +185,7 @@ class Watch:
         a, dd = self.ex.terms_exact(h)
         # no collateral or no debt (in base units, as the pool sees it): never liquidatable from here on
         self.fa[wpos], self.fd[wpos] = a, np.where((h.t > 0) & (h.d > 0), dd, 0.0)
-        self.fchk[wpos] = len(self.checks) - 1
-        self.hot_pos = self.hot_pos[self.fd[self.hot_pos] > 0]
+        self.fkey[wpos] = self.fsided[wpos] + (len(self.checks) - 1) * self.masks.sided_count
         return wpos, watch, c, d, h
 
     def moved(self, fpos: Idx, c: F64, d: F64, risk_class: NDArray[np.int64], live: NDArray[np.bool_]) -> None:

@@ -31,7 +31,7 @@ def test_bench_cascade_json() -> None:
     assert doc["accounts"] == 2000
     assert set(doc["projection_ms"]) == {"WETH-20%", "WETH-5%", "WETH-10%", "WETH-50%"}
     assert all(v > 0 for v in doc["projection_ms"].values())
-    positive(doc, "sweep_s", "loop_ratio", "sweep_projections")
+    positive(doc, "sweep_s", "loop_ratio", "sweep_projections", "projection_first_cpu_ms", "lookahead_cpu_ms")
     assert list(doc["critical_shock"]) == ["WETH"]
     assert doc["loop_same_rounds"] is True
 

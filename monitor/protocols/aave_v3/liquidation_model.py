@@ -150,15 +150,30 @@ def percent_div_ceil(v: F64, p: F64) -> F64:
 def _largest(market: RiskMarket, x: F64, up: F64) -> Idx:
     """Per column, the held asset (balance > 0) ranked first by ``(floor(value), symbol)``.
 
-    The rows are visited largest symbol first, so ``argmax`` (the first of equal maxima) breaks a tie of
-    values towards the larger symbol; a column holding nothing gets the largest symbol, as a tie of -1s."""
-    order = market.symbol_order
-    value = np.take(x, order, axis=0)
-    held = value > 0
-    value *= up[order]
-    np.floor(value, out=value)
-    np.copyto(value, -1.0, where=~held)
-    out: Idx = order[np.argmax(value, axis=0)]
+    The rows are visited largest symbol first and a later row wins only with a strictly larger value, so a tie
+    of values goes to the larger symbol; a column holding nothing gets the largest symbol, as a tie of -1s.
+    One row at a time: a few temporaries of one row's length instead of a copy of every row (and no ``argmax``
+    across rows, which numpy does on a transposed copy)."""
+    order = market.symbol_order.tolist()
+    n = x.shape[1]
+    out: Idx = np.full(n, order[0], dtype=np.intp)
+    best: F64 | None = None
+    wins, step = np.empty(n, dtype=bool), np.empty(n, dtype=np.intp)
+    for j in order:
+        row = x[j]
+        value = np.multiply(row, up[j])
+        np.floor(value, out=value)
+        value = np.where(row > 0, value, -1.0)  # not held: -1
+        if best is None:
+            best = value
+            continue
+        # the row wins where strictly larger; the index moves there by arithmetic (no masked assignment, which
+        # costs about ten times as much on a scattered mask)
+        np.greater(value, best, out=wins)
+        np.subtract(j, out, out=step)
+        step *= wins
+        out += step
+        np.maximum(best, value, out=best)
     return out
 
 
@@ -167,7 +182,7 @@ def choose(market: RiskMarket, c: F64, d: F64, prices: F64) -> tuple[Idx, Idx]:
 
     The liquidator ranks the held positions by ``(floor(balance * price / 10**decimals), symbol)``: the larger
     value, on a tie the larger symbol (``max`` over tuples, as monitor.devnet.liquidator does)."""
-    up = own_unit_prices(market, prices)[:, None]
+    up = own_unit_prices(market, prices)
     return _largest(market, c, up), _largest(market, d, up)
 
 
@@ -323,9 +338,10 @@ class AaveV3Liquidation(LiquidationModel):
         cols = np.arange(jc.size)
         cls = batch.risk_class * market.size
         h = batch.health
+        # one flat index per (reserve, column): a 1-D take, about twice as fast as indexing by two arrays
         terms = Terms(
-            bal=batch.c[jc, cols],
-            debt=batch.d[jd, cols],
+            bal=np.take(batch.c.reshape(-1), jc * jc.size + cols),
+            debt=np.take(batch.d.reshape(-1), jd * jd.size + cols),
             pc=batch.prices[market.slot_flat[cls + jc]],
             pd=batch.prices[market.slot_flat[cls + jd]],
             uc=market.units[jc],

@@ -1,0 +1,91 @@
+"""The projection's vectorised steps against straightforward references on random inputs (hypothesis): the
+liquidator's pick, the per-mask price spreads, the follow-limit selection and the exposure masks' ids. The whole
+projection is compared with the per-account loop in test_engine_vs_loop.py and with properties in
+test_properties.py."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from monitor.protocols.aave_v3.liquidation_model import _largest, own_unit_prices
+from monitor.risk import synthetic as syn
+from monitor.risk.baseline import between
+from monitor.risk.masks import COUNTED_KEYS, _extremes, _unique
+
+BOOK = syn.book(syn.Population(200, seed=5))
+MARKET = BOOK.market
+
+
+def largest_reference(x: np.ndarray, up: np.ndarray) -> list[int]:
+    """Per column: the held reserve with the largest ``(floor(balance * unit price), symbol)``, as the devnet's
+    liquidator takes ``max`` over tuples; the largest symbol when nothing is held."""
+    syms = MARKET.symbols
+    out = []
+    for i in range(x.shape[1]):
+        held = [(math.floor(float(x[j, i]) * float(up[j])), syms[j], j) for j in range(MARKET.size) if x[j, i] > 0]
+        out.append(max(held)[2] if held else max(range(MARKET.size), key=lambda j: syms[j]))
+    return out
+
+
+balances = st.lists(
+    st.sampled_from([0.0, 1.0, 7.0, 1e6, 3e17, 1e18, 2.5e21]), min_size=MARKET.size, max_size=MARKET.size
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(balances, min_size=1, max_size=40), st.floats(0.3, 3.0), st.booleans())
+def test_the_pick_is_the_largest_value_then_the_largest_symbol(columns: list[list[float]], move: float,
+                                                               equal_prices: bool) -> None:  # fmt: skip
+    """Ties of values (equal balances at equal unit prices), empty columns and large balances included."""
+    x = np.array(columns, dtype=np.float64).T.copy()
+    prices = MARKET.prices.copy()
+    prices[0] = max(math.floor(prices[0] * move), 1.0)
+    up = own_unit_prices(MARKET, prices)
+    if equal_prices:
+        up = np.full(MARKET.size, up[0])
+    assert _largest(MARKET, x, up).tolist() == largest_reference(x, up)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 7), st.integers(0, 2**32 - 1))
+def test_mask_extremes_are_the_min_and_max_over_each_masks_slots(checks: int, masks: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    slots = 6
+    rho = rng.uniform(0.2, 2.0, (checks, slots))
+    lo_bits, hi_bits = rng.random((masks, slots)) < 0.4, rng.random((masks, slots)) < 0.4
+    lo, hi = _extremes(rho, lo_bits, hi_bits)
+    for k in range(checks):
+        for u in range(masks):
+            assert lo[k, u] == (rho[k, lo_bits[u]].min() if lo_bits[u].any() else 1.0)
+            assert hi[k, u] == (rho[k, hi_bits[u]].max() if hi_bits[u].any() else 1.0)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 300), st.integers(1, 6), st.booleans(), st.booleans(), st.integers(0, 2**32 - 1))
+def test_between_selects_what_a_per_account_comparison_selects(n: int, masks: int, uniform: bool, lower: bool,
+                                                               seed: int) -> None:  # fmt: skip
+    rng = np.random.default_rng(seed)
+    steps = np.array([1.04, 1.15, 2.0, np.inf])
+    tau = np.where(rng.random(n) < 0.1, np.inf, rng.choice([0.9, 1.04, 1.1, 1.15, 1.5, 2.0, 3.0], n))
+    ids = rng.integers(0, masks, n)
+    high = np.full(masks, 1.15) if uniform else rng.choice(steps, masks)
+    low = np.minimum(high, rng.choice(steps, masks)) if lower else None
+    want = tau < high[ids]
+    if low is not None:
+        want &= tau >= low[ids]
+    assert between(tau, ids, low, high).tolist() == np.flatnonzero(want).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 500), st.sampled_from([4, 1 << 16, COUNTED_KEYS, 1 << 40]), st.integers(0, 2**32 - 1))
+def test_mask_ids_are_np_unique_by_counting_or_sorting(n: int, span: int, seed: int) -> None:
+    """Small keys are counted, large ones sorted: the same distinct keys and inverse as ``np.unique``."""
+    keys = np.random.default_rng(seed).integers(0, span, n, dtype=np.int64)
+    unique, inverse = _unique(keys)
+    want, want_inverse = np.unique(keys, return_inverse=True)
+    assert unique.tolist() == want.tolist()
+    assert inverse.tolist() == want_inverse.reshape(-1).tolist()
