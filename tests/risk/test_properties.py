@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from monitor.protocols.aave_v3.liquidation_model import AaveV3Liquidation
@@ -17,6 +17,9 @@ PROPS = settings(max_examples=30, deadline=None)
 
 @PROPS
 @given(mk.accounts_strategy, st.floats(0.01, 0.85), st.floats(0.01, 0.5), st.sampled_from([20e6, 100e6]))
+# a $1M position at HF 2.125 in a $20M pool: the smaller shock leaves it at HF 0.996 (50% per call, two calls
+# at falling prices), the bigger at 0.946 (all at once); the bigger shock's final price is 1.0001x the smaller's
+@example([(0, 1057472.0, 1, 2.125)], 0.53125, 0.0234375, 20e6)
 def test_a_bigger_shock_never_cascades_less(
     accounts: list[tuple[int, float, int, float]], small: float, more: float, tvl: float
 ) -> None:
@@ -25,13 +28,14 @@ def test_a_bigger_shock_never_cascades_less(
     Not exactly: an account just above HF 0.95 after the smaller shock is liquidated 50% at a time over several
     rounds, at falling prices, so it can give up slightly more collateral (hence lower the price slightly more,
     and end in dust bad debt) than after a shock that closes it at once (HF < 0.95: 100%). Hypothesis finds
-    such cases at ~1e-7 of the price; the final price is compared within 1e-4.
+    such cases up to ~1e-4 of the price (the example: one large position in a small pool); the final price is
+    compared within 1e-3.
     """
     book = mk.build(accounts, RM)
     proj = Projector(book, mk.venues(RM, tvl), model=mk.V30)
     big = min(small + more, 0.95)
     a, b = proj.project({"WETH": -small}), proj.project({"WETH": -big})
-    assert b.final_prices_usd[mk.WETH] <= a.final_prices_usd[mk.WETH] * (1 + 1e-4)
+    assert b.final_prices_usd[mk.WETH] <= a.final_prices_usd[mk.WETH] * (1 + 1e-3)
     assert b.accounts_liquidated >= a.accounts_liquidated
     assert b.liquidations >= 1 or a.liquidations == 0
     assert a.converged and b.converged

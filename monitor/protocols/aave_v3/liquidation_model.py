@@ -251,12 +251,14 @@ def max_cover(terms: Terms, rules: Rules, maths: Maths = "v3.0") -> F64:
 
 def amounts(terms: Terms, cover: F64, rules: Rules, maths: Maths = "v3.0") -> Amounts:
     """``_calculateAvailableCollateralToLiquidate`` for ``cover`` debt, plus the v3.3 dust and deficit checks."""
-    base = np.floor(terms.pd * cover * terms.uc / (terms.pc * terms.ud))
+    # nudged like the health factor's values: a quotient that is an exact integer must not floor one below it
+    # (its float64 products pass 2**53; one unit less flips the capped branch where ``wanted`` meets ``bal``)
+    base = np.floor(terms.pd * cover * terms.uc / (terms.pc * terms.ud) * FLOOR_NUDGE)
     wanted = percent_mul(base, terms.bonus)
     capped = wanted > terms.bal
     # Branch: more than the balance -> take it all and repay only what it is worth.
     coll = np.where(capped, terms.bal, wanted)
-    worth = np.floor(terms.pc * terms.bal * terms.ud / (terms.pd * terms.uc))
+    worth = np.floor(terms.pc * terms.bal * terms.ud / (terms.pd * terms.uc) * FLOOR_NUDGE)
     # Branch: v3.6 rounds the debt needed for the whole balance up (percentDivCeil), v3.0 half up.
     need = percent_div_ceil(worth, terms.bonus) if maths == "v3.6" else percent_div(worth, terms.bonus)
     debt = np.where(capped, need, cover)
