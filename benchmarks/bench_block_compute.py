@@ -77,7 +77,7 @@ class _Tracker:
 
 
 class Steps:
-    """Thread CPU seconds of each step, per block."""
+    """CPU seconds of the process (every thread) spent in each step, per block."""
 
     def __init__(self) -> None:
         self.cpu: dict[str, list[float]] = {}

@@ -40,7 +40,7 @@ from benchmarks.step_breakdown import Breakdown, percentile
 from monitor.config import parse_config
 from monitor.daemon.run import Daemon
 from monitor.devnet.activity import ActivityGenerator
-from monitor.devnet.anvil import Anvil, free_port
+from monitor.devnet.anvil import DEFAULT_HISTORY_STATES, Anvil, free_port
 from monitor.devnet.build import build_devnet
 from monitor.devnet.monitor_config import LIVE_DEVNET_CONFIRMATIONS, devnet_config
 from monitor.devnet.population import PopulationSpec, populate
@@ -291,7 +291,7 @@ async def _run(cfg_dict: dict[str, object], port: int, args: argparse.Namespace,
         "borrowers": args.borrowers,
         "duration_s": wall,
         "block_interval_s": args.block_interval,
-        "prune_history": args.prune_history,
+        "prune_history": DEFAULT_HISTORY_STATES if args.prune_history is None else args.prune_history,
         "cold_index_s": cold_s,
         "blocks_mined": len(obs.mined),
         "blocks_unserved": unserved,
@@ -367,7 +367,7 @@ def main() -> None:
     parser.add_argument("--poll-ms", type=float, default=25.0, help="how often /metrics is scraped")
     parser.add_argument("--drain", type=float, default=15.0, help="seconds to wait for the last block at the end")
     parser.add_argument("--prune-history", type=int, nargs="?", const=0, default=None, metavar="N",
-                        help="run anvil with --prune-history (keep N states in memory; bare: keep none)")  # fmt: skip
+                        help="states anvil keeps in memory (default: the devnet's 128; bare: anvil's minimum)")  # fmt: skip
     parser.add_argument("--confirmations", type=int, default=LIVE_DEVNET_CONFIRMATIONS,
                         help="blocks behind the head the daemon reads at (default: a running devnet's, "
                              f"{LIVE_DEVNET_CONFIRMATIONS})")  # fmt: skip
@@ -382,10 +382,12 @@ def main() -> None:
         parser.error("--duration, --block-interval and --poll-ms must be positive")
     if args.confirmations < 0:
         parser.error("--confirmations must be >= 0")
-    anvil = Anvil()  # the devnet's bounded history (DEFAULT_HISTORY_STATES)
-    if args.prune_history is not None:
-        extra = ["--prune-history"] + ([str(args.prune_history)] if args.prune_history else [])
-        anvil = Anvil(history_states=None, extra_args=extra)
+    if args.prune_history is None:
+        anvil = Anvil()  # the devnet's bounded history (DEFAULT_HISTORY_STATES blocks)
+    elif args.prune_history:
+        anvil = Anvil(history_states=args.prune_history)
+    else:
+        anvil = Anvil(history_states=None, extra_args=["--prune-history"])  # bare: anvil's own minimum
     with anvil as node, DevRpc(node.url) as rpc, tempfile.TemporaryDirectory() as tmp:
         dep = build_devnet(rpc)
         _progress(f"populating {args.borrowers:,} borrowers ...")

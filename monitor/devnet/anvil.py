@@ -127,6 +127,9 @@ class Anvil:
             self._proc = subprocess.Popen(
                 self.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
             )
+        except OSError:
+            self.stop()  # removes the spill directory made for it
+            raise
         finally:
             log.close()
         deadline = time.monotonic() + timeout_s
@@ -156,7 +159,8 @@ class Anvil:
                 proc.wait(timeout=timeout_s)
             except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.wait(timeout=timeout_s)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=timeout_s)
         states_dir, self._states_dir = self._states_dir, None
         if states_dir is not None:
             shutil.rmtree(states_dir, ignore_errors=True)

@@ -38,6 +38,17 @@ def test_ray_mul_floats_is_the_integer_formula_rounded_once(add: int) -> None:
         assert got.tolist() == [float((v * index + add) // RAY) for v in values], index
         got = ray_mul_floats(_objects(values), index, add, _objects(extra))
         assert got.tolist() == [float((v * index + add) // RAY + e) for v, e in zip(values, extra, strict=True)]
+
+
+@pytest.mark.parametrize("add", [0, HALF_RAY, RAY - 1])
+def test_ray_mul_floats_with_tight_bits_and_a_small_index(add: int) -> None:
+    """The bits the book passes are the balances' own (a few, for small balances): the dividend's bound must then
+    come from ``add`` where ``v * index`` is smaller than it (an index below RAY, as ReserveInput accepts)."""
+    values = [0, 1, 2, 3, 5, 7]
+    tight = max(v.bit_length() for v in values)
+    for index in (1, 10**20, RAY // 3, RAY, 3 * RAY + 7):
+        got = ray_mul_floats(_objects(values), index, add, value_bits=tight)
+        assert got.tolist() == [float((v * index + add) // RAY) for v in values], index
     assert ray_mul_floats(_objects([]), RAY, add).size == 0
     # a tighter bound on the values' bits (the book keeps one per reserve) gives the same floats
     small = [v >> 170 for v in values]

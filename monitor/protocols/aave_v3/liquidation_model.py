@@ -252,7 +252,9 @@ def max_cover(terms: Terms, rules: Rules, maths: Maths = "v3.0") -> F64:
 def amounts(terms: Terms, cover: F64, rules: Rules, maths: Maths = "v3.0") -> Amounts:
     """``_calculateAvailableCollateralToLiquidate`` for ``cover`` debt, plus the v3.3 dust and deficit checks."""
     # nudged like the health factor's values: a quotient that is an exact integer must not floor one below it
-    # (its float64 products pass 2**53; one unit less flips the capped branch where ``wanted`` meets ``bal``)
+    # (its float64 products pass 2**53; one unit less flips the capped branch where ``wanted`` meets ``bal``);
+    # the price is that a quotient within 2**-50 relative below an integer floors to it (float64 cannot
+    # tell those apart from the integer anyway)
     base = np.floor(terms.pd * cover * terms.uc / (terms.pc * terms.ud) * FLOOR_NUDGE)
     wanted = percent_mul(base, terms.bonus)
     capped = wanted > terms.bal

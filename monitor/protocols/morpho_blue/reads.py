@@ -42,9 +42,14 @@ ZERO_ADDRESS = "0x" + "00" * 20
 POSITIONS_PER_CALL = 2_000
 REASON_CHARS = 200  # an unpriced market's reason is cut to this length (revert data can be long)
 # JSON-RPC error codes and messages of an EVM execution failure (geth/anvil: code 3 with revert data, or -32000
-# "execution reverted"; nethermind -32015 "VM execution error"; out of gas, invalid opcode)
+# "execution reverted"; nethermind -32015 "VM execution error"; geth's "invalid opcode", "out of gas", "invalid
+# jump destination", "stack underflow"/"stack limit reached"; anvil (revm) -32603 "EVM error InvalidFEOpcode",
+# "OutOfGas", "InvalidJump", "StackUnderflow"/"StackOverflow", "OpcodeNotFound"). Messages are compared with
+# spaces and underscores removed, so each failure is listed once. What a node says when it cannot run the call
+# (limit exceeded, timeout, header not found, missing trie node) matches none of these.
 EXECUTION_ERROR_CODES = frozenset({3, -32015})
-EXECUTION_ERROR_WORDS = ("revert", "invalid opcode", "out of gas", "vm execution error", "stack underflow")
+EXECUTION_ERROR_WORDS = ("revert", "invalidopcode", "invalidfeopcode", "opcodenotfound", "outofgas",
+                         "vmexecutionerror", "invalidjump", "stackunderflow", "stackoverflow", "stacklimitreached")  # fmt: skip
 
 
 class UnpricedMarketError(ProtocolError):
@@ -61,7 +66,7 @@ class UnpricedMarketError(ProtocolError):
 def is_execution_error(exc: RpcResponseError) -> bool:
     """Whether a JSON-RPC error of an ``eth_call`` is the call's own execution failing (a revert), as opposed to
     the node failing to run it (unknown block, missing state, rate limit...)."""
-    message = str(exc).lower()
+    message = str(exc).lower().replace(" ", "").replace("_", "")
     return exc.code in EXECUTION_ERROR_CODES or any(w in message for w in EXECUTION_ERROR_WORDS)
 
 

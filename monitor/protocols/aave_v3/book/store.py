@@ -41,7 +41,7 @@ def ray_mul_floats(values: Obj, index: int, add: int, extra: Obj | None = None, 
     error ``x * (m * RAY - 2**s) / (RAY * 2**s)`` stays under ``1 / RAY``). The index is folded into the
     reciprocal, so an element costs one multiplication and one shift, not a multiplication and a division.
     """
-    bits = value_bits + index.bit_length() + 1  # v * index + add < 2**bits
+    bits = max(value_bits + index.bit_length(), add.bit_length()) + 1  # v * index + add < 2**bits
     shift = bits + (RAY - 1).bit_length()
     m = -(-(1 << shift) // RAY)
     scaled = values * (index * m)
