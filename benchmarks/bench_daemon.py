@@ -367,7 +367,7 @@ def main() -> None:
     parser.add_argument("--poll-ms", type=float, default=25.0, help="how often /metrics is scraped")
     parser.add_argument("--drain", type=float, default=15.0, help="seconds to wait for the last block at the end")
     parser.add_argument("--prune-history", type=int, nargs="?", const=0, default=None, metavar="N",
-                        help="states anvil keeps in memory (default: the devnet's 128; bare: anvil's minimum)")  # fmt: skip
+                        help="states anvil keeps in memory (default: the devnet's 128; bare: anvil's own)")  # fmt: skip
     parser.add_argument("--confirmations", type=int, default=LIVE_DEVNET_CONFIRMATIONS,
                         help="blocks behind the head the daemon reads at (default: a running devnet's, "
                              f"{LIVE_DEVNET_CONFIRMATIONS})")  # fmt: skip

@@ -48,8 +48,18 @@ REASON_CHARS = 200  # an unpriced market's reason is cut to this length (revert 
 # spaces and underscores removed, so each failure is listed once. What a node says when it cannot run the call
 # (limit exceeded, timeout, header not found, missing trie node) matches none of these.
 EXECUTION_ERROR_CODES = frozenset({3, -32015})
-EXECUTION_ERROR_WORDS = ("revert", "invalidopcode", "invalidfeopcode", "opcodenotfound", "outofgas",
-                         "vmexecutionerror", "invalidjump", "stackunderflow", "stackoverflow", "stacklimitreached")  # fmt: skip
+EXECUTION_ERROR_WORDS = (
+    "revert",
+    "invalidopcode",
+    "invalidfeopcode",
+    "opcodenotfound",
+    "outofgas",
+    "vmexecutionerror",
+    "invalidjump",
+    "stackunderflow",
+    "stackoverflow",
+    "stacklimitreached",
+)
 
 
 class UnpricedMarketError(ProtocolError):
