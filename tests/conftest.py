@@ -30,6 +30,8 @@ class Devnet:
     dep: Deployment
     plans: list[BorrowerPlan]
     population: PopulationSpec
+    blocks_since_start: int = 0  # blocks the tests have mined on this anvil since it was (re)started
+    tests_since_start: int = 0
 
     @property
     def url(self) -> str:
@@ -41,11 +43,11 @@ class Devnet:
 def session_devnet() -> Iterator[Devnet]:
     """The session's populated Aave v3.0.2 devnet (full history, so discovery from events works)."""
     node, dep = start_cached(SESSION_POPULATION, form="full")
-    rpc = DevRpc(node.url)
+    devnet = Devnet(node, DevRpc(node.url), dep, plan_population(SESSION_POPULATION), SESSION_POPULATION)
     try:
-        yield Devnet(node, rpc, dep, plan_population(SESSION_POPULATION), SESSION_POPULATION)
+        yield devnet
     finally:
-        rpc.close()
+        devnet.rpc.close()  # the client of the last (re)start
         node.stop()
 
 
@@ -54,11 +56,11 @@ def session_devnet_v36() -> Iterator[Devnet]:
     """The session's populated Aave v3.6 devnet (same population spec, liquid e-mode categories)."""
     market = market_for("v3.6")
     node, dep = start_cached(SESSION_POPULATION, form="full", market=market)
-    rpc = DevRpc(node.url)
+    devnet = Devnet(node, DevRpc(node.url), dep, plan_population(SESSION_POPULATION, market), SESSION_POPULATION)
     try:
-        yield Devnet(node, rpc, dep, plan_population(SESSION_POPULATION, market), SESSION_POPULATION)
+        yield devnet
     finally:
-        rpc.close()
+        devnet.rpc.close()  # the client of the last (re)start
         node.stop()
 
 
@@ -81,7 +83,25 @@ def devnet(session_devnet: Devnet) -> Iterator[Devnet]:
     yield from _isolated(session_devnet)
 
 
+# anvil keeps a bounded history of states (DEFAULT_HISTORY_STATES), and evm_revert does not give back the room
+# of the states it drops: after a few hundred blocks mined and reverted, a rollback to a test's first block can
+# fail ("Required data unavailable", seen after 50 tests of 5 blocks). The session's anvil is reloaded from the
+# cache well before that.
+RESTART_AFTER_BLOCKS = 100
+RESTART_AFTER_TESTS = 30
+
+
+def _restart(session_devnet: Devnet) -> None:
+    """Reload the session's anvil from the cache on the same port (every URL handed out stays right)."""
+    session_devnet.rpc.close()
+    session_devnet.node.stop()
+    session_devnet.node.start()
+    session_devnet.rpc = DevRpc(session_devnet.node.url)
+    session_devnet.blocks_since_start = session_devnet.tests_since_start = 0
+
+
 def _isolated(session_devnet: Devnet) -> Iterator[Devnet]:
+    first = session_devnet.rpc.block_number()
     snap = session_devnet.rpc.snapshot()
     view = Devnet(
         session_devnet.node,
@@ -93,6 +113,11 @@ def _isolated(session_devnet: Devnet) -> Iterator[Devnet]:
     try:
         yield view
     finally:
+        session_devnet.blocks_since_start += abs(session_devnet.rpc.block_number() - first) + 1
+        session_devnet.tests_since_start += 1
         session_devnet.rpc.revert(snap)
         # evm_revert keeps anvil's clock offset (a test may have advanced time): back to the wall clock
         session_devnet.rpc.call("evm_setTime", int(time.time()))
+        if (session_devnet.blocks_since_start >= RESTART_AFTER_BLOCKS
+                or session_devnet.tests_since_start >= RESTART_AFTER_TESTS):  # fmt: skip
+            _restart(session_devnet)
