@@ -76,6 +76,25 @@ def fresh_user(name: str) -> str:
     return "0x" + keccak(f"morpho-test-user:{name}".encode())[-20:].hex()
 
 
+def create_market_with_borrower(rpc: DevRpc, dep: Deployment, params: MarketParams, tag: str, collateral: int,
+                                borrow: int, *, supply: int = 1_000_000 * 10**6) -> str:  # fmt: skip
+    """Create the market of ``params`` on the devnet's Morpho, let a fresh lender supply ``supply`` loan-token
+    units and a fresh borrower open ``collateral`` / ``borrow``; returns the borrower (names from ``tag``)."""
+    info, abi, erc20 = morpho_of(dep), morpho_artifact().abi, own_artifact("TestERC20").abi
+    lender, borrower = fresh_user(f"{tag}-lender"), fresh_user(f"{tag}-borrower")
+    rpc.call("anvil_autoImpersonateAccount", True)
+    rpc.batch([("anvil_setBalance", [a, hex_int(10**19)]) for a in (lender, borrower)])
+    loan = params.loan_token
+    rpc.send_many([(dep.deployer, info.morpho, abi.fn("createMarket").encode(params.as_tuple()))])
+    rpc.send_many([
+        (lender, loan, erc20.fn("mint").encode(lender, supply)),
+        (lender, loan, erc20.fn("approve").encode(info.morpho, MAX_UINT)),
+        (lender, info.morpho, abi.fn("supply").encode(params.as_tuple(), supply, 0, lender, b"")),
+        *open_position(dep, borrower, params, collateral, borrow),
+    ], gas=1_000_000)  # fmt: skip
+    return borrower
+
+
 def open_position(dep: Deployment, who: str, params: MarketParams, collateral: int, borrow: int) -> list[Any]:
     """Transactions of ``who`` (impersonated): mint and supply ``collateral`` units, borrow ``borrow`` units."""
     morpho, erc20, abi = morpho_of(dep).morpho, own_artifact("TestERC20").abi, morpho_artifact().abi

@@ -8,12 +8,10 @@ from dataclasses import dataclass
 
 from eth_utils.crypto import keccak
 
-from monitor.devnet.artifacts import own_artifact
 from monitor.devnet.morpho_compile import morpho_artifact
-from monitor.devnet.rpc import MAX_UINT, hex_int
 from monitor.protocols.morpho_blue.params import MarketParams
 from tests.conftest import Devnet
-from tests.morpho.chain import fresh_user, morpho_of, open_position
+from tests.morpho.chain import create_market_with_borrower, morpho_of
 
 REVERTS = "0x60006000fd"  # PUSH1 0 PUSH1 0 REVERT: every call reverts, no reason
 PRICES_ZERO = "0x60206000f3"  # PUSH1 32 PUSH1 0 RETURN: every call answers 32 zero bytes (price 0)
@@ -58,20 +56,9 @@ def create_junk_market(devnet: Devnet) -> JunkMarket:
     irm_code = str(rpc.call("eth_getCode", wbtc.irm, "latest"))
     rpc.call("anvil_setCode", irm, irm_code)
     params = MarketParams(wbtc.loan_token, wbtc.collateral_token, oracle, irm, 77 * 10**16)
-    abi, erc20 = morpho_artifact().abi, own_artifact("TestERC20").abi
-    lender, borrower = fresh_user("junk-lender"), fresh_user("junk-borrower")
     rpc.call("anvil_autoImpersonateAccount", True)
-    rpc.batch([("anvil_setBalance", [a, hex_int(10**19)]) for a in (lender, borrower)])
-    supply = 1_000_000 * 10**6
-    usdc = params.loan_token
-    rpc.send_many([(info.owner, info.morpho, abi.fn("enableIrm").encode(irm))])
-    rpc.send_many([(dep.deployer, info.morpho, abi.fn("createMarket").encode(params.as_tuple()))])
-    rpc.send_many([
-        (lender, usdc, erc20.fn("mint").encode(lender, supply)),
-        (lender, usdc, erc20.fn("approve").encode(info.morpho, MAX_UINT)),
-        (lender, info.morpho, abi.fn("supply").encode(params.as_tuple(), supply, 0, lender, b"")),
-        *open_position(dep, borrower, params, COLLATERAL_WBTC, BORROW_USDC),
-    ], gas=1_000_000)  # fmt: skip
+    rpc.send_many([(info.owner, info.morpho, morpho_artifact().abi.fn("enableIrm").encode(irm))])
+    borrower = create_market_with_borrower(rpc, dep, params, "junk", COLLATERAL_WBTC, BORROW_USDC)
     return JunkMarket(params, oracle, code, borrower, irm_code)
 
 

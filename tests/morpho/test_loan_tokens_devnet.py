@@ -12,16 +12,13 @@ from typing import Any
 from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig
-from monitor.devnet.artifacts import own_artifact
 from monitor.devnet.monitor_config import morpho_entry
-from monitor.devnet.morpho_compile import morpho_artifact
-from monitor.devnet.rpc import MAX_UINT, hex_int
 from monitor.protocols.morpho_blue.book import MorphoBook
 from monitor.protocols.morpho_blue.config import MorphoBlueMarketConfig
 from monitor.protocols.morpho_blue.params import MarketParams
 from monitor.protocols.morpho_blue.tracker import MorphoBlueTracker
 from tests.conftest import Devnet
-from tests.morpho.chain import fresh_user, morpho_of, open_position
+from tests.morpho.chain import create_market_with_borrower, morpho_of
 
 
 @asynccontextmanager
@@ -56,18 +53,7 @@ async def test_the_usdc_markets_found_are_the_devnets(devnet: Devnet, tmp_path: 
         # a new USDC market (WBTC collateral at another LLTV), a lender and a borrower in it
         wbtc = info.market("WBTC/USDC-86")
         params = MarketParams(wbtc.loan_token, wbtc.collateral_token, wbtc.oracle, wbtc.irm, 77 * 10**16)
-        abi, erc20 = morpho_artifact().abi, own_artifact("TestERC20").abi
-        lender, borrower = fresh_user("loan-lender"), fresh_user("loan-borrower")
-        rpc.call("anvil_autoImpersonateAccount", True)
-        rpc.batch([("anvil_setBalance", [a, hex_int(10**19)]) for a in (lender, borrower)])
-        supply = 1_000_000 * 10**6
-        rpc.send_many([(dep.deployer, info.morpho, abi.fn("createMarket").encode(params.as_tuple()))])
-        rpc.send_many([
-            (lender, usdc, erc20.fn("mint").encode(lender, supply)),
-            (lender, usdc, erc20.fn("approve").encode(info.morpho, MAX_UINT)),
-            (lender, info.morpho, abi.fn("supply").encode(params.as_tuple(), supply, 0, lender, b"")),
-            *open_position(dep, borrower, params, 10**8, 20_000 * 10**6),  # 1 WBTC, 20k USDC
-        ], gas=1_000_000)  # fmt: skip
+        borrower = create_market_with_borrower(rpc, dep, params, "loan", 10**8, 20_000 * 10**6)  # 1 WBTC, 20k USDC
         # the running tracker keeps its markets, but checkpoints the new market's borrower
         later = (await tracker.refresh()).view
         assert list(later.book.markets) == usdc_ids and later.block > found.block
