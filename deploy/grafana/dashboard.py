@@ -631,6 +631,16 @@ def panels() -> list[Json]:
         ),
         8,
     )
+    lay.add(
+        timeseries(
+            "Unpriced Morpho markets",
+            [target(f"cascade_monitor_morpho_markets_unpriced{{{M}}}", "{{market}}")],
+            "short",
+            "Markets of a Morpho entry whose oracle or IRM fails (or prices 0): left out of the entry's figures "
+            "until they answer again; /api/v1/status lists them with the reason (ticket after 15 minutes).",
+        ),
+        8,
+    )
     return lay.panels
 
 
