@@ -127,6 +127,9 @@ def main() -> None:
     ap.add_argument("--blocks", type=int, default=20)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--aave", default="v3.6", help="the devnet flavour whose market and population to build")
+    ap.add_argument("--pool-scale", type=float, default=1.0,
+                    help="multiply every pool's value (e.g. accounts / 10,000 keeps the devnet's book-to-pool ratio "
+                         "at 10,000 borrowers; 1: the devnet's pools)")  # fmt: skip
     ap.add_argument("--profile", action="store_true", help="cProfile the compute step (to stderr)")
     ap.add_argument("--json", action="store_true", help="print one JSON document of the figures")
     args = ap.parse_args()
@@ -135,7 +138,7 @@ def main() -> None:
     _progress(f"building a book of {args.accounts:,} accounts ...")
     book = devnet_shape.book(args.accounts, args.aave, args.seed)
     m = book.market
-    venues = devnet_shape.pools(args.aave, args.seed)
+    venues = devnet_shape.pools(args.aave, args.seed, args.pool_scale)
     cfg = config(list(venues))
     projector = CascadeProjector(cfg, cfg.markets[0])
     pipeline = MarketPipeline(cfg, _Tracker(), projector)  # type: ignore[arg-type]
@@ -182,6 +185,7 @@ def main() -> None:
     fig: dict[str, Any] = {
         "accounts": args.accounts,
         "blocks": args.blocks,
+        "pool_scale": args.pool_scale,
         "block_cpu_p50_ms": percentile(blocks_s, 0.5) * 1e3,
         "block_cpu_max_ms": max(blocks_s) * 1e3,
         "steps": steps.figures(),

@@ -99,9 +99,10 @@ def _liquidity(price: float, s0: AssetSpec, s1: AssetSpec, lower: int, upper: in
     return max(int(value_usd / unit_usd), 1)
 
 
-def pools(flavour: str = "v3.6", seed: int = 1) -> dict[str, PoolState]:
+def pools(flavour: str = "v3.6", seed: int = 1, tvl_scale: float = 1.0) -> dict[str, PoolState]:
     """The devnet's pools (asset against USDC) at the spec's prices, with its liquidity ladder: three jittered
-    positions per band and a thin full-range one."""
+    positions per band and a thin full-range one; ``tvl_scale`` multiplies every pool's value (the devnet's
+    pools do not grow with its population, so a large book against them is mostly one runaway cascade)."""
     spec = market_for(flavour)
     rng = random.Random(seed)
     index = {a.symbol: k for k, a in enumerate(spec.assets)}
@@ -112,6 +113,7 @@ def pools(flavour: str = "v3.6", seed: int = 1) -> dict[str, PoolState]:
         (t0, s0), (t1, s1) = sorted([(a_base, base), (a_quote, quote)])
         price = s0.price_usd / s1.price_usd * 10**s1.decimals / 10**s0.decimals  # token1 raw per token0 raw
         spacing = TICK_SPACING[ps.fee]
+        tvl = ps.tvl_usd * tvl_scale
         current = math.floor(math.log(price) / math.log(1.0001))
 
         positions = []
@@ -119,9 +121,9 @@ def pools(flavour: str = "v3.6", seed: int = 1) -> dict[str, PoolState]:
             for _ in range(3):
                 lower = math.floor((current - half_width * rng.uniform(0.7, 1.3)) / spacing) * spacing
                 upper = math.ceil((current + half_width * rng.uniform(0.7, 1.3)) / spacing) * spacing
-                positions.append((lower, upper, _liquidity(price, s0, s1, lower, upper, ps.tvl_usd * share / 3)))
+                positions.append((lower, upper, _liquidity(price, s0, s1, lower, upper, tvl * share / 3)))
         edge = (MAX_TICK // spacing) * spacing
-        positions.append((-edge, edge, _liquidity(price, s0, s1, -edge, edge, ps.tvl_usd * spec.full_range_share)))
+        positions.append((-edge, edge, _liquidity(price, s0, s1, -edge, edge, tvl * spec.full_range_share)))
         sqrt_x96 = int(math.sqrt(price) * 2**96)
         out[f"0x{0xB0000 + n:040x}"] = pool_from_positions(t0, t1, s0.decimals, s1.decimals, ps.fee, spacing,
                                                             sqrt_x96, positions)  # fmt: skip
