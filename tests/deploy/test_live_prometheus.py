@@ -63,6 +63,7 @@ MAY_BE_ABSENT = {
     "cascade_monitor_scenario_deficit_usd": "only for scenarios whose projected cascade burns debt into deficits",
     "cascade_monitor_system_scenario_bad_debt_usd": "configs with several markets only (this one has one)",
     "cascade_monitor_contagion_bad_debt_usd": "configs with several markets only (this one has one)",
+    "cascade_monitor_morpho_markets_unpriced": "Morpho Blue entries only (this config's market is Aave's)",
 }
 RATE_INTERVAL = "15s"  # 15 scrapes at 1 s
 BAD_DEBT_ALERT, CRITICAL_ALERT = "CascadeProjectedBadDebt", "CascadeCriticalShock"
