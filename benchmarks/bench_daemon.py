@@ -32,7 +32,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ from monitor.devnet.build import build_devnet
 from monitor.devnet.monitor_config import LIVE_DEVNET_CONFIRMATIONS, devnet_config
 from monitor.devnet.population import PopulationSpec, populate
 from monitor.devnet.rpc import DevRpc
+from monitor.devnet.spec import DEFAULT_MARKET, MarketSpec
 
 METRIC = "cascade_monitor_"
 _SAMPLE = re.compile(r"^(?P<name>[a-z_]+)(?:\{(?P<labels>[^}]*)\})? (?P<value>\S+)$")
@@ -358,6 +359,11 @@ def rows(fig: dict[str, Any]) -> list[str]:
     ] + [f"| failed cycle | `{m}` |" for m in fig["failure_messages"]]
 
 
+def scaled_pools(spec: MarketSpec, scale: float) -> MarketSpec:
+    """``spec`` with every pool's value multiplied by ``scale``."""
+    return replace(spec, pools=tuple(replace(p, tvl_usd=p.tvl_usd * scale) for p in spec.pools))
+
+
 def main() -> None:
     """Build a populated devnet, run the daemon with activity every block, print a Markdown table or JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
@@ -376,10 +382,13 @@ def main() -> None:
                         help="no newHeads subscription: the daemon polls the head every poll_interval_s")  # fmt: skip
     parser.add_argument("--breakdown", action="store_true",
                         help="time the daemon's steps (cycle, reads, book, figures, projections, sweep)")  # fmt: skip
+    parser.add_argument("--pool-scale", type=float, default=1.0,
+                        help="multiply every Uniswap pool's value (the devnet's pools do not grow with --borrowers: "
+                             "at 100k a scenario is mostly one runaway cascade; 10 keeps the 10k book's ratio)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON document of the figures")
     args = parser.parse_args()
-    if args.duration <= 0 or args.block_interval <= 0 or args.poll_ms <= 0:
-        parser.error("--duration, --block-interval and --poll-ms must be positive")
+    if args.duration <= 0 or args.block_interval <= 0 or args.poll_ms <= 0 or args.pool_scale <= 0:
+        parser.error("--duration, --block-interval, --poll-ms and --pool-scale must be positive")
     if args.confirmations < 0:
         parser.error("--confirmations must be >= 0")
     if args.prune_history is None:
@@ -389,7 +398,7 @@ def main() -> None:
     else:
         anvil = Anvil(history_states=None, extra_args=["--prune-history"])  # bare: anvil's own minimum
     with anvil as node, DevRpc(node.url) as rpc, tempfile.TemporaryDirectory() as tmp:
-        dep = build_devnet(rpc)
+        dep = build_devnet(rpc, scaled_pools(DEFAULT_MARKET, args.pool_scale))
         _progress(f"populating {args.borrowers:,} borrowers ...")
         t0 = time.perf_counter()
         populate(rpc, dep, PopulationSpec(borrowers=args.borrowers, seed=1))
@@ -405,7 +414,7 @@ def main() -> None:
         anvil_pid = node._proc.pid if node._proc is not None else 0  # the benchmark reads anvil's /proc figures
         _progress(f"running the daemon for {args.duration:g} s ...")
         fig = asyncio.run(_run(cfg, port, args, anvil_pid, node.url, dep))
-    fig.update(populate_s=populate_s, confirmations=confirmations, head_source="poll" if args.poll_only else "ws")
+    fig.update(populate_s=populate_s, pool_scale=args.pool_scale, confirmations=confirmations, head_source="poll" if args.poll_only else "ws")
     machine = f"{os.cpu_count()} vCPU {platform.machine()}, Python {platform.python_version()}"
     command = ".venv/bin/python -m benchmarks.bench_daemon " + " ".join(sys.argv[1:])
     if args.json:
