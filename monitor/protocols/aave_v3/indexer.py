@@ -16,12 +16,9 @@ leave the book unless a later range of the same refresh touched them again on th
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
 
 from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.follow.updates import BookChanges
@@ -138,7 +135,6 @@ class MarketIndexer:
                 if address in self.book:
                     self.book.remove_account(address)
                 del self._read_at[address]
-            moved: dict[str, tuple[int, int]] = {}
             if not _same_parameters(self.book.market, market_read.inputs):
                 self.book = Book.build(market_read.inputs, self.book.account_inputs())
                 rebuilt = True
@@ -147,12 +143,11 @@ class MarketIndexer:
                 held = {r.asset: (r.normalized_income, r.normalized_variable_debt) for r in self.book.market.reserves}
                 moved = {r.asset: (r.normalized_income, r.normalized_variable_debt) for r in market_read.inputs.reserves
                          if held.get(r.asset) != (r.normalized_income, r.normalized_variable_debt)}  # fmt: skip
-            to_read = sorted(changes.to_read() & known)
-            reading = read_accounts(self.rpc, addresses, to_read, block)
-            # the re-derivation (numpy) runs in a thread while the touched accounts' round trip is out
-            rows = await (beside(reading, functools.partial(self.book.set_indexes, moved)) if moved else reading)
-            if not rebuilt:
+                if moved:
+                    self.book.set_indexes(moved)
                 self.book.set_prices(market_read.inputs.prices())
+            to_read = sorted(changes.to_read() & known)
+            rows = await read_accounts(self.rpc, addresses, to_read, block)
             self.book.upsert_accounts(rows)
             self._read_at.update(dict.fromkeys(to_read, block))
         self.block = block
@@ -164,22 +159,3 @@ class MarketIndexer:
         log.debug("%s: block %d, %d ranges, %d rollbacks, %d accounts read in %.3f s", self.market.name, block,
                   changes.ranges, changes.rollbacks, len(to_read), result.duration_s)  # fmt: skip
         return result
-
-
-T = TypeVar("T")
-
-
-async def beside(reading: Awaitable[T], work: Callable[[], object]) -> T:
-    """Await ``reading`` while ``work`` runs in a thread; the read's answer once both are done.
-
-    The thread owns what ``work`` mutates until it returns, so this returns (or raises, the read's error first)
-    only after it has, also when the read fails.
-    """
-    thread = asyncio.ensure_future(asyncio.to_thread(work))
-    try:
-        answer = await reading
-    except BaseException:
-        await asyncio.wait([thread])
-        raise
-    await thread
-    return answer
