@@ -100,7 +100,16 @@ def _restart(session_devnet: Devnet) -> None:
     session_devnet.blocks_since_start = session_devnet.tests_since_start = 0
 
 
+# A head block older than this (a cache built hours before this run) would read as stale data to a daemon under
+# test (data age = wall clock - the block's timestamp): a block at the wall clock is mined first.
+FRESH_HEAD_S = 600
+
+
 def _isolated(session_devnet: Devnet) -> Iterator[Devnet]:
+    head = session_devnet.rpc.call("eth_getBlockByNumber", "latest", False)
+    if time.time() - int(head["timestamp"], 16) > FRESH_HEAD_S:
+        session_devnet.rpc.call("evm_setTime", int(time.time()))
+        session_devnet.rpc.mine()
     first = session_devnet.rpc.block_number()
     snap = session_devnet.rpc.snapshot()
     view = Devnet(

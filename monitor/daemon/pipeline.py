@@ -1,4 +1,4 @@
-"""One market's cycle on a block context: tracker refresh -> figures -> projections -> immutable result.
+"""One market's cycle on a block context: tracker refresh -> figures beside projections -> immutable result.
 
 The pipeline knows no protocol: its tracker (from :mod:`monitor.protocols.registry`) reads the market at the
 context's block and returns a view; the figures, price sources and risk input come from that view.
@@ -7,6 +7,8 @@ context's block and returns a view; the figures, price sources and risk input co
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import math
 import time
 from collections.abc import Mapping, Sequence
@@ -16,7 +18,7 @@ from monitor.config import MonitorConfig
 from monitor.daemon.context import BlockContext
 from monitor.daemon.result import MarketResult, PoolSummary, Projections, Projector, no_projections, pool_summary
 from monitor.errors import ChainError
-from monitor.protocols.base import MarketTracker, MarketView, Refresh
+from monitor.protocols.base import HealthFigures, MarketTracker, MarketView, Refresh
 from monitor.risk.model import RiskInput
 
 
@@ -55,17 +57,28 @@ class MarketPipeline:
                 f"market {self.name}: read at block {refresh.view.block}, the chain's context is at {context.block}"
             )
         pools = dict(context.pools)
-        risk = refresh.view.risk_input()
-        projections = await asyncio.to_thread(self.projector, context.block, risk, pools)
-        result = self._result(context, refresh, projections)
+        view = refresh.view
+        risk = view.risk_input()
+        # the projections (the engine, on the risk input's own arrays) run in a thread while the book's figures are
+        # computed here; nothing mutates the book until the next refresh, which waits for this cycle
+        call = functools.partial(contextvars.copy_context().run, self.projector, context.block, risk, pools)
+        projecting = asyncio.get_running_loop().run_in_executor(None, call)  # started now, not at the next await
+        try:
+            figures = view.figures(self.cfg.book.hf_buckets, self.levels, self.cfg.book.top_n)
+        except BaseException:
+            await asyncio.wait([projecting])
+            raise
+        projections = await projecting
+        result = self._result(context, refresh, figures, projections)
         self.last_block = context.block
         self.last_risk_input = (context.block, risk)
         self.last_view = refresh.view
         return result
 
-    def _result(self, context: BlockContext, refresh: Refresh, projections: Projections) -> MarketResult:
+    def _result(
+        self, context: BlockContext, refresh: Refresh, figures: HealthFigures, projections: Projections
+    ) -> MarketResult:
         view: MarketView = refresh.view
-        figures = view.figures(self.cfg.book.hf_buckets, self.levels, self.cfg.book.top_n)
         prices = view.price_sources()
         symbols = {p.asset: p.symbol for p in prices.values()}
         usd = {p.asset: p.usd for p in prices.values()}

@@ -7,18 +7,24 @@ import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from monitor.chain.follow.checkpoint import Checkpoint
 from monitor.chain.rpc import RpcClient
 from monitor.config import ChainConfig
+from monitor.contracts import own_contract
 from monitor.devnet.activity import ActivityGenerator
 from monitor.devnet.market import oracle_price, set_oracle_price
 from monitor.devnet.population import account_data
+from monitor.errors import MonitorError
 from monitor.protocols.aave_v3.book import Book
 from monitor.protocols.aave_v3.config import AaveV3MarketConfig
 from monitor.protocols.aave_v3.indexer import MarketIndexer
 from tests.aave.actions import Chain, user
 from tests.conftest import Devnet
+from tests.faultproxy import FaultProxy
 
 
 def _market(devnet: Devnet) -> AaveV3MarketConfig:
@@ -154,3 +160,44 @@ async def test_restart_resumes_from_the_checkpoint_and_equals_fresh(devnet: Devn
         resumed = await again.refresh()
     _, fresh = await _fresh_book(devnet, tmp_path / "fresh.sqlite")
     assert resumed.book.equals(fresh), resumed.book.diff(fresh)
+
+
+async def test_accounts_a_failed_refresh_had_discovered_touched_are_read_by_the_next(
+    devnet: Devnet, tmp_path: Path
+) -> None:
+    """A refresh commits its ranges, then its positions read fails: the next refresh (no new block in between)
+    still reads the accounts those ranges touched, instead of keeping their old rows until touched again."""
+    selector = "0x" + own_contract("AaveLens").abi.fn("positions").selector.hex()
+    failing = {"on": False}
+
+    def fail_positions(payload: Any) -> Any:
+        calls = payload if isinstance(payload, list) else [payload]
+        if not failing["on"] or not any(
+            c.get("method") == "eth_call" and str(c["params"][0].get("data", "")).startswith(selector) for c in calls
+        ):
+            return None
+        errors = [{"jsonrpc": "2.0", "id": c.get("id"), "error": {"code": -32603, "message": "injected"}}
+                  for c in calls]  # fmt: skip
+        return errors if isinstance(payload, list) else errors[0]
+
+    gen = ActivityGenerator(devnet.rpc, devnet.dep, seed=21, actions_per_block=10)
+    async with FaultProxy(devnet.url) as proxy:
+        proxy.intercept = fail_positions
+        cfg = ChainConfig(rpc_urls=[proxy.url], chain_id=devnet.dep.chain_id)
+        async with RpcClient(cfg) as rpc:
+            with Checkpoint(tmp_path / "cp.sqlite") as cp:
+                ix = MarketIndexer(rpc, cp, _market(devnet), confirmations=0)
+                await ix.refresh()
+                gen.step()
+                failing["on"] = True
+                with pytest.raises(MonitorError):
+                    await ix.refresh()
+                assert cp.market(ix.market.name).last_block == devnet.rpc.block_number(), "the range was committed"  # type: ignore[union-attr]
+                failing["on"] = False
+                again = await ix.refresh()
+                assert again.accounts_read > 0, "the failed refresh's touched accounts are read now"
+                live, block = ix.book, ix.block
+    assert live is not None and block is not None
+    rebuilt_block, rebuilt = await _fresh_book(devnet, tmp_path / "fresh.sqlite")
+    assert rebuilt_block == block
+    assert live.equals(rebuilt), live.diff(rebuilt)

@@ -79,6 +79,9 @@ class Checkpoint:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._resets: Counter[str] = Counter()
+        # every known account per market, as this instance last read or wrote it (read once, then kept in step
+        # with this instance's own writes: a daemon asks for them every block)
+        self._known: dict[str, frozenset[str]] = {}
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
@@ -192,7 +195,10 @@ class Checkpoint:
             )
             if cur.rowcount != 1:
                 raise CheckpointError(f"checkpoint {self.path}: market {name!r} is not registered")
-        return frozenset(new)
+        added = frozenset(new)
+        if added and name in self._known:
+            self._known[name] = self._known[name] | added
+        return added
 
     def block_hashes(self, name: str) -> dict[int, str]:
         """The stored ring of block hashes (number -> hash)."""
@@ -216,6 +222,8 @@ class Checkpoint:
                 "UPDATE markets SET last_block = ?, last_hash = ?, updated_at = ? WHERE name = ?",
                 (fork_block, fork_hash, time.time(), name),
             )
+        if removed and name in self._known:
+            self._known[name] = self._known[name] - removed
         return removed
 
     def reset(self, name: str) -> frozenset[str]:
@@ -232,6 +240,7 @@ class Checkpoint:
                 (time.time(), name),
             )
         self._resets[name] += 1
+        self._known[name] = frozenset()
         return removed
 
     def resets(self) -> dict[str, int]:
@@ -240,9 +249,13 @@ class Checkpoint:
 
     # -- accounts --------------------------------------------------------------------------------------
     def accounts(self, name: str) -> frozenset[str]:
-        """Every known account of the market."""
-        with self._errors("read accounts"):
-            return frozenset(r[0] for r in self._db.execute("SELECT account FROM accounts WHERE market = ?", (name,)))
+        """Every known account of the market (read from the file once, then kept in step with this instance's
+        writes)."""
+        if name not in self._known:
+            with self._errors("read accounts"):
+                rows = self._db.execute("SELECT account FROM accounts WHERE market = ?", (name,))
+                self._known[name] = frozenset(r[0] for r in rows)
+        return self._known[name]
 
     def first_seen(self, name: str) -> dict[str, int]:
         """Every known account with the block it was first touched in."""

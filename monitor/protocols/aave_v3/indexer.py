@@ -81,6 +81,10 @@ class MarketIndexer:
         self.version: AaveVersion | None = None  # read from the pool on the first refresh
         self._read_at: dict[str, int] = {}  # account -> the block its row in the book was read at
         self._market_read: MarketRead | None = None  # the last refresh's market-wide read
+        # what committed ranges and rollbacks changed since the last refresh that finished: a refresh that fails
+        # after discovery committed its ranges leaves them here for the next one (else the accounts they touched
+        # would keep their old rows until touched again)
+        self._changes = BookChanges()
 
     async def prefetch(self, head: int) -> None:
         """Ask ahead, concurrently, what the next :meth:`refresh` at ``head`` will read and can be known now:
@@ -103,20 +107,21 @@ class MarketIndexer:
     async def refresh(self, *, max_ranges: int | None = None) -> RefreshResult:
         """Catch up and bring the book to the newest safe block."""
         t0 = time.monotonic()
-        updates = await self.discovery.sync(max_ranges=max_ranges)
+        changes = self._changes
+        # each update is kept as soon as discovery has committed it (a failure later in this refresh, or in
+        # discovery's next range, leaves it for the next refresh)
+        async for u in self.discovery.updates(max_ranges=max_ranges):
+            if isinstance(u, RangeResult):
+                changes.range(u.touched, u.new_accounts)
+            elif isinstance(u, Rollback):
+                stale = [a for a, b in self._read_at.items() if b > u.fork_block]
+                changes.rollback(u.fork_block, u.removed_accounts, stale, reset=u.reset)
         block = self.discovery.last_block
         if block < self.market.start_block:
             raise ChainError(
                 f"market {self.market.name}: start_block {self.market.start_block} is not yet final on this chain"
             )
         addresses = self.discovery.addresses
-        changes = BookChanges()
-        for u in updates:
-            if isinstance(u, RangeResult):
-                changes.range(u.touched, u.new_accounts)
-            elif isinstance(u, Rollback):
-                stale = [a for a, b in self._read_at.items() if b > u.fork_block]
-                changes.rollback(u.fork_block, u.removed_accounts, stale, reset=u.reset)
         known = self.discovery.accounts()
         if self.version is None:  # at start: the pool's revision picks maths and rules (config may override)
             override = configured_override(self.market)
@@ -131,7 +136,10 @@ class MarketIndexer:
             self._read_at = dict.fromkeys(to_read, block)
             rebuilt = True
         else:
-            for address in set(self._read_at) - known:  # forgotten by a rollback and not seen again
+            # accounts forgotten by a rollback and not seen again (only a rollback forgets: after a refresh every
+            # known account has been read, so without one the read accounts are all known)
+            gone = self._read_at.keys() - known if changes.rollbacks or len(self._read_at) > len(known) else ()
+            for address in gone:
                 if address in self.book:
                     self.book.remove_account(address)
                 del self._read_at[address]
@@ -151,6 +159,7 @@ class MarketIndexer:
             self.book.upsert_accounts(rows)
             self._read_at.update(dict.fromkeys(to_read, block))
         self.block = block
+        self._changes = BookChanges()
         result = RefreshResult(
             market=self.market.name, block=block, book=self.book, market_read=market_read, addresses=addresses,
             ranges=changes.ranges, rollbacks=changes.rollbacks, fork_block=changes.fork_block, resets=changes.resets,

@@ -73,6 +73,9 @@ class MorphoBlueTracker(MarketTracker):
         self.tokens: dict[str, Token] = {}
         self.book: MorphoBook | None = None
         self._read_at: dict[tuple[str, str], int] = {}  # position -> the block it was read at
+        # what committed ranges and rollbacks changed since the last refresh that finished (a refresh failing
+        # after discovery committed leaves them for the next one)
+        self._changes = BookChanges()
         self._tokens_of: dict[str, tuple[str, str]] = {}  # market id -> (loan token, collateral token)
         self._unreadable_tokens: dict[str, str] = {}  # token -> why its decimals() cannot be read (retried)
         self.unpriced: dict[str, str] = {}  # market id -> why, as of the newest refresh (for the log lines)
@@ -125,7 +128,7 @@ class MorphoBlueTracker(MarketTracker):
 
     async def _sync(self) -> BookChanges:
         await self._open()
-        changes = BookChanges()
+        changes = self._changes
         async for u in self.follower.updates(self._filter_at):
             if isinstance(u, Committed):
                 changes.range(u.digest.accounts, u.new_accounts)
@@ -214,6 +217,7 @@ class MorphoBlueTracker(MarketTracker):
         book.upsert(pairs, positions)
         self._read_at.update(dict.fromkeys(to_read, block))
         self.book = book
+        self._changes = BookChanges()
         return Refresh(MorphoBlueView(self.name, block, book, self.config.suppliers), changes.fork_block)
 
     async def prefetch(self, head: int) -> None:
