@@ -383,8 +383,9 @@ def main() -> None:
     parser.add_argument("--breakdown", action="store_true",
                         help="time the daemon's steps (cycle, reads, book, figures, projections, sweep)")  # fmt: skip
     parser.add_argument("--pool-scale", type=float, default=1.0,
-                        help="multiply every Uniswap pool's value (the devnet's pools do not grow with --borrowers: "
-                             "at 100k a scenario is mostly one runaway cascade; 10 keeps the 10k book's ratio)")  # fmt: skip
+                        help="multiply every Uniswap pool's value (the devnet's pools do not grow with "
+                             "--borrowers: at 100k a scenario is mostly one runaway cascade; 10 keeps the 10k "
+                             "book's ratio)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON document of the figures")
     args = parser.parse_args()
     if args.duration <= 0 or args.block_interval <= 0 or args.poll_ms <= 0 or args.pool_scale <= 0:
@@ -414,7 +415,12 @@ def main() -> None:
         anvil_pid = node._proc.pid if node._proc is not None else 0  # the benchmark reads anvil's /proc figures
         _progress(f"running the daemon for {args.duration:g} s ...")
         fig = asyncio.run(_run(cfg, port, args, anvil_pid, node.url, dep))
-    fig.update(populate_s=populate_s, pool_scale=args.pool_scale, confirmations=confirmations, head_source="poll" if args.poll_only else "ws")
+    fig.update(
+        populate_s=populate_s,
+        pool_scale=args.pool_scale,
+        confirmations=confirmations,
+        head_source="poll" if args.poll_only else "ws",
+    )
     machine = f"{os.cpu_count()} vCPU {platform.machine()}, Python {platform.python_version()}"
     command = ".venv/bin/python -m benchmarks.bench_daemon " + " ".join(sys.argv[1:])
     if args.json:
