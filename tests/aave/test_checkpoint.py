@@ -174,3 +174,32 @@ def test_resets_are_exported_per_market(tmp_path: Path) -> None:
         text = generate_latest(metrics.registry).decode()
     assert 'cascade_monitor_checkpoint_resets_total{market="a"} 0.0' in text
     assert 'cascade_monitor_checkpoint_resets_total{market="b"} 1.0' in text
+
+
+def test_the_known_accounts_kept_in_memory_follow_every_write(tmp_path: Path) -> None:
+    """A daemon asks for the known accounts every block: read once, then kept in step with this instance's
+    commits, rollbacks and resets (and unchanged by a write that failed), always equal to the file's."""
+    path = tmp_path / "cp.sqlite"
+
+    def on_file(name: str) -> frozenset[str]:
+        with Checkpoint(path) as other:
+            return other.accounts(name)
+
+    with Checkpoint(path) as cp:
+        cp.create_market("m", identity="x", start_block=0)
+        assert cp.accounts("m") == frozenset()  # read (and kept) before any write
+        _commit(cp, 10, {A: 5})
+        _commit(cp, 20, {B: 15, A: 16})
+        assert cp.accounts("m") == {A, B} == on_file("m")
+        with pytest.raises(CheckpointError):  # fails half way: nothing of it is kept
+            cp.commit_range("m", to_block=30, to_hash=_hash(30), hashes={30: None}, touched={C: 25},  # type: ignore[dict-item]
+                            keep_from=0)  # fmt: skip
+        assert cp.accounts("m") == {A, B} == on_file("m")
+        cp.rollback("m", fork_block=12, fork_hash=_hash(12))
+        assert cp.accounts("m") == {A} == on_file("m")
+        _commit(cp, 20, {C: 18})
+        assert cp.accounts("m") == {A, C} == on_file("m")
+        cp.reset("m")
+        assert cp.accounts("m") == frozenset() == on_file("m")
+        _commit(cp, 5, {B: 1})
+        assert cp.accounts("m") == {B} == on_file("m")
