@@ -136,9 +136,9 @@ class MarketIndexer:
             self._read_at = dict.fromkeys(to_read, block)
             rebuilt = True
         else:
-            # accounts forgotten by a rollback and not seen again (only a rollback forgets: after a refresh every
-            # known account has been read, so without one the read accounts are all known)
-            gone = self._read_at.keys() - known if changes.rollbacks or len(self._read_at) > len(known) else ()
+            # accounts forgotten by a rollback and not seen again (only a rollback forgets, and every rollback since
+            # the last finished refresh is in ``changes``)
+            gone = self._read_at.keys() - known if changes.rollbacks else ()
             for address in gone:
                 if address in self.book:
                     self.book.remove_account(address)
