@@ -117,9 +117,19 @@ class DenseBaseline(Baseline):
         return rows, a[rows], d[rows]
 
 
+#: The followed set covers price moves up to this spread (max/min of price ratios) from the post-shock prices,
+#: and price levels down to GUARD times them; beyond, it is widened in these steps, then without bound (the
+#: accounts it adds are followed as hot: :mod:`monitor.risk.watch`).
+FOLLOW_STEPS = (1.04, 1.15, 2.0)
+
+
 class SlotView:
     """For shocks of one price slot: the accounts it prices (*exposed*) with their sums and that slot's share,
-    and the others sorted by mask and ``tau`` (their terms do not move)."""
+    and the others sorted by mask and ``tau`` (their terms do not move).
+
+    Only the others with ``tau`` below the limits asked for so far are sorted, in tiers cut at the follow
+    steps: most projections follow only accounts below the first steps, and sorting every account was the
+    largest part of building the view (the daemon builds one per shocked slot and block)."""
 
     def __init__(self, ex: Exposure, s: int) -> None:
         ws, ds = ex.slot(s)
@@ -139,18 +149,40 @@ class SlotView:
         other = np.flatnonzero(~exposed & live & (ex.d0 > 0))
         a, d = ex.terms(ex.w0[other], ex.d0[other])
         tau = a / (d + self.slack / GUARD)  # followed iff tau < limit
-        oid = ex.masks.ids[other]
+        self._all = (other, a, d, tau, ex.masks.ids[other])
+        self._small = np.int16 if self.masks < 2**15 else np.intp
+        # tier ``t`` holds ``tau`` in ``[FOLLOW_STEPS[t - 1], FOLLOW_STEPS[t])`` (the last one up from the last step)
+        self._tier = np.searchsorted(np.array(FOLLOW_STEPS), tau, side="right").astype(np.int8)
+        self._sorted = 0  # tiers ``[0, _sorted)`` are in the arrays below
+        self.other_pos: Idx = np.zeros(0, dtype=np.intp)  # their positions in ``_all``
+        self.other: Idx = np.zeros(0, dtype=np.intp)
+        self.other_a, self.other_d, self.tau = np.zeros(0), np.zeros(0), np.zeros(0)
+        self.starts: Idx = np.zeros(self.masks + 1, dtype=np.intp)
+
+    def _cover(self, limit: float) -> None:
+        """Sort in every account with ``tau < limit`` (the tiers that reach below it)."""
+        need = int(np.searchsorted(np.array(FOLLOW_STEPS), limit, side="left")) + 1
+        if need <= self._sorted:
+            return
+        other, a, d, tau, ids = self._all
+        at = np.flatnonzero((self._tier >= self._sorted) & (self._tier < need))
         # by mask, then tau (ties in row order): a stable sort by tau, then a stable one by mask (a radix sort of
-        # small integers), the same order as ``np.lexsort((tau, oid))`` in about half the time
-        by_tau = np.argsort(tau, kind="stable")
-        small = np.int16 if self.masks < 2**15 else np.intp
-        order = by_tau[np.argsort(oid[by_tau].astype(small), kind="stable")]
-        self.other: Idx = other[order]
-        self.other_a, self.other_d, self.tau = a[order], d[order], tau[order]
-        self.starts = np.searchsorted(oid[order], np.arange(self.masks + 1))
+        # small integers), the same order as ``np.lexsort((tau, oid))`` in about half the time; the tiers sorted
+        # before hold smaller tau, so they stay ahead within each mask
+        at = at[np.argsort(tau[at], kind="stable")]
+        at = np.concatenate([self.other_pos, at])
+        oid = ids[at].astype(self._small)
+        order = np.argsort(oid, kind="stable")
+        at, oid = at[order], oid[order]
+        self.other_pos = at
+        self.other, self.other_a, self.other_d, self.tau = other[at], a[at], d[at], tau[at]
+        self.starts = np.searchsorted(oid, np.arange(self.masks + 1)).astype(np.intp)
+        self._sorted = need
 
     def others(self, limits: F64) -> tuple[Idx, F64, F64, F64, Idx]:
         """Unexposed accounts followed at ``limits[mask]``: rows, terms, tau, block starts per mask."""
+        if limits.size:
+            self._cover(float(limits.max()))
         parts = []
         sizes = np.zeros(self.masks, dtype=np.intp)
         for u in np.flatnonzero(self.starts[1:] > self.starts[:-1]).tolist():
@@ -163,15 +195,18 @@ class SlotView:
         starts = np.concatenate([[0], np.cumsum(sizes)]).astype(np.intp)
         return self.other[at], self.other_a[at], self.other_d[at], self.tau[at], starts
 
-    def others_between(self, old: F64, new: F64) -> Idx:
-        """Positions (in ``other``) of the unexposed accounts followed at ``new[mask]`` but not at ``old[mask]``."""
+    def others_between(self, old: F64, new: F64) -> tuple[Idx, F64, F64]:
+        """Rows and terms of the unexposed accounts followed at ``new[mask]`` but not at ``old[mask]``."""
+        if new.size:
+            self._cover(float(new.max()))
         parts = []
         for u in np.flatnonzero((self.starts[1:] > self.starts[:-1]) & (new > old)).tolist():
             lo, hi = int(self.starts[u]), int(self.starts[u + 1])
             k0, k1 = np.searchsorted(self.tau[lo:hi], [old[u], new[u]], side="left").tolist()
             if k1 > k0:
                 parts.append(np.arange(lo + k0, lo + k1))
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
+        at = np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
+        return self.other[at], self.other_a[at], self.other_d[at]
 
 
 class SlotBaseline(Baseline):
@@ -207,11 +242,11 @@ class SlotBaseline(Baseline):
         """See :class:`Baseline`."""
         v = self.v
         mine = between(self.tau, v.ids, old, new)
-        other = v.others_between(old, new)
+        rows, a, d = v.others_between(old, new)
         return (
-            np.concatenate([v.rows[mine], v.other[other]]),
-            np.concatenate([self.a[mine], v.other_a[other]]),
-            np.concatenate([self.d[mine], v.other_d[other]]),
+            np.concatenate([v.rows[mine], rows]),
+            np.concatenate([self.a[mine], a]),
+            np.concatenate([self.d[mine], d]),
         )
 
 

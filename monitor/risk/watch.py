@@ -13,7 +13,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.risk.baseline import Baseline, followed
+from monitor.risk.baseline import FOLLOW_STEPS, Baseline, followed
 from monitor.risk.health import Health
 from monitor.risk.market import CascadeBook
 from monitor.risk.screen import GUARD, Exposure, linear_sums, may_liquidate
@@ -22,9 +22,6 @@ from monitor.risk.state import Overlay
 F64 = NDArray[np.float64]
 Idx = NDArray[np.intp]
 
-#: The followed set covers price moves up to this spread (max/min of price ratios) from the post-shock prices,
-#: and price levels down to GUARD times them; beyond, it is widened (the accounts it adds are followed as hot).
-FOLLOW_STEPS = (1.04, 1.15, 2.0)
 #: Above this share of the book in the watch set, recompute every followed account's bound at current prices.
 RELINEAR = 0.4
 

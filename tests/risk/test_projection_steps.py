@@ -1,5 +1,6 @@
 """The projection's vectorised steps against straightforward references on random inputs (hypothesis): the
-liquidator's pick, the per-mask price spreads, the follow-limit selection and the exposure masks' ids. The whole
+liquidator's pick, the per-mask price spreads, the follow-limit selection, a slot view's lazily sorted tiers and
+the exposure masks' ids. The whole
 projection is compared with the per-account loop in test_engine_vs_loop.py and with properties in
 test_properties.py."""
 
@@ -11,10 +12,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from monitor.protocols.aave_v3.liquidation_model import _largest, own_unit_prices
+from monitor.protocols.aave_v3.liquidation_model import AaveV3Liquidation, _largest, own_unit_prices
 from monitor.risk import synthetic as syn
-from monitor.risk.baseline import between
+from monitor.risk.baseline import FOLLOW_STEPS, SlotView, between
 from monitor.risk.masks import COUNTED_KEYS, _extremes, _unique
+from monitor.risk.screen import Exposure
 
 BOOK = syn.book(syn.Population(200, seed=5))
 MARKET = BOOK.market
@@ -89,3 +91,41 @@ def test_mask_ids_are_np_unique_by_counting_or_sorting(n: int, span: int, seed: 
     want, want_inverse = np.unique(keys, return_inverse=True)
     assert unique.tolist() == want.tolist()
     assert inverse.tolist() == want_inverse.reshape(-1).tolist()
+
+
+def in_range(order: np.ndarray, tau: np.ndarray, ids: np.ndarray, low: np.ndarray | None,
+             high: np.ndarray) -> np.ndarray:  # fmt: skip
+    """``order`` where ``low[ids] <= tau < high[ids]`` (``tau`` and ``ids`` in that order)."""
+    keep = tau < high[ids]
+    if low is not None:
+        keep &= tau >= low[ids]
+    out: np.ndarray = order[keep]
+    return out
+
+
+def test_the_views_lazily_sorted_tiers_select_what_a_sort_of_every_account_selects() -> None:
+    """The unexposed accounts a slot's view hands over, for limits below, at and across the follow steps (in
+    any order of asking, so tiers are sorted in at different times), equal those of one sort of every account
+    by mask then tau (ties in row order), in the same order."""
+    book = syn.book(syn.Population(20_000, seed=7))
+    ex = Exposure(book, AaveV3Liquidation())
+    rng = np.random.default_rng(3)
+    masks = ex.masks.count
+    steps = [*FOLLOW_STEPS, math.inf]
+    for s in range(book.market.size):
+        view = SlotView(ex, s)
+        other, a, d, tau, ids = view._all
+        ref = np.lexsort((tau, ids))  # by mask, then tau; lexsort is stable: ties in row order
+        for _ in range(6):
+            old = rng.choice(steps[:-1], masks)
+            new = np.maximum(old, rng.choice([*steps, 1.1, 3.0], masks))
+            rows, fa, fd, ftau, starts = view.others(old)
+            at = in_range(ref, tau[ref], ids[ref], None, old)
+            assert rows.tolist() == other[at].tolist()
+            assert np.array_equal(fa, a[at]) and np.array_equal(fd, d[at]) and np.array_equal(ftau, tau[at])
+            assert starts.tolist() == np.searchsorted(ids[at], np.arange(masks + 1)).tolist()
+            rows, fa, fd = view.others_between(old, new)
+            at = in_range(ref, tau[ref], ids[ref], old, new)
+            assert rows.tolist() == other[at].tolist()
+            assert np.array_equal(fa, a[at]) and np.array_equal(fd, d[at])
+        assert view._sorted == len(steps)  # every tier was reached (some limit was unbounded)
