@@ -37,6 +37,7 @@ from typing import Any, TypeVar
 
 from benchmarks import devnet_shape
 from benchmarks.step_breakdown import percentile
+from monitor.allocator import keep_freed_memory
 from monitor.config import MonitorConfig, parse_config
 from monitor.daemon.context import BlockContext
 from monitor.daemon.pipeline import MarketPipeline
@@ -132,7 +133,13 @@ def main() -> None:
                          "at 10,000 borrowers; 1: the devnet's pools)")  # fmt: skip
     ap.add_argument("--profile", action="store_true", help="cProfile the compute step (to stderr)")
     ap.add_argument("--json", action="store_true", help="print one JSON document of the figures")
+    ap.add_argument(
+        "--default-allocator",
+        action="store_true",
+        help="keep the C allocator's defaults (monitor.allocator: the product sets its thresholds)",
+    )
     args = ap.parse_args()
+    tuned = False if args.default_allocator else keep_freed_memory()
     if args.accounts <= 0 or args.blocks <= 0:
         ap.error("--accounts and --blocks must be positive")
     _progress(f"building a book of {args.accounts:,} accounts ...")
@@ -186,6 +193,7 @@ def main() -> None:
         "accounts": args.accounts,
         "blocks": args.blocks,
         "pool_scale": args.pool_scale,
+        "allocator_tuned": tuned,
         "block_cpu_p50_ms": percentile(blocks_s, 0.5) * 1e3,
         "block_cpu_max_ms": max(blocks_s) * 1e3,
         "steps": steps.figures(),

@@ -5,11 +5,13 @@ linearly (it recomputes every account every round, so its cost is proportional t
 arrays, the engine's peak traced allocations, and the process's peak RSS.
 
 Run: .venv/bin/python -m benchmarks.bench_cascade [--accounts 1000000] [--population devnet|calm] [--loop-sample 5000]
-     [--skip-sweep | --sweep-assets WETH ...] [--exhaustive-sweep] [--sweep-workers N] [--json]
+     [--skip-sweep | --sweep-assets WETH ...] [--exhaustive-sweep] [--sweep-workers N] [--default-allocator] [--json]
 ``--json`` prints one JSON document of the figures (names carry their units) on stdout instead of the table.
 Projections are timed in wall time (``projection_ms``) and CPU time of the process (``projection_cpu_ms``, the
 figure to compare on a shared machine), best of 3; the first projection on the book in
 ``projection_first_ms`` / ``projection_first_cpu_ms``, the look-ahead in ``lookahead_ms`` / ``lookahead_cpu_ms``.
+The allocator's thresholds are set as the product sets them (``monitor.allocator``; ``allocator_tuned``) unless
+``--default-allocator`` keeps glibc's defaults (the baseline to compare with).
 
 Populations (monitor.risk.synthetic.Population): ``devnet`` is the devnet's mix (20% of accounts in a cluster at
 HF 1.003-1.08, lognormal body, median 1.7, clipped at 1.1); ``calm`` has 3% in the cluster and a wider body
@@ -32,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from monitor.allocator import keep_freed_memory
 from monitor.protocols.aave_v3.cascade_loop import run_loop
 from monitor.protocols.aave_v3.liquidation_model import AaveV3Liquidation
 from monitor.risk import Limits, ModelParams, Projector, SweepSpec, sweep
@@ -95,12 +98,24 @@ def main() -> None:
     ap.add_argument("--skip-sweep", action="store_true")
     ap.add_argument("--sweep-assets", nargs="+", default=None, help="sweep only these assets (default: all)")
     ap.add_argument("--json", action="store_true", help="print one JSON document of the figures")
+    ap.add_argument(
+        "--default-allocator",
+        action="store_true",
+        help="keep the C allocator's defaults (monitor.allocator: the product sets its thresholds)",
+    )
     ap.add_argument("--exhaustive-sweep", action="store_true", help="also time the reference sweep (every step)")
     ap.add_argument("--sweep-workers", type=int, default=1, help="processes the sweeps spread the assets over")
     args = ap.parse_args()
+    tuned = False if args.default_allocator else keep_freed_memory()
     n, kind = args.accounts, args.population
     rows: list[tuple[str, str, str]] = []
-    fig: dict[str, Any] = {"accounts": n, "population": kind, "projection_ms": {}, "sweep_s": None}
+    fig: dict[str, Any] = {
+        "accounts": n,
+        "population": kind,
+        "projection_ms": {},
+        "sweep_s": None,
+        "allocator_tuned": tuned,
+    }
 
     t_book, book = timed(lambda: syn.book(population(kind, n)))
     venues = syn.venues(book.market, tvl_scale=n / 10_000)

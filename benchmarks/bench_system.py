@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from monitor.allocator import keep_freed_memory
 from monitor.protocols.aave_v3.liquidation_model import AaveV3Liquidation
 from monitor.risk import CascadeBook, Limits, ModelParams, Projector, RiskInput, SweepSpec, Venue, sweep
 from monitor.risk import synthetic as syn
@@ -187,8 +188,15 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, default=50_000, help="accounts per market")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument(
+        "--default-allocator",
+        action="store_true",
+        help="keep the C allocator's defaults (monitor.allocator: the product sets its thresholds)",
+    )
     args = ap.parse_args()
+    tuned = False if args.default_allocator else keep_freed_memory()
     res = measure(args.markets, args.accounts, args.repeat)
+    res["allocator_tuned"] = tuned
     if args.json:
         print(json.dumps(res))
         return

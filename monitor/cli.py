@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from monitor import __version__
+from monitor.allocator import keep_freed_memory
 from monitor.errors import MonitorError
 from monitor.logs import redact, setup_logging
 
@@ -77,6 +78,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     # one logging setup for every command; a command adds its config's secrets once it has loaded it
     setup_logging(verbose=args.verbose, json_lines=getattr(args, "log_json", None))
+    keep_freed_memory()  # projections reuse their freed temporaries (monitor.allocator)
     try:
         rc: int = args._run(args)
     except MonitorError as exc:

@@ -22,6 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 from types import MappingProxyType
 from typing import Any
 
+from monitor.allocator import keep_freed_memory
 from monitor.errors import MonitorError
 from monitor.risk import Limits, Projector, SweepSpec, sweep
 
@@ -58,9 +59,11 @@ class SweepStopped(MonitorError):
 
 
 def _init_worker(parent: int) -> None:
-    """In the worker, at start: a lower CPU priority, and an exit as soon as the daemon's process is gone (killed
-    without a chance to stop its worker, the worker would otherwise wait for work forever)."""
+    """In the worker, at start: a lower CPU priority, the allocator's settings (:mod:`monitor.allocator`), and an
+    exit as soon as the daemon's process is gone (killed without a chance to stop its worker, the worker would
+    otherwise wait for work forever)."""
     os.nice(SWEEP_NICENESS)
+    keep_freed_memory()
 
     def watch() -> None:
         while os.getppid() == parent:
