@@ -1,16 +1,20 @@
-"""``cascade-monitor sweep --config F [--json]``: cascade curves for 1%..90% drops and the critical shocks.
+"""``cascade-monitor sweep --config F [--workers N] [--json]``: cascade curves for 1%..90% drops and the critical
+shocks.
 
 For each asset (the config's ``sweep.assets``, ``--asset``, or every collateral asset some account holds) the
 engine projects a drop at every step up to ``sweep.max_shock`` and finds the smallest drop whose cascade
 crosses ``sweep.amplification_limit`` or ``sweep.bad_debt_limit_usd`` (new bad debt) by bisection, and what the
 cascade at that shock costs (lenders' losses per market where the protocol reports them). A config with several
-markets sweeps the system projection (critical shocks of the whole system); ``--market NAME`` one market.
+markets sweeps the system projection (critical shocks of the whole system); ``--market NAME`` one market. The
+assets are spread over forked processes, one per CPU by default (``--workers``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
+import os
 import sys
 import time
 from typing import Any
@@ -33,7 +37,17 @@ SHOWN = (0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Declare the command's options."""
     parser.add_argument("--asset", action="append", default=None, help="asset to sweep (symbol or address; repeatable)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="processes the assets are spread over (default: one per CPU this process may use, "
+                             "at most one per asset; 1: all in this process)")  # fmt: skip
     add_model_arguments(parser)
+
+
+def default_workers() -> int:
+    """One process per CPU this process may run on, where processes can be forked (else one)."""
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def spec_and_limits(args: argparse.Namespace) -> tuple[SweepSpec, Limits, list[str]]:
@@ -142,13 +156,16 @@ def text(
 def run(args: argparse.Namespace) -> int:
     """Read, sweep, print."""
     spec, limits, assets = spec_and_limits(args)
+    workers = default_workers() if args.workers is None else args.workers
+    if workers < 1:
+        raise ConfigError(f"--workers must be at least 1, got {workers}")
     cfg = load_config(args.config)
     if system.is_system(cfg, args):
         # Branch: several markets and no --market -> the curves and critical shocks of the system.
         protect_config(cfg)
         snaps, whole = system.system_projector(cfg, args, liquidation_rules, model_params(args, cfg))
         start = time.perf_counter()
-        swept = sweep(whole.projector, assets or None, spec, limits)
+        swept = sweep(whole.projector, assets or None, spec, limits, workers=workers)
         seconds = time.perf_counter() - start
         block = snaps[0].block
         if args.json:
@@ -161,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     snap, projector = projector_for(args)
     start = time.perf_counter()
-    result = sweep(projector, assets or None, spec, limits)
+    result = sweep(projector, assets or None, spec, limits, workers=workers)
     seconds = time.perf_counter() - start
     critical = at_critical_shocks(snap, projector, result)
     if args.json:

@@ -158,6 +158,18 @@ def test_sweep_text_over_every_collateral_asset(config: str, capsys: pytest.Capt
     assert "critical shock" in out
 
 
+def test_sweep_spread_over_processes_equals_one_process(config: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """Every collateral asset swept in two forked processes: the same document as in this process (but the
+    time it took), in the same asset order."""
+    one = _json(capsys, "sweep", "--config", config, "--workers", "1", "--json")
+    two = _json(capsys, "sweep", "--config", config, "--workers", "2", "--json")
+    assert len(one["assets"]) >= 2  # type: ignore[arg-type]
+    one.pop("seconds"), two.pop("seconds")
+    assert two == one
+    assert main(["sweep", "--config", config, "--workers", "0"]) == 2
+    assert "--workers must be at least 1, got 0" in capsys.readouterr().err
+
+
 def test_bad_config_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["simulate", "--config", str(tmp_path / "missing.yaml"), "--shock", "WETH=-0.1"]) == 2
     assert "config file not found" in capsys.readouterr().err
