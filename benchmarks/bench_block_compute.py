@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import pstats
+import resource
 import sys
 import time
 from collections.abc import Callable
@@ -196,6 +197,7 @@ def main() -> None:
         "allocator_tuned": tuned,
         "block_cpu_p50_ms": percentile(blocks_s, 0.5) * 1e3,
         "block_cpu_max_ms": max(blocks_s) * 1e3,
+        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "steps": steps.figures(),
         # what the scenarios projected at the last block (how much cascade the CPU bought)
         "scenarios": {

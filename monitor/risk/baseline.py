@@ -149,12 +149,13 @@ class SlotView:
         other = np.flatnonzero(~exposed & live & (ex.d0 > 0))
         a, d = ex.terms(ex.w0[other], ex.d0[other])
         tau = a / (d + self.slack / GUARD)  # followed iff tau < limit
-        self._all = (other, a, d, tau, ex.masks.ids[other])
+        self._mask_of = ex.masks.ids
         self._small = np.int16 if self.masks < 2**15 else np.intp
-        # tier ``t`` holds ``tau`` in ``[FOLLOW_STEPS[t - 1], FOLLOW_STEPS[t])`` (the last one up from the last step)
-        self._tier = np.searchsorted(np.array(FOLLOW_STEPS), tau, side="right").astype(np.int8)
-        self._sorted = 0  # tiers ``[0, _sorted)`` are in the arrays below
-        self.other_pos: Idx = np.zeros(0, dtype=np.intp)  # their positions in ``_all``
+        # the accounts not sorted yet (row order) and their tier: tier ``t`` holds ``tau`` in
+        # ``[FOLLOW_STEPS[t - 1], FOLLOW_STEPS[t])`` (the last one up from the last step)
+        tier = np.searchsorted(np.array(FOLLOW_STEPS), tau, side="right").astype(np.int8)
+        self._rest = (other, a, d, tau, tier)
+        self._sorted = 0  # tiers ``[0, _sorted)`` are in the sorted arrays
         self.other: Idx = np.zeros(0, dtype=np.intp)
         self.other_a, self.other_d, self.tau = np.zeros(0), np.zeros(0), np.zeros(0)
         self.starts: Idx = np.zeros(self.masks + 1, dtype=np.intp)
@@ -164,19 +165,22 @@ class SlotView:
         need = int(np.searchsorted(np.array(FOLLOW_STEPS), limit, side="left")) + 1
         if need <= self._sorted:
             return
-        other, a, d, tau, ids = self._all
-        at = np.flatnonzero((self._tier >= self._sorted) & (self._tier < need))
+        other, a, d, tau, tier = self._rest
+        now = tier < need
+        at, rest = np.flatnonzero(now), np.flatnonzero(~now)
         # by mask, then tau (ties in row order): a stable sort by tau, then a stable one by mask (a radix sort of
-        # small integers), the same order as ``np.lexsort((tau, oid))`` in about half the time; the tiers sorted
-        # before hold smaller tau, so they stay ahead within each mask
+        # small integers), the same order as ``np.lexsort((tau, oid))`` in about half the time; the accounts
+        # sorted before hold smaller tau, so they stay ahead within each mask
         at = at[np.argsort(tau[at], kind="stable")]
-        at = np.concatenate([self.other_pos, at])
-        oid = ids[at].astype(self._small)
+        rows = np.concatenate([self.other, other[at]])
+        oid = self._mask_of[rows].astype(self._small)
         order = np.argsort(oid, kind="stable")
-        at, oid = at[order], oid[order]
-        self.other_pos = at
-        self.other, self.other_a, self.other_d, self.tau = other[at], a[at], d[at], tau[at]
-        self.starts = np.searchsorted(oid, np.arange(self.masks + 1)).astype(np.intp)
+        self.other = rows[order]
+        self.other_a = np.concatenate([self.other_a, a[at]])[order]
+        self.other_d = np.concatenate([self.other_d, d[at]])[order]
+        self.tau = np.concatenate([self.tau, tau[at]])[order]
+        self.starts = np.searchsorted(oid[order], np.arange(self.masks + 1)).astype(np.intp)
+        self._rest = (other[rest], a[rest], d[rest], tau[rest], tier[rest])
         self._sorted = need
 
     def others(self, limits: F64) -> tuple[Idx, F64, F64, F64, Idx]:

@@ -114,7 +114,8 @@ def test_the_views_lazily_sorted_tiers_select_what_a_sort_of_every_account_selec
     steps = [*FOLLOW_STEPS, math.inf]
     for s in range(book.market.size):
         view = SlotView(ex, s)
-        other, a, d, tau, ids = view._all
+        other, a, d, tau, _ = view._rest
+        ids = ex.masks.ids[other]
         ref = np.lexsort((tau, ids))  # by mask, then tau; lexsort is stable: ties in row order
         for _ in range(6):
             old = rng.choice(steps[:-1], masks)
