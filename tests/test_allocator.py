@@ -19,7 +19,7 @@ faults = []
 for _ in range(6):
     before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     # a round's temporaries: several blocks alive at once, then all freed
-    blocks = [np.ones(2_000_000) for _ in range(4)]  # 16 MB each, written through
+    blocks = [np.ones(2_000_000) for _ in range(3)]  # 16 MB each, written through (48 MB: below the threshold)
     faults.append(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
     del blocks
 print(json.dumps({"applied": applied, "faults": faults[2:]}))
@@ -37,10 +37,10 @@ def run(mode: str, env: dict[str, str] | None = None) -> dict[str, object]:
 def test_freed_projection_sized_blocks_are_reused_not_faulted_in_again() -> None:
     default, tuned = run("default"), run("tuned")
     assert tuned["applied"] is True
-    pages = 4 * 2_000_000 * 8 // 4096  # 15,625 pages of 4 KiB per round
+    pages = 3 * 2_000_000 * 8 // 4096  # 11,718 pages of 4 KiB per round
     # by default part of what is freed goes back to the kernel each round (the heap's top trimmed) and the
-    # next round faults it in again (about 1,800 pages here)
-    assert all(f >= pages // 30 for f in default["faults"])  # type: ignore[attr-defined]
+    # next round faults it in again (about 600 of these 11,718 pages here)
+    assert all(f >= pages // 50 for f in default["faults"])  # type: ignore[attr-defined]
     # tuned, the heap keeps it and the next round reuses the pages
     assert all(f <= pages // 300 for f in tuned["faults"])  # type: ignore[attr-defined]
 
