@@ -37,8 +37,8 @@ from dataclasses import replace
 from typing import Any, TypeVar
 
 from benchmarks import devnet_shape
+from benchmarks.allocator_option import add_allocator_option, apply_allocator
 from benchmarks.step_breakdown import percentile
-from monitor.allocator import keep_freed_memory
 from monitor.config import MonitorConfig, parse_config
 from monitor.daemon.context import BlockContext
 from monitor.daemon.pipeline import MarketPipeline
@@ -134,13 +134,9 @@ def main() -> None:
                          "at 10,000 borrowers; 1: the devnet's pools)")  # fmt: skip
     ap.add_argument("--profile", action="store_true", help="cProfile the compute step (to stderr)")
     ap.add_argument("--json", action="store_true", help="print one JSON document of the figures")
-    ap.add_argument(
-        "--default-allocator",
-        action="store_true",
-        help="keep the C allocator's defaults (monitor.allocator: the product sets its thresholds)",
-    )
+    add_allocator_option(ap)
     args = ap.parse_args()
-    tuned = False if args.default_allocator else keep_freed_memory()
+    tuned = apply_allocator(args)
     if args.accounts <= 0 or args.blocks <= 0:
         ap.error("--accounts and --blocks must be positive")
     _progress(f"building a book of {args.accounts:,} accounts ...")

@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from monitor.allocator import keep_freed_memory
+from benchmarks.allocator_option import add_allocator_option, apply_allocator
 from monitor.protocols.aave_v3.cascade_loop import run_loop
 from monitor.protocols.aave_v3.liquidation_model import AaveV3Liquidation
 from monitor.risk import Limits, ModelParams, Projector, SweepSpec, sweep
@@ -98,15 +98,11 @@ def main() -> None:
     ap.add_argument("--skip-sweep", action="store_true")
     ap.add_argument("--sweep-assets", nargs="+", default=None, help="sweep only these assets (default: all)")
     ap.add_argument("--json", action="store_true", help="print one JSON document of the figures")
-    ap.add_argument(
-        "--default-allocator",
-        action="store_true",
-        help="keep the C allocator's defaults (monitor.allocator: the product sets its thresholds)",
-    )
+    add_allocator_option(ap)
     ap.add_argument("--exhaustive-sweep", action="store_true", help="also time the reference sweep (every step)")
     ap.add_argument("--sweep-workers", type=int, default=1, help="processes the sweeps spread the assets over")
     args = ap.parse_args()
-    tuned = False if args.default_allocator else keep_freed_memory()
+    tuned = apply_allocator(args)
     n, kind = args.accounts, args.population
     rows: list[tuple[str, str, str]] = []
     fig: dict[str, Any] = {

@@ -36,8 +36,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from benchmarks.allocator_option import add_allocator_option, apply_allocator
 from benchmarks.step_breakdown import Breakdown, percentile
-from monitor.allocator import keep_freed_memory
 from monitor.config import parse_config
 from monitor.daemon.run import Daemon
 from monitor.devnet.activity import ActivityGenerator
@@ -388,13 +388,9 @@ def main() -> None:
                              "--borrowers: at 100k a scenario is mostly one runaway cascade; 10 keeps the 10k "
                              "book's ratio)")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="print one JSON document of the figures")
-    parser.add_argument(
-        "--default-allocator",
-        action="store_true",
-        help="keep the C allocator's defaults (monitor.allocator: the product sets its thresholds)",
-    )
+    add_allocator_option(parser)
     args = parser.parse_args()
-    tuned = False if args.default_allocator else keep_freed_memory()
+    tuned = apply_allocator(args)
     if args.duration <= 0 or args.block_interval <= 0 or args.poll_ms <= 0 or args.pool_scale <= 0:
         parser.error("--duration, --block-interval, --poll-ms and --pool-scale must be positive")
     if args.confirmations < 0:

@@ -18,7 +18,7 @@ import platform
 import time
 from typing import Any
 
-from monitor.allocator import keep_freed_memory
+from benchmarks.allocator_option import add_allocator_option, apply_allocator
 from monitor.protocols.aave_v3.liquidation_model import AaveV3Liquidation
 from monitor.risk import OffchainCurve, Projector, choose_venues, gather_venues
 from monitor.risk import synthetic as syn
@@ -32,13 +32,9 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", action="store_true")
-    ap.add_argument(
-        "--default-allocator",
-        action="store_true",
-        help="keep the C allocator's defaults (monitor.allocator: the product sets its thresholds)",
-    )
+    add_allocator_option(ap)
     args = ap.parse_args()
-    tuned = False if args.default_allocator else keep_freed_memory()
+    tuned = apply_allocator(args)
     market = syn.risk_market()
     book = syn.book(syn.Population(args.accounts, seed=5), market=market)
     scale = args.accounts / 10_000

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from monitor.allocator import keep_freed_memory
+from benchmarks.allocator_option import add_allocator_option, apply_allocator
 from monitor.protocols.aave_v3.liquidation_model import AaveV3Liquidation
 from monitor.risk import CascadeBook, Limits, ModelParams, Projector, RiskInput, SweepSpec, Venue, sweep
 from monitor.risk import synthetic as syn
@@ -188,13 +188,9 @@ def main() -> None:
     ap.add_argument("--accounts", type=int, default=50_000, help="accounts per market")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--json", action="store_true")
-    ap.add_argument(
-        "--default-allocator",
-        action="store_true",
-        help="keep the C allocator's defaults (monitor.allocator: the product sets its thresholds)",
-    )
+    add_allocator_option(ap)
     args = ap.parse_args()
-    tuned = False if args.default_allocator else keep_freed_memory()
+    tuned = apply_allocator(args)
     res = measure(args.markets, args.accounts, args.repeat)
     res["allocator_tuned"] = tuned
     if args.json:
