@@ -42,8 +42,19 @@ class Overlay:
         fresh, changed = np.flatnonzero(~mine), np.flatnonzero(mine)
         pf, pc = rows[fresh], p[changed]
         b = self.book
-        c = np.concatenate([np.take(b.collateral, pf, axis=1), np.take(self.c, pc, axis=1)], axis=1)
-        d = np.concatenate([np.take(b.debt, pf, axis=1), np.take(self.d, pc, axis=1)], axis=1)
+        if not pf.size or not pc.size:
+            # Branch: one source only: one gather of every row at once
+            src_c, src_d, at = (b.collateral, b.debt, pf) if pf.size else (self.c, self.d, pc)
+            return np.concatenate([fresh, changed]), np.take(src_c, at, axis=1), np.take(src_d, at, axis=1)
+        # both: row by row into the two halves of one array (gathering each part whole, then joining them,
+        # copies every value twice)
+        nf = pf.size
+        c, d = np.empty((b.collateral.shape[0], rows.size)), np.empty((b.debt.shape[0], rows.size))
+        for j in range(c.shape[0]):
+            np.take(b.collateral[j], pf, out=c[j, :nf])
+            np.take(self.c[j], pc, out=c[j, nf:])
+            np.take(b.debt[j], pf, out=d[j, :nf])
+            np.take(self.d[j], pc, out=d[j, nf:])
         return np.concatenate([fresh, changed]), c, d
 
     def put(self, rows: Idx, c: F64, d: F64) -> None:

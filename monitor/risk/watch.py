@@ -3,7 +3,9 @@
 
 Accounts that were watched once (hot) are checked against the prices of their last look; the others (cold) by
 a prefix of a per-mask order. When the prices of some mask leave the followed range, that mask's range is
-widened in steps (``FOLLOW_STEPS``, then unbounded) and the accounts it adds are followed as hot ones.
+widened in steps (``FOLLOW_STEPS``, then unbounded) and the accounts it adds are followed as hot ones. The hot
+accounts' terms are kept in arrays of their own, in the order they became hot, so that the check of every hot
+account each round reads them in sequence.
 """
 
 from __future__ import annotations
@@ -62,6 +64,7 @@ class Watch:
             sel = np.flatnonzero(followed(ta, td, self.ex.slack, limits[self.masks.ids[t]]))
             rows, a, d = np.concatenate([rows, t[sel]]), np.concatenate([a, ta[sel]]), np.concatenate([d, td[sel]])
         hot = rows.size
+        # the followed positions' rows and terms as followed (a hot account's current terms: the hot arrays)
         self.follow: Idx = np.concatenate([rows, cold])
         self.fa: F64 = np.concatenate([a, ca])
         self.fd: F64 = np.concatenate([d, cd])
@@ -73,9 +76,30 @@ class Watch:
         self.cold_starts: Idx = f.cold_starts + hot
         #: The mask of each cold position (its block).
         self.cold_block: Idx = np.repeat(np.arange(f.cold_starts.size - 1), np.diff(f.cold_starts))
+        #: Whether each followed position was watched once (hot; the hot arrays below hold its terms, or it
+        #: was dropped from them for good: never liquidatable until :meth:`relinear`).
         self.hot = np.zeros(self.follow.size, dtype=bool)
         self.hot[:hot] = True
-        self.hot_pos: Idx = np.arange(hot)
+        self._hot_reset(hot)
+
+    def _hot_reset(self, count: int) -> None:
+        """The first ``count`` followed positions become the hot arrays, with their terms from ``fa`` / ``fd``
+        / ``fkey``: ``hot_pos`` (followed positions, checked every round) and, aligned with it, ``hot_a``,
+        ``hot_d``, ``hot_key``; ``hot_at[p]`` is followed position ``p``'s index in them (-1: none)."""
+        self.hot_pos: Idx = np.arange(count)
+        self.hot_a: F64 = self.fa[:count].copy()
+        self.hot_d: F64 = self.fd[:count].copy()
+        self.hot_key: Idx = self.fkey[:count].copy()
+        self.hot_at: Idx = np.full(self.follow.size, -1, dtype=np.intp)
+        self.hot_at[:count] = self.hot_pos
+
+    def _hot_add(self, pos: Idx, a: F64, d: F64, key: Idx) -> None:
+        """Followed positions ``pos`` (not in the hot arrays) join them, with terms ``a`` / ``d`` / ``key``."""
+        start = self.hot_pos.size
+        self.hot_pos = np.concatenate([self.hot_pos, pos])
+        self.hot_a, self.hot_d = np.concatenate([self.hot_a, a]), np.concatenate([self.hot_d, d])
+        self.hot_key = np.concatenate([self.hot_key, key])
+        self.hot_at[pos] = np.arange(start, start + pos.size)
 
     def widen(self, limits: F64) -> None:
         """Follow as well the accounts the wider ``limits`` add, from their post-shock terms, as hot accounts
@@ -93,7 +117,8 @@ class Watch:
         self.fsided = np.concatenate([self.fsided, sided])
         self.fkey = np.concatenate([self.fkey, sided])
         self.hot = np.concatenate([self.hot, np.ones(rows.size, dtype=bool)])
-        self.hot_pos = np.concatenate([self.hot_pos, np.arange(start, start + rows.size)])
+        self.hot_at = np.concatenate([self.hot_at, np.full(rows.size, -1, dtype=np.intp)])
+        self._hot_add(np.arange(start, start + rows.size), a, d, sided)
 
     def relinear(self) -> None:
         """Bound terms of every followed account at the current prices (a new check)."""
@@ -111,7 +136,7 @@ class Watch:
         self.fa, self.fd = a, np.where(live, dd, 0.0)
         self.fkey = self.fsided + (len(self.checks) - 1) * self.masks.sided_count
         self.hot[:] = True
-        self.hot_pos = np.arange(self.follow.size)
+        self._hot_reset(self.follow.size)
 
     def _cold_candidates(self, lo0: F64, hi0: F64) -> Idx:
         """Cold followed accounts whose bound (from the post-shock prices) is below 1 now: per mask, the prefix
@@ -136,21 +161,26 @@ class Watch:
     def _hot_candidates(self) -> Idx:
         """Accounts watched before whose sided bound, from the prices of their last look, is below 1 now.
 
-        Hot accounts whose terms say never liquidatable (``fd`` 0: no debt or no collateral left, which stays so
-        until :meth:`relinear` follows every account again) leave ``hot_pos`` here, once their ``fd`` is read."""
-        hp = self.hot_pos
-        if hp.size == 0:
-            return hp
-        fd = self.fd[hp]
-        alive = fd > 0
-        if not alive.all():
-            hp, fd = hp[alive], fd[alive]
-            self.hot_pos = hp
+        Hot accounts whose terms say never liquidatable (``hot_d`` 0: no debt or no collateral left, which stays
+        so until :meth:`relinear` follows every account again) are never candidates; once they are half of the
+        hot arrays, they are dropped from them."""
+        if self.hot_pos.size == 0:
+            return self.hot_pos
+        if 2 * np.count_nonzero(self.hot_d) < self.hot_d.size:
+            self._hot_drop_dead()
         lo_k, hi_k = self.masks.sided_spreads(self.prices / np.array(self.checks))  # (checks, sided masks)
-        at = self.fkey[hp]
-        lo, hi = np.take(lo_k, at), np.take(hi_k, at)
-        out: Idx = hp[may_liquidate(self.fa[hp], fd, self.ex.slack, lo, hi)]
+        key = self.hot_key
+        lo, hi = np.take(lo_k, key), np.take(hi_k, key)
+        out: Idx = self.hot_pos[may_liquidate(self.hot_a, self.hot_d, self.ex.slack, lo, hi)]
         return out
+
+    def _hot_drop_dead(self) -> None:
+        """Drop the never-liquidatable accounts (``hot_d`` 0) from the hot arrays (they stay ``hot``)."""
+        keep = np.flatnonzero(self.hot_d)
+        self.hot_at[self.hot_pos] = -1
+        self.hot_pos = self.hot_pos[keep]
+        self.hot_a, self.hot_d, self.hot_key = self.hot_a[keep], self.hot_d[keep], self.hot_key[keep]
+        self.hot_at[self.hot_pos] = np.arange(keep.size)
 
     def screen(self, prices: F64) -> tuple[Idx, Idx, F64, F64, Health]:
         """The watch set at ``prices`` (positions in the followed set, book rows), balances and exact health;
@@ -173,19 +203,23 @@ class Watch:
             wpos = np.flatnonzero(may_liquidate(self.fa, self.fd, self.ex.slack, 1.0, 1.0))
         fresh = wpos[~self.hot[wpos]]
         self.hot[fresh] = True
-        self.hot_pos = np.concatenate([self.hot_pos, fresh])
+        # (their terms are set below, with every watched account's)
+        self._hot_add(fresh, np.empty(fresh.size), np.empty(fresh.size), np.empty(fresh.size, dtype=np.intp))
         order, c, d = self.overlay.get(self.follow[wpos])
         wpos = wpos[order]
         watch = self.follow[wpos]
         h = self.ex.model.health(self.m, c, d, self.book.risk_class[watch], self.prices)
         self.checks.append(self.prices.copy())
         a, dd = self.ex.terms_exact(h)
+        # every watched account is in the hot arrays now (a hot one dropped from them is never watched again)
+        at = self.hot_at[wpos]
         # no collateral or no debt (in base units, as the pool sees it): never liquidatable from here on
-        self.fa[wpos], self.fd[wpos] = a, np.where((h.t > 0) & (h.d > 0), dd, 0.0)
-        self.fkey[wpos] = self.fsided[wpos] + (len(self.checks) - 1) * self.masks.sided_count
+        self.hot_a[at], self.hot_d[at] = a, np.where((h.t > 0) & (h.d > 0), dd, 0.0)
+        self.hot_key[at] = self.fsided[wpos] + (len(self.checks) - 1) * self.masks.sided_count
         return wpos, watch, c, d, h
 
     def moved(self, fpos: Idx, c: F64, d: F64, risk_class: NDArray[np.int64], live: NDArray[np.bool_]) -> None:
         """New balances of followed positions ``fpos`` (liquidated at the current prices): their terms."""
         a, dd = self.ex.terms(*linear_sums(self.book, c, d, risk_class, self.prices))
-        self.fa[fpos], self.fd[fpos] = a, np.where(live, dd, 0.0)
+        at = self.hot_at[fpos]  # watched this round, so in the hot arrays
+        self.hot_a[at], self.hot_d[at] = a, np.where(live, dd, 0.0)
