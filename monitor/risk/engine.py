@@ -16,6 +16,7 @@ from monitor.errors import DataError
 from monitor.risk.baseline import Baseline, baseline
 from monitor.risk.dust import Dust, dust
 from monitor.risk.health import toxic
+from monitor.risk.locality import locality_order
 from monitor.risk.market import CascadeBook, resolve_shocks
 from monitor.risk.model import LiquidationModel
 from monitor.risk.oracles import Oracles
@@ -35,7 +36,8 @@ class Projector:
     parameters.
 
     ``model`` is the protocol's health check and liquidation rules. The first projection pays for what every
-    later one reuses: the accounts' linear sums at the market's prices and, per shocked price, its share of them.
+    later one reuses: the accounts' linear sums at the market's prices and, per shocked price, its share of them,
+    and the accounts in the engine's order (:attr:`book`).
     """
 
     #: The round loop a projection runs (a benchmark may replay a given price path instead of selling).
@@ -53,7 +55,11 @@ class Projector:
             raise DataError("Projector needs a CascadeBook (the protocol's risk table)")
         if not isinstance(model, LiquidationModel):
             raise DataError("Projector needs the protocol's LiquidationModel")
-        self.book = book
+        self._given: CascadeBook | None = book  # until :attr:`book` replaces it
+        self._book: CascadeBook | None = None
+        #: ``order[i]``: the column of the book given that column ``i`` of :attr:`book` holds (set with
+        #: :attr:`book`).
+        self.order: Idx | None = None
         self.model = model
         self.market = book.market
         self.params = params or ModelParams()
@@ -72,11 +78,32 @@ class Projector:
         self._before: tuple[Toxic, float] | None = None
 
     @property
+    def book(self) -> CascadeBook:
+        """The accounts the engine works on: those of the book given, in the engine's order
+        (:mod:`monitor.risk.locality`; :attr:`order` maps them back). Set up on first use."""
+        if self._book is None:
+            self._set_up()
+        assert self._book is not None
+        return self._book
+
+    @property
     def exposure(self) -> Exposure:
-        """Linear sums of every account (computed on first use)."""
+        """Linear sums of every account of :attr:`book` (computed on first use)."""
         if self._exposure is None:
-            self._exposure = Exposure(self.book, self.model)
+            self._set_up()
+        assert self._exposure is not None
         return self._exposure
+
+    def _set_up(self) -> None:
+        """The given book's sums, its accounts in the engine's order, and the sums in that order. The projector
+        lets go of the book given (the caller's reference, if it keeps one, stays valid)."""
+        assert self._given is not None
+        given = Exposure(self._given, self.model)
+        order = locality_order(given)
+        self._book = self._given.take(order)
+        self._exposure = given.take(order, self._book)
+        self.order = order
+        self._given = None
 
     @property
     def empty(self) -> Idx:

@@ -215,6 +215,20 @@ class CascadeBook:
     def __len__(self) -> int:
         return int(self.risk_class.size)
 
+    def take(self, order: NDArray[np.intp]) -> CascadeBook:
+        """The accounts ``order`` (a permutation or selection of columns), in that order. The columns of a valid
+        book are valid: they are not checked again."""
+        out = object.__new__(CascadeBook)
+        for name, value in (
+            ("market", self.market),
+            ("collateral", np.take(self.collateral, order, axis=1)),
+            ("debt", np.take(self.debt, order, axis=1)),
+            ("risk_class", self.risk_class[order]),
+            ("addresses", tuple(self.addresses[i] for i in order.tolist()) if self.addresses else ()),
+        ):
+            object.__setattr__(out, name, value)
+        return out
+
     @classmethod
     def from_arrays(
         cls,

@@ -54,6 +54,14 @@ class Masks:
         self.coll_bits = ((unique[:, None] >> np.arange(s_count)) & 1).astype(bool)
         self.debt_bits = ((unique[:, None] >> np.arange(s_count, 2 * s_count)) & 1).astype(bool)
 
+    def take(self, order: Idx) -> Masks:
+        """The masks of the accounts ``order`` (columns of the book), in that order (the same mask tables)."""
+        out = object.__new__(Masks)
+        out.bits, out.coll_bits, out.debt_bits = self.bits, self.coll_bits, self.debt_bits
+        out.ids = self.ids[order]
+        out.sided_ids = out.ids if self.sided_ids is self.ids else self.sided_ids[order]
+        return out
+
     @property
     def count(self) -> int:
         """Number of distinct masks."""

@@ -59,6 +59,19 @@ class Exposure:
         self.views: dict[int, object] = {}
         self.masks = Masks(book)
 
+    def take(self, order: Idx, book: CascadeBook) -> Exposure:
+        """The same sums for ``book``: this one's accounts ``order`` (``book`` is ``self.book.take(order)``)."""
+        out = object.__new__(Exposure)
+        out.__dict__.update(self.__dict__)
+        out.book = book
+        out.members = {c: rows for c in book.market.differing if (rows := np.flatnonzero(book.risk_class == c)).size}
+        out.w0, out.d0 = self.w0[order], self.d0[order]
+        out._by_slot = {s: (w[order], d[order]) for s, (w, d) in self._by_slot.items()}
+        out._has_collateral = None if self._has_collateral is None else self._has_collateral[order]
+        out.views = {}
+        out.masks = self.masks.take(order)
+        return out
+
     def _sums(self, slot_weight: F64) -> tuple[F64, F64]:
         """``w`` and ``d`` with each slot's price multiplied by ``slot_weight`` (1: the market prices)."""
         m, b = self.book.market, self.book

@@ -137,7 +137,7 @@ class _SystemRun(Run):
             left[jd[gone], k] = np.maximum(left[jd[gone], k] - out.debt[sel][gone], 0.0)
             own = self.prices[: self.m.size] / self.m.units
             written = own[:, None] * left / self.m.price_unit
-            members = self.table.member_of(rows[gone])
+            members = self.table.member_of(self.book.risk_class[rows[gone]])
             for i in np.unique(members).tolist():
                 self.deficit_by_member[i] += written[:, members == i].sum(axis=1)
         super()._apply(fpos, rows, c, d, jc, jd, out, sel)
@@ -191,7 +191,7 @@ class _Projector(Projector):
         t, m, b = self.table, self.market, self.book
         count = len(t.members)
         touched = run.overlay.touched
-        liquidated = np.bincount(t.member_of(touched), minlength=count)
+        liquidated = np.bincount(t.member_of(b.risk_class[touched]), minlength=count)
         repaid = np.bincount(t.class_member, weights=run.repaid_usd_by_class, minlength=count)
         deficit = np.bincount(t.class_member, weights=run.deficit_usd_by_class, minlength=count)
         # bad debt: accounts with debt and no collateral (from the start, or left so) at the final prices ...
@@ -205,12 +205,12 @@ class _Projector(Projector):
             at = classes == cid
             value = float(unit_prices(m, run.prices, cid) @ dead_debt[:, at].sum(axis=1)) / m.price_unit
             bad[t.class_member[cid]] += value
-        bad_accounts = np.bincount(t.member_of(dead_rows), minlength=count)
+        bad_accounts = np.bincount(t.member_of(classes), minlength=count)
         # ... plus the debt written off when collateral ran out (each such account once: its debt is zeroed then)
         if run.deficit_rows:
             written = np.concatenate(run.deficit_rows)
-            bad_accounts = bad_accounts + np.bincount(t.member_of(written), minlength=count)
-        dust_of = t.member_of(found.rows)
+            bad_accounts = bad_accounts + np.bincount(t.member_of(b.risk_class[written]), minlength=count)
+        dust_of = t.member_of(b.risk_class[found.rows])
         dust_accounts = np.bincount(dust_of, minlength=count)
         dust_debt = np.bincount(dust_of, weights=found.debt_usd_by_row, minlength=count)
         return tuple(

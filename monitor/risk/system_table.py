@@ -125,7 +125,7 @@ class SystemTable:
             addresses = tuple(a for b in books for a in b.addresses)
         return CascadeBook(m, c, d, risk_class, addresses)
 
-    def member_of(self, rows: Idx) -> I64:
-        """The member each combined book row belongs to."""
-        out: I64 = self.class_member[self.book.risk_class[rows]]
+    def member_of(self, risk_class: I64) -> I64:
+        """The member each account of the combined book belongs to, from its (combined) risk class."""
+        out: I64 = self.class_member[risk_class]
         return out

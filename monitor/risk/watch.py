@@ -4,8 +4,7 @@
 Accounts that were watched once (hot) are checked against the prices of their last look; the others (cold) by
 a prefix of a per-mask order. When the prices of some mask leave the followed range, that mask's range is
 widened in steps (``FOLLOW_STEPS``, then unbounded) and the accounts it adds are followed as hot ones. The hot
-accounts' terms are kept in arrays of their own, in the order they became hot, so that the check of every hot
-account each round reads them in sequence.
+accounts' current terms are kept apart (:mod:`monitor.risk.hot`).
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from numpy.typing import NDArray
 
 from monitor.risk.baseline import FOLLOW_STEPS, Baseline, followed
 from monitor.risk.health import Health
+from monitor.risk.hot import HotSet
 from monitor.risk.market import CascadeBook
 from monitor.risk.screen import GUARD, Exposure, linear_sums, may_liquidate
 from monitor.risk.state import Overlay
@@ -76,30 +76,17 @@ class Watch:
         self.cold_starts: Idx = f.cold_starts + hot
         #: The mask of each cold position (its block).
         self.cold_block: Idx = np.repeat(np.arange(f.cold_starts.size - 1), np.diff(f.cold_starts))
-        #: Whether each followed position was watched once (hot; the hot arrays below hold its terms, or it
-        #: was dropped from them for good: never liquidatable until :meth:`relinear`).
+        #: Whether each followed position was watched once (hot: ``hot_set`` holds its terms, or it was dropped
+        #: from it for good: never liquidatable until :meth:`relinear`).
         self.hot = np.zeros(self.follow.size, dtype=bool)
         self.hot[:hot] = True
         self._hot_reset(hot)
 
     def _hot_reset(self, count: int) -> None:
-        """The first ``count`` followed positions become the hot arrays, with their terms from ``fa`` / ``fd``
-        / ``fkey``: ``hot_pos`` (followed positions, checked every round) and, aligned with it, ``hot_a``,
-        ``hot_d``, ``hot_key``; ``hot_at[p]`` is followed position ``p``'s index in them (-1: none)."""
-        self.hot_pos: Idx = np.arange(count)
-        self.hot_a: F64 = self.fa[:count].copy()
-        self.hot_d: F64 = self.fd[:count].copy()
-        self.hot_key: Idx = self.fkey[:count].copy()
-        self.hot_at: Idx = np.full(self.follow.size, -1, dtype=np.intp)
-        self.hot_at[:count] = self.hot_pos
-
-    def _hot_add(self, pos: Idx, a: F64, d: F64, key: Idx) -> None:
-        """Followed positions ``pos`` (not in the hot arrays) join them, with terms ``a`` / ``d`` / ``key``."""
-        start = self.hot_pos.size
-        self.hot_pos = np.concatenate([self.hot_pos, pos])
-        self.hot_a, self.hot_d = np.concatenate([self.hot_a, a]), np.concatenate([self.hot_d, d])
-        self.hot_key = np.concatenate([self.hot_key, key])
-        self.hot_at[pos] = np.arange(start, start + pos.size)
+        """The first ``count`` followed positions are the hot set, with their terms from ``fa`` / ``fd`` /
+        ``fkey``."""
+        self.hot_set = HotSet(self.follow.size)
+        self.hot_set.add(np.arange(count), self.fa[:count], self.fd[:count], self.fkey[:count])
 
     def widen(self, limits: F64) -> None:
         """Follow as well the accounts the wider ``limits`` add, from their post-shock terms, as hot accounts
@@ -117,8 +104,8 @@ class Watch:
         self.fsided = np.concatenate([self.fsided, sided])
         self.fkey = np.concatenate([self.fkey, sided])
         self.hot = np.concatenate([self.hot, np.ones(rows.size, dtype=bool)])
-        self.hot_at = np.concatenate([self.hot_at, np.full(rows.size, -1, dtype=np.intp)])
-        self._hot_add(np.arange(start, start + rows.size), a, d, sided)
+        self.hot_set.follow_more(rows.size)
+        self.hot_set.add(np.arange(start, start + rows.size), a, d, sided)
 
     def relinear(self) -> None:
         """Bound terms of every followed account at the current prices (a new check)."""
@@ -161,26 +148,19 @@ class Watch:
     def _hot_candidates(self) -> Idx:
         """Accounts watched before whose sided bound, from the prices of their last look, is below 1 now.
 
-        Hot accounts whose terms say never liquidatable (``hot_d`` 0: no debt or no collateral left, which stays
-        so until :meth:`relinear` follows every account again) are never candidates; once they are half of the
-        hot arrays, they are dropped from them."""
-        if self.hot_pos.size == 0:
-            return self.hot_pos
-        if 2 * np.count_nonzero(self.hot_d) < self.hot_d.size:
-            self._hot_drop_dead()
+        Hot accounts whose terms say never liquidatable (``d`` 0: no debt or no collateral left, which stays so
+        until :meth:`relinear` follows every account again) are never candidates; once they are half of the hot
+        set, they are dropped from it."""
+        hs = self.hot_set
+        if hs.n == 0:
+            return hs.pos
+        if 2 * np.count_nonzero(hs.d) < hs.n:
+            hs.drop_dead()
         lo_k, hi_k = self.masks.sided_spreads(self.prices / np.array(self.checks))  # (checks, sided masks)
-        key = self.hot_key
+        key = hs.key
         lo, hi = np.take(lo_k, key), np.take(hi_k, key)
-        out: Idx = self.hot_pos[may_liquidate(self.hot_a, self.hot_d, self.ex.slack, lo, hi)]
+        out: Idx = hs.pos[may_liquidate(hs.a, hs.d, self.ex.slack, lo, hi)]
         return out
-
-    def _hot_drop_dead(self) -> None:
-        """Drop the never-liquidatable accounts (``hot_d`` 0) from the hot arrays (they stay ``hot``)."""
-        keep = np.flatnonzero(self.hot_d)
-        self.hot_at[self.hot_pos] = -1
-        self.hot_pos = self.hot_pos[keep]
-        self.hot_a, self.hot_d, self.hot_key = self.hot_a[keep], self.hot_d[keep], self.hot_key[keep]
-        self.hot_at[self.hot_pos] = np.arange(keep.size)
 
     def screen(self, prices: F64) -> tuple[Idx, Idx, F64, F64, Health]:
         """The watch set at ``prices`` (positions in the followed set, book rows), balances and exact health;
@@ -203,23 +183,20 @@ class Watch:
             wpos = np.flatnonzero(may_liquidate(self.fa, self.fd, self.ex.slack, 1.0, 1.0))
         fresh = wpos[~self.hot[wpos]]
         self.hot[fresh] = True
-        # (their terms are set below, with every watched account's)
-        self._hot_add(fresh, np.empty(fresh.size), np.empty(fresh.size), np.empty(fresh.size, dtype=np.intp))
+        self.hot_set.add(fresh, 0.0, 0.0, 0)  # (their terms are set below, with every watched account's)
         order, c, d = self.overlay.get(self.follow[wpos])
         wpos = wpos[order]
         watch = self.follow[wpos]
         h = self.ex.model.health(self.m, c, d, self.book.risk_class[watch], self.prices)
         self.checks.append(self.prices.copy())
         a, dd = self.ex.terms_exact(h)
-        # every watched account is in the hot arrays now (a hot one dropped from them is never watched again)
-        at = self.hot_at[wpos]
-        # no collateral or no debt (in base units, as the pool sees it): never liquidatable from here on
-        self.hot_a[at], self.hot_d[at] = a, np.where((h.t > 0) & (h.d > 0), dd, 0.0)
-        self.hot_key[at] = self.fsided[wpos] + (len(self.checks) - 1) * self.masks.sided_count
+        # every watched account is in the hot set now (one dropped from it is never watched again); no collateral
+        # or no debt (in base units, as the pool sees it): never liquidatable from here on
+        key = self.fsided[wpos] + (len(self.checks) - 1) * self.masks.sided_count
+        self.hot_set.update(wpos, a, np.where((h.t > 0) & (h.d > 0), dd, 0.0), key)
         return wpos, watch, c, d, h
 
     def moved(self, fpos: Idx, c: F64, d: F64, risk_class: NDArray[np.int64], live: NDArray[np.bool_]) -> None:
         """New balances of followed positions ``fpos`` (liquidated at the current prices): their terms."""
         a, dd = self.ex.terms(*linear_sums(self.book, c, d, risk_class, self.prices))
-        at = self.hot_at[fpos]  # watched this round, so in the hot arrays
-        self.hot_a[at], self.hot_d[at] = a, np.where(live, dd, 0.0)
+        self.hot_set.update(fpos, a, np.where(live, dd, 0.0))  # (watched this round: in the hot set)
