@@ -1,5 +1,5 @@
-"""The engine's account order (monitor.risk.locality): the projector works on the given accounts in that order,
-and the answers do not depend on the order the accounts come in."""
+"""The engine's account order (monitor.risk.locality): an arranged projector works on the given accounts in that
+order, and the answers do not depend on the order the accounts come in."""
 
 from __future__ import annotations
 
@@ -54,10 +54,13 @@ def test_the_order_groups_accounts_by_sided_mask_then_by_their_screening_term() 
         assert (np.diff(step[mask == u]) >= 0).all()
 
 
-def test_the_projector_works_on_the_given_accounts_in_its_order() -> None:
+def test_an_arranged_projector_works_on_the_given_accounts_in_the_order() -> None:
     proj = Projector(BOOK, syn.venues(BOOK.market, tvl_scale=N / 10_000), model=AaveV3Liquidation())
+    proj.project({"WETH": -0.1})  # sums made in the given order first: arranging replaces them
+    assert proj.order is None and proj.book is BOOK
+    proj.arrange()
     book, order = proj.book, proj.order
-    assert order is not None
+    assert order is not None and not np.array_equal(order, np.arange(N))
     assert np.array_equal(book.collateral, BOOK.collateral[:, order])
     assert np.array_equal(book.debt, BOOK.debt[:, order])
     assert np.array_equal(book.risk_class, BOOK.risk_class[order])
@@ -70,12 +73,14 @@ def test_the_projector_works_on_the_given_accounts_in_its_order() -> None:
 
 @pytest.mark.parametrize("rules", ["v3.0", "v3.3"])
 def test_projections_and_sweeps_do_not_depend_on_the_order_of_the_accounts(rules: str) -> None:
-    """The same book with its accounts shuffled: the same projections (counts exactly, sums to rounding)."""
+    """The same book with its accounts shuffled and arranged: the same projections as the book as it comes
+    (counts exactly, sums to rounding), and the same sweeps (a sweep arranges both)."""
     shuffled = np.random.default_rng(3).permutation(N)
     other = CascadeBook(BOOK.market, BOOK.collateral[:, shuffled], BOOK.debt[:, shuffled], BOOK.risk_class[shuffled])
     venues = syn.venues(BOOK.market, tvl_scale=N / 10_000)
     a = Projector(BOOK, venues, ModelParams(), model=AaveV3Liquidation(rules))  # type: ignore[arg-type]
     b = Projector(other, venues, ModelParams(), model=AaveV3Liquidation(rules))  # type: ignore[arg-type]
+    b.arrange()
     assets = BOOK.market.assets
     for shocks in ({assets[0]: -0.2}, {assets[1]: -0.5}, {assets[0]: -0.3, assets[4]: -0.4}):
         ra, rb = a.project(shocks), b.project(shocks)
