@@ -62,8 +62,8 @@ class Exposure:
     def take(self, order: Idx, book: CascadeBook) -> Exposure:
         """The same sums for ``book``: this one's accounts ``order`` (``book`` is ``self.book.take(order)``)."""
         out = object.__new__(Exposure)
-        out.__dict__.update(self.__dict__)
-        out.book = book
+        out.book, out.model = book, self.model
+        out.rel, out.scale, out.slack, out.debt_slack = self.rel, self.scale, self.slack, self.debt_slack
         out.members = {c: rows for c in book.market.differing if (rows := np.flatnonzero(book.risk_class == c)).size}
         out.w0, out.d0 = self.w0[order], self.d0[order]
         out._by_slot = {s: (w[order], d[order]) for s, (w, d) in self._by_slot.items()}

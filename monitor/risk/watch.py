@@ -3,8 +3,7 @@
 
 Accounts that were watched once (hot) are checked against the prices of their last look; the others (cold) by
 a prefix of a per-mask order. When the prices of some mask leave the followed range, that mask's range is
-widened in steps (``FOLLOW_STEPS``, then unbounded) and the accounts it adds are followed as hot ones. The hot
-accounts' current terms are kept apart (:mod:`monitor.risk.hot`).
+widened in steps (``FOLLOW_STEPS``, then unbounded) and the accounts it adds are followed as hot ones.
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ from numpy.typing import NDArray
 
 from monitor.risk.baseline import FOLLOW_STEPS, Baseline, followed
 from monitor.risk.health import Health
-from monitor.risk.hot import HotSet
 from monitor.risk.market import CascadeBook
 from monitor.risk.screen import GUARD, Exposure, linear_sums, may_liquidate
 from monitor.risk.state import Overlay
@@ -64,7 +62,6 @@ class Watch:
             sel = np.flatnonzero(followed(ta, td, self.ex.slack, limits[self.masks.ids[t]]))
             rows, a, d = np.concatenate([rows, t[sel]]), np.concatenate([a, ta[sel]]), np.concatenate([d, td[sel]])
         hot = rows.size
-        # the followed positions' rows and terms as followed (a hot account's current terms: the hot arrays)
         self.follow: Idx = np.concatenate([rows, cold])
         self.fa: F64 = np.concatenate([a, ca])
         self.fd: F64 = np.concatenate([d, cd])
@@ -76,17 +73,9 @@ class Watch:
         self.cold_starts: Idx = f.cold_starts + hot
         #: The mask of each cold position (its block).
         self.cold_block: Idx = np.repeat(np.arange(f.cold_starts.size - 1), np.diff(f.cold_starts))
-        #: Whether each followed position was watched once (hot: ``hot_set`` holds its terms, or it was dropped
-        #: from it for good: never liquidatable until :meth:`relinear`).
         self.hot = np.zeros(self.follow.size, dtype=bool)
         self.hot[:hot] = True
-        self._hot_reset(hot)
-
-    def _hot_reset(self, count: int) -> None:
-        """The first ``count`` followed positions are the hot set, with their terms from ``fa`` / ``fd`` /
-        ``fkey``."""
-        self.hot_set = HotSet(self.follow.size)
-        self.hot_set.add(np.arange(count), self.fa[:count], self.fd[:count], self.fkey[:count])
+        self.hot_pos: Idx = np.arange(hot)
 
     def widen(self, limits: F64) -> None:
         """Follow as well the accounts the wider ``limits`` add, from their post-shock terms, as hot accounts
@@ -104,8 +93,7 @@ class Watch:
         self.fsided = np.concatenate([self.fsided, sided])
         self.fkey = np.concatenate([self.fkey, sided])
         self.hot = np.concatenate([self.hot, np.ones(rows.size, dtype=bool)])
-        self.hot_set.follow_more(rows.size)
-        self.hot_set.add(np.arange(start, start + rows.size), a, d, sided)
+        self.hot_pos = np.concatenate([self.hot_pos, np.arange(start, start + rows.size)])
 
     def relinear(self) -> None:
         """Bound terms of every followed account at the current prices (a new check)."""
@@ -123,7 +111,7 @@ class Watch:
         self.fa, self.fd = a, np.where(live, dd, 0.0)
         self.fkey = self.fsided + (len(self.checks) - 1) * self.masks.sided_count
         self.hot[:] = True
-        self._hot_reset(self.follow.size)
+        self.hot_pos = np.arange(self.follow.size)
 
     def _cold_candidates(self, lo0: F64, hi0: F64) -> Idx:
         """Cold followed accounts whose bound (from the post-shock prices) is below 1 now: per mask, the prefix
@@ -148,18 +136,20 @@ class Watch:
     def _hot_candidates(self) -> Idx:
         """Accounts watched before whose sided bound, from the prices of their last look, is below 1 now.
 
-        Hot accounts whose terms say never liquidatable (``d`` 0: no debt or no collateral left, which stays so
-        until :meth:`relinear` follows every account again) are never candidates; once they are half of the hot
-        set, they are dropped from it."""
-        hs = self.hot_set
-        if hs.n == 0:
-            return hs.pos
-        if 2 * np.count_nonzero(hs.d) < hs.n:
-            hs.drop_dead()
+        Hot accounts whose terms say never liquidatable (``fd`` 0: no debt or no collateral left, which stays so
+        until :meth:`relinear` follows every account again) leave ``hot_pos`` here, once their ``fd`` is read."""
+        hp = self.hot_pos
+        if hp.size == 0:
+            return hp
+        fd = self.fd[hp]
+        alive = fd > 0
+        if not alive.all():
+            hp, fd = hp[alive], fd[alive]
+            self.hot_pos = hp
         lo_k, hi_k = self.masks.sided_spreads(self.prices / np.array(self.checks))  # (checks, sided masks)
-        key = hs.key
-        lo, hi = np.take(lo_k, key), np.take(hi_k, key)
-        out: Idx = hs.pos[may_liquidate(hs.a, hs.d, self.ex.slack, lo, hi)]
+        at = self.fkey[hp]
+        lo, hi = np.take(lo_k, at), np.take(hi_k, at)
+        out: Idx = hp[may_liquidate(self.fa[hp], fd, self.ex.slack, lo, hi)]
         return out
 
     def screen(self, prices: F64) -> tuple[Idx, Idx, F64, F64, Health]:
@@ -183,20 +173,19 @@ class Watch:
             wpos = np.flatnonzero(may_liquidate(self.fa, self.fd, self.ex.slack, 1.0, 1.0))
         fresh = wpos[~self.hot[wpos]]
         self.hot[fresh] = True
-        self.hot_set.add(fresh, 0.0, 0.0, 0)  # (their terms are set below, with every watched account's)
+        self.hot_pos = np.concatenate([self.hot_pos, fresh])
         order, c, d = self.overlay.get(self.follow[wpos])
         wpos = wpos[order]
         watch = self.follow[wpos]
         h = self.ex.model.health(self.m, c, d, self.book.risk_class[watch], self.prices)
         self.checks.append(self.prices.copy())
         a, dd = self.ex.terms_exact(h)
-        # every watched account is in the hot set now (one dropped from it is never watched again); no collateral
-        # or no debt (in base units, as the pool sees it): never liquidatable from here on
-        key = self.fsided[wpos] + (len(self.checks) - 1) * self.masks.sided_count
-        self.hot_set.update(wpos, a, np.where((h.t > 0) & (h.d > 0), dd, 0.0), key)
+        # no collateral or no debt (in base units, as the pool sees it): never liquidatable from here on
+        self.fa[wpos], self.fd[wpos] = a, np.where((h.t > 0) & (h.d > 0), dd, 0.0)
+        self.fkey[wpos] = self.fsided[wpos] + (len(self.checks) - 1) * self.masks.sided_count
         return wpos, watch, c, d, h
 
     def moved(self, fpos: Idx, c: F64, d: F64, risk_class: NDArray[np.int64], live: NDArray[np.bool_]) -> None:
         """New balances of followed positions ``fpos`` (liquidated at the current prices): their terms."""
         a, dd = self.ex.terms(*linear_sums(self.book, c, d, risk_class, self.prices))
-        self.hot_set.update(fpos, a, np.where(live, dd, 0.0))  # (watched this round: in the hot set)
+        self.fa[fpos], self.fd[fpos] = a, np.where(live, dd, 0.0)
