@@ -113,10 +113,11 @@ class Watch:
         self.hot[:] = True
         self.hot_pos = np.arange(self.follow.size)
 
-    def _cold_candidates(self, lo0: F64, hi0: F64) -> Idx:
+    def _cold_candidates(self, lo0: F64, hi0: F64, sided_lo: F64, sided_hi: F64) -> Idx:
         """Cold followed accounts whose bound (from the post-shock prices) is below 1 now: per mask, the prefix
         with ``tau <= rho_max / rho_min`` (all of the mask's when ``rho_max < GUARD``) not watched yet, then
-        checked with the sided bound (:mod:`monitor.risk.masks`)."""
+        checked with the sided bound (:mod:`monitor.risk.masks`; ``sided_lo`` / ``sided_hi``: the sided spreads
+        since the post-shock prices)."""
         start = int(self.cold_starts[0])
         if self.cold_tau.size == 0:
             return np.zeros(0, dtype=np.intp)
@@ -127,14 +128,14 @@ class Watch:
         near &= ~self.hot[start : start + self.cold_tau.size]
         cand: Idx = np.flatnonzero(near)
         cand += start
-        lo, hi = (x[0] for x in self.masks.sided_spreads(self.prices / self.ref))
         sided = self.fsided[cand]
-        keep = may_liquidate(self.fa[cand], self.fd[cand], self.ex.slack, lo[sided], hi[sided])
+        keep = may_liquidate(self.fa[cand], self.fd[cand], self.ex.slack, sided_lo[sided], sided_hi[sided])
         out: Idx = cand[keep]
         return out
 
-    def _hot_candidates(self) -> Idx:
-        """Accounts watched before whose sided bound, from the prices of their last look, is below 1 now.
+    def _hot_candidates(self, lo_k: F64, hi_k: F64) -> Idx:
+        """Accounts watched before whose sided bound, from the prices of their last look, is below 1 now
+        (``lo_k`` / ``hi_k``: the sided spreads since each look, ``(checks, sided masks)``).
 
         Hot accounts whose terms say never liquidatable (``fd`` 0: no debt or no collateral left, which stays so
         until :meth:`relinear` follows every account again) leave ``hot_pos`` here, once their ``fd`` is read."""
@@ -146,7 +147,6 @@ class Watch:
         if not alive.all():
             hp, fd = hp[alive], fd[alive]
             self.hot_pos = hp
-        lo_k, hi_k = self.masks.sided_spreads(self.prices / np.array(self.checks))  # (checks, sided masks)
         at = self.fkey[hp]
         lo, hi = np.take(lo_k, at), np.take(hi_k, at)
         out: Idx = hp[may_liquidate(self.fa[hp], fd, self.ex.slack, lo, hi)]
@@ -165,7 +165,10 @@ class Watch:
                 step = next((x for x in FOLLOW_STEPS if x >= hi0[u] / lo0[u]), math.inf)
                 wider[u] = step if hi0[u] >= GUARD else math.inf
             self.widen(wider)
-        wpos = np.concatenate([self._cold_candidates(lo0, hi0), self._hot_candidates()])
+        # the sided spreads since every look (row 0: since the post-shock prices, what the cold accounts' terms
+        # are from)
+        lo_k, hi_k = self.masks.sided_spreads(self.prices / np.array(self.checks))
+        wpos = np.concatenate([self._cold_candidates(lo0, hi0, lo_k[0], hi_k[0]), self._hot_candidates(lo_k, hi_k)])
         if wpos.size > RELINEAR * len(self.book):
             # Branch: prices moved so much that the spread bound flags a large share: one linear pass over
             # every followed account at the current prices is cheaper than that many exact health factors.
