@@ -68,7 +68,8 @@ class CascadeProjector:
         params = self.params
         if params.oracles:  # Branch: the config's oracle models name assets of every market: this one's only
             params = replace(params, oracles=models_for(cbook.market, params.oracles))
-        projector = Projector(cbook, venues, params, model=risk.model)
+        # a new book every block and a handful of projections on it: not worth arranging (Projector.arrange)
+        projector = Projector(cbook, venues, params, model=risk.model, arrange=False)
         waiting = look_ahead(cbook, risk.model, venues, params.oracles)
         self.latest = (block, risk, venues, params)
         scenarios = []

@@ -104,7 +104,9 @@ def system_projections(
     market lists) is skipped with a warning. ``buffers``: per market name its buffers and current losses (the
     market's result of the block), for each scenario's coverage. ``offchain`` and ``split``: see
     :func:`~monitor.risk.gather_venues`."""
-    system = SystemProjector.from_pools(members, pools.values(), params, offchain=offchain, split=split)
+    # a new table every block and a handful of projections on it: not worth arranging (Projector.arrange)
+    system = SystemProjector.from_pools(members, pools.values(), params, offchain=offchain, split=split,
+                                        arrange=False)  # fmt: skip
     out = []
     for name, shocks in expand_scenarios(scenarios, system.projector):
         try:

@@ -36,8 +36,9 @@ class Projector:
     parameters.
 
     ``model`` is the protocol's health check and liquidation rules. The first projection pays for what every
-    later one reuses: the accounts' linear sums at the market's prices and, per shocked price, its share of them.
-    Before many projections, :meth:`arrange` puts the accounts in an order that makes each of them cheaper.
+    later one reuses: the accounts' linear sums at the market's prices and, per shocked price, its share of them,
+    and (unless ``arrange`` is False) the accounts put in an order that makes each projection cheaper
+    (:meth:`arrange`).
     """
 
     #: The round loop a projection runs (a benchmark may replay a given price path instead of selling).
@@ -50,6 +51,7 @@ class Projector:
         params: ModelParams | None = None,
         *,
         model: LiquidationModel,
+        arrange: bool = True,
     ) -> None:
         if not isinstance(book, CascadeBook):
             raise DataError("Projector needs a CascadeBook (the protocol's risk table)")
@@ -72,6 +74,7 @@ class Projector:
                 raise DataError(f"two venues for {v.asset}")
             self.venues[col] = v
         self._exposure: Exposure | None = None
+        self._arrange_on_first_use = arrange
         self._pos: NDArray[np.int64] | None = None
         self._buffers: tuple[F64, F64] | None = None
         self._empty: Idx | None = None
@@ -79,18 +82,23 @@ class Projector:
 
     @property
     def exposure(self) -> Exposure:
-        """Linear sums of every account (computed on first use)."""
+        """Linear sums of every account (computed on first use, when the accounts are arranged unless the
+        projector was made with ``arrange=False``)."""
         if self._exposure is None:
             self._exposure = Exposure(self.book, self.model)
+            if self._arrange_on_first_use:
+                self.arrange()
         return self._exposure
 
     def arrange(self) -> None:
         """Put the accounts in the engine's locality order (:mod:`monitor.risk.locality`) for the projections
-        that follow; :attr:`order` maps them back. It costs a sort and a copy of the book once (about 0.2 s of
-        CPU at 1,000,000 accounts) and saves 20-25% of each later projection on a book that size (about 10% at
-        100,000: BENCHMARKS.md): worth it before many projections (a sweep arranges its projector), not before
-        a few. The answers do not change (sums over accounts may round differently). The projector lets go of
-        the book given (the caller's reference, if it keeps one, stays valid)."""
+        that follow; :attr:`order` maps them back. It costs a sort and a copy of the book once (about 0.25 s of
+        CPU at 1,000,000 accounts, 20 ms at 100,000) and saves 20-30% of each later projection on a book of 1M
+        (about 10% at 100,000: BENCHMARKS.md). A projector does it on first use unless made with
+        ``arrange=False`` (the daemon's block path: a new book every block and a handful of projections on
+        it); a sweep does it in any case. The answers do not depend on it, but sums over accounts add in
+        another order, so two projectors agree to the last digit only when both are arranged or neither is.
+        The projector lets go of the book given (the caller's reference, if it keeps one, stays valid)."""
         if self.order is not None:
             return
         ex = self.exposure

@@ -147,9 +147,13 @@ class _Projector(Projector):
     """The engine on the combined table; each result carries every member's share (:class:`SystemCascade`)."""
 
     def __init__(
-        self, table: SystemTable, venues: Mapping[str, Venue | VenueSet] | None, params: ModelParams | None
+        self,
+        table: SystemTable,
+        venues: Mapping[str, Venue | VenueSet] | None,
+        params: ModelParams | None,
+        arrange: bool = True,
     ) -> None:
-        super().__init__(table.book, venues, params, model=SystemModel(table))
+        super().__init__(table.book, venues, params, model=SystemModel(table), arrange=arrange)
         self.table = table
 
     def result(
@@ -237,7 +241,8 @@ class SystemProjector:
     ``venues`` are the shared venues, one :class:`Venue` or :class:`VenueSet` per asset, keyed by asset address,
     with quote prices in the first market's price unit (e.g. ``choose_venues(table.market, pools)``, see
     :meth:`from_pools`). A market alone sells into the venues of its own assets among them (rescaled to its price
-    unit).
+    unit). ``arrange``: as :class:`~monitor.risk.engine.Projector`'s, for the system's projector and each
+    market's alone.
     """
 
     def __init__(
@@ -245,11 +250,14 @@ class SystemProjector:
         members: Sequence[SystemMember] | SystemTable,
         venues: Mapping[str, Venue | VenueSet] | None = None,
         params: ModelParams | None = None,
+        *,
+        arrange: bool = True,
     ) -> None:
         self.table = members if isinstance(members, SystemTable) else SystemTable(members)
         self.params = params or ModelParams()
         self.venues = dict(venues or {})
-        self._system = _Projector(self.table, self.venues, self.params)
+        self.arrange = arrange
+        self._system = _Projector(self.table, self.venues, self.params, arrange)
         self._alone: dict[int, Projector] = {}
 
     @classmethod
@@ -261,11 +269,13 @@ class SystemProjector:
         *,
         offchain: Mapping[str, OffchainCurve] | None = None,
         split: bool = False,
+        arrange: bool = True,
     ) -> SystemProjector:
         """Shared venues chosen from ``pools`` for the combined table's assets (:func:`gather_venues`: one pool
         per asset as :func:`choose_venues` unless ``split`` or an ``offchain`` curve asks for venue sets)."""
         table = SystemTable(members)
-        return cls(table, gather_venues(table.market, list(pools), offchain=offchain, split=split), params)
+        venues = gather_venues(table.market, list(pools), offchain=offchain, split=split)
+        return cls(table, venues, params, arrange=arrange)
 
     @property
     def projector(self) -> Projector:
@@ -297,7 +307,7 @@ class SystemProjector:
                 if self.market.resolve(a) in mk.slot and (o.base is None or self.market.resolve(o.base) in mk.slot)
             }
             params = replace(self.params, oracles=oracles) if self.params.oracles else self.params
-            self._alone[i] = Projector(member.risk.book, own, params, model=member.risk.model)
+            self._alone[i] = Projector(member.risk.book, own, params, model=member.risk.model, arrange=self.arrange)
         return self._alone[i]
 
     def project(self, scenario: Scenario | Mapping[str, float]) -> SystemResult:

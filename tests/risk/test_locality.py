@@ -1,5 +1,6 @@
-"""The engine's account order (monitor.risk.locality): an arranged projector works on the given accounts in that
-order, and the answers do not depend on the order the accounts come in."""
+"""The engine's account order (monitor.risk.locality): a projector arranges the accounts on first use (unless told
+not to) and then works on the given accounts in that order; the answers do not depend on the order the accounts
+come in."""
 
 from __future__ import annotations
 
@@ -54,8 +55,19 @@ def test_the_order_groups_accounts_by_sided_mask_then_by_their_screening_term() 
         assert (np.diff(step[mask == u]) >= 0).all()
 
 
+def test_a_projector_arranges_the_accounts_on_first_use_unless_told_not_to() -> None:
+    venues = syn.venues(BOOK.market, tvl_scale=N / 10_000)
+    default = Projector(BOOK, venues, model=AaveV3Liquidation())
+    assert default.order is None and default.book is BOOK  # nothing done before the first use
+    default.project({"WETH": -0.1})
+    assert default.order is not None and np.array_equal(default.book.debt, BOOK.debt[:, default.order])
+    given = Projector(BOOK, venues, model=AaveV3Liquidation(), arrange=False)
+    given.project({"WETH": -0.1})
+    assert given.order is None and given.book is BOOK
+
+
 def test_an_arranged_projector_works_on_the_given_accounts_in_the_order() -> None:
-    proj = Projector(BOOK, syn.venues(BOOK.market, tvl_scale=N / 10_000), model=AaveV3Liquidation())
+    proj = Projector(BOOK, syn.venues(BOOK.market, tvl_scale=N / 10_000), model=AaveV3Liquidation(), arrange=False)
     proj.project({"WETH": -0.1})  # sums made in the given order first: arranging replaces them
     assert proj.order is None and proj.book is BOOK
     proj.arrange()
@@ -78,9 +90,9 @@ def test_projections_and_sweeps_do_not_depend_on_the_order_of_the_accounts(rules
     shuffled = np.random.default_rng(3).permutation(N)
     other = CascadeBook(BOOK.market, BOOK.collateral[:, shuffled], BOOK.debt[:, shuffled], BOOK.risk_class[shuffled])
     venues = syn.venues(BOOK.market, tvl_scale=N / 10_000)
-    a = Projector(BOOK, venues, ModelParams(), model=AaveV3Liquidation(rules))  # type: ignore[arg-type]
-    b = Projector(other, venues, ModelParams(), model=AaveV3Liquidation(rules))  # type: ignore[arg-type]
-    b.arrange()
+    model_a, model_b = AaveV3Liquidation(rules), AaveV3Liquidation(rules)  # type: ignore[arg-type]
+    a = Projector(BOOK, venues, ModelParams(), model=model_a, arrange=False)
+    b = Projector(other, venues, ModelParams(), model=model_b)
     assets = BOOK.market.assets
     for shocks in ({assets[0]: -0.2}, {assets[1]: -0.5}, {assets[0]: -0.3, assets[4]: -0.4}):
         ra, rb = a.project(shocks), b.project(shocks)
