@@ -256,7 +256,7 @@ class SystemProjector:
         self.table = members if isinstance(members, SystemTable) else SystemTable(members)
         self.params = params or ModelParams()
         self.venues = dict(venues or {})
-        self.arrange = arrange
+        self._arrange = arrange
         self._system = _Projector(self.table, self.venues, self.params, arrange)
         self._alone: dict[int, Projector] = {}
 
@@ -307,7 +307,7 @@ class SystemProjector:
                 if self.market.resolve(a) in mk.slot and (o.base is None or self.market.resolve(o.base) in mk.slot)
             }
             params = replace(self.params, oracles=oracles) if self.params.oracles else self.params
-            self._alone[i] = Projector(member.risk.book, own, params, model=member.risk.model, arrange=self.arrange)
+            self._alone[i] = Projector(member.risk.book, own, params, model=member.risk.model, arrange=self._arrange)
         return self._alone[i]
 
     def project(self, scenario: Scenario | Mapping[str, float]) -> SystemResult:
