@@ -87,7 +87,7 @@ class Projector:
         if self._exposure is None:
             self._exposure = Exposure(self.book, self.model)
             if self._arrange_on_first_use:
-                self.arrange()
+                self._rearrange(self._exposure)
         return self._exposure
 
     def arrange(self) -> None:
@@ -99,9 +99,12 @@ class Projector:
         it); a sweep does it in any case. The answers do not depend on it, but sums over accounts add in
         another order, so two projectors agree to the last digit only when both are arranged or neither is.
         The projector lets go of the book given (the caller's reference, if it keeps one, stays valid)."""
-        if self.order is not None:
-            return
-        ex = self.exposure
+        ex = self.exposure  # (on first use, this arranges already unless the projector was made not to)
+        if self.order is None:
+            self._rearrange(ex)
+
+    def _rearrange(self, ex: Exposure) -> None:
+        """The book and its sums ``ex`` in the engine's order."""
         order = locality_order(ex)
         self.book = self.book.take(order)
         self._exposure = ex.take(order, self.book)

@@ -64,6 +64,11 @@ def test_a_projector_arranges_the_accounts_on_first_use_unless_told_not_to() -> 
     given = Projector(BOOK, venues, model=AaveV3Liquidation(), arrange=False)
     given.project({"WETH": -0.1})
     assert given.order is None and given.book is BOOK
+    # asked to arrange before its first use (as a sweep does), a projector arranges once: the order maps back
+    early = Projector(BOOK, venues, model=AaveV3Liquidation())
+    early.arrange()
+    assert early.order is not None and np.array_equal(early.book.debt, BOOK.debt[:, early.order])
+    assert np.array_equal(early.order, default.order)
 
 
 def test_an_arranged_projector_works_on_the_given_accounts_in_the_order() -> None:
