@@ -171,7 +171,14 @@ async def test_a_config_without_alerts_pages_a_crash_with_the_default_rules(
         bad = next(a for a in got if a["rule"] == "projected-bad-debt")
         worst = max(s.bad_debt_usd for s in daemon.alerting.latest[MARKET].scenarios)
         assert bad["value"] > bad["threshold"] == 1_000_000 and worst > 1_000_000
-        states = [x.json() for x in sub.messages if x.topic == f"cascade-monitor/{MARKET}/state"]
+
+        def state_messages() -> list[dict[str, Any]]:
+            return [x.json() for x in sub.messages if x.topic == f"cascade-monitor/{MARKET}/state"]
+
+        # the market's state goes out after the block's alert events, as a message of its own: it may arrive a
+        # moment after them
+        await _blocks_until(devnet, lambda: want <= set(state_messages()[-1]["active"]), "the state on MQTT")
+        states = state_messages()
         assert list(states[-1]["rules"]) == DEFAULT_RULES
         assert {"liquidatable-debt", "projected-bad-debt"} <= set(states[-1]["active"])
 
